@@ -1,0 +1,15 @@
+//! The welfare-office server: the tablet API, the dashboard for officers and staff,
+//! and the background jobs (escalation, campaign deadlines), in one binary.
+//!
+//! Layers: `routes` maps URLs to handlers; handlers talk to the `store` boundary
+//! and never see SQL; `store` owns the database. `startup::Application` wires them
+//! together so tests can start a whole server on port 0.
+//!
+//! Invariant: only the `wire` crate's types are (de)serialised for tablets; personal
+//! data (names, health answers) never reaches a log line.
+
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian machine: installs the system packages that the
+# build, the tests and the demo need, when they are missing, and prints what it does.
+# Called by both README commands (`cargo xtask demo`, `cargo xtask test`); fast when
+# everything is already present.
+set -euo pipefail
+
+say() { printf 'setup: %s\n' "$*"; }
+
+CACHE="${MIMAMORI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mimamori}"
+mkdir -p "$CACHE"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Build: whisper.cpp (cmake, clang for bindgen), Slint (fontconfig, xkbcommon), audio, PC/SC.
+# Tests and demo: pcscd + vpcd + OpenSC, Open JTalk, the UD font, Xvfb + screenshots,
+# PulseAudio null sink, Chromium for dashboard tests, a venv for faster-whisper.
+PACKAGES=(
+  build-essential cmake clang libclang-dev pkg-config
+  libasound2-dev libpcsclite-dev libfontconfig1-dev libfreetype-dev libxkbcommon-dev
+  libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxrandr2 libxi6
+  pcscd vsmartcard-vpcd opensc
+  open-jtalk open-jtalk-mecab-naist-jdic
+  fonts-morisawa-bizud-gothic
+  xvfb x11-utils xdotool imagemagick
+  pulseaudio pulseaudio-utils sox
+  chromium chromium-driver
+  python3-venv sqlite3 ca-certificates curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # pcscd's post-install may try to start the service; there is no init here and
+  # tests start their own pcscd by PID, so a failing start is not an error.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  say "installed"
+else
+  say "all ${#PACKAGES[@]} Debian packages present"
+fi
+
+# The Open JTalk male voice lives in Debian's contrib section, which a default machine
+# does not enable. Fetch it with a private sources list so the machine's own apt
+# configuration stays untouched.
+VOICE_PKG=hts-voice-nitech-jp-atr503-m001
+if ! dpkg-query -W -f='${Status}' "$VOICE_PKG" 2>/dev/null | grep -q 'install ok installed'; then
+  say "fetching $VOICE_PKG from Debian contrib (private sources list)"
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+  apt_dir="$CACHE/apt-contrib"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/debs"
+  echo "deb http://deb.debian.org/debian $codename contrib" > "$apt_dir/sources.list"
+  apt_opts=(
+    -o "Dir::Etc::sourcelist=$apt_dir/sources.list"
+    -o "Dir::Etc::sourceparts=-"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "APT::Get::List-Cleanup=0"
+    -o "APT::Sandbox::User=root"
+  )
+  $SUDO apt-get "${apt_opts[@]}" update -qq
+  (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download "$VOICE_PKG" >/dev/null)
+  $SUDO dpkg -i "$apt_dir"/debs/"$VOICE_PKG"_*.deb >/dev/null
+  say "installed $VOICE_PKG"
+fi
+
+say "done (cache: $CACHE)"

@@ -1,0 +1,114 @@
+//! Events a tablet records and uploads: envelope, batch and per-event acknowledgement.
+//!
+//! Exactly-once in effect rests on two fields made on the tablet: a random UUID
+//! (the server stores each id once) and a per-device sequence number (the server can
+//! check order and spot gaps). The device clock is carried but never trusted.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A client-made event id; the server's idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub Uuid);
+
+impl EventId {
+    /// A fresh random (v4) id.
+    pub fn new_random() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+/// Position of an event in its device's stream, starting at 1 and without gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeviceSeq(pub u64);
+
+/// What happened. Unknown kinds from a newer tablet deserialize as [`EventKind::Unknown`]
+/// so that an older server can still store and acknowledge them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    CheckIn,
+    HelpRequest,
+    ExerciseDone,
+    SafetyAnswer,
+    SnowWatchStarted,
+    SnowWatchEnded,
+    SnowWatchAlert,
+    CardLinkRequested,
+    #[serde(other)]
+    Unknown,
+}
+
+/// One event as stored in the tablet's outbox and sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub id: EventId,
+    pub seq: DeviceSeq,
+    pub kind: EventKind,
+    /// The tablet's clock when the event was made: recorded, not trusted.
+    pub device_time: DateTime<Utc>,
+    /// Kind-specific body. Never contains the individual number, a PIN, a name or a
+    /// transcript; see ARCHITECTURE.md "Privacy".
+    #[serde(default)]
+    pub body: serde_json::Value,
+}
+
+/// A batch upload (`POST /api/v1/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventBatch {
+    pub events: Vec<EventEnvelope>,
+}
+
+/// The server's verdict on one event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAck {
+    /// Stored now.
+    Stored,
+    /// Stored earlier (a resend): the tablet may delete it all the same.
+    Duplicate,
+    /// Refused for good (malformed body); the tablet keeps it for staff to inspect.
+    Rejected,
+}
+
+/// Response to a batch upload: one acknowledgement per event id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadAck {
+    pub acks: Vec<(EventId, EventAck)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_and_kinds_are_tolerated() {
+        let json = r#"{
+            "id": "6f1c1f5e-3f0e-4a53-9d44-0d6f7b1c2a10",
+            "seq": 7,
+            "kind": "something_new",
+            "device_time": "2026-11-28T08:00:00Z",
+            "added_in_v2": true
+        }"#;
+        let ev: EventEnvelope = serde_json::from_str(json).unwrap();
+        assert_eq!(ev.kind, EventKind::Unknown);
+        assert_eq!(ev.seq, DeviceSeq(7));
+        assert!(ev.body.is_null());
+    }
+
+    #[test]
+    fn envelope_round_trips() {
+        let ev = EventEnvelope {
+            id: EventId::new_random(),
+            seq: DeviceSeq(1),
+            kind: EventKind::CheckIn,
+            device_time: "2026-11-28T08:00:00Z".parse().unwrap(),
+            body: serde_json::json!({"feeling": "good"}),
+        };
+        let back: EventEnvelope = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back, ev);
+    }
+}

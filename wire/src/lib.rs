@@ -1,0 +1,19 @@
+//! Wire types: the JSON shapes of the tablet API (`/api/v1`), and nothing else.
+//!
+//! This is the only crate in the workspace that derives `serde` for data that crosses
+//! the network. Kiosk and backend convert between these and their own domain types
+//! explicitly at the edge, so a change of the wire format is a change in one place.
+//!
+//! Compatibility rules: fields are only ever added, new fields have defaults, and
+//! unknown fields are ignored (no `deny_unknown_fields`), so an old tablet keeps
+//! talking to a new office server and the other way round.
+
+mod event;
+
+pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
+
+/// The API version this crate describes; it is the path prefix of every route.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The largest event batch a tablet sends and the server accepts in one request.
+pub const MAX_BATCH_EVENTS: usize = 200;

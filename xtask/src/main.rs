@@ -1,0 +1,132 @@
+//! `cargo xtask`: setup, demo, the full test run and tidy, for newcomers and CI.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use xtask::project_root;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  demo [--seconds N]  set up, then run the kiosk (under a private Xvfb when there is
+                      no DISPLAY, saving screenshots to target/demo/)
+  test                set up, then cargo fmt --check, clippy -D warnings, all tests
+  setup               install the Debian packages and models the project needs
+  tidy                check project rules (also part of `test`)
+";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("setup") => setup(&root),
+        Some("test") => test(&root),
+        Some("demo") => demo(&root, &args[1..]),
+        Some("tidy") => tidy(&root),
+        _ => {
+            eprint!("{USAGE}");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+/// Runs a command from the project root, failing with its name if it fails.
+fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("xtask: {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn setup(root: &Path) -> anyhow::Result<()> {
+    run(root, "bash", &["scripts/setup.sh"])
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    setup(root)?;
+    let cargo = cargo();
+    run(root, &cargo, &["fmt", "--all", "--check"])?;
+    run(root, &cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(root, &cargo, &["test", "--workspace", "--no-fail-fast"])?;
+    eprintln!("xtask: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn tidy(root: &Path) -> anyhow::Result<()> {
+    let violations = xtask::tidy::run(root)?;
+    for v in &violations {
+        eprintln!("tidy: {v}");
+    }
+    if !violations.is_empty() {
+        bail!("{} tidy violation(s)", violations.len());
+    }
+    eprintln!("tidy: ok");
+    Ok(())
+}
+
+fn demo(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let seconds: Option<f64> = match args {
+        [] => None,
+        [flag, n] if flag == "--seconds" => Some(n.parse().context("--seconds takes a number")?),
+        _ => bail!("usage: cargo xtask demo [--seconds N]"),
+    };
+    setup(root)?;
+    let cargo = cargo();
+    run(root, &cargo, &["build", "--package", "kiosk"])?;
+    let kiosk = root.join("target/debug/kiosk");
+    let mut cmd = Command::new(&kiosk);
+    if let Some(s) = seconds {
+        cmd.args(["--exit-after", &s.to_string()]);
+    }
+    if std::env::var_os("DISPLAY").is_some() {
+        let status = cmd.status().context("starting the kiosk")?;
+        if !status.success() {
+            bail!("kiosk exited with {status}");
+        }
+        return Ok(());
+    }
+    // No display: run under a private Xvfb and save what it shows, so the demo can be
+    // looked at on a headless machine too.
+    let xvfb = tests::Xvfb::start()?;
+    eprintln!("xtask: no DISPLAY; running the kiosk under Xvfb {}", xvfb.display());
+    let mut kiosk = tests::ChildGuard::spawn("kiosk", cmd.env("DISPLAY", xvfb.display()))?;
+    let shots = root.join("target/demo");
+    std::fs::create_dir_all(&shots)?;
+    let started = Instant::now();
+    let mut n = 0;
+    loop {
+        std::thread::sleep(Duration::from_secs(3));
+        if kiosk.check_running().is_err() {
+            break;
+        }
+        if let Ok(png) = xvfb.screenshot_png() {
+            n += 1;
+            let path = shots.join("kiosk.png");
+            std::fs::write(&path, png)?;
+            if n == 1 {
+                eprintln!("xtask: screenshot every 3 s at {} (Ctrl-C to stop)", path.display());
+            }
+        }
+        if seconds.is_some_and(|s| started.elapsed().as_secs_f64() > s + 10.0) {
+            bail!("kiosk did not exit after --seconds");
+        }
+    }
+    let status = kiosk.wait_timeout(Duration::from_secs(5))?;
+    if !status.success() {
+        bail!("kiosk exited with {status}");
+    }
+    Ok(())
+}
