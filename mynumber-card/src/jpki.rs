@@ -17,3 +17,17 @@ pub const EF_AUTH_KEY: [u8; 2] = [0x00, 0x17];
 pub const AUTH_PIN_LEN: usize = 4;
 /// Wrong tries after which the card blocks the PIN (only the town hall can reset it).
 pub const AUTH_PIN_MAX_TRIES: u8 = 3;
+
+/// DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1): the card pads and signs
+/// what it is given, so the caller supplies the algorithm identifier.
+pub const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    0x04, 0x20,
+];
+
+/// The DigestInfo that COMPUTE DIGITAL SIGNATURE signs for a SHA-256 hash.
+pub fn sha256_digest_info(hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = SHA256_DIGEST_INFO_PREFIX.to_vec();
+    out.extend_from_slice(hash);
+    out
+}
