@@ -8,4 +8,7 @@
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
 //! given, and depends on no UI, SQL, HTTP or audio crate.
 
+pub mod catalogue;
 pub mod season;
+pub mod speech;
+pub mod understanding;

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 /// The kinds of season the planner distinguishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Season {
     Snow,
