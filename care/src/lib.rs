@@ -9,6 +9,8 @@
 //! given, and depends on no UI, SQL, HTTP or audio crate.
 
 pub mod catalogue;
+pub mod planner;
 pub mod season;
 pub mod speech;
 pub mod understanding;
+pub mod weather;

@@ -3,10 +3,33 @@
 //! Tables go through one `check` helper per table; properties use proptest over the
 //! real shipped catalogue and calendar.
 
-use care::catalogue::{Catalogue, CatalogueError, Category};
+use std::collections::BTreeSet;
+
+use care::catalogue::{
+    Catalogue, CatalogueError, Category, Contraindication, Equipment, Intensity, Place, Posture,
+};
+use care::planner::{self, AdviceKind, DayRecord, Feeling, Plan, Profile, TodayFacts};
+use care::season::RegionCalendar;
 use care::speech;
+use care::understanding::BodyPart;
+use care::weather::{Conditions, Heat, Warning, Weather};
+use chrono::{NaiveDate, NaiveDateTime};
+use proptest::prelude::*;
 
 const CATALOGUE: &str = include_str!("../../assets/exercises/catalogue.toml");
+const NISHIKAWA: &str = include_str!("../../assets/region/nishikawa.toml");
+
+fn calendar() -> RegionCalendar {
+    RegionCalendar::from_toml(NISHIKAWA).expect("shipped calendar parses")
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("test time")
+}
 
 fn catalogue() -> Catalogue {
     Catalogue::from_toml(CATALOGUE).expect("shipped catalogue parses")
@@ -114,5 +137,347 @@ source = "s"
         check(|t| t.replace("reps = 3", "reps = \"three\""), err(CatalogueError::Toml(String::new())));
         check(|t| t.replace("reps = 3", "color = 3"), err(CatalogueError::Toml(String::new())));
         check(|_| "[sources]\n".into(), err(CatalogueError::Empty));
+    }
+}
+
+mod planning {
+    use super::*;
+
+    /// One planning scenario: the inputs, and what the plan must show.
+    struct Case {
+        name: &'static str,
+        day: &'static str,
+        weather: Option<Weather>,
+        today: TodayFacts,
+        profile: Profile,
+        history: Vec<DayRecord>,
+        expect: fn(&Plan, &Conditions, &Catalogue) -> Result<(), String>,
+    }
+
+    fn check(case: Case) {
+        let cat = catalogue();
+        let conditions = Conditions::for_day(&calendar(), date(case.day), case.weather.as_ref());
+        let plan = planner::plan_day(&cat, &conditions, &case.today, &case.profile, &case.history);
+        if let Err(why) = (case.expect)(&plan, &conditions, &cat) {
+            panic!("{}: {why}\n{plan:#?}", case.name);
+        }
+        // Every sentence the plan says is fit to say.
+        for line in std::iter::once(plan.headline.as_str())
+            .chain(plan.notes.iter().map(String::as_str))
+            .chain(plan.advice.iter().map(|a| a.text))
+        {
+            assert_eq!(speech::line_problem(line), None, "{}: {line}", case.name);
+        }
+    }
+
+    fn report(day: &str, depth: u32, wbgt: f32, alert: bool, warnings: &[Warning]) -> Option<Weather> {
+        Some(Weather {
+            observed_at: at(&format!("{day} 06:00")),
+            source: "気象庁".into(),
+            snow_depth_cm: Some(depth),
+            temperature_c: Some(wbgt),
+            wbgt_c: Some(wbgt),
+            heatstroke_alert: alert,
+            warnings: warnings.iter().copied().collect(),
+        })
+    }
+
+    /// `n` days before `day`, each planned at `level` with 5 items of which `done` were done.
+    fn history(day: &str, n: i64, level: Intensity, done: usize) -> Vec<DayRecord> {
+        (1..=n)
+            .map(|k| DayRecord {
+                date: date(day) - chrono::Days::new(k as u64),
+                planned: Some(level),
+                planned_items: 5,
+                done: [
+                    Category::Flexibility,
+                    Category::Balance,
+                    Category::Endurance,
+                    Category::Oral,
+                    Category::Cognition,
+                ][..done]
+                    .to_vec(),
+                excused: false,
+            })
+            .collect()
+    }
+
+    fn all_items(
+        plan: &Plan,
+        cat: &Catalogue,
+        ok: impl Fn(&care::catalogue::Exercise) -> bool,
+    ) -> Result<(), String> {
+        match plan.items.iter().find(|i| !ok(cat.get(&i.exercise_id).expect("planned id exists"))) {
+            Some(bad) => Err(format!("{} breaks the rule", bad.exercise_id)),
+            None if plan.items.is_empty() => Err("no items".into()),
+            None => Ok(()),
+        }
+    }
+
+    fn base(name: &'static str, day: &'static str) -> Case {
+        Case {
+            name,
+            day,
+            weather: None,
+            today: TodayFacts { feeling: Feeling::Good, ..Default::default() },
+            profile: Profile::default(),
+            history: vec![],
+            expect: |_, _, _| Ok(()),
+        }
+    }
+
+    #[test]
+    fn plans_follow_season_weather_body_and_history() {
+        check(Case {
+            weather: report("2026-01-20", 180, -3.0, false, &[Warning::HeavySnow]),
+            expect: |plan, c, cat| {
+                assert!(c.heavy_snow && !c.from_calendar);
+                if plan.headline != "雪が深いので、今日は家の中で椅子に座ってできる体操です。"
+                {
+                    return Err("headline".into());
+                }
+                if !plan.advice.iter().any(|a| a.kind == AdviceKind::SnowClearingSafety) {
+                    return Err("no snow-clearing reminder".into());
+                }
+                all_items(plan, cat, |e| e.place == Place::Indoor && e.posture == Posture::Seated)
+            },
+            ..base("heavy snow: indoor, seated, snow-clearing reminder", "2026-01-20")
+        });
+        check(Case {
+            weather: report("2026-08-05", 0, 33.0, true, &[]),
+            history: history("2026-08-05", 7, Intensity::Brisk, 5),
+            expect: |plan, c, cat| {
+                assert_eq!(c.heat, Heat::Alert);
+                let kinds: Vec<_> = plan.advice.iter().map(|a| a.kind).collect();
+                if !kinds.contains(&AdviceKind::Water) || !kinds.contains(&AdviceKind::CoolRoom) {
+                    return Err(format!("advice {kinds:?}"));
+                }
+                if plan.intensity > Some(Intensity::Light) {
+                    return Err("too hard for a heat alert".into());
+                }
+                all_items(plan, cat, |e| e.place == Place::Indoor)
+            },
+            ..base("heat alert: indoor, light, water and cool room", "2026-08-05")
+        });
+        check(Case {
+            weather: report("2026-05-20", 0, 18.0, false, &[]),
+            history: {
+                // Strength yesterday, so today is an endurance day.
+                let mut h = history("2026-05-20", 7, Intensity::Moderate, 5);
+                h[0].done.push(Category::Strength);
+                h
+            },
+            expect: |plan, _, cat| {
+                let outdoor =
+                    plan.items.iter().any(|i| cat.get(&i.exercise_id).unwrap().place == Place::Outdoor);
+                if !outdoor || plan.headline != "天気がよいので、外を歩く体操も入れました。"
+                {
+                    return Err("fine May weather should include a walk".into());
+                }
+                Ok(())
+            },
+            ..base("fine green season: a walk outdoors", "2026-05-20")
+        });
+        check(Case {
+            today: TodayFacts {
+                feeling: Feeling::Good,
+                pains: [BodyPart::Knee, BodyPart::Shoulder].into(),
+                recent_fall: false,
+            },
+            weather: report("2026-10-10", 0, 15.0, false, &[]),
+            expect: |plan, _, cat| {
+                if !plan.headline.contains("膝") {
+                    return Err("the reason names the sore knee".into());
+                }
+                all_items(plan, cat, |e| {
+                    !e.loads.contains(&BodyPart::Knee) && !e.loads.contains(&BodyPart::Shoulder)
+                })
+            },
+            ..base("knee and shoulder pain: nothing loading them", "2026-10-10")
+        });
+        check(Case {
+            today: TodayFacts { feeling: Feeling::Unwell, ..Default::default() },
+            expect: |plan, _, _| {
+                let rest = plan.items.is_empty() && plan.intensity.is_none();
+                if !rest || !plan.advice.iter().any(|a| a.kind == AdviceKind::Rest) {
+                    return Err("unwell means rest".into());
+                }
+                Ok(())
+            },
+            ..base("unwell: rest", "2026-10-10")
+        });
+        check(Case {
+            today: TodayFacts { feeling: Feeling::Good, recent_fall: true, ..Default::default() },
+            expect: |plan, _, cat| {
+                all_items(plan, cat, |e| {
+                    e.posture == Posture::Seated
+                        && !e.contraindications.contains(&Contraindication::RecentFall)
+                })
+            },
+            ..base("recent fall: seated only", "2026-10-10")
+        });
+        check(Case {
+            today: TodayFacts { feeling: Feeling::Tired, ..Default::default() },
+            history: history("2026-10-10", 7, Intensity::Moderate, 5),
+            expect: |plan, _, _| match plan.intensity {
+                Some(i) if i <= Intensity::Light => Ok(()),
+                other => Err(format!("tired should be lighter, got {other:?}")),
+            },
+            ..base("tired: lighter", "2026-10-10")
+        });
+        check(Case {
+            expect: |plan, c, cat| {
+                if !(c.from_calendar && c.snowbound) {
+                    return Err("offline February falls back to the snow season".into());
+                }
+                if plan.headline != "雪が積もっているので、今日は家の中でできる体操です。"
+                {
+                    return Err("headline".into());
+                }
+                all_items(plan, cat, |e| e.place == Place::Indoor)
+            },
+            ..base("offline in February: calendar says snow", "2026-02-10")
+        });
+        check(Case {
+            weather: report("2026-02-01", 0, 5.0, false, &[]),
+            expect: |_, c, _| {
+                if c.from_calendar { Ok(()) } else { Err("a 9-day-old report must not be used".into()) }
+            },
+            ..base("stale report: calendar fallback", "2026-02-10")
+        });
+        check(Case {
+            history: history("2026-10-10", 7, Intensity::Light, 5),
+            expect: |plan, _, _| match plan.intensity {
+                Some(Intensity::Moderate) => Ok(()),
+                other => Err(format!("a full week at light should step up once, got {other:?}")),
+            },
+            ..base("good adherence: one step up", "2026-10-10")
+        });
+        check(Case {
+            history: history("2026-10-10", 7, Intensity::Moderate, 1),
+            expect: |plan, _, _| match plan.intensity {
+                Some(Intensity::Light) => Ok(()),
+                other => Err(format!("poor adherence should step down, got {other:?}")),
+            },
+            ..base("poor adherence: one step down", "2026-10-10")
+        });
+        check(Case {
+            profile: Profile { contraindications: [Contraindication::Knee].into(), ..Profile::default() },
+            history: history("2026-10-10", 7, Intensity::Moderate, 5),
+            expect: |plan, _, cat| {
+                all_items(plan, cat, |e| !e.contraindications.contains(&Contraindication::Knee))
+            },
+            ..base("knee contraindication in the profile", "2026-10-10")
+        });
+    }
+
+    #[test]
+    fn planner_phrases_are_short_and_plain() {
+        for line in planner::fixed_phrases() {
+            assert_eq!(speech::line_problem(line), None, "{line}");
+        }
+    }
+
+    fn any_weather() -> impl Strategy<Value = Option<(u32, f32, bool, bool, bool)>> {
+        proptest::option::of((0u32..300, 10.0f32..36.0, any::<bool>(), any::<bool>(), any::<bool>()))
+    }
+
+    /// A subset of `all`, each member in with probability `p`.
+    fn any_subset<T: Copy + Ord + std::fmt::Debug + 'static>(
+        all: &'static [T],
+        p: f64,
+    ) -> impl Strategy<Value = BTreeSet<T>> {
+        proptest::collection::vec(proptest::bool::weighted(p), all.len())
+            .prop_map(move |picks| all.iter().zip(picks).filter(|(_, p)| *p).map(|(x, _)| *x).collect())
+    }
+
+    fn feeling() -> impl Strategy<Value = Feeling> {
+        prop_oneof![Just(Feeling::Good), Just(Feeling::Tired), Just(Feeling::Unwell), Just(Feeling::Unknown)]
+    }
+
+    /// A day's random facts: weather, feeling, pains, fall, and how much of the plan gets done.
+    type DayFacts = (Option<(u32, f32, bool, bool, bool)>, Feeling, BTreeSet<BodyPart>, bool, u8);
+
+    fn any_day() -> impl Strategy<Value = DayFacts> {
+        (any_weather(), feeling(), any_subset(&BodyPart::ALL, 0.1), proptest::bool::weighted(0.1), 0u8..=5)
+    }
+
+    fn to_weather(day: NaiveDate, w: (u32, f32, bool, bool, bool)) -> Weather {
+        let (depth, wbgt, alert, heavy_snow, storm) = w;
+        let mut warnings = BTreeSet::new();
+        if heavy_snow {
+            warnings.insert(Warning::HeavySnow);
+        }
+        if storm {
+            warnings.insert(Warning::Storm);
+        }
+        Weather {
+            observed_at: day.and_hms_opt(6, 0, 0).unwrap(),
+            source: "test".into(),
+            snow_depth_cm: Some(depth),
+            temperature_c: Some(wbgt),
+            wbgt_c: Some(wbgt),
+            heatstroke_alert: alert,
+            warnings,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Thirty days in a row, each plan fed back as history: safety rules hold on
+        /// every day and the intensity never climbs more than one step from one plan to the next.
+        #[test]
+        fn planner_is_safe_and_progressive_over_a_month(
+            start in 0u32..365,
+            contraindications in any_subset(&Contraindication::ALL, 0.2),
+            equipment in any_subset(&[Equipment::Chair, Equipment::Wall, Equipment::LightWeights, Equipment::Towel, Equipment::Ball], 0.7),
+            days in proptest::collection::vec(any_day(), 30),
+        ) {
+            let cat = catalogue();
+            let cal = calendar();
+            let profile = Profile { contraindications, equipment, max_intensity: None };
+            let mut history: Vec<DayRecord> = Vec::new();
+            let mut last_planned: Option<Intensity> = None;
+            for (k, (weather, feeling, pains, recent_fall, done)) in days.into_iter().enumerate() {
+                let day = date("2026-01-01") + chrono::Days::new((start + k as u32) as u64);
+                let weather = weather.map(|w| to_weather(day, w));
+                let conditions = Conditions::for_day(&cal, day, weather.as_ref());
+                let today = TodayFacts { feeling, pains: pains.clone(), recent_fall };
+                let plan = planner::plan_day(&cat, &conditions, &today, &profile, &history);
+                prop_assert_eq!(&plan, &planner::plan_day(&cat, &conditions, &today, &profile, &history), "deterministic");
+
+                let outdoor_forbidden = weather.as_ref().is_some_and(|w| {
+                    w.heatstroke_alert || w.warnings.contains(&Warning::HeavySnow) || w.warnings.contains(&Warning::Storm)
+                });
+                for item in &plan.items {
+                    let e = cat.get(&item.exercise_id).unwrap();
+                    prop_assert!(e.contraindications.is_disjoint(&profile.contraindications), "{} contraindicated", e.id);
+                    prop_assert!(!(recent_fall && e.contraindications.contains(&Contraindication::RecentFall)));
+                    prop_assert!(!recent_fall || e.posture == Posture::Seated);
+                    prop_assert!(e.loads.is_disjoint(&pains), "{} loads a sore part", e.id);
+                    prop_assert!(!(outdoor_forbidden && e.place == Place::Outdoor), "{} outdoors", e.id);
+                    prop_assert!(conditions.outdoor_allowed() || e.place == Place::Indoor);
+                    prop_assert!(Some(e.intensity) <= plan.intensity);
+                }
+                if feeling == Feeling::Unwell {
+                    prop_assert!(plan.items.is_empty());
+                }
+                if let (Some(before), Some(now)) = (last_planned, plan.intensity) {
+                    prop_assert!(now.step() <= before.step() + 1, "{:?} -> {:?}", before, now);
+                }
+                if plan.intensity.is_some() {
+                    last_planned = plan.intensity;
+                }
+                let done_items: Vec<Category> = plan.items.iter().take(done as usize).map(|i| i.category).collect();
+                history.push(DayRecord {
+                    date: day,
+                    planned: plan.intensity,
+                    planned_items: plan.items.len() as u8,
+                    done: done_items,
+                    excused: plan.intensity.is_none(),
+                });
+            }
+        }
     }
 }
