@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod planner;
+pub mod score;
 pub mod season;
 pub mod speech;
 pub mod understanding;

@@ -9,6 +9,7 @@ use care::catalogue::{
     Catalogue, CatalogueError, Category, Contraindication, Equipment, Intensity, Place, Posture,
 };
 use care::planner::{self, AdviceKind, DayRecord, Feeling, Plan, Profile, TodayFacts};
+use care::score;
 use care::season::RegionCalendar;
 use care::speech;
 use care::understanding::BodyPart;
@@ -478,6 +479,93 @@ mod planning {
                     excused: plan.intensity.is_none(),
                 });
             }
+        }
+    }
+}
+
+mod habit_score {
+    use super::*;
+
+    const TODAY: &str = "2026-02-28";
+
+    /// A record `days_ago` days before today with these exercises done.
+    fn day(days_ago: u64, done: &[Category], excused: bool) -> DayRecord {
+        DayRecord {
+            date: date(TODAY) - chrono::Days::new(days_ago),
+            planned: if excused { None } else { Some(Intensity::Light) },
+            planned_items: 5,
+            done: done.to_vec(),
+            excused,
+        }
+    }
+
+    const FULL: &[Category] = &[Category::Strength, Category::Balance, Category::Flexibility];
+    const LIGHT: &[Category] = &[Category::Oral];
+
+    fn check(name: &str, records: Vec<DayRecord>, expected: u8) {
+        let got = score::habit_score(date(TODAY), &records);
+        assert_eq!(got.score, expected, "{name}: {got:#?}");
+    }
+
+    #[test]
+    fn score_table() {
+        check("nothing recorded", vec![], 0);
+        check("full plan every day for four weeks", (0..28).map(|d| day(d, FULL, false)).collect(), 100);
+        // Per week: 5 active days (regular 1.0), 3 multi (1.0), 2 strength (1.0).
+        let guideline_week = |w: u64| {
+            [0, 1, 2]
+                .iter()
+                .map(move |d| day(7 * w + d * 2, FULL, false))
+                .chain([day(7 * w + 1, LIGHT, false), day(7 * w + 3, LIGHT, false)])
+        };
+        check("exactly the guideline each week", (0..4).flat_map(guideline_week).collect(), 100);
+        // Week 1 only: regular 1/5, multi 0, strength 0 → 8; weeks 2-4 score 0 → 8*4/10 = 3.2.
+        check("one oral exercise this week", vec![day(0, LIGHT, false)], 3);
+        // A snowbound storm week: 4 rest days excused, the indoor plan done the other 3 days.
+        let storm_week: Vec<DayRecord> =
+            (0..7).map(|d| day(d, if d < 3 { FULL } else { &[] }, d >= 3)).collect();
+        // regular 3/(5·3/7)=1.4→1, multi 3/(3·3/7)→1, strength 3/(2·3/7)→1: 100 for week 1 → 40.
+        check("snowbound week with the indoor plan done", storm_week, 40);
+        check("everything excused: no data, 0", (0..28).map(|d| day(d, &[], true)).collect(), 0);
+        // Recency: the same perfect week counts 4× when recent and 1× when oldest.
+        check("perfect week 1 only", (0..7).map(|d| day(d, FULL, false)).collect(), 40);
+        check("perfect week 4 only", (21..28).map(|d| day(d, FULL, false)).collect(), 10);
+        check("records outside the window are ignored", (28..60).map(|d| day(d, FULL, false)).collect(), 0);
+    }
+
+    #[test]
+    fn breakdown_names_the_counts() {
+        let records = vec![day(0, FULL, false), day(1, LIGHT, false), day(2, &[], true)];
+        let s = score::habit_score(date(TODAY), &records);
+        let w = &s.weeks[0];
+        assert_eq!((w.available_days, w.active_days, w.multi_component_days, w.strength_days), (6, 2, 1, 1));
+        assert_eq!((w.from, w.to), (date("2026-02-22"), date(TODAY)));
+        assert_eq!(s.weeks[3].to, date("2026-02-07"));
+    }
+
+    fn any_record() -> impl Strategy<Value = (u64, Vec<Category>, bool)> {
+        let cat = proptest::sample::select(Category::ALL.to_vec());
+        (0u64..35, proptest::collection::vec(cat, 0..4), proptest::bool::weighted(0.15))
+    }
+
+    proptest! {
+        #[test]
+        fn score_is_bounded_and_monotone_in_adherence(
+            records in proptest::collection::vec(any_record(), 0..60),
+            extra_day in 0u64..35,
+            extra in proptest::sample::select(Category::ALL.to_vec()),
+        ) {
+            let records: Vec<DayRecord> = records.into_iter().map(|(d, done, ex)| day(d, &done, ex)).collect();
+            let before = score::habit_score(date(TODAY), &records);
+            prop_assert!(before.score <= 100);
+            // One more exercise done on some day (excused status unchanged) never lowers the score.
+            let mut more = records.clone();
+            match more.iter_mut().find(|r| r.date == date(TODAY) - chrono::Days::new(extra_day)) {
+                Some(r) => r.done.push(extra),
+                None => more.push(day(extra_day, &[extra], false)),
+            }
+            let after = score::habit_score(date(TODAY), &more);
+            prop_assert!(after.score >= before.score, "{} -> {}", before.score, after.score);
         }
     }
 }
