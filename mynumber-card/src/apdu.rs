@@ -30,6 +30,18 @@ impl Command {
         Self { cla: 0x00, ins: 0xB0, p1: p1 & 0x7F, p2, data: Vec::new(), le: Some(le) }
     }
 
+    /// VERIFY against the selected PIN EF. `None` sends no data, which asks for the
+    /// tries left without spending one.
+    pub fn verify(pin: Option<&[u8]>) -> Self {
+        Self { cla: 0x00, ins: 0x20, p1: 0x00, p2: 0x80, data: pin.unwrap_or_default().to_vec(), le: None }
+    }
+
+    /// COMPUTE DIGITAL SIGNATURE with the selected key EF over a DigestInfo
+    /// (`80 2A 00 80 Lc data 00`).
+    pub fn compute_signature(digest_info: &[u8]) -> Self {
+        Self { cla: 0x80, ins: 0x2A, p1: 0x00, p2: 0x80, data: digest_info.to_vec(), le: Some(256) }
+    }
+
     /// Encodes in short form, or extended form when data or Le need it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![self.cla, self.ins, self.p1, self.p2];
@@ -89,6 +101,12 @@ mod tests {
         assert_eq!(Command::select_ef([0x00, 0x0A]).to_bytes(), [0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A]);
         assert_eq!(Command::read_binary(0, 256).to_bytes(), [0x00, 0xB0, 0x00, 0x00, 0x00]);
         assert_eq!(Command::read_binary(0x0100, 4).to_bytes(), [0x00, 0xB0, 0x01, 0x00, 0x04]);
+        assert_eq!(Command::verify(None).to_bytes(), [0x00, 0x20, 0x00, 0x80]);
+        let sign = Command::compute_signature(&[0xAA; 51]).to_bytes();
+        assert_eq!(
+            (&sign[..5], sign.len(), sign[sign.len() - 1]),
+            (&[0x80, 0x2A, 0x00, 0x80, 51][..], 57, 0x00)
+        );
         assert_eq!(Command::read_binary(0, 1000).to_bytes(), [0x00, 0xB0, 0x00, 0x00, 0x00, 0x03, 0xE8]);
     }
 

@@ -6,8 +6,10 @@
 //! saying which package is missing (`cargo xtask setup` installs them all).
 
 pub mod image;
+pub mod pcscd;
 pub mod process;
 pub mod xvfb;
 
+pub use pcscd::{Pcscd, VirtualCardProcess};
 pub use process::ChildGuard;
 pub use xvfb::Xvfb;

@@ -128,9 +128,10 @@ pub fn serve_connection(
 }
 
 /// Connects to vpcd at `addr` and serves forever: reconnects (every 200 ms) when
-/// pcscd is not there or restarts, and reinserts after a configured removal. Returns
-/// only when the card was pulled for good.
+/// pcscd is not there or restarts, and reinserts after a configured removal (which
+/// happens once). Returns only when the card was pulled for good.
 pub fn serve(card: &mut VirtualCard, addr: SocketAddr, options: &ServeOptions) -> io::Result<()> {
+    let mut options = options.clone();
     loop {
         let stream = match TcpStream::connect(addr) {
             Ok(s) => s,
@@ -139,9 +140,12 @@ pub fn serve(card: &mut VirtualCard, addr: SocketAddr, options: &ServeOptions) -
                 continue;
             }
         };
-        match serve_connection(card, stream, options) {
+        match serve_connection(card, stream, &options) {
             Ok(Ended::Removed) => match options.reinsert_after {
-                Some(pause) => std::thread::sleep(pause),
+                Some(pause) => {
+                    options.remove_at_apdu = None;
+                    std::thread::sleep(pause);
+                }
                 None => return Ok(()),
             },
             // The driver went away (or the link broke): a fresh card session later.
