@@ -9,9 +9,12 @@
 //! given, and depends on no UI, SQL, HTTP or audio crate.
 
 pub mod catalogue;
+pub mod dialogue;
 pub mod planner;
+pub mod record;
 pub mod score;
 pub mod season;
 pub mod speech;
 pub mod understanding;
+pub mod watch;
 pub mod weather;

@@ -8,17 +8,25 @@ use std::collections::BTreeSet;
 use care::catalogue::{
     Catalogue, CatalogueError, Category, Contraindication, Equipment, Intensity, Place, Posture,
 };
+use care::dialogue::{self, Context, Entry, Input, Pace, QuestionId, Script, Session, Step, Turn};
 use care::planner::{self, AdviceKind, DayRecord, Feeling, Plan, Profile, TodayFacts};
+use care::record::{AnsweredBy, CareEvent, Outcome};
 use care::score;
 use care::season::RegionCalendar;
 use care::speech;
-use care::understanding::BodyPart;
+use care::understanding::{BodyPart, Intent, Understanding};
+use care::watch::{self, SafetyStatus, SnowWatch, WatchLine, WatchState};
 use care::weather::{Conditions, Heat, Warning, Weather};
 use chrono::{NaiveDate, NaiveDateTime};
 use proptest::prelude::*;
 
 const CATALOGUE: &str = include_str!("../../assets/exercises/catalogue.toml");
 const NISHIKAWA: &str = include_str!("../../assets/region/nishikawa.toml");
+const DIALOGUE: &str = include_str!("../../assets/dialogue/checkin.toml");
+
+fn script() -> Script {
+    Script::from_toml(DIALOGUE).expect("shipped dialogue parses")
+}
 
 fn calendar() -> RegionCalendar {
     RegionCalendar::from_toml(NISHIKAWA).expect("shipped calendar parses")
@@ -566,6 +574,619 @@ mod habit_score {
             }
             let after = score::habit_score(date(TODAY), &more);
             prop_assert!(after.score >= before.score, "{} -> {}", before.score, after.score);
+        }
+    }
+}
+
+mod checkin_dialogue {
+    use super::*;
+
+    const NOW: &str = "2026-01-20 08:30";
+
+    fn ctx() -> Context {
+        Context {
+            name: "佐々木".into(),
+            now: at(NOW),
+            conditions: None,
+            responder: Some("推進員の佐藤さん".into()),
+        }
+    }
+
+    fn voice(intent: Intent, confidence: f32) -> Input {
+        let body_part = (intent == Intent::Pain).then_some(BodyPart::Knee);
+        Input::Heard(Understanding { intent, body_part, confidence, critical: false })
+    }
+
+    /// Starts `entry` and answers by button along `path`; returns the session and the last turn.
+    fn reach<'s>(script: &'s Script, entry: Entry, path: &[Intent]) -> (Session<'s>, Turn) {
+        let (mut session, mut turn) = Session::start(script, entry, &ctx());
+        for &intent in path {
+            turn = session.respond(at(NOW), Input::Pressed(intent));
+        }
+        (session, turn)
+    }
+
+    /// Where each question is reached from, by buttons.
+    fn path_to(q: QuestionId) -> (Entry, &'static [Intent]) {
+        use Intent::*;
+        match q {
+            QuestionId::HowFeeling => (Entry::Checkin, &[]),
+            QuestionId::Slept => (Entry::Checkin, &[FeelingGood]),
+            QuestionId::Appetite => (Entry::Checkin, &[FeelingGood, SleptWell]),
+            QuestionId::PainCheck => (Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood]),
+            // The fifth question of a normal day.
+            QuestionId::ExerciseToday => (Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood, No]),
+            // Unwell skips sleep and appetite, so there is room for the open question.
+            QuestionId::Open => (Entry::Checkin, &[FeelingUnwell, No, Yes]),
+            QuestionId::ExercisedDone => (Entry::AfterExercise, &[]),
+            QuestionId::SafetyCheck => (Entry::SafetyCheck, &[]),
+            QuestionId::Confirm => unreachable!("the confirm step is reached by low confidence"),
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Goes {
+        Ask(QuestionId),
+        End,
+        Help,
+        /// The same question again, slower.
+        Again,
+        /// A kind word, then the same question.
+        Ack,
+        SnowOffer,
+        Misunderstood,
+    }
+
+    /// Asks `q`, answers `intent` by confident voice, and checks where it goes.
+    fn check(q: QuestionId, intent: Intent, expected: Goes) {
+        let script = script();
+        let (entry, path) = path_to(q);
+        let (mut session, turn) = reach(&script, entry, path);
+        assert_eq!(turn.step, Step::Question(q), "path to {q:?}");
+        let before = session.record().misunderstandings;
+        let turn = session.respond(at(NOW), voice(intent, 0.9));
+        let said: Vec<&str> = turn.say.iter().map(|l| l.text.as_str()).collect();
+        let question = script.question(q).say.as_str();
+        let got = match turn.step {
+            Step::Question(next) if next != q => Goes::Ask(next),
+            Step::Finished if turn.events.iter().any(|e| matches!(e, CareEvent::Checkin(_))) => Goes::End,
+            Step::HelpConfirm => Goes::Help,
+            Step::SnowWatchOffer => Goes::SnowOffer,
+            Step::Question(_) if said == [question] && turn.say[0].pace == Pace::Slow => Goes::Again,
+            Step::Question(_) if session.record().misunderstandings == before + 1 => Goes::Misunderstood,
+            Step::Question(_) if said.len() == 2 && said[1] == question => Goes::Ack,
+            _ => panic!("{q:?} + {intent:?}: unexpected turn {turn:#?}"),
+        };
+        assert_eq!(got, expected, "{q:?} + {intent:?}: {said:?}");
+    }
+
+    /// The expected destination of every intent at every question: the listed ones, plus
+    /// the rules common to all questions, and otherwise a misunderstanding.
+    #[test]
+    fn each_intent_at_each_question_goes_where_it_should() {
+        use Intent::*;
+        use QuestionId::*;
+        let table: &[(QuestionId, &[(Intent, Goes)])] = &[
+            (
+                HowFeeling,
+                &[
+                    (FeelingGood, Goes::Ask(Slept)),
+                    (Tired, Goes::Ask(Slept)),
+                    (FeelingUnwell, Goes::Ask(PainCheck)),
+                    (Pain, Goes::Ask(Slept)),
+                    (Yes, Goes::Ask(Slept)),
+                    (No, Goes::Ask(PainCheck)),
+                ],
+            ),
+            (
+                Slept,
+                &[
+                    (SleptWell, Goes::Ask(Appetite)),
+                    (SleptBadly, Goes::Ask(Appetite)),
+                    (Yes, Goes::Ask(Appetite)),
+                    (No, Goes::Ask(Appetite)),
+                    (Tired, Goes::Ask(Appetite)),
+                ],
+            ),
+            (
+                Appetite,
+                &[
+                    (AppetiteGood, Goes::Ask(PainCheck)),
+                    (AppetitePoor, Goes::Ask(PainCheck)),
+                    (Yes, Goes::Ask(PainCheck)),
+                    (No, Goes::Ask(PainCheck)),
+                ],
+            ),
+            (
+                PainCheck,
+                &[
+                    (No, Goes::Ask(ExerciseToday)),
+                    (Pain, Goes::Ask(ExerciseToday)),
+                    (Yes, Goes::Ask(ExerciseToday)),
+                    (FeelingGood, Goes::Ask(ExerciseToday)),
+                ],
+            ),
+            // Fifth question: the data says "open" next, the five-question limit ends it.
+            (
+                ExerciseToday,
+                &[(Yes, Goes::End), (No, Goes::End), (Tired, Goes::End), (FeelingGood, Goes::End)],
+            ),
+            (Open, &[(No, Goes::End), (Yes, Goes::End), (Thanks, Goes::End)]),
+            (
+                ExercisedDone,
+                &[(Exercised, Goes::End), (NotExercised, Goes::End), (Yes, Goes::End), (No, Goes::End)],
+            ),
+            (
+                SafetyCheck,
+                &[(FeelingGood, Goes::End), (Yes, Goes::End), (Thanks, Goes::End), (No, Goes::Help)],
+            ),
+        ];
+        let common = |i: Intent| match i {
+            NeedHelp | Emergency => Some(Goes::Help),
+            RepeatRequest => Some(Goes::Again),
+            Thanks | Greeting => Some(Goes::Ack),
+            WeatherSnow => Some(Goes::SnowOffer),
+            _ => None,
+        };
+        let mut checked = 0;
+        for (q, listed) in table {
+            for intent in Intent::ALL {
+                let expected = listed
+                    .iter()
+                    .find(|(i, _)| *i == intent)
+                    .map(|(_, g)| *g)
+                    .or(common(intent))
+                    .unwrap_or(Goes::Misunderstood);
+                check(*q, intent, expected);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 8 * Intent::ALL.len());
+    }
+
+    #[test]
+    fn greeting_uses_name_time_of_day_and_weather() {
+        let script = script();
+        let cal = calendar();
+        let cases = [
+            ("2026-01-20 07:00", Some(Warning::HeavySnow), "佐々木さん、おはようございます。", "大雪ですね"),
+            ("2026-08-05 13:00", None, "佐々木さん、こんにちは。", "暑い"),
+            ("2026-10-05 18:30", None, "佐々木さん、こんばんは。", "お話し"),
+        ];
+        for (now, warning, hello, weather) in cases {
+            let now = at(now);
+            let report = Weather {
+                observed_at: now,
+                source: "気象庁".into(),
+                snow_depth_cm: Some(0),
+                temperature_c: Some(20.0),
+                wbgt_c: None,
+                heatstroke_alert: false,
+                warnings: warning.into_iter().collect(),
+            };
+            let report = (warning.is_some()).then_some(&report);
+            let conditions = Some(Conditions::for_day(&cal, now.date(), report));
+            let ctx = Context { now, conditions, ..ctx() };
+            let (_, turn) = Session::start(&script, Entry::Checkin, &ctx);
+            assert_eq!(turn.say[0].text, hello);
+            assert!(turn.say[1].text.contains(weather), "{:?}", turn.say);
+            assert_eq!(turn.step, Step::Question(QuestionId::HowFeeling));
+            assert_eq!(turn.buttons.len(), 3);
+        }
+    }
+
+    #[test]
+    fn low_confidence_is_confirmed_not_asked_again() {
+        let script = script();
+        let (mut s, _) = reach(&script, Entry::Checkin, &[]);
+        let turn = s.respond(at(NOW), voice(Intent::Pain, 0.45));
+        assert_eq!(turn.say[0].text, "膝が痛い、ということですね？");
+        assert_eq!(turn.step, Step::Confirm(QuestionId::HowFeeling));
+        let turn = s.respond(at(NOW), Input::Pressed(Intent::Yes));
+        assert_eq!(turn.step, Step::Question(QuestionId::Slept));
+        let answer = &s.record().answers[0];
+        assert_eq!(
+            (answer.intent, answer.body_part, answer.by),
+            (Intent::Pain, Some(BodyPart::Knee), AnsweredBy::VoiceConfirmed)
+        );
+        // 「いいえ」 to the confirmation asks the question again and counts as a misunderstanding.
+        let turn = s.respond(at(NOW), voice(Intent::SleptWell, 0.4));
+        assert_eq!(turn.step, Step::Confirm(QuestionId::Slept));
+        let turn = s.respond(at(NOW), Input::Pressed(Intent::No));
+        assert_eq!(turn.step, Step::Question(QuestionId::Slept));
+        assert_eq!(s.record().misunderstandings, 1);
+    }
+
+    #[test]
+    fn two_misunderstandings_fall_back_to_buttons() {
+        let script = script();
+        let (mut s, _) = reach(&script, Entry::Checkin, &[]);
+        assert!(!s.respond(at(NOW), voice(Intent::Other, 0.9)).buttons_only);
+        let turn = s.respond(at(NOW), Input::Silence);
+        assert!(turn.buttons_only, "{turn:#?}");
+        assert!(turn.say.iter().any(|l| l.text == script.lines.buttons_only));
+        // Speech is no longer taken for ordinary answers; a button is.
+        let turn = s.respond(at(NOW), voice(Intent::FeelingGood, 0.95));
+        assert_eq!(turn.step, Step::Question(QuestionId::HowFeeling));
+        let turn = s.respond(at(NOW), Input::Pressed(Intent::FeelingGood));
+        assert_eq!(turn.step, Step::Question(QuestionId::Slept));
+        // A cry for help by voice still goes straight to the help flow.
+        let critical =
+            Understanding { intent: Intent::Other, body_part: None, confidence: 0.3, critical: true };
+        assert_eq!(s.respond(at(NOW), Input::Heard(critical)).step, Step::HelpConfirm);
+    }
+
+    #[test]
+    fn help_flow_confirms_once_alerts_and_says_who_comes() {
+        let script = script();
+        let cases: &[(Input, bool, Option<bool>)] = &[
+            (Input::Pressed(Intent::Yes), true, Some(true)),
+            (Input::Silence, true, Some(false)),
+            (voice(Intent::Other, 0.9), true, Some(false)),
+            (voice(Intent::No, 0.3), true, Some(false)),
+            (voice(Intent::Emergency, 0.9), true, Some(true)),
+            (Input::Pressed(Intent::No), false, None),
+        ];
+        for &(reply, alerted, confirmed) in cases {
+            let (mut s, _) = reach(&script, Entry::Checkin, &[Intent::FeelingGood]);
+            assert_eq!(s.respond(at(NOW), voice(Intent::NeedHelp, 0.7)).step, Step::HelpConfirm);
+            let turn = s.respond(at("2026-01-20 08:31"), reply);
+            let alert = turn.events.iter().find_map(|e| match e {
+                CareEvent::HelpAlert { raised_at, during, confirmed, .. } => {
+                    Some((*raised_at, *during, *confirmed))
+                }
+                _ => None,
+            });
+            assert_eq!(alert.is_some(), alerted, "{reply:?}");
+            if alerted {
+                assert_eq!(
+                    alert,
+                    Some((at("2026-01-20 08:31"), Some(QuestionId::Slept), confirmed.unwrap()))
+                );
+                assert_eq!(turn.say[0].text, "推進員の佐藤さんに知らせました。すぐに連絡が来ます。");
+                assert_eq!(s.record().outcome, Outcome::HelpRequested);
+                assert!(s.is_finished());
+            } else {
+                assert_eq!(turn.step, Step::Question(QuestionId::Slept), "cancelled: back to the question");
+            }
+        }
+    }
+
+    #[test]
+    fn snow_talk_offers_the_watch_then_carries_on() {
+        let script = script();
+        let (mut s, _) = reach(&script, Entry::Checkin, &[Intent::FeelingGood]);
+        assert_eq!(s.respond(at(NOW), voice(Intent::WeatherSnow, 0.9)).step, Step::SnowWatchOffer);
+        let turn = s.respond(at(NOW), Input::Pressed(Intent::Yes));
+        assert_eq!(turn.events, vec![CareEvent::SnowWatchRequested { at: at(NOW) }]);
+        assert_eq!(turn.step, Step::Question(QuestionId::Slept));
+    }
+
+    #[test]
+    fn a_normal_day_is_five_questions_and_ends_with_a_record() {
+        let script = script();
+        use Intent::*;
+        let (s, turn) = reach(&script, Entry::Checkin, &[FeelingGood, SleptWell, AppetitePoor, No, Yes]);
+        assert_eq!(turn.step, Step::Finished);
+        let Some(CareEvent::Checkin(record)) = turn.events.last() else { panic!("no record: {turn:#?}") };
+        assert_eq!(record, s.record());
+        assert_eq!(record.questions_asked, 5);
+        assert_eq!(
+            (record.slept_well(), record.appetite_good(), record.will_exercise()),
+            (Some(true), Some(false), Some(true))
+        );
+        assert_eq!(record.outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn three_silences_end_as_no_answer() {
+        let script = script();
+        let (mut s, _) = reach(&script, Entry::SafetyCheck, &[]);
+        let mut turn = s.respond(at(NOW), Input::Silence);
+        turn = if turn.step == Step::Finished { turn } else { s.respond(at(NOW), Input::Silence) };
+        turn = if turn.step == Step::Finished { turn } else { s.respond(at(NOW), Input::Silence) };
+        assert_eq!(turn.step, Step::Finished);
+        assert_eq!(watch::safety_status(Some(s.record())), SafetyStatus::NoAnswer);
+    }
+
+    #[test]
+    fn safety_confirmation_answers() {
+        let script = script();
+        let check = |path: &[Intent], expected: Option<SafetyStatus>| {
+            let (s, _) = reach(&script, Entry::SafetyCheck, path);
+            let got = watch::safety_status(expected.map(|_| s.record()));
+            assert_eq!(got, expected.unwrap_or(SafetyStatus::NoAnswer), "{path:?}");
+        };
+        check(&[Intent::FeelingGood], Some(SafetyStatus::Safe));
+        check(&[Intent::NeedHelp, Intent::Yes], Some(SafetyStatus::NeedsHelp));
+        check(&[Intent::No, Intent::Yes], Some(SafetyStatus::NeedsHelp));
+        check(&[], None);
+    }
+
+    #[test]
+    fn every_dialogue_line_is_short_and_plain() {
+        let script = script();
+        let lines = script.all_lines();
+        assert!(lines.len() > 40, "{}", lines.len());
+        for line in lines {
+            let line = line
+                .replace("{name}", "佐々木")
+                .replace("{responder}", "推進員の佐藤さん")
+                .replace("{part}", "背中");
+            assert_eq!(speech::line_problem(&line), None, "{line}");
+        }
+        for q in QuestionId::ALL {
+            let buttons = &script.question(q).buttons;
+            assert!((2..=3).contains(&buttons.len()), "{q:?}");
+            for b in buttons {
+                assert!(speech::morae(&b.label) <= 16, "{q:?}: button {:?} too long", b.label);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_dialogue_files_get_typed_errors() {
+        use dialogue::DialogueError as E;
+        let check = |edit: &dyn Fn(&str) -> String, expected: E| {
+            let got = Script::from_toml(&edit(DIALOGUE)).map(|_| ()).unwrap_err();
+            match (&got, &expected) {
+                (E::Toml(_), E::Toml(_)) => {}
+                _ => assert_eq!(got, expected),
+            }
+        };
+        check(&|t| t.replace("id = \"open\"", "id = \"slept\""), E::DuplicateQuestion(QuestionId::Slept));
+        check(
+            &|t| t.replace("slept_badly = \"appetite\"", "slept_badly = \"nowhere\""),
+            E::BadTarget { question: QuestionId::Slept, target: "nowhere".into() },
+        );
+        check(
+            &|t| t.replace("{ label = \"よく眠れた\", intent = \"slept_well\" }, ", ""),
+            E::ButtonCount(QuestionId::Slept),
+        );
+        check(
+            &|t| t.replace("intent = \"slept_well\" }", "intent = \"exercised\" }"),
+            E::DeadButton {
+                question: QuestionId::Slept,
+                label: "よく眠れた".into(),
+                intent: Intent::Exercised,
+            },
+        );
+        check(&|t| t.replace("id = \"open\"", "id = \"coffee\""), E::Toml(String::new()));
+        check(&|t| t.replace("tired = \"疲れている\"\n", ""), E::MissingMeaning(Intent::Tired));
+        check(
+            &|t| t.replace("aliases = { thanks = \"no\" }", "aliases = { thanks = \"no\", yes = \"maybe\" }"),
+            E::Toml(String::new()),
+        );
+    }
+
+    fn any_input() -> impl Strategy<Value = Input> {
+        let intent = proptest::sample::select(Intent::ALL.to_vec());
+        let part = proptest::option::of(proptest::sample::select(BodyPart::ALL.to_vec()));
+        prop_oneof![
+            3 => (intent.clone(), part, 0.0f32..=1.0, proptest::bool::weighted(0.05)).prop_map(|(intent, body_part, confidence, critical)| {
+                Input::Heard(Understanding { intent, body_part, confidence, critical })
+            }),
+            2 => intent.prop_map(Input::Pressed),
+            1 => Just(Input::Silence),
+        ]
+    }
+
+    fn is_critical(input: &Input) -> bool {
+        match input {
+            Input::Heard(u) => u.is_critical(),
+            Input::Pressed(i) => i.is_critical(),
+            Input::Silence => false,
+        }
+    }
+
+    proptest! {
+        /// Whatever is said, in whatever order: a critical answer reaches the help flow at
+        /// once, the help flow ends in an alert or a clear no after one reply, no more than
+        /// five questions are asked, and every line said is short.
+        #[test]
+        fn critical_reaches_help_within_one_confirmation(
+            entry in prop_oneof![Just(Entry::Checkin), Just(Entry::AfterExercise), Just(Entry::SafetyCheck)],
+            inputs in proptest::collection::vec(any_input(), 1..25),
+        ) {
+            let script = script();
+            let (mut s, mut turn) = Session::start(&script, entry, &ctx());
+            let mut questions_seen = 1;
+            let mut last_question = match turn.step {
+                Step::Question(q) => Some(q),
+                _ => None,
+            };
+            for input in inputs {
+                if s.is_finished() {
+                    break;
+                }
+                let was = turn.step;
+                turn = s.respond(at(NOW), input);
+                let alerted = turn.events.iter().any(|e| matches!(e, CareEvent::HelpAlert { .. }));
+                if was == Step::HelpConfirm {
+                    let clear_no = match input {
+                        Input::Pressed(Intent::No) => true,
+                        Input::Heard(u) => u.intent == Intent::No && !u.is_critical() && u.confidence >= 0.6,
+                        _ => false,
+                    };
+                    prop_assert!(alerted != clear_no, "help confirm + {:?} -> {:#?}", input, turn);
+                } else if is_critical(&input) {
+                    prop_assert_eq!(turn.step, Step::HelpConfirm, "critical {:?} at {:?}", input, was);
+                }
+                if let Step::Question(q) = turn.step
+                    && Some(q) != last_question
+                {
+                    questions_seen += 1;
+                    last_question = Some(q);
+                }
+                prop_assert!(s.record().questions_asked <= 5 && questions_seen <= 5);
+                for line in &turn.say {
+                    prop_assert!(speech::morae(&line.text) <= speech::MAX_MORAE, "{}", line.text);
+                }
+            }
+        }
+    }
+}
+
+mod snow_watch {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Do {
+        Tick(i64),
+        Answer(i64, Intent, f32),
+    }
+
+    /// Runs a watch started at 10:00 through `steps` (minutes after the start) and
+    /// checks the lines said, the final state, and the event raised.
+    fn check(
+        minutes: Option<u32>,
+        steps: &[Do],
+        said: &[WatchLine],
+        state: WatchState,
+        event: Option<CareEvent>,
+    ) {
+        let start = at("2026-01-20 10:00");
+        let mut w = SnowWatch::start(start, minutes);
+        let (mut lines, mut events) = (vec![], vec![]);
+        for step in steps {
+            let out = match *step {
+                Do::Tick(m) => w.tick(start + chrono::Duration::minutes(m)),
+                Do::Answer(m, intent, confidence) => w.answer(
+                    start + chrono::Duration::minutes(m),
+                    Understanding { intent, body_part: None, confidence, critical: false },
+                ),
+            };
+            lines.extend(out.say);
+            events.extend(out.event);
+        }
+        assert_eq!(lines, said, "{steps:?}");
+        assert_eq!(w.state, state, "{steps:?}");
+        assert_eq!(events.pop(), event, "{steps:?}");
+        assert!(events.is_empty(), "one event at most: {events:?}");
+    }
+
+    fn t(m: i64) -> NaiveDateTime {
+        at("2026-01-20 10:00") + chrono::Duration::minutes(m)
+    }
+
+    #[test]
+    fn watch_table() {
+        use Do::*;
+        use WatchLine::*;
+        let alert = |check_back: i64, raised: i64, help: bool| {
+            Some(CareEvent::SnowWatchAlert {
+                started_at: t(0),
+                check_back_at: t(check_back),
+                raised_at: t(raised),
+                asked_for_help: help,
+            })
+        };
+        check(None, &[Tick(29)], &[], WatchState::Waiting, None);
+        check(
+            None,
+            &[Tick(29), Tick(30), Tick(32), Tick(33), Tick(35), Tick(36)],
+            &[CheckBack, CheckBackAgain, Alerted],
+            WatchState::Alerted,
+            alert(30, 36, false),
+        );
+        check(
+            None,
+            &[Tick(30), Answer(31, Intent::Yes, 0.9)],
+            &[CheckBack, Ended],
+            WatchState::Ended,
+            Some(CareEvent::SnowWatchEnded { started_at: t(0), ended_at: t(31) }),
+        );
+        check(
+            None,
+            &[Tick(30), Answer(31, Intent::WeatherSnow, 0.9), Tick(60), Tick(61), Tick(64), Tick(67)],
+            &[CheckBack, Rearmed, CheckBack, CheckBackAgain, Alerted],
+            WatchState::Alerted,
+            alert(61, 67, false),
+        );
+        check(
+            None,
+            &[Answer(10, Intent::NeedHelp, 0.5)],
+            &[HelpSent],
+            WatchState::Alerted,
+            alert(30, 10, true),
+        );
+        check(
+            None,
+            &[Tick(30), Answer(31, Intent::No, 0.9)],
+            &[CheckBack, HelpSent],
+            WatchState::Alerted,
+            alert(30, 31, true),
+        );
+        // An unclear answer does not stop the clock.
+        check(
+            None,
+            &[Tick(30), Answer(31, Intent::Yes, 0.2), Tick(33), Tick(36)],
+            &[CheckBack, CheckBackAgain, Alerted],
+            WatchState::Alerted,
+            alert(30, 36, false),
+        );
+        check(
+            Some(45),
+            &[Tick(44), Tick(45)],
+            &[CheckBack],
+            WatchState::CheckingBack { asked_at: t(45), tries: 1 },
+            None,
+        );
+        // After the end, nothing more happens.
+        check(
+            None,
+            &[Tick(30), Answer(31, Intent::Thanks, 1.0), Tick(90)],
+            &[CheckBack, Ended],
+            WatchState::Ended,
+            Some(CareEvent::SnowWatchEnded { started_at: t(0), ended_at: t(31) }),
+        );
+    }
+
+    #[test]
+    fn every_watch_line_is_short() {
+        let script = script();
+        for line in [
+            WatchLine::CheckBack,
+            WatchLine::CheckBackAgain,
+            WatchLine::Rearmed,
+            WatchLine::Ended,
+            WatchLine::Alerted,
+            WatchLine::HelpSent,
+        ] {
+            let text = script.snow_watch.line(line).replace("{responder}", "推進員の佐藤さん");
+            assert_eq!(speech::line_problem(&text), None, "{text}");
+        }
+    }
+
+    proptest! {
+        /// Silence always escalates: with no answer, the alert comes at the latest two
+        /// answer waits after the check-back, never before the check-back, and carries the start time.
+        #[test]
+        fn silence_escalates(minutes in 1u32..120, ticks in proptest::collection::vec(1i64..10, 1..200)) {
+            let start = t(0);
+            let mut w = SnowWatch::start(start, Some(minutes));
+            let mut now = start;
+            let mut alert = None;
+            for step in ticks {
+                now += chrono::Duration::minutes(step);
+                if let Some(e) = w.tick(now).event {
+                    alert = Some((now, e));
+                    break;
+                }
+            }
+            let check_back = start + chrono::Duration::minutes(minutes as i64);
+            // Each of the three stages (ask, ask again, alert) can be up to one tick (9 min) late.
+            let latest = check_back + chrono::Duration::minutes(2 * watch::ANSWER_WAIT_MINUTES + 3 * 9);
+            match alert {
+                Some((when, CareEvent::SnowWatchAlert { started_at, asked_for_help, .. })) => {
+                    prop_assert!(when >= check_back + chrono::Duration::minutes(2 * watch::ANSWER_WAIT_MINUTES));
+                    prop_assert_eq!(started_at, start);
+                    prop_assert!(!asked_for_help);
+                    prop_assert!(when <= latest);
+                }
+                Some((_, other)) => prop_assert!(false, "unexpected {:?}", other),
+                None => prop_assert!(now < latest, "no alert by {}", now),
+            }
         }
     }
 }
