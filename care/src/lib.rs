@@ -5,8 +5,19 @@
 //! plans, dialogue steps and scores out. Data (catalogue, calendar, dialogue) lives
 //! in `assets/` so a town can change it without recompiling.
 //!
+//! A day on the kiosk, in calls:
+//! 1. [`dialogue::Session::start`] with [`dialogue::Entry::Checkin`], then
+//!    [`dialogue::Session::respond`] with each [`understanding::Understanding`] (from
+//!    the dialect model), button press or silence, until the turn's step is
+//!    `Finished`; each turn's `events` go to the outbox in order.
+//! 2. [`weather::Conditions::for_day`] (with the backend's report, if fresh) and
+//!    [`planner::plan_day`] with [`record::CheckinRecord::today_facts`], the profile and
+//!    the resident's [`planner::DayRecord`]s: today's plan, each choice with a reason.
+//! 3. [`score::habit_score`] over the same records for the staff's view.
+//! 4. When the resident goes out to clear snow: [`watch::SnowWatch`].
+//!
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
-//! given, and depends on no UI, SQL, HTTP or audio crate.
+//! given, reads no clock, and depends on no UI, SQL, HTTP or audio crate.
 
 pub mod catalogue;
 pub mod dialogue;

@@ -103,7 +103,7 @@ const STIFF_WORDS: [&str; 14] = [
     "実行",
     "入力",
     "エラー",
-    "ください。ください",
+    "確認",
     "認証",
 ];
 
@@ -155,5 +155,14 @@ mod tests {
         );
         assert!(lines.last().unwrap().ends_with("さんじゅう。"), "{lines:?}");
         assert!(lines.iter().all(|l| morae(l) <= MAX_MORAE), "{lines:?}");
+    }
+
+    #[test]
+    fn unfit_lines_are_named() {
+        assert_eq!(line_problem("今日は、体操をしましょう。"), None);
+        assert!(line_problem(&"あ".repeat(41)).is_some_and(|p| p.contains("41 morae")));
+        assert!(line_problem("転倒に気をつけましょう。").is_some_and(|p| p.contains("転倒")));
+        assert!(line_problem("OKです。").is_some_and(|p| p.contains("Latin")));
+        assert!(line_problem(" ").is_some());
     }
 }
