@@ -26,7 +26,7 @@ PACKAGES=(
   xvfb x11-utils xdotool imagemagick
   pulseaudio pulseaudio-utils sox
   chromium chromium-driver
-  python3-venv sqlite3 ca-certificates curl
+  python3-venv python3-pip sqlite3 ca-certificates curl
 )
 
 missing=()

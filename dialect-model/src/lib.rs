@@ -11,6 +11,10 @@
 
 pub mod asr;
 pub mod audio;
+pub mod eval;
+pub mod model;
+pub mod tts;
+pub mod vad;
 
 /// Sample rate of every buffer inside the pipeline.
 pub const SAMPLE_RATE: u32 = 16_000;

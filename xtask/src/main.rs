@@ -14,6 +14,7 @@ usage: cargo xtask <command>
                       no DISPLAY, saving screenshots to target/demo/)
   test                set up, then cargo fmt --check, clippy -D warnings, all tests
   setup               install the Debian packages and models the project needs
+  fetch-model         fetch, verify and convert the Whisper model (part of setup)
   tidy                check project rules (also part of `test`)
 ";
 
@@ -25,6 +26,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root),
         Some("demo") => demo(&root, &args[1..]),
         Some("tidy") => tidy(&root),
+        Some("fetch-model") => fetch_model(&root),
         _ => {
             eprint!("{USAGE}");
             bail!("unknown or missing command")
@@ -50,8 +52,15 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// System packages (shell, before anything native can build), then the speech
+/// model (through the dialect-model binary, which needs those packages to build).
 fn setup(root: &Path) -> anyhow::Result<()> {
-    run(root, "bash", &["scripts/setup.sh"])
+    run(root, "bash", &["scripts/setup.sh"])?;
+    fetch_model(root)
+}
+
+fn fetch_model(root: &Path) -> anyhow::Result<()> {
+    run(root, &cargo(), &["run", "--quiet", "--package", "dialect-model", "--", "fetch-model"])
 }
 
 fn test(root: &Path) -> anyhow::Result<()> {
