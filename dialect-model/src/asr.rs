@@ -66,6 +66,8 @@ pub struct AsrOptions {
     pub audio_context: AudioContext,
     /// Segments whose no-speech probability exceeds this are dropped.
     pub no_speech_threshold: f32,
+    /// whisper.cpp's flash attention (CPU kernels too).
+    pub flash_attention: bool,
 }
 
 /// The sizing margin measured on dialect clips (README, "Speech").
@@ -79,6 +81,7 @@ impl Default for AsrOptions {
             initial_prompt: String::new(),
             audio_context: AudioContext::Sized { margin_frames: DEFAULT_AUDIO_CTX_MARGIN },
             no_speech_threshold: 0.6,
+            flash_attention: true,
         }
     }
 }
@@ -133,7 +136,9 @@ impl Recognizer {
         if !model.is_file() {
             return Err(AsrError::ModelMissing(model.to_path_buf()));
         }
-        let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default())
+        let mut params = WhisperContextParameters::default();
+        params.flash_attn(options.flash_attention);
+        let ctx = WhisperContext::new_with_params(model, params)
             .map_err(|e| AsrError::ModelLoad { path: model.to_path_buf(), reason: e.to_string() })?;
         Ok(Self { ctx, options })
     }

@@ -40,6 +40,9 @@ struct ModelArgs {
     /// Beam width (greedy when absent).
     #[arg(long)]
     beam: Option<u16>,
+    /// Turn whisper.cpp's flash attention off (for comparison).
+    #[arg(long)]
+    no_flash_attn: bool,
 }
 
 fn parse_ctx(s: &str) -> Result<AudioContext, String> {

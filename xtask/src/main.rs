@@ -16,6 +16,7 @@ usage: cargo xtask <command>
   setup               install the Debian packages and models the project needs
   fetch-model         fetch, verify and convert the Whisper model (part of setup)
   tidy                check project rules (also part of `test`)
+  dist                release binaries for tablets: no -march=native (target/dist/)
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -27,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo(&root, &args[1..]),
         Some("tidy") => tidy(&root),
         Some("fetch-model") => fetch_model(&root),
+        Some("dist") => dist(&root),
         _ => {
             eprint!("{USAGE}");
             bail!("unknown or missing command")
@@ -137,5 +139,41 @@ fn demo(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("kiosk exited with {status}");
     }
+    Ok(())
+}
+
+/// The instruction-set baseline of distributed tablet binaries: x86-64-v3 (AVX2, FMA,
+/// F16C), which whisper.cpp needs for usable speed, instead of whatever the build
+/// machine has (ggml's default, `GGML_NATIVE=ON`, would also use AVX-512 here).
+const DIST_GGML_FLAGS: &[(&str, &str)] = &[
+    ("GGML_NATIVE", "OFF"),
+    ("GGML_AVX", "ON"),
+    ("GGML_AVX2", "ON"),
+    ("GGML_FMA", "ON"),
+    ("GGML_F16C", "ON"),
+    ("GGML_AVX512", "OFF"),
+];
+
+fn dist(root: &Path) -> anyhow::Result<()> {
+    let target = root.join("target/dist");
+    let mut cmd = Command::new(cargo());
+    cmd.args(["build", "--release", "--package", "kiosk", "--package", "dialect-model", "--target-dir"])
+        .arg(&target)
+        .current_dir(root);
+    for (k, v) in DIST_GGML_FLAGS {
+        cmd.env(k, v);
+    }
+    eprintln!("xtask: building tablet binaries into {} with {DIST_GGML_FLAGS:?}", target.display());
+    if !cmd.status().context("running cargo build")?.success() {
+        bail!("dist build failed");
+    }
+    // Proof, not trust: no AVX-512 register may appear in the shipped speech binary.
+    let binary = target.join("release/dialect-model");
+    let out = Command::new("objdump").arg("-d").arg(&binary).output().context("running objdump")?;
+    let zmm = String::from_utf8_lossy(&out.stdout).matches("%zmm").count();
+    if zmm > 0 {
+        bail!("{} uses AVX-512 ({zmm} zmm references): not portable", binary.display());
+    }
+    eprintln!("xtask: {} has no AVX-512 instructions", binary.display());
     Ok(())
 }

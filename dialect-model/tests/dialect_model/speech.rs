@@ -1,4 +1,4 @@
-//! Speech integration tests with the real parts: the fetched Whisper base q8_0 model
+//! Speech tests with the real parts: the fetched Whisper base q8_0 model
 //! (`cargo xtask setup` fetches it), Open JTalk for synthesis, real WAV files.
 //! Synthetic speech is not an elderly dialect speaker; these tests bound the pipeline.
 

@@ -1,0 +1,6 @@
+//! dialect-model's one integration-test binary: speech (real Whisper model, Open
+//! JTalk, real WAV files) and, as it lands, dialect understanding. Each part is a
+//! module in `tests/dialect_model/`.
+
+#[path = "dialect_model/speech.rs"]
+mod speech;
