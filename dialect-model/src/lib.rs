@@ -12,7 +12,11 @@
 pub mod asr;
 pub mod audio;
 pub mod eval;
+pub mod intent;
+pub mod learn;
+pub mod lexicon;
 pub mod model;
+pub mod normalise;
 pub mod tts;
 pub mod vad;
 

@@ -5,6 +5,14 @@
 //! - `eval --tsv FILE`: CER, latency percentiles, RTF and memory, as a table and JSON.
 //! - `bench --tsv FILE`: ours against faster-whisper int8 on the same model and clips,
 //!   idle and under a competing load; ends with one `speech-bench:` line.
+//! - `understand --tsv FILE [--audio]`: one line per row,
+//!   `id<TAB>intent<TAB>body_part<TAB>critical<TAB>confidence`.
+//! - `understand-eval --tsv FILE [--split heldout|train|all] [--audio]`: per-intent table,
+//!   critical recall, and the time for 10 kB of garbage text.
+//! - `train [--dev FILE]`: retrain `assets/dialect/model.tsv` from the lexicon and examples.
+//! - `learn --corrections FILE --dev FILE`: merge staff corrections, retrain, report
+//!   held-out accuracy before and after, write the assets.
+//! - `bundle --version N --out FILE`: lexicon + model as one versioned, checksummed file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +24,8 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use dialect_model::asr::{AsrOptions, AudioContext, Recognizer};
 use dialect_model::eval::{self, ClipResult, Variant};
+use dialect_model::intent::{Question, Understander};
+use dialect_model::learn::{self, Split};
 use dialect_model::model::{self, ModelPaths};
 use dialect_model::vad::{self, VadConfig};
 
@@ -113,6 +123,46 @@ enum Cmd {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Understand each row of a TSV (`id`, `utterance_dialect`, optional `question_context`).
+    Understand {
+        #[arg(long)]
+        tsv: PathBuf,
+        /// Synthesise each utterance with Open JTalk and run the full speech path first.
+        #[arg(long)]
+        audio: bool,
+    },
+    /// Accuracy on a labelled TSV (with `intent`): per-intent table and critical recall.
+    UnderstandEval {
+        #[arg(long)]
+        tsv: PathBuf,
+        #[arg(long, default_value = "heldout")]
+        split: Split,
+        #[arg(long)]
+        audio: bool,
+    },
+    /// Retrain the shipped model from assets/dialect/{lexicon,examples}.tsv.
+    Train,
+    /// Merge corrections into examples and lexicon, retrain, report before/after.
+    Learn {
+        #[arg(long)]
+        corrections: PathBuf,
+        /// The labelled file whose held-out split is reported (never trained on).
+        #[arg(long)]
+        dev: PathBuf,
+    },
+    /// Show how one answer is read: folded key, lexicon hits, result (for lexicon editors).
+    Explain {
+        text: String,
+        #[arg(long, default_value = "open")]
+        question: Question,
+    },
+    /// Write the versioned bundle (lexicon + model) for the backend to serve.
+    Bundle {
+        #[arg(long)]
+        version: u32,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -145,7 +195,148 @@ fn main() -> anyhow::Result<()> {
             println!("{report}");
         }
         Cmd::Bench { tsv, column, model } => bench(&tsv, &column, &model)?,
+        Cmd::Understand { tsv, audio } => understand(&tsv, audio)?,
+        Cmd::UnderstandEval { tsv, split, audio } => understand_eval(&tsv, split, audio)?,
+        Cmd::Train => {
+            let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
+            let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+            let model = learn::train(&lexicon, &examples);
+            std::fs::write(learn::MODEL_PATH, model.to_tsv()).context("writing the model")?;
+            eprintln!("trained on {} examples -> {}", examples.len(), learn::MODEL_PATH);
+        }
+        Cmd::Explain { text, question } => {
+            let u = Understander::load_default()?;
+            let a = u.analyse(&text);
+            println!("folded: {}\nbare: {:?}", a.folded, a.bare);
+            for h in &a.hits {
+                let neg = if dialect_model::intent::negated(&a.folded, h) { " (negated)" } else { "" };
+                println!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
+            }
+            println!("{}", u.understand(&text, question).tsv_fields());
+        }
+        Cmd::Learn { corrections, dev } => learn_loop(&corrections, &dev)?,
+        Cmd::Bundle { version, out } => {
+            let u = Understander::load_default()?;
+            std::fs::write(&out, learn::bundle(version, &u)).with_context(|| format!("{}", out.display()))?;
+        }
     }
+    Ok(())
+}
+
+/// Text of each utterance: as written, or as heard after Open JTalk + VAD + Whisper.
+fn texts(rows: &[(String, String)], audio: bool) -> anyhow::Result<Vec<String>> {
+    if !audio {
+        return Ok(rows.iter().map(|(_, t)| t.clone()).collect());
+    }
+    let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), AsrOptions::default())
+        .context("loading the Whisper model (run `dialect-model fetch-model`)")?;
+    let tts = dialect_model::tts::OpenJTalk { speed: 1.0, ..Default::default() };
+    let rate = dialect_model::SAMPLE_RATE as usize;
+    rows.iter()
+        .map(|(_, text)| {
+            if text.trim().is_empty() {
+                return Ok(String::new());
+            }
+            let speech = tts.synthesize(text)?.to_16k();
+            let samples = [vec![0.0; rate * 3 / 10], speech, vec![0.0; rate * 3 / 2]].concat();
+            let heard: Result<Vec<String>, _> = vad::utterances(&samples, &VadConfig::default())
+                .iter()
+                .map(|u| recognizer.transcribe(u))
+                .collect();
+            Ok(heard?.join(""))
+        })
+        .collect()
+}
+
+fn understand(tsv: &Path, audio: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(tsv).with_context(|| format!("reading {}", tsv.display()))?;
+    let rows = learn::parse_utterances(&tsv.display().to_string(), &text)?;
+    let u = Understander::load_default()?;
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
+    let heard = texts(&pairs, audio)?;
+    for (row, text) in rows.iter().zip(heard) {
+        println!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
+    }
+    Ok(())
+}
+
+fn understand_eval(tsv: &Path, split: Split, audio: bool) -> anyhow::Result<()> {
+    let all = learn::load_examples(tsv)?;
+    let mut rows = learn::select(&all, split);
+    let u = Understander::load_default()?;
+    if audio {
+        let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
+        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true)?) {
+            println!("heard {}: {heard}", row.id);
+            row.text = heard;
+        }
+    }
+    let report = learn::evaluate(&u, &rows);
+    println!(
+        "{} split of {} ({} rows), {}",
+        format!("{split:?}").to_lowercase(),
+        tsv.display(),
+        rows.len(),
+        if audio { "through Open JTalk + VAD + Whisper" } else { "from text" }
+    );
+    print!("{}", report.table());
+    // Garbage input: 10 kB of mixed symbols, kana and Latin, timed over 100 runs.
+    let mut garbage = String::new();
+    for c in "ｑ@#ア¥漢%\u{1F600}z".chars().cycle() {
+        if garbage.len() >= 10_240 {
+            break;
+        }
+        garbage.push(c);
+    }
+    let started = Instant::now();
+    let mut worst = 0.0f64;
+    for _ in 0..100 {
+        let t = Instant::now();
+        let g = u.understand(&garbage, Question::Open);
+        worst = worst.max(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(
+            g.confidence < 0.6 || g.intent == dialect_model::intent::Intent::Other,
+            "garbage understood"
+        );
+    }
+    println!(
+        "garbage: {} bytes, mean {:.2} ms, worst {:.2} ms over 100 runs",
+        garbage.len(),
+        started.elapsed().as_secs_f64() * 10.0,
+        worst
+    );
+    println!(
+        "understand-eval: accuracy={:.3} critical_recall={:.3} rows={}",
+        report.accuracy(),
+        report.critical_recall(),
+        report.rows
+    );
+    Ok(())
+}
+
+fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(corrections).with_context(|| format!("reading {}", corrections.display()))?;
+    let corrections = learn::parse_corrections(&corrections.display().to_string(), &text)?;
+    let heldout = learn::select(&learn::load_examples(dev)?, Split::Heldout);
+    let before = Understander::load_default()?;
+    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+    let (lexicon, examples) = learn::merge(&before.lexicon, &examples, &corrections);
+    let model = learn::train(&lexicon, &examples);
+    let after = Understander { lexicon, model };
+    let (b, a) = (learn::evaluate(&before, &heldout), learn::evaluate(&after, &heldout));
+    println!(
+        "held-out accuracy before {:.3} after {:.3} ({} rows)",
+        b.accuracy(),
+        a.accuracy(),
+        heldout.len()
+    );
+    let fixed =
+        corrections.iter().filter(|c| after.understand(&c.text, c.question).intent == c.intent).count();
+    println!("corrections now understood: {fixed}/{}", corrections.len());
+    std::fs::write(learn::EXAMPLES_PATH, learn::examples_tsv(&examples))?;
+    std::fs::write(dialect_model::lexicon::DEFAULT_PATH, after.lexicon.to_tsv())?;
+    std::fs::write(learn::MODEL_PATH, after.model.to_tsv())?;
     Ok(())
 }
 

@@ -4,3 +4,5 @@
 
 #[path = "dialect_model/speech.rs"]
 mod speech;
+#[path = "dialect_model/understanding.rs"]
+mod understanding;

@@ -1,0 +1,328 @@
+//! Understanding one answer: folded text + lexicon concepts + the question just asked
+//! → intent, body part, confidence and a `critical` flag.
+//!
+//! The intent, body-part and question names mirror `care::understanding` exactly (the
+//! kiosk converts between them); this crate does not depend on care and care does not
+//! depend on it.
+//!
+//! Order of decisions: empty or speechless input is `other` with low confidence; a bare
+//! answer (んだ, んねっす, く, かね) is resolved against the question; otherwise the
+//! learned classifier decides; danger words then force `critical` (recall first) and,
+//! when the classifier did not already say so, turn the intent into help or emergency.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::learn::{self, Model};
+use crate::lexicon::{Hit, Lexicon};
+use crate::normalise;
+
+/// Longest input looked at, in characters: a spoken answer is far shorter, and a cap
+/// keeps garbage input cheap.
+pub const MAX_CHARS: usize = 2_000;
+
+macro_rules! names {
+    ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $ty { $($v),* }
+
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$v),*];
+
+            /// The name used in data files and on the command line.
+            pub fn key(self) -> &'static str {
+                match self { $($ty::$v => $s),* }
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s.trim() {
+                    $($s => Ok($ty::$v),)*
+                    _ => Err(UnknownName { kind: stringify!($ty), name: s.to_string() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.key())
+            }
+        }
+    };
+}
+
+/// A name that is not one of the fixed intents, body parts or questions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {name:?}")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+names!(
+    /// A resident's meaning (mirrors `care::understanding::Intent`).
+    Intent {
+        FeelingGood = "feeling_good",
+        FeelingUnwell = "feeling_unwell",
+        Tired = "tired",
+        Pain = "pain",
+        SleptWell = "slept_well",
+        SleptBadly = "slept_badly",
+        AppetiteGood = "appetite_good",
+        AppetitePoor = "appetite_poor",
+        Exercised = "exercised",
+        NotExercised = "not_exercised",
+        NeedHelp = "need_help",
+        Emergency = "emergency",
+        Yes = "yes",
+        No = "no",
+        RepeatRequest = "repeat_request",
+        Thanks = "thanks",
+        Greeting = "greeting",
+        WeatherSnow = "weather_snow",
+        Other = "other",
+    }
+);
+
+names!(
+    /// A body part named with pain (mirrors `care::understanding::BodyPart`, written as the kiosk says it).
+    BodyPart {
+        Head = "頭",
+        Neck = "首",
+        Shoulder = "肩",
+        Back = "背中",
+        LowerBack = "腰",
+        Chest = "胸",
+        Belly = "腹",
+        Knee = "膝",
+        Leg = "足",
+        Hand = "手",
+        Teeth = "歯",
+        Eye = "目",
+    }
+);
+
+names!(
+    /// The question just asked (mirrors the question ids of `assets/dialogue/checkin.toml`).
+    Question {
+        HowFeeling = "how_feeling",
+        Slept = "slept",
+        Appetite = "appetite",
+        PainCheck = "pain_check",
+        ExerciseToday = "exercise_today",
+        ExercisedDone = "exercised_done",
+        SafetyCheck = "safety_check",
+        Open = "open",
+        Confirm = "confirm",
+    }
+);
+
+impl Intent {
+    /// Intents that always start the help flow.
+    pub fn is_critical(self) -> bool {
+        matches!(self, Intent::NeedHelp | Intent::Emergency)
+    }
+
+    /// Index in `Intent::ALL` (the classifier's class order).
+    pub fn index(self) -> usize {
+        Intent::ALL.iter().position(|&i| i == self).unwrap_or(Intent::ALL.len() - 1)
+    }
+}
+
+impl BodyPart {
+    /// The body part a lexicon concept `body:X` names.
+    pub fn from_concept(concept: &str) -> Option<Self> {
+        concept.strip_prefix("body:").and_then(|p| p.parse().ok())
+    }
+}
+
+impl Question {
+    /// What a plain yes or no means as an answer to this question (as the dialogue's aliases).
+    pub fn resolve_yes_no(self, yes: bool) -> Intent {
+        use Intent as I;
+        match (self, yes) {
+            (Question::HowFeeling, true) => I::FeelingGood,
+            (Question::HowFeeling, false) => I::FeelingUnwell,
+            (Question::Slept, true) => I::SleptWell,
+            (Question::Slept, false) => I::SleptBadly,
+            (Question::Appetite, true) => I::AppetiteGood,
+            (Question::Appetite, false) => I::AppetitePoor,
+            (Question::PainCheck, true) => I::Pain,
+            (Question::ExercisedDone, true) => I::Exercised,
+            (Question::ExercisedDone, false) => I::NotExercised,
+            (Question::SafetyCheck, true) => I::FeelingGood,
+            (Question::SafetyCheck, false) => I::NeedHelp,
+            (_, true) => I::Yes,
+            (_, false) => I::No,
+        }
+    }
+}
+
+/// One understood answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Understanding {
+    pub intent: Intent,
+    pub body_part: Option<BodyPart>,
+    /// 0.0..=1.0.
+    pub confidence: f32,
+    /// Danger words or a help/emergency intent: the kiosk starts the help flow.
+    pub critical: bool,
+}
+
+impl Understanding {
+    fn other(confidence: f32) -> Self {
+        Self { intent: Intent::Other, body_part: None, confidence, critical: false }
+    }
+
+    /// The fixed output line after the id: `intent<TAB>body_part<TAB>critical<TAB>confidence`.
+    pub fn tsv_fields(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{:.3}",
+            self.intent,
+            self.body_part.map_or("", BodyPart::key),
+            self.critical,
+            self.confidence
+        )
+    }
+}
+
+/// Lexicon + classifier: everything needed to understand answers.
+#[derive(Debug, Clone)]
+pub struct Understander {
+    pub lexicon: Lexicon,
+    pub model: Model,
+}
+
+/// What the text analysis of one answer found (shared by training and understanding).
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub folded: String,
+    pub hits: Vec<Hit>,
+    pub bare: Option<String>,
+}
+
+impl Understander {
+    /// The lexicon and model shipped in `assets/dialect/`.
+    pub fn load_default() -> Result<Self, learn::LearnError> {
+        Ok(Self { lexicon: Lexicon::load_default()?, model: Model::load(learn::MODEL_PATH.as_ref())? })
+    }
+
+    pub fn analyse(&self, text: &str) -> Analysis {
+        analyse(&self.lexicon, text)
+    }
+
+    /// Understands one answer to `question`. Never panics; unknown input is `other`.
+    pub fn understand(&self, text: &str, question: Question) -> Understanding {
+        let a = self.analyse(text);
+        if !normalise::has_speech(&a.folded) {
+            return Understanding::other(0.05);
+        }
+        let mut u = match a.bare.as_deref().and_then(|b| bare_answer(b, question)) {
+            Some(u) => u,
+            None => self.classify(&a, question),
+        };
+        apply_danger(&a, &self.model, &mut u);
+        if u.intent == Intent::Pain || u.intent == Intent::Emergency {
+            u.body_part = body_part(&a.hits);
+        }
+        if u.intent != Intent::Pain && u.body_part != Some(BodyPart::Chest) {
+            u.body_part = None;
+        }
+        u.confidence = u.confidence.clamp(0.0, 1.0);
+        u
+    }
+
+    fn classify(&self, a: &Analysis, question: Question) -> Understanding {
+        let probs = self.model.predict(&learn::features(a));
+        let (best, p) = probs
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .unwrap_or((Intent::Other.index(), 0.0));
+        let mut intent = Intent::ALL.get(best).copied().unwrap_or(Intent::Other);
+        // A yes or no with words around it still answers the question asked.
+        if intent == Intent::Yes || intent == Intent::No {
+            intent = question.resolve_yes_no(intent == Intent::Yes);
+        }
+        Understanding { intent, body_part: None, confidence: p, critical: false }
+    }
+}
+
+/// Folds `text` (at most `MAX_CHARS`) and finds its lexicon concepts.
+pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
+    let capped: String = text.chars().take(MAX_CHARS).collect();
+    let folded = normalise::fold(&capped);
+    let hits = lexicon.hits(&folded);
+    let bare = lexicon.bare(&folded).map(String::from);
+    Analysis { folded, hits, bare }
+}
+
+/// A one- or two-mora answer resolved against the question (fact 8 of the dialect notes).
+fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
+    let sure =
+        |intent, confidence| Some(Understanding { intent, body_part: None, confidence, critical: false });
+    match concept {
+        "yes" | "yes_tentative" | "yes_understood" => {
+            let c = if concept == "yes" { 0.92 } else { 0.8 };
+            sure(question.resolve_yes_no(true), c)
+        }
+        "no" => sure(question.resolve_yes_no(false), 0.9),
+        "bare:eat_yes" => {
+            sure(Intent::AppetiteGood, if question == Question::Appetite { 0.92 } else { 0.75 })
+        }
+        "bare:eat_no" => sure(Intent::AppetitePoor, if question == Question::Appetite { 0.92 } else { 0.75 }),
+        "greeting_bye" => sure(Intent::Greeting, 0.85),
+        _ => None,
+    }
+}
+
+/// Whether the concept hit is followed, within its clause, by a negation
+/// (‑ね, ‑ない, ‑なえ, ‑らんね/‑んにぇ after folding).
+pub fn negated(folded: &str, hit: &Hit) -> bool {
+    let rest: String = folded.chars().skip(hit.end).take_while(|&c| c != '|').take(5).collect();
+    let rest = rest.split("けんと").next().unwrap_or("").split("けと").next().unwrap_or("");
+    ["ね", "ない", "なく", "なか", "なi"].iter().any(|n| rest.contains(n))
+}
+
+/// Danger words force `critical`; with no help intent chosen, the stronger of
+/// help/emergency takes over (critical detection favours recall).
+fn apply_danger(a: &Analysis, model: &Model, u: &mut Understanding) {
+    let live = |c: &str| a.hits.iter().any(|h| h.concept == c && !negated(&a.folded, h));
+    let has = |c: &str| a.hits.iter().any(|h| h.concept == c);
+    let chest = has("body:胸") && (has("pain") || has("palpitation") || has("critical_chest"));
+    let breath = live("critical_chest");
+    let fall_or_worse = live("critical");
+    let help = live("help");
+    let kowai_chest = has("tired") && has("body:胸");
+    let snow_slide_people = has("snow_slide") && (a.folded.contains('人') || a.folded.contains("うま"));
+    let danger = chest || breath || fall_or_worse || help || kowai_chest || snow_slide_people;
+    if u.intent.is_critical() {
+        u.critical = true;
+        return;
+    }
+    if !danger {
+        return;
+    }
+    u.critical = true;
+    if help && !(chest || breath || fall_or_worse || snow_slide_people) {
+        u.intent = Intent::NeedHelp;
+        u.confidence = u.confidence.max(0.7);
+        return;
+    }
+    let probs = model.predict(&learn::features(a));
+    let (e, h) = (probs[Intent::Emergency.index()], probs[Intent::NeedHelp.index()]);
+    u.intent = if chest || breath || e >= h { Intent::Emergency } else { Intent::NeedHelp };
+    u.confidence = (e + h).max(0.7);
+}
+
+/// The body part named: the longest, then earliest, `body:` concept.
+fn body_part(hits: &[Hit]) -> Option<BodyPart> {
+    hits.iter()
+        .filter_map(|h| BodyPart::from_concept(&h.concept).map(|b| (h, b)))
+        .max_by(|(x, _), (y, _)| (x.end - x.start, y.start).cmp(&(y.end - y.start, x.start)))
+        .map(|(_, b)| b)
+}

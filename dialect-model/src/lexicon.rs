@@ -1,0 +1,258 @@
+//! The town-editable dialect lexicon (`assets/dialect/lexicon.tsv`): dialect forms and
+//! their variants → standard meaning, category, area, confidence, source, and the
+//! `concept` the understanding uses (e.g. `tired`, `body:腰`, `critical`, `yes`).
+//!
+//! Every form and variant is compared on its folded kana key (`normalise::fold`), so a
+//! row written as こす also finds コス, 腰 spelt こし, and こず.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::normalise::{self, is_kanji};
+
+/// The lexicon shipped with the product.
+pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/lexicon.tsv");
+
+/// Why a lexicon could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LexiconError {
+    #[error("cannot read lexicon {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("lexicon header lacks column {0:?}")]
+    MissingColumn(&'static str),
+    #[error("lexicon line {line}: {reason}")]
+    Row { line: usize, reason: String },
+}
+
+/// One lexicon row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub form: String,
+    pub variants: Vec<String>,
+    pub standard: String,
+    pub category: String,
+    pub area: String,
+    pub confidence: String,
+    /// Space-separated concepts; empty for rows kept only as knowledge.
+    pub concepts: Vec<String>,
+    pub source: String,
+}
+
+/// A folded pattern and the concept it signals.
+#[derive(Debug, Clone)]
+struct Pattern {
+    key: String,
+    concept: String,
+    /// Whole-utterance only: one-kana forms (く, け) and the bare answers.
+    whole_only: bool,
+}
+
+/// Where a concept was found in a folded text (char offsets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub concept: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The lexicon with its folded patterns, ready to match.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    entries: Vec<Entry>,
+    patterns: Vec<Pattern>,
+}
+
+/// Concepts that are answers on their own (matched against the whole utterance).
+pub fn is_bare_concept(concept: &str) -> bool {
+    concept.starts_with("bare:")
+        || matches!(concept, "yes" | "no" | "yes_tentative" | "yes_understood" | "greeting_bye")
+}
+
+impl Lexicon {
+    /// Reads the product lexicon.
+    pub fn load_default() -> Result<Self, LexiconError> {
+        Self::load(Path::new(DEFAULT_PATH))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, LexiconError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| LexiconError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text)
+    }
+
+    /// Parses lexicon TSV text (header row; columns found by name).
+    pub fn parse(text: &str) -> Result<Self, LexiconError> {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split('\t').map(str::trim).collect();
+        let col = |name: &'static str| {
+            header.iter().position(|h| *h == name).ok_or(LexiconError::MissingColumn(name))
+        };
+        let cols = [
+            col("form")?,
+            col("variants")?,
+            col("standard")?,
+            col("category")?,
+            col("area")?,
+            col("confidence")?,
+            col("concept")?,
+            col("source")?,
+        ];
+        let mut entries = Vec::new();
+        for (i, line) in lines.enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let cells: Vec<&str> = line.split('\t').collect();
+            let cell = |k: usize| cells.get(cols[k]).map_or("", |c| c.trim()).to_string();
+            let form = cell(0);
+            if form.is_empty() {
+                return Err(LexiconError::Row { line: i + 2, reason: "empty form".into() });
+            }
+            entries.push(Entry {
+                variants: cell(1)
+                    .split([',', '，', '、'])
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(String::from)
+                    .collect(),
+                form,
+                standard: cell(2),
+                category: cell(3),
+                area: cell(4),
+                confidence: cell(5),
+                concepts: cell(6).split_whitespace().map(String::from).collect(),
+                source: cell(7),
+            });
+        }
+        Ok(Self::from_entries(entries))
+    }
+
+    /// Builds the folded patterns of `entries`.
+    pub fn from_entries(entries: Vec<Entry>) -> Self {
+        let mut seen = BTreeSet::new();
+        let mut patterns = Vec::new();
+        for e in &entries {
+            for concept in &e.concepts {
+                for surface in std::iter::once(&e.form).chain(&e.variants) {
+                    let key = normalise::fold(&strip_notes(surface)).replace('|', "");
+                    if key.is_empty() || !seen.insert((key.clone(), concept.clone())) {
+                        continue;
+                    }
+                    let one_kana = key.chars().count() == 1 && !key.chars().all(is_kanji);
+                    let whole_only = is_bare_concept(concept) || one_kana;
+                    patterns.push(Pattern { key, concept: concept.clone(), whole_only });
+                }
+            }
+        }
+        Self { entries, patterns }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Writes the lexicon back as TSV (same columns), e.g. after merging corrections.
+    pub fn to_tsv(&self) -> String {
+        let mut out = String::from("form\tvariants\tstandard\tcategory\tarea\tconfidence\tconcept\tsource\n");
+        for e in &self.entries {
+            let cells = [
+                e.form.clone(),
+                e.variants.join(", "),
+                e.standard.clone(),
+                e.category.clone(),
+                e.area.clone(),
+                e.confidence.clone(),
+                e.concepts.join(" "),
+                e.source.clone(),
+            ];
+            out.push_str(&cells.map(|c| c.replace(['\t', '\n'], " ")).join("\t"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Every substring concept hit in `folded` (a `normalise::fold` result).
+    pub fn hits(&self, folded: &str) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for p in self.patterns.iter().filter(|p| !p.whole_only) {
+            let mut from = 0;
+            while let Some(pos) = folded[from..].find(&p.key) {
+                let byte = from + pos;
+                let start = folded[..byte].chars().count();
+                hits.push(Hit { concept: p.concept.clone(), start, end: start + p.key.chars().count() });
+                from = byte + p.key.len();
+            }
+        }
+        hits.sort_by(|a, b| (a.start, b.end).cmp(&(b.start, a.end)));
+        hits
+    }
+
+    /// The bare-answer concept the whole utterance is, if it is one (んだ, んねっす, く, かね).
+    pub fn bare(&self, folded: &str) -> Option<&str> {
+        let core = strip_final_particles(&folded.replace('|', ""));
+        if core.is_empty() {
+            return None;
+        }
+        self.patterns
+            .iter()
+            .filter(|p| is_bare_concept(&p.concept) || p.whole_only)
+            .find(|p| p.key == core || strip_final_particles(&p.key) == core)
+            .map(|p| p.concept.as_str())
+    }
+}
+
+/// Drops notes such as 「(庄内)」 and the 「～」 of endings from a written form.
+fn strip_notes(s: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0u32;
+    for c in s.chars() {
+        match c {
+            '(' | '（' => depth += 1,
+            ')' | '）' => depth = depth.saturating_sub(1),
+            '～' | '〜' => {}
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Sentence-final politeness and particles that do not change a bare answer
+/// (んだっす = んだ, んねず = んね; folded forms).
+pub fn strip_final_particles(folded: &str) -> String {
+    let mut s = folded.to_string();
+    for _ in 0..3 {
+        let before = s.clone();
+        for tail in ["なす", "です", "す", "よ", "は", "な", "の", "わ", "か", "ね"] {
+            // 「ね」 is the negation in んね: only strip it after something longer than ん+ね.
+            if tail == "ね" && (s == "んね" || s.ends_with("んね") || s.chars().count() <= 2) {
+                continue;
+            }
+            if s.chars().count() > tail.chars().count() + 1 && s.ends_with(tail) {
+                s.truncate(s.len() - tail.len());
+                break;
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_lexicon_parses_and_finds_folded_forms() {
+        let lex = Lexicon::load_default().unwrap();
+        assert!(lex.entries().len() >= 193);
+        let hits = lex.hits(&normalise::fold("コスいだくて"));
+        assert!(hits.iter().any(|h| h.concept == "body:腰"));
+        assert!(hits.iter().any(|h| h.concept == "pain"));
+        assert_eq!(lex.bare(&normalise::fold("んだっす。")), Some("yes"));
+        assert_eq!(lex.bare(&normalise::fold("んねっす")), Some("no"));
+        assert_eq!(lex.bare(&normalise::fold("く。")), Some("bare:eat_yes"));
+    }
+}

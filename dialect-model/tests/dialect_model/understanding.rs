@@ -1,0 +1,140 @@
+//! Dialect understanding from text, with the shipped lexicon and model: hard cases from
+//! the dialect notes as data, garbage input, the committed model against a retrain,
+//! the learning loop, and the bundle.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use dialect_model::intent::{Intent, Question, Understander};
+use dialect_model::learn::{self, Split};
+use dialect_model::lexicon::Lexicon;
+
+fn understander() -> &'static Understander {
+    static U: OnceLock<Understander> = OnceLock::new();
+    U.get_or_init(|| Understander::load_default().unwrap())
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+/// One hard case: the text, the question, and the expected intent, body part, critical flag.
+fn check(u: &Understander, line: &str) -> Option<String> {
+    let c: Vec<&str> = line.split('\t').collect();
+    let question: Question = c[1].parse().unwrap();
+    let got = u.understand(c[0], question);
+    let want = (c[2].parse::<Intent>().unwrap(), c[3], c[4] == "true");
+    let got_body = got.body_part.map_or("", |b| b.key());
+    (got.intent != want.0 || got_body != want.1 || got.critical != want.2).then(|| {
+        format!(
+            "{} [{}] {:?}: want {} {} {}, got {} {} {} ({:.2})",
+            c[5], c[1], c[0], want.0, want.1, want.2, got.intent, got_body, got.critical, got.confidence
+        )
+    })
+}
+
+#[test]
+fn hard_cases_from_the_dialect_notes_are_understood() {
+    let text = std::fs::read_to_string(data("understanding-cases.tsv")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).skip(1).collect();
+    assert!(lines.len() >= 40);
+    let failures: Vec<String> = lines.iter().filter_map(|l| check(understander(), l)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        lines.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn garbage_and_empty_input_is_other_with_low_confidence() {
+    let mut garbage = String::new();
+    for c in "ｑ@#¥%\u{1F600}z\u{0}\u{FFFF}~".chars().cycle() {
+        if garbage.len() >= 10_240 {
+            break;
+        }
+        garbage.push(c);
+    }
+    for text in ["", "   ", "\t\n", "1234", garbage.as_str()] {
+        let u = understander().understand(text, Question::Open);
+        assert_eq!(u.intent, Intent::Other, "{text:?}");
+        assert!(u.confidence < 0.25 && !u.critical, "{text:?}: {u:?}");
+    }
+    // Kana and kanji garbage of 10 kB is still answered (never a panic), with a sane confidence.
+    let mixed: String = "アァ漢ゞ〜ーっん".chars().cycle().take(4_000).collect();
+    let u = understander().understand(&mixed, Question::Appetite);
+    assert!((0.0..=1.0).contains(&u.confidence));
+}
+
+#[test]
+fn committed_model_is_the_retrain_of_the_committed_examples_and_lexicon() {
+    let lexicon = Lexicon::load_default().unwrap();
+    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    assert!(examples.len() >= 400, "only {} examples", examples.len());
+    let model = learn::train(&lexicon, &examples);
+    assert_eq!(model.inputs_sha256, understander().model.inputs_sha256, "run `dialect-model train`");
+    assert_eq!(model.to_tsv(), understander().model.to_tsv());
+}
+
+#[test]
+fn heldout_split_is_never_trained_on_and_is_understood() {
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dialect/utterances-dev.tsv");
+    let Ok(all) = learn::load_examples(&dev) else {
+        panic!("the shared dialect dev set is missing at {}", dev.display());
+    };
+    let heldout = learn::select(&all, Split::Heldout);
+    let train = learn::select(&all, Split::Train);
+    assert_eq!(heldout.len() + train.len(), all.len());
+    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    for h in &heldout {
+        assert!(examples.iter().all(|e| e.text != h.text), "held-out {} is in the examples", h.id);
+    }
+    let report = learn::evaluate(understander(), &heldout);
+    assert!(report.accuracy() >= 0.9, "{}", report.table());
+    assert_eq!(report.critical_recall(), 1.0, "{}", report.table());
+}
+
+#[test]
+fn a_correction_fixes_a_misunderstood_utterance_without_breaking_others() {
+    let u = understander();
+    // 「ばんげ、よぐねむらんねくて」 (could not sleep well at night) was read as appetite.
+    let text = "ばんげ、よぐねむらんねくて。";
+    let before = u.understand(text, Question::Open);
+    let corrections =
+        learn::parse_corrections("test", &std::fs::read_to_string(data("corrections.tsv")).unwrap()).unwrap();
+    assert_eq!(corrections[0].text, text);
+    assert_ne!(before.intent, corrections[0].intent, "the case no longer needs correcting: pick another");
+    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let (lexicon, merged) = learn::merge(&u.lexicon, &examples, &corrections);
+    assert_eq!(merged.len(), examples.len() + corrections.len());
+    let after = Understander { model: learn::train(&lexicon, &merged), lexicon };
+    assert_eq!(after.understand(text, Question::Open).intent, corrections[0].intent, "before: {before:?}");
+    // Nothing else the old model got right is lost.
+    let broken: Vec<&str> = examples
+        .iter()
+        .filter(|e| {
+            u.understand(&e.text, e.question).intent == e.intent
+                && after.understand(&e.text, e.question).intent != e.intent
+        })
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(broken.is_empty(), "the correction broke: {broken:?}");
+    let hard = std::fs::read_to_string(data("understanding-cases.tsv")).unwrap();
+    let failures: Vec<String> =
+        hard.lines().filter(|l| !l.starts_with('#')).skip(1).filter_map(|l| check(&after, l)).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn a_bundle_round_trips_and_a_tampered_one_is_refused() {
+    let text = learn::bundle(7, understander());
+    let (version, u) = learn::open_bundle(&text).unwrap();
+    assert_eq!(version, 7);
+    assert_eq!(u.model.to_tsv(), understander().model.to_tsv());
+    assert_eq!(u.understand("コスいだくて", Question::Open).intent, Intent::Pain);
+    let tampered = text.replacen("tired", "thanks", 1);
+    assert!(learn::open_bundle(&tampered).is_err());
+    assert!(learn::open_bundle("").is_err());
+}
