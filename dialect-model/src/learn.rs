@@ -199,11 +199,17 @@ pub fn features(a: &Analysis) -> Vec<String> {
             f.push(w.iter().collect());
         }
     }
+    let main_start =
+        a.folded.chars().collect::<Vec<_>>().iter().rposition(|&c| c == '|').map_or(0, |p| p + 1);
     for h in &a.hits {
         let neg = if intent::negated(&a.folded, h) { "~neg" } else { "" };
         // Lexicon knowledge counts more than any one character n-gram: three copies.
         for copy in ["", "/2", "/3"] {
             f.push(format!("#{}{neg}{copy}", h.concept));
+        }
+        // The last clause usually carries the answer (「こわくて、体操すねっけ」).
+        if h.start >= main_start {
+            f.push(format!("#{}{neg}@main", h.concept));
         }
     }
     if let Some(b) = &a.bare {

@@ -92,7 +92,7 @@ fn heldout_split_is_never_trained_on_and_is_understood() {
         assert!(examples.iter().all(|e| e.text != h.text), "held-out {} is in the examples", h.id);
     }
     let report = learn::evaluate(understander(), &heldout);
-    assert!(report.accuracy() >= 0.9, "{}", report.table());
+    assert!(report.accuracy() >= 0.97, "{}", report.table());
     assert_eq!(report.critical_recall(), 1.0, "{}", report.table());
 }
 
@@ -137,4 +137,48 @@ fn a_bundle_round_trips_and_a_tampered_one_is_refused() {
     let tampered = text.replacen("tired", "thanks", 1);
     assert!(learn::open_bundle(&tampered).is_err());
     assert!(learn::open_bundle("").is_err());
+}
+
+#[test]
+fn understand_command_writes_the_fixed_shape_for_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("in.tsv");
+    std::fs::write(
+        &tsv,
+        "note\tid\tutterance_dialect\tquestion_context\nx\tA1\tんだ。\tslept\nx\tA2\tコスいだくて\t\n\
+         x\tA3\t\topen\nx\tA4\t屋根から落ぢだ\tappetite\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialect-model"))
+        .args(["understand", "--tsv"])
+        .arg(&tsv)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    let shape: Vec<(&str, &str, &str, &str)> = lines.iter().map(|c| (c[0], c[1], c[2], c[3])).collect();
+    assert_eq!(
+        shape,
+        [
+            ("A1", "slept_well", "", "false"),
+            ("A2", "pain", "腰", "false"),
+            ("A3", "other", "", "false"),
+            ("A4", "emergency", "", "true")
+        ]
+    );
+    for c in &lines {
+        assert_eq!(c.len(), 5);
+        let conf: f32 = c[4].parse().unwrap();
+        assert!((0.0..=1.0).contains(&conf) && c[4].len() <= 5, "{c:?}");
+    }
+    // An unknown question context is a clear error, not a guess.
+    std::fs::write(&tsv, "id\tutterance_dialect\tquestion_context\nB1\tんだ\tweather\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialect-model"))
+        .args(["understand", "--tsv"])
+        .arg(&tsv)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Question"));
 }
