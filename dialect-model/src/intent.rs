@@ -244,11 +244,37 @@ impl Understander {
             .max_by(|x, y| x.1.total_cmp(&y.1))
             .unwrap_or((Intent::Other.index(), 0.0));
         let mut intent = Intent::ALL.get(best).copied().unwrap_or(Intent::Other);
+        let mut p = p;
+        // 「こわくて、体操すねっけ」: a tiredness or illness clause ending in ‑て/‑がら is the
+        // reason; a sleep, meal or exercise outcome in the main clause is the answer.
+        let reason_only = matches!(intent, Intent::Tired | Intent::FeelingUnwell)
+            && !a.hits.iter().any(|h| h.concept == "pain");
+        if let Some(outcome) = main_clause_outcome(a).filter(|_| reason_only) {
+            intent = outcome;
+            p = p.max(probs[outcome.index()]).max(0.6);
+        }
         // A yes or no with words around it still answers the question asked.
         if intent == Intent::Yes || intent == Intent::No {
             intent = question.resolve_yes_no(intent == Intent::Yes);
         }
         Understanding { intent, body_part: None, confidence: p, critical: false }
+    }
+}
+
+/// The sleep, meal or exercise outcome stated in the last clause, if any.
+fn main_clause_outcome(a: &Analysis) -> Option<Intent> {
+    let main_start = a.folded.chars().collect::<Vec<_>>().iter().rposition(|&c| c == '|')? + 1;
+    let main: Vec<&Hit> = a.hits.iter().filter(|h| h.start >= main_start).collect();
+    let has = |c: &str| main.iter().any(|h| h.concept == c);
+    let neg = |c: &str| main.iter().any(|h| h.concept == c && negated(&a.folded, h));
+    if has("sleep_bad") || neg("sleep") {
+        Some(Intent::SleptBadly)
+    } else if has("eat_bad") || neg("eat") {
+        Some(Intent::AppetitePoor)
+    } else if neg("exercise") || (has("exercise") && has("not_yet")) {
+        Some(Intent::NotExercised)
+    } else {
+        None
     }
 }
 
@@ -299,7 +325,13 @@ fn apply_danger(a: &Analysis, model: &Model, u: &mut Understanding) {
     let help = live("help");
     let kowai_chest = has("tired") && has("body:胸");
     let snow_slide_people = has("snow_slide") && (a.folded.contains('人') || a.folded.contains("うま"));
+    // Palpitations (はかはか) alone are flagged, not re-labelled: recall first.
+    let palpitation = live("palpitation");
     let danger = chest || breath || fall_or_worse || help || kowai_chest || snow_slide_people;
+    if palpitation && !danger {
+        u.critical = true;
+        return;
+    }
     if u.intent.is_critical() {
         u.critical = true;
         return;

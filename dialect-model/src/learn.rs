@@ -23,7 +23,7 @@ pub const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dia
 
 const MODEL_MAGIC: &str = "# mimamori dialect intent model v1";
 const BUNDLE_MAGIC: &str = "mimamori-dialect-bundle v1";
-const EPOCHS: usize = 40;
+const EPOCHS: usize = 60;
 const LEARNING_RATE: f32 = 0.2;
 const L2: f32 = 1e-5;
 
@@ -322,6 +322,9 @@ pub fn train(lexicon: &Lexicon, examples: &[Example]) -> Model {
         examples.iter().map(|e| (features(&intent::analyse(lexicon, &e.text)), e.intent.index())).collect();
     let k = Intent::ALL.len();
     let mut weights: HashMap<String, Vec<f32>> = HashMap::new();
+    // The mean of the weights after each epoch from the second half on: steadier than
+    // the last epoch's weights when a few examples are added or removed.
+    let mut averaged: HashMap<String, Vec<f32>> = HashMap::new();
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut seed = 0x9E37_79B9_u32;
     for epoch in 0..EPOCHS {
@@ -352,7 +355,16 @@ pub fn train(lexicon: &Lexicon, examples: &[Example]) -> Model {
                 }
             }
         }
+        if epoch >= EPOCHS / 2 {
+            for (name, w) in &weights {
+                let a = averaged.entry(name.clone()).or_insert_with(|| vec![0.0; k]);
+                for (ai, wi) in a.iter_mut().zip(w) {
+                    *ai += wi / (EPOCHS - EPOCHS / 2) as f32;
+                }
+            }
+        }
     }
+    let mut weights = averaged;
     // Round as the file does, so a loaded model predicts exactly like a trained one.
     for w in weights.values_mut() {
         for x in w.iter_mut() {
