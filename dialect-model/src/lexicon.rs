@@ -223,11 +223,8 @@ pub fn strip_final_particles(folded: &str) -> String {
     let mut s = folded.to_string();
     for _ in 0..3 {
         let before = s.clone();
-        for tail in ["なす", "です", "す", "よ", "は", "な", "の", "わ", "か", "ね"] {
-            // 「ね」 is the negation in んね: only strip it after something longer than ん+ね.
-            if tail == "ね" && (s == "んね" || s.ends_with("んね") || s.chars().count() <= 2) {
-                continue;
-            }
+        // Folded forms (です → てす). 「ね」 is never stripped: it is the negation of んね.
+        for tail in ["なす", "てす", "す", "よ", "は", "な", "の", "わ", "か"] {
             if s.chars().count() > tail.chars().count() + 1 && s.ends_with(tail) {
                 s.truncate(s.len() - tail.len());
                 break;
