@@ -311,6 +311,10 @@ fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
 pub fn negated(folded: &str, hit: &Hit) -> bool {
     let rest: String = folded.chars().skip(hit.end).take_while(|&c| c != '|').take(5).collect();
     let rest = rest.split("けんと").next().unwrap_or("").split("けと").next().unwrap_or("");
+    // 〜てけねが / 〜てくれない (won't you…?) is a request, not a negation.
+    if ["けね", "けんね", "くれね", "くれない"].iter().any(|r| rest.starts_with(r)) {
+        return false;
+    }
     ["ね", "ない", "なく", "なか", "なi"].iter().any(|n| rest.contains(n))
 }
 
@@ -318,11 +322,19 @@ pub fn negated(folded: &str, hit: &Hit) -> bool {
 /// help/emergency takes over (critical detection favours recall).
 fn apply_danger(a: &Analysis, model: &Model, u: &mut Understanding) {
     let live = |c: &str| a.hits.iter().any(|h| h.concept == c && !negated(&a.folded, h));
+    // Danger words are cancelled only by a negation right after them (転ばねよう);
+    // 「息がでぎね」 and 「埋まって出らんね」 stay dangerous: recall first.
+    let danger_word = |c: &str| {
+        a.hits.iter().any(|h| {
+            let next: String = a.folded.chars().skip(h.end).take(2).collect();
+            h.concept == c && !(next.starts_with('ね') || next.starts_with("な"))
+        })
+    };
     let has = |c: &str| a.hits.iter().any(|h| h.concept == c);
     let chest = has("body:胸") && (has("pain") || has("palpitation") || has("critical_chest"));
-    let breath = live("critical_chest");
-    let fall_or_worse = live("critical");
-    let help = live("help");
+    let breath = has("critical_chest");
+    let fall_or_worse = danger_word("critical");
+    let help = live("help") || live("help_hold");
     let kowai_chest = has("tired") && has("body:胸");
     let snow_slide_people = has("snow_slide") && (a.folded.contains('人') || a.folded.contains("うま"));
     // Palpitations (はかはか) alone are flagged, not re-labelled: recall first.

@@ -507,6 +507,46 @@ pub fn evaluate(understander: &Understander, rows: &[Example]) -> Report {
     r
 }
 
+/// k-fold cross-validation over `examples` (folds by text hash): each fold is understood
+/// by a model trained on the other folds. Returns the pooled report.
+pub fn cross_validate(lexicon: &Lexicon, examples: &[Example], k: usize) -> Report {
+    let k = k.max(2);
+    let fold_of = |e: &Example| usize::from(Sha256::digest(e.text.as_bytes())[0]) % k;
+    let mut pooled: Option<Report> = None;
+    for fold in 0..k {
+        let (test, train_rows): (Vec<Example>, Vec<Example>) =
+            examples.iter().cloned().partition(|e| fold_of(e) == fold);
+        let u = Understander { lexicon: lexicon.clone(), model: train(lexicon, &train_rows) };
+        let r = evaluate(&u, &test);
+        pooled = Some(match pooled {
+            None => r,
+            Some(mut p) => {
+                p.rows += r.rows;
+                p.correct += r.correct;
+                p.critical_rows += r.critical_rows;
+                p.critical_flagged += r.critical_flagged;
+                p.body_rows += r.body_rows;
+                p.body_correct += r.body_correct;
+                p.errors.extend(r.errors);
+                for (i, n, c) in r.per_intent {
+                    match p.per_intent.iter_mut().find(|x| x.0 == i) {
+                        Some(x) => {
+                            x.1 += n;
+                            x.2 += c;
+                        }
+                        None => p.per_intent.push((i, n, c)),
+                    }
+                }
+                p.per_intent.sort();
+                p
+            }
+        });
+    }
+    pooled.unwrap_or_else(|| {
+        evaluate(&Understander { lexicon: lexicon.clone(), model: train(lexicon, &[]) }, &[])
+    })
+}
+
 /// One staff correction (text only, never audio).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {

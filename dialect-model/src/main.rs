@@ -142,6 +142,11 @@ enum Cmd {
     },
     /// Retrain the shipped model from assets/dialect/{lexicon,examples}.tsv.
     Train,
+    /// k-fold cross-validation over the shipped examples (a generalisation estimate).
+    CrossValidate {
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+    },
     /// Merge corrections into examples and lexicon, retrain, report before/after.
     Learn {
         #[arg(long)]
@@ -213,6 +218,13 @@ fn main() -> anyhow::Result<()> {
                 println!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
             }
             println!("{}", u.understand(&text, question).tsv_fields());
+        }
+        Cmd::CrossValidate { folds } => {
+            let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
+            let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+            let report = learn::cross_validate(&lexicon, &examples, folds);
+            println!("{folds}-fold cross-validation over {} examples", examples.len());
+            print!("{}", report.table());
         }
         Cmd::Learn { corrections, dev } => learn_loop(&corrections, &dev)?,
         Cmd::Bundle { version, out } => {
