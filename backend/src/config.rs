@@ -13,11 +13,17 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The SQLite database file, created and migrated on start.
     pub database: PathBuf,
+    /// How often the escalation engine runs, in seconds.
+    pub escalation_interval_secs: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".parse().expect("literal"), database: "mimamori.sqlite".into() }
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("literal"),
+            database: "mimamori.sqlite".into(),
+            escalation_interval_secs: 60,
+        }
     }
 }
 

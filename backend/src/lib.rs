@@ -8,8 +8,11 @@
 //! Invariant: only the `wire` crate's types are (de)serialised for tablets; personal
 //! data (names, health answers) never reaches a log line.
 
+pub mod api;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod escalation;
 pub mod routes;
 pub mod startup;
 pub mod store;

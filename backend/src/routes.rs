@@ -1,24 +1,41 @@
-//! The URL map: which handler serves which path.
+//! The URL map: which handler serves which path, and the state handlers share.
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::clock::Clock;
 use crate::error::AppError;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Shared state every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The server's clock: it, not a tablet's, decides statuses.
+    pub clock: Arc<dyn Clock>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest(wire::API_PREFIX, crate::api::router())
+        .with_state(state)
+}
+
+/// Runs a blocking store call off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AppError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|_| AppError::Task)?.map_err(AppError::from)
 }
 
 /// Liveness and schema version, for staff tooling and the kiosk's embedded server.
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    let version = state.store.schema_version()?;
+    let version = blocking(&state.store, |s| s.schema_version()).await?;
     Ok(Json(serde_json::json!({ "status": "ok", "schema_version": version })))
 }

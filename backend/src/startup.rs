@@ -1,12 +1,16 @@
 //! Building and running the server: `Application::build(config)` binds the socket
-//! (port 0 in tests) and opens the store; `run_until` serves until a shutdown signal.
+//! (port 0 in tests) and opens the store; `run_until` serves, with the escalation
+//! engine beside it, until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::escalation;
 use crate::routes::{AppState, router};
 use crate::store::{Store, StoreError};
 
@@ -24,15 +28,25 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    escalation_period: std::time::Duration,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the clock the server decides by (tests).
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let store = Store::open(&config.database)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, state: AppState { store } })
+        Ok(Self {
+            listener,
+            state: AppState { store, clock },
+            escalation_period: std::time::Duration::from_secs(config.escalation_interval_secs.max(1)),
+        })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -40,8 +54,25 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// The store, for seeding data in tests and the demo.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and
+    /// stops the escalation engine.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let engine = tokio::spawn(escalation::run(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            escalation::Policy::default(),
+            self.escalation_period,
+            stop_rx,
+        ));
+        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        let _ = stop_tx.send(true);
+        let _ = engine.await;
+        served
     }
 }

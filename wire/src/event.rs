@@ -78,6 +78,9 @@ pub enum EventAck {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadAck {
     pub acks: Vec<(EventId, EventAck)>,
+    /// Why each rejected event was refused, for the tablet's log (added in v1.1).
+    #[serde(default)]
+    pub reasons: Vec<(EventId, String)>,
 }
 
 #[cfg(test)]

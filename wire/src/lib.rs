@@ -8,12 +8,22 @@
 //! unknown fields are ignored (no `deny_unknown_fields`), so an old tablet keeps
 //! talking to a new office server and the other way round.
 
+mod device;
 mod event;
+mod pull;
 
+pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
 pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
+pub use pull::{CampaignNotice, PullItem, PullKind, PullResponse, SafetyAnswerBody, SafetyReply};
 
 /// The API version this crate describes; it is the path prefix of every route.
 pub const API_PREFIX: &str = "/api/v1";
 
 /// The largest event batch a tablet sends and the server accepts in one request.
 pub const MAX_BATCH_EVENTS: usize = 200;
+
+/// The largest request body the server reads, in bytes; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The most items one pull returns.
+pub const MAX_PULL_ITEMS: usize = 500;

@@ -1,0 +1,221 @@
+//! Tablets: one-time enrolment codes, device tokens (kept as SHA-256), revocation,
+//! and the health each tablet reports.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{OptionalExtension as _, params};
+
+use super::{DeviceId, ResidentId, Store, StoreError, from_ms, hex, ms, sha256_hex};
+
+/// A tablet that presented a valid, unrevoked token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub device: DeviceId,
+    /// The household the tablet serves, when staff bound the code to one.
+    pub resident: Option<ResidentId>,
+    pub district: Option<String>,
+}
+
+/// How one part of a tablet is doing, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Ok,
+    Faulty,
+    Missing,
+    Unknown,
+}
+
+impl Part {
+    fn as_str(self) -> &'static str {
+        match self {
+            Part::Ok => "ok",
+            Part::Faulty => "faulty",
+            Part::Missing => "missing",
+            Part::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> Part {
+        match s {
+            "ok" => Part::Ok,
+            "faulty" => Part::Faulty,
+            "missing" => Part::Missing,
+            _ => Part::Unknown,
+        }
+    }
+}
+
+/// A heartbeat's content, and what the device-health list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceHealth {
+    pub app_version: String,
+    pub microphone: Part,
+    pub reader: Part,
+    pub speaker: Part,
+    pub free_storage_mib: u64,
+    pub outbox_len: u64,
+    pub device_time: DateTime<Utc>,
+}
+
+/// How long a one-time enrolment code stays usable.
+pub const ENROLMENT_CODE_TTL: Duration = Duration::hours(24);
+
+/// `count` random bytes. UUID v4 draws from the OS generator; each gives 15 bytes
+/// of which all bits but the version and variant nibbles are random, so only those
+/// bytes of each are used.
+fn random_bytes(count: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let b = *uuid::Uuid::new_v4().as_bytes();
+        // Bytes 6 and 8 carry the version and variant bits; the rest are random.
+        out.extend(b.iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8).map(|(_, v)| *v));
+    }
+    out.truncate(count);
+    out
+}
+
+impl Store {
+    /// Makes a one-time enrolment code for a tablet (bound to a household when
+    /// `resident` is given). Returns the code in clear: the only time it exists so.
+    pub fn create_enrolment_code(
+        &self,
+        resident: Option<ResidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        // 10 digits: easy to type on a tablet; single use, expires, and stored hashed.
+        let n = random_bytes(8).iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)) % 10_000_000_000;
+        let code = format!("{n:010}");
+        self.lock().execute(
+            "INSERT INTO enrolment_codes (code_hash, resident_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256_hex(&code), resident.map(|r| r.0), ms(now), ms(now + ENROLMENT_CODE_TTL)],
+        )?;
+        Ok(code)
+    }
+
+    /// Exchanges a one-time code for a device token. `None` when the code is unknown,
+    /// expired or already used (the caller cannot tell which: no oracle for guessing).
+    pub fn enrol_device(
+        &self,
+        code: &str,
+        app_version: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(DeviceId, String)>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let claimed: Option<Option<i64>> = tx
+            .query_row(
+                "UPDATE enrolment_codes SET used_ms = ?2
+                 WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2
+                 RETURNING resident_id",
+                params![sha256_hex(code), ms(now)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(resident) = claimed else { return Ok(None) };
+        let token = format!("mmd_{}", hex(&random_bytes(32)));
+        tx.execute(
+            "INSERT INTO devices (resident_id, token_hash, enrolled_ms, app_version) VALUES (?1, ?2, ?3, ?4)",
+            params![resident, sha256_hex(&token), ms(now), app_version],
+        )?;
+        let id = DeviceId(tx.last_insert_rowid());
+        tx.commit()?;
+        Ok(Some((id, token)))
+    }
+
+    /// The tablet holding `token`, unless the token is unknown or revoked.
+    pub fn authenticate_device(&self, token: &str) -> Result<Option<Enrolment>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT d.id, d.resident_id, r.district FROM devices d
+                 LEFT JOIN residents r ON r.id = d.resident_id
+                 WHERE d.token_hash = ?1 AND d.revoked_ms IS NULL",
+                [sha256_hex(token)],
+                |r| {
+                    Ok(Enrolment {
+                        device: DeviceId(r.get(0)?),
+                        resident: r.get::<_, Option<i64>>(1)?.map(ResidentId),
+                        district: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Revokes a tablet's token at once; its later requests get 401. Returns false
+    /// when no such (unrevoked) device exists.
+    pub fn revoke_device(&self, device: DeviceId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = self.lock().execute(
+            "UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            params![device.0, ms(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records a heartbeat: server time as last contact, the device clock only as skew.
+    pub fn record_heartbeat(
+        &self,
+        device: DeviceId,
+        health: &DeviceHealth,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "UPDATE devices SET last_seen_ms = ?2, app_version = ?3, microphone = ?4, reader = ?5,
+                 speaker = ?6, free_storage_mib = ?7, outbox_len = ?8, device_clock_skew_ms = ?9
+             WHERE id = ?1",
+            params![
+                device.0,
+                ms(now),
+                health.app_version,
+                health.microphone.as_str(),
+                health.reader.as_str(),
+                health.speaker.as_str(),
+                i64::try_from(health.free_storage_mib).unwrap_or(i64::MAX),
+                i64::try_from(health.outbox_len).unwrap_or(i64::MAX),
+                ms(health.device_time) - ms(now),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The last heartbeat of a device and when the server received it.
+    pub fn device_health(
+        &self,
+        device: DeviceId,
+    ) -> Result<Option<(DeviceHealth, DateTime<Utc>)>, StoreError> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT app_version, microphone, reader, speaker, free_storage_mib, outbox_len,
+                        device_clock_skew_ms, last_seen_ms
+                 FROM devices WHERE id = ?1 AND last_seen_ms IS NOT NULL",
+                [device.0],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        [r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?],
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((app_version, [mic, reader, speaker], free, outbox, skew, seen)) = row else {
+            return Ok(None);
+        };
+        let seen = from_ms(seen)?;
+        Ok(Some((
+            DeviceHealth {
+                app_version,
+                microphone: Part::parse(&mic),
+                reader: Part::parse(&reader),
+                speaker: Part::parse(&speaker),
+                free_storage_mib: free.max(0) as u64,
+                outbox_len: outbox.max(0) as u64,
+                device_time: from_ms(ms(seen) + skew)?,
+            },
+            seen,
+        )))
+    }
+}

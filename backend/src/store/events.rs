@@ -1,0 +1,266 @@
+//! Events from tablets (stored once by UUID, acknowledged one by one, applied to
+//! statuses, alerts and campaign answers) and the downstream log tablets pull.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{ErrorCode, Transaction, params};
+
+use super::office::{AlertKind, Status, raise_alert_tx, set_status_tx};
+use super::{Actor, CampaignId, ResidentId, Store, StoreError, devices::Enrolment, from_ms, ms};
+use crate::clock::local_day;
+
+/// What a stored event does to the office's picture, decided at the API edge from
+/// the event's kind and (validated) body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Kept for the timeline only.
+    Record,
+    CheckIn,
+    HelpRequest,
+    SafetyAnswer {
+        campaign: CampaignId,
+        needs_help: bool,
+    },
+}
+
+/// One uploaded event, converted from the wire at the API edge.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    pub id: uuid::Uuid,
+    pub seq: u64,
+    /// The wire kind's name, for the timeline.
+    pub kind: &'static str,
+    pub device_time: DateTime<Utc>,
+    /// The body as JSON text, stored as sent.
+    pub body: String,
+    pub effect: Effect,
+}
+
+/// The verdict on one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Stored,
+    /// Already stored (a resend).
+    Duplicate,
+    /// Not stored, for good; the reason is for the tablet's log.
+    Rejected(&'static str),
+}
+
+/// One item of the downstream log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledItem {
+    pub cursor: u64,
+    pub topic: Topic,
+    /// JSON text in the wire shape for the topic.
+    pub body: String,
+}
+
+/// One event on a resident's timeline (its body stays in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEvent {
+    pub kind: String,
+    pub device_time: DateTime<Utc>,
+    pub server_time: DateTime<Utc>,
+}
+
+/// What a downstream item is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    RosterEntry,
+    ResidentSettings,
+    Plan,
+    Campaign,
+    Weather,
+    DialectBundle,
+    Reprompt,
+}
+
+impl Topic {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Topic::RosterEntry => "roster_entry",
+            Topic::ResidentSettings => "resident_settings",
+            Topic::Plan => "plan",
+            Topic::Campaign => "campaign",
+            Topic::Weather => "weather",
+            Topic::DialectBundle => "dialect_bundle",
+            Topic::Reprompt => "reprompt",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Topic> {
+        [
+            Topic::RosterEntry,
+            Topic::ResidentSettings,
+            Topic::Plan,
+            Topic::Campaign,
+            Topic::Weather,
+            Topic::DialectBundle,
+            Topic::Reprompt,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+impl Store {
+    /// Stores a batch in one transaction and applies each new event's effect.
+    /// Resent events are acknowledged as duplicates and change nothing.
+    pub fn ingest(
+        &self,
+        device: &Enrolment,
+        events: &[IncomingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Ack>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut acks = Vec::with_capacity(events.len());
+        for ev in events {
+            acks.push(ingest_one(&tx, device, ev, now)?);
+        }
+        tx.commit()?;
+        Ok(acks)
+    }
+
+    /// A resident's events, newest first, at most `limit`.
+    pub fn timeline(&self, resident: ResidentId, limit: usize) -> Result<Vec<TimelineEvent>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, device_ms, server_ms FROM events WHERE resident_id = ?1
+             ORDER BY server_ms DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![resident.0, limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, device, server) = row?;
+            out.push(TimelineEvent { kind, device_time: from_ms(device)?, server_time: from_ms(server)? });
+        }
+        Ok(out)
+    }
+
+    /// How many events the office holds (all devices).
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.lock().query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// The downstream items for a tablet after `after`, oldest first, at most
+    /// `limit`; the flag says whether more are waiting.
+    pub fn pull(
+        &self,
+        device: &Enrolment,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Vec<PulledItem>, bool), StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT cursor, kind, body FROM pull_log
+             WHERE cursor > ?1 AND (resident_id = ?2
+                 OR (resident_id IS NULL AND (district IS NULL OR district = ?3)))
+             ORDER BY cursor LIMIT ?4",
+        )?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(
+            params![after, device.resident.map(|r| r.0), device.district, limit as i64 + 1],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+        )?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (cursor, kind, body) = row?;
+            let topic = Topic::parse(&kind).ok_or(StoreError::Corrupt { column: "pull_log.kind" })?;
+            items.push(PulledItem { cursor: cursor as u64, topic, body });
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
+    }
+}
+
+fn ingest_one(
+    tx: &Transaction<'_>,
+    device: &Enrolment,
+    ev: &IncomingEvent,
+    now: DateTime<Utc>,
+) -> Result<Ack, StoreError> {
+    let Ok(seq) = i64::try_from(ev.seq) else { return Ok(Ack::Rejected("sequence number out of range")) };
+    if seq < 1 {
+        return Ok(Ack::Rejected("sequence numbers start at 1"));
+    }
+    if let Effect::SafetyAnswer { campaign, .. } = ev.effect {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1 AND closed_ms IS NULL)",
+            [campaign.0],
+            |r| r.get(0),
+        )?;
+        if !known {
+            // Could be a resend of an answer already stored before the campaign closed.
+            if is_stored(tx, ev)? {
+                return Ok(Ack::Duplicate);
+            }
+            return Ok(Ack::Rejected("no such open campaign"));
+        }
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO events (event_uuid, device_id, seq, resident_id, kind, device_ms, server_ms, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (event_uuid) DO NOTHING",
+        )?
+        .execute(params![
+            ev.id.as_hyphenated().to_string(),
+            device.device.0,
+            seq,
+            device.resident.map(|r| r.0),
+            ev.kind,
+            ms(ev.device_time),
+            ms(now),
+            ev.body,
+        ]);
+    match inserted {
+        Ok(0) => return Ok(Ack::Duplicate),
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            return Ok(Ack::Rejected("sequence number already used by another event"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let Some(resident) = device.resident else { return Ok(Ack::Stored) };
+    let day = local_day(now);
+    let actor = Actor::Device(device.device);
+    match ev.effect {
+        Effect::Record => {}
+        Effect::CheckIn => {
+            // A check-in never hides a help request made the same day.
+            set_status_tx(tx, resident, day, Status::Confirmed, &[Status::NeedsHelp], actor, now)?;
+        }
+        Effect::HelpRequest => {
+            set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
+            raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, now)?;
+        }
+        Effect::SafetyAnswer { campaign, needs_help } => {
+            tx.prepare_cached(
+                "INSERT INTO campaign_answers (campaign_id, resident_id, reply, at_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (campaign_id, resident_id) DO UPDATE SET reply = excluded.reply, at_ms = excluded.at_ms",
+            )?
+            .execute(params![
+                campaign.0,
+                resident.0,
+                if needs_help { "needs_help" } else { "safe" },
+                ms(now)
+            ])?;
+            if needs_help {
+                set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
+                raise_alert_tx(tx, resident, AlertKind::CampaignHelp, day, Some(campaign), now)?;
+            }
+        }
+    }
+    Ok(Ack::Stored)
+}
+
+fn is_stored(tx: &Transaction<'_>, ev: &IncomingEvent) -> Result<bool, StoreError> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE event_uuid = ?1)",
+        [ev.id.as_hyphenated().to_string()],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,627 @@
+//! The office's side: residents and pauses, daily statuses and their history,
+//! alerts, campaigns, the board's counts, users and the audit log.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::events::Topic;
+use super::{
+    Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, UserId, day_text,
+    from_minutes, from_ms, minutes, ms,
+};
+
+/// A resident as staff enrol them.
+#[derive(Debug, Clone)]
+pub struct NewResident {
+    pub display_name: String,
+    pub district: String,
+    pub card: Option<CardIdentity>,
+    pub window: CheckinWindow,
+}
+
+/// A resident's stored status for one day. No row means "not yet due / pending".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Confirmed,
+    Unconfirmed,
+    NeedsHelp,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Confirmed => "confirmed",
+            Status::Unconfirmed => "unconfirmed",
+            Status::NeedsHelp => "needs_help",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Status, StoreError> {
+        match s {
+            "confirmed" => Ok(Status::Confirmed),
+            "unconfirmed" => Ok(Status::Unconfirmed),
+            "needs_help" => Ok(Status::NeedsHelp),
+            _ => Err(StoreError::Corrupt { column: "statuses.status" }),
+        }
+    }
+}
+
+/// Why staff are alerted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    /// The tablet's help flow, or 助けが必要 in the dialogue.
+    HelpRequest,
+    /// No check-in after the window, the grace and the tablet's re-prompt.
+    NoCheckin,
+    /// 助けが必要 answered to a safety campaign.
+    CampaignHelp,
+    /// No answer to a safety campaign by its deadline.
+    CampaignNoAnswer,
+}
+
+impl AlertKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::HelpRequest => "help_request",
+            AlertKind::NoCheckin => "no_checkin",
+            AlertKind::CampaignHelp => "campaign_help",
+            AlertKind::CampaignNoAnswer => "campaign_no_answer",
+        }
+    }
+
+    fn parse(s: &str) -> Result<AlertKind, StoreError> {
+        [AlertKind::HelpRequest, AlertKind::NoCheckin, AlertKind::CampaignHelp, AlertKind::CampaignNoAnswer]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(StoreError::Corrupt { column: "alerts.kind" })
+    }
+}
+
+/// An alert as the escalation queue lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub id: i64,
+    pub resident: ResidentId,
+    pub kind: AlertKind,
+    pub campaign: Option<CampaignId>,
+    pub raised: DateTime<Utc>,
+    pub acknowledged: bool,
+    pub resolved: bool,
+}
+
+/// Dashboard roles. 民生委員 (`Minsei`) see only their own district.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Officer,
+    Staff,
+    Minsei,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Officer => "officer",
+            Role::Staff => "staff",
+            Role::Minsei => "minsei",
+        }
+    }
+}
+
+/// What the escalation engine needs to know about one resident on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentDay {
+    pub resident: ResidentId,
+    pub window: CheckinWindow,
+    pub status: Option<Status>,
+    /// When the status was last set (server time).
+    pub status_since: Option<DateTime<Utc>>,
+    pub paused: bool,
+    pub no_checkin_alerted: bool,
+}
+
+/// One entry of a resident's status history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub day: String,
+    pub from: Option<Status>,
+    pub to: Status,
+    /// `device:<id>`, `user:<id>` or `engine`.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Counts on today's board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BoardCounts {
+    pub confirmed: u64,
+    pub unconfirmed: u64,
+    pub needs_help: u64,
+    pub paused: u64,
+    /// Not yet due (window not over) and not checked in.
+    pub pending: u64,
+    /// Residents whose tablet has not been heard from within the offline limit.
+    pub device_offline: u64,
+}
+
+/// A campaign's live progress.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CampaignProgress {
+    pub targeted: u64,
+    pub safe: u64,
+    pub needs_help: u64,
+    /// Residents in the area with no answer yet, for phoning.
+    pub non_responders: Vec<ResidentId>,
+}
+
+/// A tablet silent for longer than this counts as offline on the board.
+pub const DEVICE_OFFLINE_AFTER: Duration = Duration::hours(1);
+
+impl Store {
+    /// Adds a resident and tells their household's tablets (roster and settings).
+    pub fn add_resident(&self, r: &NewResident, now: DateTime<Utc>) -> Result<ResidentId, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO residents (display_name, district, card_identity, window_start_min, window_end_min,
+                 grace_min, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.display_name,
+                r.district,
+                r.card.as_ref().map(|c| c.as_str()),
+                minutes(r.window.start),
+                minutes(r.window.end),
+                i64::from(r.window.grace_minutes),
+                ms(now)
+            ],
+        )?;
+        let id = ResidentId(tx.last_insert_rowid());
+        let roster = serde_json::json!({
+            "resident_id": id.0,
+            "display_name": r.display_name,
+            "card_identity": r.card.as_ref().map(|c| c.as_str()),
+        });
+        push_tx(&tx, Some(id), None, Topic::RosterEntry, &roster.to_string(), now)?;
+        let settings = serde_json::json!({
+            "resident_id": id.0,
+            "checkin_window": [r.window.start.format("%H:%M").to_string(), r.window.end.format("%H:%M").to_string()],
+        });
+        push_tx(&tx, Some(id), None, Topic::ResidentSettings, &settings.to_string(), now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Pauses alarms for a resident (hospital stay, away with family).
+    pub fn add_pause(
+        &self,
+        resident: ResidentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO pauses (resident_id, from_ms, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
+            params![resident.0, ms(from), ms(until), reason],
+        )?;
+        let body = serde_json::json!({
+            "resident_id": resident.0,
+            "pause": [from.to_rfc3339(), until.to_rfc3339()],
+        });
+        push_tx(&tx, Some(resident), None, Topic::ResidentSettings, &body.to_string(), now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The resident's status on `day`, if one was set.
+    pub fn status(&self, resident: ResidentId, day: NaiveDate) -> Result<Option<Status>, StoreError> {
+        let s: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT status FROM statuses WHERE resident_id = ?1 AND day = ?2",
+                params![resident.0, day_text(day)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        s.map(|s| Status::parse(&s)).transpose()
+    }
+
+    /// The status history of a resident, oldest first.
+    pub fn status_history(&self, resident: ResidentId) -> Result<Vec<StatusChange>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT day, from_status, to_status, actor, at_ms FROM status_changes
+             WHERE resident_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([resident.0], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, from, to, actor, at) = row?;
+            out.push(StatusChange {
+                day,
+                from: from.map(|f| Status::parse(&f)).transpose()?,
+                to: Status::parse(&to)?,
+                actor,
+                at: from_ms(at)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Everything the escalation engine needs for `day`, for every resident.
+    pub fn residents_for_day(
+        &self,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ResidentDay>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT r.id, r.window_start_min, r.window_end_min, r.grace_min, s.status, s.changed_ms,
+                 EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id AND p.from_ms <= ?2 AND p.until_ms > ?2),
+                 EXISTS (SELECT 1 FROM alerts a WHERE a.resident_id = r.id AND a.kind = 'no_checkin' AND a.day = ?1)
+             FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1",
+        )?;
+        let rows = stmt.query_map(params![day_text(day), ms(now)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                [r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?],
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, bool>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, [start, end, grace], status, since, paused, alerted) = row?;
+            out.push(ResidentDay {
+                resident: ResidentId(id),
+                window: CheckinWindow {
+                    start: from_minutes(start)?,
+                    end: from_minutes(end)?,
+                    grace_minutes: u32::try_from(grace)
+                        .map_err(|_| StoreError::Corrupt { column: "grace_min" })?,
+                },
+                status: status.map(|s| Status::parse(&s)).transpose()?,
+                status_since: since.map(from_ms).transpose()?,
+                paused,
+                no_checkin_alerted: alerted,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks a resident unconfirmed for `day` unless a status was set meanwhile (a
+    /// check-in that just arrived wins), and asks their tablet to re-prompt.
+    /// Returns whether the status changed.
+    pub fn mark_unconfirmed(
+        &self,
+        resident: ResidentId,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "INSERT INTO statuses (resident_id, day, status, changed_ms) VALUES (?1, ?2, 'unconfirmed', ?3)
+             ON CONFLICT DO NOTHING",
+            params![resident.0, day_text(day), ms(now)],
+        )? == 1;
+        if changed {
+            record_change_tx(&tx, resident, day, None, Status::Unconfirmed, Actor::Engine, now)?;
+            let body = serde_json::json!({ "resident_id": resident.0, "day": day_text(day) });
+            push_tx(&tx, Some(resident), None, Topic::Reprompt, &body.to_string(), now)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Raises an alert unless an open one of the same kind exists for that resident
+    /// and day (or campaign). Returns whether one was raised.
+    pub fn raise_alert(
+        &self,
+        resident: ResidentId,
+        kind: AlertKind,
+        day: NaiveDate,
+        campaign: Option<CampaignId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let raised = raise_alert_tx(&tx, resident, kind, day, campaign, now)?;
+        tx.commit()?;
+        Ok(raised)
+    }
+
+    /// Open (unresolved) alerts, oldest first.
+    pub fn open_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT id, resident_id, kind, campaign_id, raised_ms, acknowledged_ms IS NOT NULL,
+                 resolved_ms IS NOT NULL
+             FROM alerts WHERE resolved_ms IS NULL ORDER BY raised_ms, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, resident, kind, campaign, raised, acknowledged, resolved) = row?;
+            out.push(Alert {
+                id,
+                resident: ResidentId(resident),
+                kind: AlertKind::parse(&kind)?,
+                campaign: campaign.map(CampaignId),
+                raised: from_ms(raised)?,
+                acknowledged,
+                resolved,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Starts a safety campaign for a district (or the whole town) and tells the
+    /// tablets there at their next pull.
+    pub fn start_campaign(
+        &self,
+        district: Option<&str>,
+        message: &str,
+        deadline: DateTime<Utc>,
+        by: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignId, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO campaigns (district, message, deadline_ms, started_by, started_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![district, message, ms(deadline), by.encode(), ms(now)],
+        )?;
+        let id = CampaignId(tx.last_insert_rowid());
+        let notice = wire::CampaignNotice {
+            campaign_id: id.0 as u64,
+            message: message.to_owned(),
+            deadline,
+            closed: false,
+        };
+        let body = serde_json::to_string(&notice).map_err(|_| StoreError::Corrupt { column: "campaign" })?;
+        push_tx(&tx, None, district, Topic::Campaign, &body, now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Who in the campaign's area answered what, and who has not.
+    pub fn campaign_progress(&self, campaign: CampaignId) -> Result<CampaignProgress, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT r.id, a.reply FROM campaigns c
+             JOIN residents r ON c.district IS NULL OR r.district = c.district
+             LEFT JOIN campaign_answers a ON a.campaign_id = c.id AND a.resident_id = r.id
+             WHERE c.id = ?1 ORDER BY r.id",
+        )?;
+        let rows =
+            stmt.query_map([campaign.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+        let mut p = CampaignProgress::default();
+        for row in rows {
+            let (resident, reply) = row?;
+            p.targeted += 1;
+            match reply.as_deref() {
+                Some("safe") => p.safe += 1,
+                Some(_) => p.needs_help += 1,
+                None => p.non_responders.push(ResidentId(resident)),
+            }
+        }
+        Ok(p)
+    }
+
+    /// Open campaigns whose deadline has passed and was not yet handled.
+    pub fn campaigns_past_deadline(&self, now: DateTime<Utc>) -> Result<Vec<CampaignId>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM campaigns WHERE closed_ms IS NULL AND deadline_handled_ms IS NULL AND deadline_ms <= ?1
+             ORDER BY id",
+        )?;
+        let ids = stmt.query_map([ms(now)], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids.into_iter().map(CampaignId).collect())
+    }
+
+    /// At a campaign's deadline: an alert for every non-responder, once.
+    /// Returns how many alerts were raised.
+    pub fn handle_campaign_deadline(
+        &self,
+        campaign: CampaignId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let progress = self.campaign_progress(campaign)?;
+        let day = crate::clock::local_day(now);
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let claimed = tx.execute(
+            "UPDATE campaigns SET deadline_handled_ms = ?2 WHERE id = ?1 AND deadline_handled_ms IS NULL",
+            params![campaign.0, ms(now)],
+        )? == 1;
+        let mut raised = 0;
+        if claimed {
+            for resident in progress.non_responders {
+                raised += usize::from(raise_alert_tx(
+                    &tx,
+                    resident,
+                    AlertKind::CampaignNoAnswer,
+                    day,
+                    Some(campaign),
+                    now,
+                )?);
+            }
+        }
+        tx.commit()?;
+        Ok(raised)
+    }
+
+    /// Today's board counts for a district (or the whole town).
+    pub fn board_counts(
+        &self,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<BoardCounts, StoreError> {
+        let day = crate::clock::local_day(now);
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.status,
+                 EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id AND p.from_ms <= ?2 AND p.until_ms > ?2),
+                 NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id AND d.revoked_ms IS NULL
+                     AND d.last_seen_ms > ?3)
+             FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
+             WHERE ?4 IS NULL OR r.district = ?4",
+        )?;
+        let rows = stmt
+            .query_map(params![day_text(day), ms(now), ms(now - DEVICE_OFFLINE_AFTER), district], |r| {
+                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?))
+            })?;
+        let mut c = BoardCounts::default();
+        for row in rows {
+            let (status, paused, offline) = row?;
+            c.device_offline += u64::from(offline);
+            match (status.map(|s| Status::parse(&s)).transpose()?, paused) {
+                (Some(Status::NeedsHelp), _) => c.needs_help += 1,
+                (Some(Status::Confirmed), _) => c.confirmed += 1,
+                (_, true) => c.paused += 1,
+                (Some(Status::Unconfirmed), false) => c.unconfirmed += 1,
+                (None, false) => c.pending += 1,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Adds a dashboard user; `password_hash` is an Argon2 PHC string.
+    pub fn add_user(
+        &self,
+        login: &str,
+        password_hash: &str,
+        role: Role,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO users (login, password_hash, role, district, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![login, password_hash, role.as_str(), district, ms(now)],
+        )?;
+        Ok(UserId(conn.last_insert_rowid()))
+    }
+
+    /// Records that `user` did `action` (e.g. "view", "edit_pause") on a resident.
+    pub fn audit(
+        &self,
+        user: UserId,
+        action: &str,
+        resident: Option<ResidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, ?3, ?4)",
+            params![ms(now), user.0, action, resident.map(|r| r.0)],
+        )?;
+        Ok(())
+    }
+}
+
+/// Sets a status for the day unless the current one is in `keep`; records the change.
+pub(super) fn set_status_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    day: NaiveDate,
+    to: Status,
+    keep: &[Status],
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let day_s = day_text(day);
+    let current: Option<String> = tx
+        .prepare_cached("SELECT status FROM statuses WHERE resident_id = ?1 AND day = ?2")?
+        .query_row(params![resident.0, day_s], |r| r.get(0))
+        .optional()?;
+    let current = current.map(|s| Status::parse(&s)).transpose()?;
+    if current == Some(to) || current.is_some_and(|c| keep.contains(&c)) {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO statuses (resident_id, day, status, changed_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (resident_id, day) DO UPDATE SET status = excluded.status, changed_ms = excluded.changed_ms",
+    )?
+    .execute(params![resident.0, day_s, to.as_str(), ms(now)])?;
+    record_change_tx(tx, resident, day, current, to, actor, now)
+}
+
+fn record_change_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    day: NaiveDate,
+    from: Option<Status>,
+    to: Status,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO status_changes (resident_id, day, from_status, to_status, actor, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        resident.0,
+        day_text(day),
+        from.map(Status::as_str),
+        to.as_str(),
+        actor.encode(),
+        ms(now)
+    ])?;
+    Ok(())
+}
+
+pub(super) fn raise_alert_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    kind: AlertKind,
+    day: NaiveDate,
+    campaign: Option<CampaignId>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO alerts (resident_id, kind, day, campaign_id, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![resident.0, kind.as_str(), day_text(day), campaign.map(|c| c.0), ms(now)])?;
+    Ok(n == 1)
+}
+
+fn push_tx(
+    tx: &Transaction<'_>,
+    resident: Option<ResidentId>,
+    district: Option<&str>,
+    topic: Topic,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO pull_log (resident_id, district, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![resident.map(|r| r.0), district, topic.as_str(), body, ms(now)])?;
+    Ok(())
+}

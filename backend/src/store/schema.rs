@@ -1,0 +1,155 @@
+//! The SQLite schema as numbered migrations, applied in order at open.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The index + 1 is the schema version. Never edit a shipped migration: add one.
+pub(super) const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;",
+    // Instants are Unix milliseconds; days are local ISO dates; window bounds are
+    // minutes after local midnight. Names live only in `residents.display_name`.
+    "
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'staff', 'minsei')),
+        district TEXT,
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE residents (
+        id INTEGER PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        district TEXT NOT NULL,
+        card_identity TEXT UNIQUE CHECK (card_identity IS NULL OR length(card_identity) = 64),
+        window_start_min INTEGER NOT NULL,
+        window_end_min INTEGER NOT NULL,
+        grace_min INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX residents_district ON residents (district);
+    CREATE TABLE pauses (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        from_ms INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX pauses_resident ON pauses (resident_id, until_ms);
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER REFERENCES residents (id),
+        token_hash TEXT NOT NULL UNIQUE,
+        enrolled_ms INTEGER NOT NULL,
+        revoked_ms INTEGER,
+        last_seen_ms INTEGER,
+        app_version TEXT NOT NULL DEFAULT '',
+        microphone TEXT NOT NULL DEFAULT 'unknown',
+        reader TEXT NOT NULL DEFAULT 'unknown',
+        speaker TEXT NOT NULL DEFAULT 'unknown',
+        free_storage_mib INTEGER,
+        outbox_len INTEGER,
+        device_clock_skew_ms INTEGER
+    ) STRICT;
+    CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        resident_id INTEGER REFERENCES residents (id),
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        used_ms INTEGER
+    ) STRICT;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        event_uuid TEXT NOT NULL UNIQUE,
+        device_id INTEGER NOT NULL REFERENCES devices (id),
+        seq INTEGER NOT NULL,
+        resident_id INTEGER REFERENCES residents (id),
+        kind TEXT NOT NULL,
+        device_ms INTEGER NOT NULL,
+        server_ms INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (device_id, seq)
+    ) STRICT;
+    CREATE INDEX events_resident ON events (resident_id, server_ms);
+    CREATE TABLE statuses (
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        day TEXT NOT NULL,
+        status TEXT NOT NULL,
+        changed_ms INTEGER NOT NULL,
+        PRIMARY KEY (resident_id, day)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE status_changes (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        day TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX status_changes_resident ON status_changes (resident_id, at_ms);
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        district TEXT,
+        message TEXT NOT NULL,
+        deadline_ms INTEGER NOT NULL,
+        started_by TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        deadline_handled_ms INTEGER,
+        closed_ms INTEGER
+    ) STRICT;
+    CREATE TABLE campaign_answers (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        reply TEXT NOT NULL CHECK (reply IN ('safe', 'needs_help')),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, resident_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        kind TEXT NOT NULL,
+        day TEXT NOT NULL,
+        campaign_id INTEGER REFERENCES campaigns (id),
+        raised_ms INTEGER NOT NULL,
+        acknowledged_by INTEGER REFERENCES users (id),
+        acknowledged_ms INTEGER,
+        resolved_ms INTEGER,
+        note TEXT
+    ) STRICT;
+    -- One open alert of a kind per resident and day (or campaign): the engine may
+    -- run its step any number of times without raising duplicates.
+    CREATE UNIQUE INDEX alerts_once ON alerts (resident_id, kind, day, ifnull(campaign_id, 0))
+        WHERE resolved_ms IS NULL;
+    CREATE TABLE pull_log (
+        cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+        resident_id INTEGER REFERENCES residents (id),
+        district TEXT,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        user_id INTEGER REFERENCES users (id),
+        action TEXT NOT NULL,
+        resident_id INTEGER REFERENCES residents (id)
+    ) STRICT;
+    CREATE INDEX audit_resident ON audit_log (resident_id, at_ms);
+    ",
+];
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i + 1;
+        let err = |source| StoreError::Migrate { version, source };
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", version as i64).map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! The escalation engine, stepped by hand with a moved clock: the ladder, pauses,
+//! idempotence, campaign deadlines, and the pure decision table.
+
+use backend::escalation::{Policy, Report, Step, decide, step};
+use backend::store::{Actor, AlertKind, CheckinWindow, ResidentDay, ResidentId, Status};
+use chrono::{Duration, NaiveTime};
+use serde_json::json;
+
+use crate::support::{TestApp, acks, batch, day, event, kinds, local};
+
+fn report(unconfirmed: usize, alerts: usize, campaign_alerts: usize) -> Report {
+    Report { unconfirmed, alerts, campaign_alerts }
+}
+
+#[tokio::test]
+async fn the_ladder_goes_unconfirmed_then_reprompt_then_alert_and_a_late_check_in_confirms() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let cursor = app.pull(&token, 0).await["cursor"].as_u64().unwrap();
+    let p = Policy::default();
+    // (local time, expected report): window ends 10:00, grace 60 min, re-prompt 30 min.
+    let timeline = [
+        ((10, 59), report(0, 0, 0)),
+        ((11, 0), report(1, 0, 0)),
+        ((11, 1), report(0, 0, 0)),
+        ((11, 29), report(0, 0, 0)),
+        ((11, 30), report(0, 1, 0)),
+        ((12, 0), report(0, 0, 0)),
+    ];
+    for ((h, m), expected) in timeline {
+        assert_eq!(step(&app.store, local(h, m), p).unwrap(), expected, "at {h}:{m:02}");
+    }
+    assert_eq!(kinds(&app.pull(&token, cursor).await), ["reprompt"]);
+    let alerts = app.store.open_alerts().unwrap();
+    assert_eq!((alerts.len(), alerts[0].kind, alerts[0].resident), (1, AlertKind::NoCheckin, r));
+    app.clock.set(local(12, 10));
+    let (_, body) = app.post("/api/v1/events", &token, batch(&[event(1, "check_in", json!({}))])).await;
+    assert_eq!(acks(&body), ["stored"]);
+    let history = app.store.status_history(r).unwrap();
+    let steps: Vec<_> = history.iter().map(|c| (c.from, c.to, c.actor.as_str(), c.at)).collect();
+    let device = format!("device:{}", app.store.authenticate_device(&token).unwrap().unwrap().device.0);
+    assert_eq!(
+        steps,
+        [
+            (None, Status::Unconfirmed, "engine", local(11, 0)),
+            (Some(Status::Unconfirmed), Status::Confirmed, device.as_str(), local(12, 10)),
+        ]
+    );
+    // The next day starts afresh.
+    let tomorrow = local(11, 0) + Duration::days(1);
+    assert_eq!(step(&app.store, tomorrow, p).unwrap(), report(1, 0, 0));
+}
+
+#[tokio::test]
+async fn pauses_suppress_the_ladder_and_an_on_time_check_in_stops_it() {
+    let app = TestApp::new();
+    let paused = app.resident("大井沢");
+    let checked_in = app.resident("大井沢");
+    let token = app.tablet(checked_in).await;
+    app.store.add_pause(paused, local(0, 0), local(0, 0) + Duration::days(3), "入院", local(7, 0)).unwrap();
+    app.clock.set(local(8, 15));
+    app.post("/api/v1/events", &token, batch(&[event(1, "check_in", json!({}))])).await;
+    for t in [local(11, 0), local(12, 0), local(23, 59)] {
+        assert_eq!(step(&app.store, t, Policy::default()).unwrap(), report(0, 0, 0));
+    }
+    assert_eq!(app.store.status(paused, day()).unwrap(), None);
+    assert!(app.store.open_alerts().unwrap().is_empty());
+    let counts = app.store.board_counts(Some("大井沢"), local(12, 0)).unwrap();
+    assert_eq!((counts.confirmed, counts.paused, counts.unconfirmed, counts.needs_help), (1, 1, 0, 0));
+}
+
+#[tokio::test]
+async fn campaign_deadlines_alert_for_each_non_responder_once() {
+    let app = TestApp::new();
+    let safe = app.resident("大井沢");
+    let help = app.resident("大井沢");
+    let silent = app.resident("大井沢");
+    let elsewhere = app.resident("沼山");
+    let (t_safe, t_help) = (app.tablet(safe).await, app.tablet(help).await);
+    let campaign = app
+        .store
+        .start_campaign(Some("大井沢"), "大雪警報", local(12, 0), Actor::Engine, local(7, 0))
+        .unwrap();
+    let answer =
+        |reply: &str| event(1, "safety_answer", json!({ "campaign_id": campaign.0, "answer": reply }));
+    assert_eq!(acks(&app.post("/api/v1/events", &t_safe, batch(&[answer("safe")])).await.1), ["stored"]);
+    assert_eq!(
+        acks(&app.post("/api/v1/events", &t_help, batch(&[answer("needs_help")])).await.1),
+        ["stored"]
+    );
+    let progress = app.store.campaign_progress(campaign).unwrap();
+    assert_eq!((progress.targeted, progress.safe, progress.needs_help), (3, 1, 1));
+    assert_eq!(progress.non_responders, [silent]);
+    assert_eq!(app.store.status(help, day()).unwrap(), Some(Status::NeedsHelp));
+    // Before the deadline only the help answer has alerted staff.
+    let open = |app: &TestApp| {
+        let mut v: Vec<(ResidentId, AlertKind)> =
+            app.store.open_alerts().unwrap().iter().map(|a| (a.resident, a.kind)).collect();
+        v.sort_by_key(|(r, _)| *r);
+        v
+    };
+    assert_eq!(open(&app), [(help, AlertKind::CampaignHelp)]);
+    // Residents have no check-in window before 11:00, so only the campaign matters here.
+    assert_eq!(step(&app.store, local(10, 0), Policy::default()).unwrap(), report(0, 0, 0));
+    assert_eq!(step(&app.store, local(12, 0), Policy::default()).unwrap().campaign_alerts, 1);
+    assert_eq!(step(&app.store, local(12, 0), Policy::default()).unwrap().campaign_alerts, 0);
+    assert_eq!(open(&app), [(help, AlertKind::CampaignHelp), (silent, AlertKind::CampaignNoAnswer)]);
+    assert!(!open(&app).iter().any(|(r, _)| *r == elsewhere));
+}
+
+/// (paused, status, minutes since status, alerted, local now, expected step)
+type Case = (bool, Option<Status>, i64, bool, (u32, u32), Option<Step>);
+
+/// The pure decision, table-driven.
+#[test]
+fn decision_table() {
+    let window = CheckinWindow {
+        start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        end: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        grace_minutes: 60,
+    };
+    let p = Policy::default();
+    let cases: &[Case] = &[
+        (false, None, 0, false, (10, 59), None),
+        (false, None, 0, false, (11, 0), Some(Step::MarkUnconfirmed)),
+        (true, None, 0, false, (11, 0), None),
+        (false, Some(Status::Confirmed), 0, false, (23, 0), None),
+        (false, Some(Status::NeedsHelp), 600, false, (23, 0), None),
+        (false, Some(Status::Unconfirmed), 29, false, (11, 29), None),
+        (false, Some(Status::Unconfirmed), 30, false, (11, 30), Some(Step::AlertStaff)),
+        (false, Some(Status::Unconfirmed), 90, true, (12, 30), None),
+        (true, Some(Status::Unconfirmed), 90, false, (12, 30), None),
+    ];
+    for &(paused, status, since_min, alerted, (h, m), expected) in cases {
+        let now = local(h, m);
+        let r = ResidentDay {
+            resident: ResidentId(1),
+            window,
+            status,
+            status_since: status.map(|_| now - Duration::minutes(since_min)),
+            paused,
+            no_checkin_alerted: alerted,
+        };
+        assert_eq!(decide(&r, day(), now, p), expected, "{paused} {status:?} {since_min} {alerted} {h}:{m}");
+    }
+}

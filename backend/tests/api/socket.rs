@@ -1,0 +1,102 @@
+//! Real-socket tests: a whole server on a loopback port 0, spoken to with raw HTTP/1.1.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use backend::clock::ManualClock;
+use backend::config::Config;
+use backend::startup::Application;
+
+use crate::support::local;
+
+/// Starts a server on a fresh database; dropping the sender shuts it down.
+async fn spawn_app(
+    dir: &tempfile::TempDir,
+    clock: ManualClock,
+) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("office.sqlite"),
+        escalation_interval_secs: 1,
+    };
+    let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();
+    let addr = app.local_addr();
+    let store = app.store().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    (addr, store, tx)
+}
+
+/// A bare HTTP/1.1 request over a real TCP socket; returns (status line, body).
+async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n{headers}\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[tokio::test]
+async fn healthz_over_a_real_socket_reports_the_migrated_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _store, _stop) = spawn_app(&dir, ManualClock::new(local(7, 0))).await;
+    let (status, body) = request(addr, "GET", "/healthz", "", "").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert!(json["schema_version"].as_u64().unwrap() >= 2);
+    assert!(dir.path().join("office.sqlite").is_file());
+    let (status, _) = request(addr, "GET", "/no-such-page", "", "").await;
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+}
+
+/// The background engine runs beside the server: a resident past their window and
+/// grace becomes unconfirmed and their tablet's next pull carries a re-prompt.
+#[tokio::test]
+async fn the_escalation_engine_runs_in_the_background_of_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(local(7, 0));
+    let (addr, store, _stop) = spawn_app(&dir, clock.clone()).await;
+    let window = backend::store::CheckinWindow {
+        start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+        grace_minutes: 60,
+    };
+    let resident = backend::store::NewResident {
+        display_name: "テスト".to_owned(),
+        district: "大井沢".to_owned(),
+        card: None,
+        window,
+    };
+    let r = store.add_resident(&resident, local(7, 0)).unwrap();
+    let code = store.create_enrolment_code(Some(r), local(7, 0)).unwrap();
+    let (status, body) =
+        request(addr, "POST", "/api/v1/enrol", "", &serde_json::json!({ "code": code }).to_string()).await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let auth = format!("Authorization: Bearer {}\r\n", token["device_token"].as_str().unwrap());
+    clock.set(local(11, 0));
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (status, body) = request(addr, "GET", "/api/v1/pull?after=0", &auth, "").await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        let pull: serde_json::Value = serde_json::from_str(&body).unwrap();
+        kinds = crate::support::kinds(&pull);
+        if kinds.contains(&"reprompt".to_owned()) {
+            break;
+        }
+    }
+    assert_eq!(kinds, ["roster_entry", "resident_settings", "reprompt"]);
+    let today = crate::support::day();
+    assert_eq!(store.status(r, today).unwrap(), Some(backend::store::Status::Unconfirmed));
+}
