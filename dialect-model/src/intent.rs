@@ -21,6 +21,9 @@ use crate::normalise;
 /// keeps garbage input cheap.
 pub const MAX_CHARS: usize = 2_000;
 
+/// Below this classifier probability, an answer without any lexicon hit is `other`.
+pub const OTHER_BELOW: f32 = 0.5;
+
 macro_rules! names {
     ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
         $(#[$m])*
@@ -245,6 +248,11 @@ impl Understander {
             .unwrap_or((Intent::Other.index(), 0.0));
         let mut intent = Intent::ALL.get(best).copied().unwrap_or(Intent::Other);
         let mut p = p;
+        // A weak guess with no lexicon evidence at all is small talk, not a health answer.
+        if p < OTHER_BELOW && a.hits.is_empty() {
+            intent = Intent::Other;
+            p = probs[Intent::Other.index()].max(0.2);
+        }
         // 「こわくて、体操すねっけ」: a tiredness or illness clause ending in ‑て/‑がら is the
         // reason; a sleep, meal or exercise outcome in the main clause is the answer.
         let reason_only = matches!(intent, Intent::Tired | Intent::FeelingUnwell)

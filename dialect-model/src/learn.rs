@@ -65,6 +65,8 @@ struct Table<'a> {
 
 impl<'a> Table<'a> {
     fn parse(what: &str, text: &'a str) -> Self {
+        // Spreadsheet exports may start with a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate();
         let header = lines.next().map_or(Vec::new(), |(_, l)| l.split('\t').map(str::trim).collect());
         let rows = lines
