@@ -139,6 +139,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX audit_resident ON audit_log (resident_id, at_ms);
     ",
+    // The board and the engine look these up per resident (found by the ingest bench).
+    "
+    CREATE INDEX devices_resident ON devices (resident_id);
+    CREATE INDEX alerts_resident_day ON alerts (resident_id, day);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
