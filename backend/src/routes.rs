@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest(wire::API_PREFIX, crate::api::router())
+        .merge(crate::dashboard::router())
         .with_state(state)
 }
 

@@ -9,6 +9,7 @@ mod devices;
 mod events;
 mod office;
 mod schema;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ use rusqlite::Connection;
 pub use devices::{DeviceHealth, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
 pub use office::{Alert, AlertKind, BoardCounts, CampaignProgress, NewResident, ResidentDay, Role, Status};
+pub use users::{BoardRow, BoardState, SessionUser};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,17 @@ fn from_minutes(v: i64) -> Result<NaiveTime, StoreError> {
 fn sha256_hex(secret: &str) -> String {
     use sha2::Digest as _;
     hex(&sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// SHA-256 of `label`, a NUL, then `secret`, in hex: a value derived from a secret
+/// that cannot be turned back into it (the dashboard's CSRF tokens).
+pub fn sha256_label(label: &str, secret: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(label.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    hex(&h.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {

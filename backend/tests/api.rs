@@ -2,6 +2,8 @@
 //! (`tower::ServiceExt::oneshot`) on a real SQLite file, plus real-socket tests on
 //! port 0. Modules hold the areas; `support` holds the `TestApp` and the `check` helper.
 
+#[path = "api/dashboard.rs"]
+mod dashboard;
 #[path = "api/escalation.rs"]
 mod escalation;
 #[path = "api/socket.rs"]

@@ -62,7 +62,7 @@ pub const ENROLMENT_CODE_TTL: Duration = Duration::hours(24);
 /// `count` random bytes. UUID v4 draws from the OS generator; each gives 15 bytes
 /// of which all bits but the version and variant nibbles are random, so only those
 /// bytes of each are used.
-fn random_bytes(count: usize) -> Vec<u8> {
+pub(super) fn random_bytes(count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
         let b = *uuid::Uuid::new_v4().as_bytes();

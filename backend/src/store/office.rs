@@ -99,6 +99,13 @@ pub enum Role {
 }
 
 impl Role {
+    pub(super) fn parse(s: &str) -> Result<Role, StoreError> {
+        [Role::Admin, Role::Officer, Role::Staff, Role::Minsei]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(StoreError::Corrupt { column: "users.role" })
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",

@@ -144,6 +144,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX devices_resident ON devices (resident_id);
     CREATE INDEX alerts_resident_day ON alerts (resident_id, day);
     ",
+    // Dashboard sessions (token kept as SHA-256) and failed logins for rate limiting.
+    "
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX login_failures_login ON login_failures (login, at_ms);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

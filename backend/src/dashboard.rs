@@ -1,0 +1,161 @@
+//! The office dashboard: server-rendered Japanese pages for officers, staff and
+//! 民生委員, behind a password login.
+//!
+//! Security: passwords are Argon2 hashes; the session cookie is `HttpOnly`,
+//! `Secure`, `SameSite=Strict` and its value is kept only as SHA-256 on the server;
+//! every state-changing form carries a CSRF token derived from the session
+//! ([`csrf_token`]) and checked by [`check_csrf`]; failed logins are counted per
+//! login name and a burst is refused with 429. 民生委員 see only their district.
+
+mod auth;
+mod board;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::routes::{AppState, blocking};
+use crate::store::SessionUser;
+
+pub use auth::{hash_password, verify_password};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "mimamori_session";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", axum::routing::post(auth::logout))
+        .route("/board", get(board::board))
+}
+
+/// A page request's failure: most send the browser to the login page.
+#[derive(Debug)]
+pub enum PageError {
+    /// No session, or it expired.
+    LoginNeeded,
+    /// A reason in Japanese, shown on a small page with the status.
+    Refused(StatusCode, &'static str),
+    Internal,
+}
+
+impl From<crate::error::AppError> for PageError {
+    fn from(e: crate::error::AppError) -> Self {
+        tracing::error!(error = %e, "dashboard request failed");
+        PageError::Internal
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::LoginNeeded => Redirect::to("/login").into_response(),
+            PageError::Refused(status, reason) => {
+                (status, page("エラー", &format!("<p>{}</p>", escape(reason)))).into_response()
+            }
+            PageError::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, page("エラー", "<p>内部エラーです。</p>")).into_response()
+            }
+        }
+    }
+}
+
+/// The signed-in user of a page request, and their session token.
+#[derive(Debug)]
+pub struct Session {
+    pub user: SessionUser,
+    token: String,
+}
+
+impl Session {
+    /// The CSRF token forms of this session must carry.
+    pub fn csrf(&self) -> String {
+        csrf_token(&self.token)
+    }
+}
+
+fn cookie_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_owned))
+        .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = cookie_token(parts).ok_or(PageError::LoginNeeded)?;
+        let now = state.clock.now();
+        let lookup = token.clone();
+        let user = blocking(&state.store, move |s| s.session_user(&lookup, now)).await?;
+        user.map(|user| Session { user, token }).ok_or(PageError::LoginNeeded)
+    }
+}
+
+/// The CSRF token of a session: a hash of its secret token under a fixed label, so
+/// only a page that could read the cookie's value can know it.
+pub fn csrf_token(session_token: &str) -> String {
+    crate::store::sha256_label("mimamori-csrf", session_token)
+}
+
+/// Checks a submitted form's `csrf` field against the session.
+pub fn check_csrf(
+    session: &Session,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<(), PageError> {
+    match form.get("csrf") {
+        Some(t) if *t == session.csrf() => Ok(()),
+        _ => Err(PageError::Refused(
+            StatusCode::FORBIDDEN,
+            "フォームの確認トークンがありません。ページを開き直してください。",
+        )),
+    }
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page around `body` (already escaped HTML).
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} - みまもり</title></head><body>{body}</body></html>",
+        escape(title)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(
+            escape(r#"<script>"a"&'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
+        );
+        assert_eq!(escape("大井沢"), "大井沢");
+    }
+}

@@ -1,0 +1,77 @@
+//! Today's board: counts by state and the residents most at risk first, for a
+//! district or (for town-wide roles) the whole town.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Html;
+
+use super::{PageError, Session, escape, page};
+use crate::routes::{AppState, blocking};
+use crate::store::{BoardState, Role};
+
+/// Rows shown at once; the counts always cover everyone.
+const ROWS: usize = 200;
+
+fn label(s: BoardState) -> &'static str {
+    match s {
+        BoardState::NeedsHelp => "要支援",
+        BoardState::Unconfirmed => "未確認",
+        BoardState::DeviceOffline => "端末オフライン",
+        BoardState::Pending => "確認待ち",
+        BoardState::Paused => "一時停止",
+        BoardState::Confirmed => "確認済み",
+    }
+}
+
+pub(super) async fn board(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let asked = query.get("district").filter(|d| !d.is_empty()).cloned();
+    // 民生委員 see their own district only; asking for another is refused, not widened.
+    let district = match (session.user.role, &session.user.district, asked) {
+        (Role::Minsei, Some(own), Some(asked)) if asked != *own => {
+            return Err(PageError::Refused(StatusCode::FORBIDDEN, "この地区は表示できません。"));
+        }
+        (Role::Minsei, Some(own), _) => Some(own.clone()),
+        (Role::Minsei, None, _) => {
+            return Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"));
+        }
+        (_, _, asked) => asked,
+    };
+    let now = state.clock.now();
+    let d = district.clone();
+    let (counts, rows) = blocking(&state.store, move |s| {
+        Ok((s.board_counts(d.as_deref(), now)?, s.board_rows(d.as_deref(), now, ROWS)?))
+    })
+    .await?;
+    let mut body = format!(
+        "<h1>本日の安否 {}</h1><form method=\"post\" action=\"/logout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>ログアウト</button></form>\
+         <table id=\"counts\"><tr><th>確認済み</th><th>未確認</th><th>要支援</th><th>一時停止</th><th>確認待ち</th><th>端末オフライン</th></tr>\
+         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\
+         <table id=\"residents\"><tr><th>状態</th><th>氏名</th><th>地区</th></tr>",
+        escape(district.as_deref().unwrap_or("町全体")),
+        session.csrf(),
+        counts.confirmed,
+        counts.unconfirmed,
+        counts.needs_help,
+        counts.paused,
+        counts.pending,
+        counts.device_offline
+    );
+    for r in rows {
+        body.push_str(&format!(
+            "<tr data-state=\"{:?}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.state,
+            label(r.state),
+            escape(&r.display_name),
+            escape(&r.district)
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page("本日の安否", &body))
+}
