@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use backend::clock::{ManualClock, at_local};
 use backend::routes::{AppState, router};
-use backend::store::{CheckinWindow, Effect, Enrolment, IncomingEvent, NewResident, ResidentId, Store};
+use backend::store::{CheckinWindow, Effect, Enrolment, IncomingEvent, NewResident, ResidentId, Role, Store};
 use chrono::{Duration as Days, NaiveDate, NaiveTime};
 use tower::ServiceExt as _;
 
@@ -43,6 +43,13 @@ fn report(name: &str, mut samples: Vec<Duration>) {
         pct(&samples, 99.0),
         pct(&samples, 100.0)
     );
+}
+
+/// Percent-encodes a query value (the district names are Japanese).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -172,14 +179,40 @@ fn main() -> anyhow::Result<()> {
     );
     report("  upload request latency", latencies);
 
+    // The board page itself, through the router, as an officer (percentiles).
+    let t0 = at_local(today, hm(8, 0));
+    let officer =
+        store.add_user("bench", &backend::dashboard::hash_password("bench"), Role::Officer, None, t0)?;
+    let cookie = format!("{}={}", backend::dashboard::SESSION_COOKIE, store.create_session(officer, t0)?);
+    let get_page = |app: axum::Router, uri: String, cookie: String| async move {
+        let req = Request::get(uri).header("cookie", cookie).body(Body::empty()).expect("valid request");
+        let t = Instant::now();
+        let resp = app.oneshot(req).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+        t.elapsed()
+    };
+    let mut district_pages = Vec::new();
+    let mut town_pages = Vec::new();
+    rt.block_on(async {
+        for k in 0..200 {
+            let uri = format!("/board?district={}", percent_encode(&format!("地区{}", k % DISTRICTS)));
+            district_pages.push(get_page(app.clone(), uri, cookie.clone()).await);
+        }
+        for _ in 0..50 {
+            town_pages.push(get_page(app.clone(), "/board".to_owned(), cookie.clone()).await);
+        }
+    });
+    report("board page, one district (HTTP)", district_pages);
+    report("board page, whole town (HTTP, 200 rows)", town_pages);
+
     // Resends of the same morning (tablets that missed the ack): all duplicates.
     let t = Instant::now();
     let _ = rt.block_on(send(app.clone(), bodies[..2000.min(bodies.len())].to_vec()));
     let n: usize = bodies[..2000.min(bodies.len())].iter().map(|b| b.2).sum();
     println!("resend (all duplicates, sequential): {:.0} events/s", n as f64 / t.elapsed().as_secs_f64());
 
-    // Dashboard queries (the board page itself is not built yet: these are the
-    // store calls it will make).
+    // The store calls behind the dashboard, on their own.
     let now = at_local(today, hm(12, 0));
     let mut board = Vec::new();
     for k in 0..200 {

@@ -7,6 +7,7 @@
 //! ([`csrf_token`]) and checked by [`check_csrf`]; failed logins are counted per
 //! login name and a burst is refused with 429. 民生委員 see only their district.
 
+mod alerts;
 mod auth;
 mod board;
 
@@ -30,6 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
+        .route("/alerts", get(alerts::queue))
+        .route("/alerts/{id}/acknowledge", axum::routing::post(alerts::acknowledge))
+        .route("/alerts/{id}/resolve", axum::routing::post(alerts::resolve))
 }
 
 /// A page request's failure: most send the browser to the login page.

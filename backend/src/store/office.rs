@@ -386,6 +386,121 @@ impl Store {
         Ok(out)
     }
 
+    /// The escalation queue: open alerts with the resident's name and district,
+    /// oldest first, for a district or the whole town.
+    pub fn alert_queue(&self, district: Option<&str>) -> Result<Vec<(Alert, String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.resident_id, a.kind, a.campaign_id, a.raised_ms, a.acknowledged_ms IS NOT NULL,
+                 r.display_name, r.district
+             FROM alerts a JOIN residents r ON r.id = a.resident_id
+             WHERE a.resolved_ms IS NULL AND (?1 IS NULL OR r.district = ?1)
+             ORDER BY a.raised_ms, a.id",
+        )?;
+        let rows = stmt.query_map([district], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, resident, kind, campaign, raised, acknowledged, name, district) = row?;
+            let alert = Alert {
+                id,
+                resident: ResidentId(resident),
+                kind: AlertKind::parse(&kind)?,
+                campaign: campaign.map(CampaignId),
+                raised: from_ms(raised)?,
+                acknowledged,
+                resolved: false,
+            };
+            out.push((alert, name, district));
+        }
+        Ok(out)
+    }
+
+    /// The district of an open alert's resident (for scope checks), if it is open.
+    pub fn open_alert_district(&self, alert: i64) -> Result<Option<(ResidentId, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT r.id, r.district FROM alerts a JOIN residents r ON r.id = a.resident_id
+                 WHERE a.id = ?1 AND a.resolved_ms IS NULL",
+                [alert],
+                |r| Ok((ResidentId(r.get(0)?), r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Marks an alert as being handled by `user`, and audits it.
+    pub fn acknowledge_alert(
+        &self,
+        alert: i64,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE alerts SET acknowledged_by = ?2, acknowledged_ms = ?3
+             WHERE id = ?1 AND acknowledged_ms IS NULL AND resolved_ms IS NULL",
+            params![alert, user.0, ms(now)],
+        )?;
+        if n == 1 {
+            audit_alert_tx(&tx, alert, user, "alert_acknowledge", now)?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Closes an alert with what was done (the call or visit), and audits it.
+    pub fn resolve_alert(
+        &self,
+        alert: i64,
+        user: UserId,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE alerts SET resolved_ms = ?2, note = ?3,
+                 acknowledged_by = ifnull(acknowledged_by, ?4), acknowledged_ms = ifnull(acknowledged_ms, ?2)
+             WHERE id = ?1 AND resolved_ms IS NULL",
+            params![alert, ms(now), note, user.0],
+        )?;
+        if n == 1 {
+            audit_alert_tx(&tx, alert, user, "alert_resolve", now)?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// The audit trail of a resident: (user, action, when), oldest first.
+    pub fn audit_trail(
+        &self,
+        resident: ResidentId,
+    ) -> Result<Vec<(UserId, String, DateTime<Utc>)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT user_id, action, at_ms FROM audit_log WHERE resident_id = ?1 ORDER BY id")?;
+        let rows =
+            stmt.query_map([resident.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (user, action, at) = row?;
+            out.push((UserId(user), action, from_ms(at)?));
+        }
+        Ok(out)
+    }
+
     /// Starts a safety campaign for a district (or the whole town) and tells the
     /// tablets there at their next pull.
     pub fn start_campaign(
@@ -548,6 +663,21 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+fn audit_alert_tx(
+    tx: &Transaction<'_>,
+    alert: i64,
+    user: UserId,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, user_id, action, resident_id)
+         SELECT ?1, ?2, ?3, resident_id FROM alerts WHERE id = ?4",
+        params![ms(now), user.0, action, alert],
+    )?;
+    Ok(())
 }
 
 /// Sets a status for the day unless the current one is in `keep`; records the change.

@@ -172,3 +172,53 @@ async fn names_are_escaped_on_the_board() {
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains("<script>"), "{page}");
     assert!(!page.contains("\"><b>"));
 }
+
+#[tokio::test]
+async fn alerts_are_acknowledged_and_resolved_with_a_note_within_scope_and_audited() {
+    let app = TestApp::new();
+    users(&app);
+    let here = app.resident("大井沢");
+    let there = app.resident("沼山");
+    let (t_here, t_there) = (app.tablet(here).await, app.tablet(there).await);
+    for t in [&t_here, &t_there] {
+        assert_eq!(
+            acks(&app.post("/api/v1/events", t, batch(&[event(1, "help_request", json!({}))])).await.1),
+            ["stored"]
+        );
+    }
+    let alert_of = |r| app.store.open_alerts().unwrap().into_iter().find(|a| a.resident == r).unwrap().id;
+    let (a_here, a_there) = (alert_of(here), alert_of(there));
+    let minsei = login(&app, "minsei", "battery+staple").await.unwrap();
+    let csrf = csrf_token(minsei.strip_prefix("mimamori_session=").unwrap());
+    let headers = [FORM, ("cookie", minsei.as_str())];
+    let (status, _, page) = app.raw(Method::GET, "/alerts", &[("cookie", minsei.as_str())], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("data-alert=\"{a_here}\""))
+            && !page.contains(&format!("data-alert=\"{a_there}\""))
+    );
+    // (path, form, expected status): the other district's alert looks missing.
+    let cases = [
+        (format!("/alerts/{a_here}/acknowledge"), String::new(), StatusCode::FORBIDDEN),
+        (format!("/alerts/{a_there}/acknowledge"), format!("csrf={csrf}"), StatusCode::NOT_FOUND),
+        (format!("/alerts/{a_there}/resolve"), format!("csrf={csrf}&note=x"), StatusCode::NOT_FOUND),
+        (format!("/alerts/{a_here}/resolve"), format!("csrf={csrf}&note=+"), StatusCode::BAD_REQUEST),
+        ("/alerts/999/acknowledge".to_owned(), format!("csrf={csrf}"), StatusCode::NOT_FOUND),
+        (format!("/alerts/{a_here}/acknowledge"), format!("csrf={csrf}"), StatusCode::SEE_OTHER),
+    ];
+    for (path, form, expected) in cases {
+        let (status, _, page) = app.raw(Method::POST, &path, &headers, &form).await;
+        assert_eq!(status, expected, "{path} {form}: {page}");
+    }
+    assert_eq!(app.store.open_alerts().unwrap().iter().filter(|a| a.acknowledged).count(), 1);
+    let note = "電話で無事を確認'); DROP TABLE alerts;--";
+    let form = format!("csrf={csrf}&note={}", note.bytes().map(|b| format!("%{b:02X}")).collect::<String>());
+    let (status, _, _) = app.raw(Method::POST, &format!("/alerts/{a_here}/resolve"), &headers, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let open: Vec<_> = app.store.open_alerts().unwrap().iter().map(|a| a.id).collect();
+    assert_eq!(open, [a_there]);
+    let trail: Vec<String> =
+        app.store.audit_trail(here).unwrap().into_iter().map(|(_, action, _)| action).collect();
+    assert_eq!(trail, ["alert_acknowledge", "alert_resolve"]);
+    assert!(app.store.audit_trail(there).unwrap().is_empty());
+}

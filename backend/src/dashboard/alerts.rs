@@ -1,0 +1,113 @@
+//! The escalation queue: open alerts, oldest first; acknowledge one, or resolve it
+//! with a note of the call or visit. 民生委員 see and act on their district only.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::{PageError, Session, check_csrf, escape, page};
+use crate::routes::{AppState, blocking};
+use crate::store::{AlertKind, Role};
+
+fn label(k: AlertKind) -> &'static str {
+    match k {
+        AlertKind::HelpRequest => "助けを求めています",
+        AlertKind::NoCheckin => "本日の確認がありません",
+        AlertKind::CampaignHelp => "安否確認で「助けが必要」",
+        AlertKind::CampaignNoAnswer => "安否確認に回答がありません",
+    }
+}
+
+/// The district the user is limited to (`None`: the whole town).
+fn scope(session: &Session) -> Result<Option<String>, PageError> {
+    match (session.user.role, &session.user.district) {
+        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
+        (Role::Minsei, None) => {
+            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
+        }
+        _ => Ok(None),
+    }
+}
+
+pub(super) async fn queue(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, PageError> {
+    let district = scope(&session)?;
+    let alerts = blocking(&state.store, move |s| s.alert_queue(district.as_deref())).await?;
+    let csrf = session.csrf();
+    let mut body = String::from(
+        "<h1>対応が必要な人</h1><table id=\"alerts\"><tr><th>内容</th><th>氏名</th><th>地区</th><th>発生</th><th>対応</th></tr>",
+    );
+    for (alert, name, district) in alerts {
+        let raised = alert.raised.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M");
+        let ack = if alert.acknowledged {
+            "対応中".to_owned()
+        } else {
+            format!(
+                "<form method=\"post\" action=\"/alerts/{id}/acknowledge\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <button>対応します</button></form>",
+                id = alert.id
+            )
+        };
+        body.push_str(&format!(
+            "<tr data-alert=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{raised}</td><td>{ack}\
+             <form method=\"post\" action=\"/alerts/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input name=\"note\" placeholder=\"電話・訪問の結果\" required><button>解決</button></form></td></tr>",
+            label(alert.kind),
+            escape(&name),
+            escape(&district),
+            id = alert.id
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page("対応が必要な人", &body))
+}
+
+/// Checks the form and that the alert is open and within the user's district.
+async fn guarded(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: &HashMap<String, String>,
+) -> Result<(), PageError> {
+    check_csrf(session, form)?;
+    let district = scope(session)?;
+    let found = blocking(&state.store, move |s| s.open_alert_district(id)).await?;
+    match found {
+        Some((_, d)) if district.as_ref().is_none_or(|own| *own == d) => Ok(()),
+        // Another district's alert looks the same as a missing one.
+        _ => Err(PageError::Refused(StatusCode::NOT_FOUND, "その対応記録は見つかりません。")),
+    }
+}
+
+pub(super) async fn acknowledge(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    guarded(&state, &session, id, &form).await?;
+    let (user, now) = (session.user.user, state.clock.now());
+    blocking(&state.store, move |s| s.acknowledge_alert(id, user, now)).await?;
+    Ok(Redirect::to("/alerts").into_response())
+}
+
+pub(super) async fn resolve(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    guarded(&state, &session, id, &form).await?;
+    let note: String = form.get("note").map(|n| n.trim().chars().take(2000).collect()).unwrap_or_default();
+    if note.is_empty() {
+        return Err(PageError::Refused(StatusCode::BAD_REQUEST, "電話や訪問の結果を書いてください。"));
+    }
+    let (user, now) = (session.user.user, state.clock.now());
+    blocking(&state.store, move |s| s.resolve_alert(id, user, &note, now)).await?;
+    Ok(Redirect::to("/alerts").into_response())
+}
