@@ -261,12 +261,55 @@ impl Understander {
             intent = outcome;
             p = p.max(probs[outcome.index()]).max(0.6);
         }
+        // 「ゆんべ、ねらんにぇ」 is not a bare no: when a yes/no guess sits on a sentence with
+        // content words, the best content intent wins.
+        if matches!(intent, Intent::Yes | Intent::No)
+            && a.bare.is_none()
+            && a.hits.iter().any(|h| is_content(&h.concept))
+        {
+            let yes_no = [Intent::Yes.index(), Intent::No.index()];
+            let best_content = probs
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(i, _)| !yes_no.contains(i))
+                .max_by(|x, y| x.1.total_cmp(&y.1))
+                .filter(|&(_, q)| q >= 0.15);
+            if let Some((i, q)) = best_content {
+                intent = Intent::ALL[i];
+                p = q.max(0.4);
+            }
+        }
         // A yes or no with words around it still answers the question asked.
         if intent == Intent::Yes || intent == Intent::No {
             intent = question.resolve_yes_no(intent == Intent::Yes);
         }
         Understanding { intent, body_part: None, confidence: p, critical: false }
     }
+}
+
+/// Concepts that carry an answer's content (not yes/no, grammar or small talk).
+fn is_content(concept: &str) -> bool {
+    matches!(
+        concept,
+        "sleep"
+            | "sleep_bad"
+            | "eat"
+            | "eat_bad"
+            | "tasty"
+            | "not_tasty"
+            | "exercise"
+            | "pain"
+            | "tired"
+            | "unwell"
+            | "snow"
+            | "thanks"
+            | "greeting"
+            | "help"
+            | "repeat"
+            | "critical"
+            | "critical_chest"
+    ) || concept.starts_with("body:")
 }
 
 /// The sleep, meal or exercise outcome stated in the last clause, if any.
