@@ -241,7 +241,7 @@ pub fn looks_degenerate(text: &str, samples: usize) -> bool {
     let chars = text.chars().filter(|c| !c.is_whitespace()).count() as f32;
     chars > secs * MAX_CHARS_PER_SECOND + 8.0
         || has_repeat(text, 3, 3)
-        || has_repeat(text, 2, 6)
+        || has_repeat(text, 2, 5)
         || !text.is_ascii() && ascii_words(text) >= 2
 }
 
@@ -261,19 +261,22 @@ fn has_repeat(text: &str, times: usize, min_len: usize) -> bool {
     })
 }
 
-/// 「頭が痛いです。頭が痛いです。」 → 「頭が痛いです。」: an utterance of 4+ characters
-/// repeated whole. Short doublings (「んだんだ」) are how people talk, and stay.
+/// Removes a phrase of 4+ characters said twice in a row (「はい大丈夫です大丈夫です」 →
+/// 「はい大丈夫です」), Whisper's commonest stutter. The meaning is unchanged either way;
+/// short doublings (「んだんだ」) are how people talk, and stay.
 pub fn collapse_repeats(text: &str) -> String {
-    let c: Vec<char> = text.chars().collect();
-    for parts in (2..=4).rev() {
-        if c.len().is_multiple_of(parts) && c.len() >= parts * 4 {
-            let len = c.len() / parts;
-            if (1..parts).all(|k| c[k * len..(k + 1) * len] == c[..len]) {
-                return c[..len].iter().collect();
+    let mut c: Vec<char> = text.chars().collect();
+    'again: loop {
+        for len in (4..=c.len() / 2).rev() {
+            for start in 0..=c.len() - 2 * len {
+                if c[start..start + len] == c[start + len..start + 2 * len] {
+                    c.drain(start + len..start + 2 * len);
+                    continue 'again;
+                }
             }
         }
+        return c.into_iter().collect();
     }
-    text.to_owned()
 }
 
 #[cfg(test)]
@@ -323,6 +326,8 @@ mod tests {
         assert_eq!(collapse_repeats("頭が痛いです。頭が痛いです。"), "頭が痛いです。");
         assert_eq!(collapse_repeats("んだんだ"), "んだんだ");
         assert_eq!(collapse_repeats("はい"), "はい");
+        assert_eq!(collapse_repeats("はい大丈夫です大丈夫です"), "はい大丈夫です");
+        assert_eq!(collapse_repeats("腰が痛い腰が痛い腰が痛い"), "腰が痛い");
     }
 
     #[test]
