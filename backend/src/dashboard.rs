@@ -10,6 +10,7 @@
 mod alerts;
 mod auth;
 mod board;
+mod campaigns;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -32,6 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/campaigns", get(campaigns::list).post(campaigns::start))
+        .route("/campaigns/{id}", get(campaigns::progress))
+        .route("/campaigns/{id}/close", axum::routing::post(campaigns::close))
         .route("/alerts/{id}/acknowledge", axum::routing::post(alerts::acknowledge))
         .route("/alerts/{id}/resolve", axum::routing::post(alerts::resolve))
 }

@@ -19,7 +19,9 @@ use rusqlite::Connection;
 
 pub use devices::{DeviceHealth, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
-pub use office::{Alert, AlertKind, BoardCounts, CampaignProgress, NewResident, ResidentDay, Role, Status};
+pub use office::{
+    Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, NewResident, ResidentDay, Role, Status,
+};
 pub use users::{BoardRow, BoardState, SessionUser};
 
 /// Why the store failed.

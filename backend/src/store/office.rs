@@ -160,6 +160,19 @@ pub struct CampaignProgress {
     pub needs_help: u64,
     /// Residents in the area with no answer yet, for phoning.
     pub non_responders: Vec<ResidentId>,
+    /// Their names, in the same order (for the staff page only; never logged).
+    pub non_responder_names: Vec<String>,
+}
+
+/// A campaign as the campaigns page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    pub id: CampaignId,
+    /// `None`: the whole town.
+    pub district: Option<String>,
+    pub message: String,
+    pub deadline: DateTime<Utc>,
+    pub closed: bool,
 }
 
 /// A tablet silent for longer than this counts as offline on the board.
@@ -532,26 +545,93 @@ impl Store {
 
     /// Who in the campaign's area answered what, and who has not.
     pub fn campaign_progress(&self, campaign: CampaignId) -> Result<CampaignProgress, StoreError> {
+        self.campaign_progress_in(campaign, None)
+    }
+
+    /// As [`Store::campaign_progress`], limited to one district's residents (民生委員).
+    pub fn campaign_progress_in(
+        &self,
+        campaign: CampaignId,
+        district: Option<&str>,
+    ) -> Result<CampaignProgress, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT r.id, a.reply FROM campaigns c
+            "SELECT r.id, a.reply, r.display_name FROM campaigns c
              JOIN residents r ON c.district IS NULL OR r.district = c.district
              LEFT JOIN campaign_answers a ON a.campaign_id = c.id AND a.resident_id = r.id
-             WHERE c.id = ?1 ORDER BY r.id",
+             WHERE c.id = ?1 AND (?2 IS NULL OR r.district = ?2) ORDER BY r.id",
         )?;
-        let rows =
-            stmt.query_map([campaign.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+        let rows = stmt.query_map(params![campaign.0, district], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+        })?;
         let mut p = CampaignProgress::default();
         for row in rows {
-            let (resident, reply) = row?;
+            let (resident, reply, name) = row?;
             p.targeted += 1;
             match reply.as_deref() {
                 Some("safe") => p.safe += 1,
                 Some(_) => p.needs_help += 1,
-                None => p.non_responders.push(ResidentId(resident)),
+                None => {
+                    p.non_responders.push(ResidentId(resident));
+                    p.non_responder_names.push(name);
+                }
             }
         }
         Ok(p)
+    }
+
+    /// All campaigns, newest first.
+    pub fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT id, district, message, deadline_ms, closed_ms IS NOT NULL FROM campaigns ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, district, message, deadline, closed) = row?;
+            out.push(Campaign {
+                id: CampaignId(id),
+                district,
+                message,
+                deadline: from_ms(deadline)?,
+                closed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Closes a campaign and tells its tablets to stop asking. False if already closed.
+    pub fn close_campaign(&self, campaign: CampaignId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let row: Option<(Option<String>, String, i64)> = tx
+            .query_row(
+                "UPDATE campaigns SET closed_ms = ?2 WHERE id = ?1 AND closed_ms IS NULL
+                 RETURNING district, message, deadline_ms",
+                params![campaign.0, ms(now)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((district, message, deadline)) = row else { return Ok(false) };
+        let notice = wire::CampaignNotice {
+            campaign_id: campaign.0 as u64,
+            message,
+            deadline: from_ms(deadline)?,
+            closed: true,
+        };
+        let body = serde_json::to_string(&notice).map_err(|_| StoreError::Corrupt { column: "campaign" })?;
+        push_tx(&tx, None, district.as_deref(), Topic::Campaign, &body, now)?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Open campaigns whose deadline has passed and was not yet handled.
