@@ -11,6 +11,7 @@ mod alerts;
 mod auth;
 mod board;
 mod campaigns;
+mod devices;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -33,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/devices", get(devices::list))
+        .route("/devices/enrol", axum::routing::post(devices::enrol))
+        .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))
         .route("/campaigns", get(campaigns::list).post(campaigns::start))
         .route("/campaigns/{id}", get(campaigns::progress))
         .route("/campaigns/{id}/close", axum::routing::post(campaigns::close))

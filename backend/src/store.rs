@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
-pub use devices::{DeviceHealth, Enrolment, Part};
+pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
 pub use office::{
     Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, NewResident, ResidentDay, Role, Status,

@@ -25,7 +25,7 @@ pub enum Part {
 }
 
 impl Part {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Part::Ok => "ok",
             Part::Faulty => "faulty",
@@ -54,6 +54,20 @@ pub struct DeviceHealth {
     pub free_storage_mib: u64,
     pub outbox_len: u64,
     pub device_time: DateTime<Utc>,
+}
+
+/// A line of the device-health list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub device: DeviceId,
+    pub resident: Option<ResidentId>,
+    pub district: Option<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub app_version: String,
+    pub parts: [Part; 3],
+    pub outbox_len: Option<u64>,
+    pub free_storage_mib: Option<u64>,
+    pub revoked: bool,
 }
 
 /// How long a one-time enrolment code stays usable.
@@ -119,6 +133,55 @@ impl Store {
         let id = DeviceId(tx.last_insert_rowid());
         tx.commit()?;
         Ok(Some((id, token)))
+    }
+
+    /// Whether a resident with this id exists (before binding a code to it).
+    pub fn resident_exists(&self, resident: ResidentId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("SELECT district FROM residents WHERE id = ?1", [resident.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Every tablet, least recently heard from first (never heard: first of all).
+    pub fn device_list(&self, district: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT d.id, d.resident_id, r.district, d.last_seen_ms, d.app_version, d.microphone, d.reader,
+                 d.speaker, d.outbox_len, d.free_storage_mib, d.revoked_ms IS NOT NULL
+             FROM devices d LEFT JOIN residents r ON r.id = d.resident_id
+             WHERE ?1 IS NULL OR r.district = ?1
+             ORDER BY d.revoked_ms IS NOT NULL, ifnull(d.last_seen_ms, 0), d.id",
+        )?;
+        let rows = stmt.query_map([district], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, String>(4)?,
+                [r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?],
+                r.get::<_, Option<i64>>(8)?,
+                r.get::<_, Option<i64>>(9)?,
+                r.get::<_, bool>(10)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, resident, district, seen, app_version, [m, rd, sp], outbox, free, revoked) = row?;
+            out.push(DeviceRow {
+                device: DeviceId(id),
+                resident: resident.map(ResidentId),
+                district,
+                last_seen: seen.map(from_ms).transpose()?,
+                app_version,
+                parts: [Part::parse(&m), Part::parse(&rd), Part::parse(&sp)],
+                outbox_len: outbox.map(|v| v.max(0) as u64),
+                free_storage_mib: free.map(|v| v.max(0) as u64),
+                revoked,
+            });
+        }
+        Ok(out)
     }
 
     /// The tablet holding `token`, unless the token is unknown or revoked.

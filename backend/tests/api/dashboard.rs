@@ -319,6 +319,10 @@ async fn authorisation_matrix_has_no_gaps() {
         let cookie = if user.is_empty() { String::new() } else { login(&app, user, "pw").await.unwrap() };
         let csrf = cookie.strip_prefix("mimamori_session=").map(csrf_token).unwrap_or_default();
         let close = new_campaign();
+        let revoke = {
+            let token = app.tablet(there).await;
+            format!("/devices/{}/revoke", app.store.authenticate_device(&token).unwrap().unwrap().device.0)
+        };
         let rows: Vec<Row> = vec![
             (Method::GET, "/login".into(), false, [OK, OK, OK, OK, OK]),
             (Method::GET, "/board".into(), false, [OK, OK, OK, OK, LOGIN]),
@@ -337,13 +341,25 @@ async fn authorisation_matrix_has_no_gaps() {
                 // In scope but without a note: 400; out of scope: hidden.
                 [(400, ""), (400, ""), (400, ""), HIDDEN, LOGIN],
             ),
+            (Method::GET, "/devices".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (Method::POST, "/devices/enrol".into(), true, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                revoke,
+                true,
+                [(303, "/devices"), (303, "/devices"), (303, "/devices"), FORBIDDEN, LOGIN],
+            ),
             (Method::GET, "/campaigns".into(), false, [OK, OK, OK, OK, LOGIN]),
             (Method::POST, "/campaigns".into(), true, [(303, ""), (303, ""), FORBIDDEN, FORBIDDEN, LOGIN]),
             (Method::GET, format!("/campaigns/{campaign_there}"), false, [OK, OK, OK, HIDDEN, LOGIN]),
             (Method::POST, close, true, [(303, ""), (303, ""), FORBIDDEN, FORBIDDEN, LOGIN]),
         ];
         for (method, path, with_csrf, expected) in rows {
-            let mut body = if path == "/campaigns" { start_body.clone() } else { String::new() };
+            let mut body = match path.as_str() {
+                "/campaigns" => start_body.clone(),
+                "/devices/enrol" => format!("resident={}", there.0),
+                _ => String::new(),
+            };
             if with_csrf {
                 body = format!("csrf={csrf}&{body}");
             }
@@ -356,4 +372,48 @@ async fn authorisation_matrix_has_no_gaps() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    app.store.add_user("staff", &hash_password("pw"), Role::Staff, None, now).unwrap();
+    let r = app.resident("大井沢");
+    let cookie = login(&app, "staff", "pw").await.unwrap();
+    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let headers = [FORM, ("cookie", cookie.as_str())];
+    for (body, expected) in [
+        (format!("csrf={csrf}&resident=abc"), StatusCode::BAD_REQUEST),
+        (format!("csrf={csrf}&resident=99999"), StatusCode::NOT_FOUND),
+        (format!("csrf={csrf}&resident={}", pct("1 OR 1=1")), StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(app.raw(Method::POST, "/devices/enrol", &headers, &body).await.0, expected, "{body}");
+    }
+    let (status, _, page) =
+        app.raw(Method::POST, "/devices/enrol", &headers, &format!("csrf={csrf}&resident={}", r.0)).await;
+    assert_eq!(status, StatusCode::OK);
+    let code =
+        page.split("<p id=\"code\" style=\"font-size:2em\">").nth(1).unwrap().split('<').next().unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/enrol",
+            None,
+            axum::body::Body::from(json!({ "code": code }).to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let token = body["device_token"].as_str().unwrap().to_owned();
+    let device = body["device_id"].as_i64().unwrap();
+    let hb = json!({"microphone": "faulty", "outbox_len": 42, "device_time": "2026-11-27T22:00:00Z"});
+    assert_eq!(app.post("/api/v1/heartbeat", &token, hb).await.0, StatusCode::OK);
+    let (_, _, list) = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await;
+    let row =
+        list.split(&format!("<tr data-device=\"{device}\">")).nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("faulty/unknown/unknown") && row.contains("<td>42</td>"), "{row}");
+    let (status, _, _) =
+        app.raw(Method::POST, &format!("/devices/{device}/revoke"), &headers, &format!("csrf={csrf}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.pull_status(&token).await, StatusCode::UNAUTHORIZED);
 }

@@ -116,6 +116,10 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Body::from(json.to_string())).await
     }
 
+    pub async fn pull_status(&self, token: &str) -> StatusCode {
+        self.call(Method::GET, "/api/v1/pull?after=0", Some(token), Body::empty()).await.0
+    }
+
     pub async fn pull(&self, token: &str, after: u64) -> serde_json::Value {
         let (status, body) =
             self.call(Method::GET, &format!("/api/v1/pull?after={after}"), Some(token), Body::empty()).await;
