@@ -12,6 +12,7 @@ mod auth;
 mod board;
 mod campaigns;
 mod devices;
+mod residents;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/residents/{id}", get(residents::show))
         .route("/devices", get(devices::list))
         .route("/devices/enrol", axum::routing::post(devices::enrol))
         .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))

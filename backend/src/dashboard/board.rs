@@ -65,9 +65,10 @@ pub(super) async fn board(
     );
     for r in rows {
         body.push_str(&format!(
-            "<tr data-state=\"{:?}\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{}\">{}</a></td><td>{}</td></tr>",
             r.state,
             label(r.state),
+            r.resident.0,
             escape(&r.display_name),
             escape(&r.district)
         ));

@@ -341,6 +341,8 @@ async fn authorisation_matrix_has_no_gaps() {
                 // In scope but without a note: 400; out of scope: hidden.
                 [(400, ""), (400, ""), (400, ""), HIDDEN, LOGIN],
             ),
+            (Method::GET, format!("/residents/{}", there.0), false, [OK, OK, OK, HIDDEN, LOGIN]),
+            (Method::GET, "/residents/99999".into(), false, [HIDDEN, HIDDEN, HIDDEN, HIDDEN, LOGIN]),
             (Method::GET, "/devices".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (Method::POST, "/devices/enrol".into(), true, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (
@@ -416,4 +418,37 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
         app.raw(Method::POST, &format!("/devices/{device}/revoke"), &headers, &format!("csrf={csrf}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.pull_status(&token).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn viewing_a_resident_is_audited_and_shows_the_timeline() {
+    let app = TestApp::new();
+    users(&app);
+    let here = app.resident("大井沢");
+    let there = app.resident("沼山");
+    let t = app.tablet(here).await;
+    app.clock.set(local(8, 40));
+    assert_eq!(
+        acks(&app.post("/api/v1/events", &t, batch(&[event(1, "check_in", json!({}))])).await.1),
+        ["stored"]
+    );
+    let officer = login(&app, "officer", "correct+horse").await.unwrap();
+    let (status, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", here.0), &[("cookie", &officer)], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("本日: 確認済み")
+            && page.contains("<td>11/28 08:40</td><td>11/28 09:05</td><td>体調確認</td>"),
+        "{page}"
+    );
+    let minsei = login(&app, "minsei", "battery+staple").await.unwrap();
+    let (status, _, _) =
+        app.raw(Method::GET, &format!("/residents/{}", there.0), &[("cookie", &minsei)], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let trail: Vec<String> = app.store.audit_trail(here).unwrap().into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(trail, ["view"]);
+    assert!(
+        app.store.audit_trail(there).unwrap().is_empty(),
+        "a refused view shows nothing and records nothing"
+    );
 }
