@@ -12,6 +12,7 @@ mod auth;
 mod board;
 mod campaigns;
 mod devices;
+mod export;
 mod residents;
 
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
         .route("/residents/{id}", get(residents::show))
+        .route("/export/monthly.csv", get(export::monthly))
         .route("/devices", get(devices::list))
         .route("/devices/enrol", axum::routing::post(devices::enrol))
         .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))

@@ -164,6 +164,17 @@ pub struct CampaignProgress {
     pub non_responder_names: Vec<String>,
 }
 
+/// One line of the monthly report (no names: the report leaves the office).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub resident: ResidentId,
+    pub district: String,
+    pub confirmed_days: u64,
+    pub unconfirmed_days: u64,
+    pub needs_help_days: u64,
+    pub exercise_sessions: u64,
+}
+
 /// A campaign as the campaigns page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
@@ -512,6 +523,38 @@ impl Store {
             out.push((UserId(user), action, from_ms(at)?));
         }
         Ok(out)
+    }
+
+    /// Per-resident figures for the days `from..until` (local dates, `until`
+    /// excluded): days confirmed / unconfirmed / needing help, and exercise events.
+    pub fn monthly_report(&self, from: NaiveDate, until: NaiveDate) -> Result<Vec<ReportRow>, StoreError> {
+        let midnight = chrono::NaiveTime::MIN;
+        let (from_ms, until_ms) =
+            (ms(crate::clock::at_local(from, midnight)), ms(crate::clock::at_local(until, midnight)));
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT r.id, r.district,
+                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2
+                     AND s.status = 'confirmed'),
+                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2
+                     AND s.status = 'unconfirmed'),
+                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2
+                     AND s.status = 'needs_help'),
+                 (SELECT count(*) FROM events e WHERE e.resident_id = r.id AND e.kind = 'exercise_done'
+                     AND e.server_ms >= ?3 AND e.server_ms < ?4)
+             FROM residents r ORDER BY r.district, r.id",
+        )?;
+        let rows = stmt.query_map(params![day_text(from), day_text(until), from_ms, until_ms], |r| {
+            Ok(ReportRow {
+                resident: ResidentId(r.get(0)?),
+                district: r.get(1)?,
+                confirmed_days: r.get::<_, i64>(2)? as u64,
+                unconfirmed_days: r.get::<_, i64>(3)? as u64,
+                needs_help_days: r.get::<_, i64>(4)? as u64,
+                exercise_sessions: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Starts a safety campaign for a district (or the whole town) and tells the

@@ -343,6 +343,12 @@ async fn authorisation_matrix_has_no_gaps() {
             ),
             (Method::GET, format!("/residents/{}", there.0), false, [OK, OK, OK, HIDDEN, LOGIN]),
             (Method::GET, "/residents/99999".into(), false, [HIDDEN, HIDDEN, HIDDEN, HIDDEN, LOGIN]),
+            (
+                Method::GET,
+                "/export/monthly.csv?month=2026-11".into(),
+                false,
+                [OK, OK, FORBIDDEN, FORBIDDEN, LOGIN],
+            ),
             (Method::GET, "/devices".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (Method::POST, "/devices/enrol".into(), true, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (
@@ -451,4 +457,43 @@ async fn viewing_a_resident_is_audited_and_shows_the_timeline() {
         app.store.audit_trail(there).unwrap().is_empty(),
         "a refused view shows nothing and records nothing"
     );
+}
+
+#[tokio::test]
+async fn the_monthly_csv_counts_days_and_exercise_without_names_and_defuses_formulas() {
+    let app = TestApp::new();
+    users(&app);
+    let r = app.resident("=HYPERLINK(\"x\")");
+    let t = app.tablet(r).await;
+    let events = [
+        event(1, "check_in", json!({})),
+        event(2, "exercise_done", json!({})),
+        event(3, "exercise_done", json!({})),
+    ];
+    assert_eq!(acks(&app.post("/api/v1/events", &t, batch(&events)).await.1), ["stored", "stored", "stored"]);
+    app.clock.set(local(11, 0) + chrono::Duration::days(1));
+    backend::escalation::step(&app.store, app.clock_now(), Default::default()).unwrap();
+    app.clock.set(local(9, 0) + chrono::Duration::days(3));
+    app.post("/api/v1/events", &t, batch(&[event(4, "exercise_done", json!({}))])).await;
+    let officer = login(&app, "officer", "correct+horse").await.unwrap();
+    let get = |q: &'static str| {
+        let cookie = officer.clone();
+        let app = &app;
+        async move { app.raw(Method::GET, &format!("/export/monthly.csv{q}"), &[("cookie", &cookie)], "").await }
+    };
+    let (status, headers, csv) = get("?month=2026-11").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "resident_id,district,confirmed_days,unconfirmed_days,needs_help_days,exercise_sessions"
+    );
+    assert_eq!(lines[1], format!("{},\"'=HYPERLINK(\"\"x\"\")\",1,1,0,2", r.0), "Dec 1 is not November");
+    assert!(!csv.contains("テスト"), "no names in the export");
+    let (_, _, december) = get("?month=2026-12").await;
+    assert!(december.lines().nth(1).unwrap().ends_with(",0,0,0,1"), "{december}");
+    for q in ["", "?month=2026-13", "?month=nov", "?month=2026-11-01"] {
+        assert_eq!(get(q).await.0, StatusCode::BAD_REQUEST, "{q}");
+    }
 }

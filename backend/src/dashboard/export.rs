@@ -1,0 +1,65 @@
+//! CSV exports for monthly reports: per resident, days confirmed / unconfirmed /
+//! needing help and exercise sessions. Ids and districts only, no names.
+//! For officers and admins.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike as _, NaiveDate};
+
+use super::{PageError, Session};
+use crate::routes::{AppState, blocking};
+use crate::store::Role;
+
+/// One CSV field: always quoted; a leading `= + - @` is defused so a spreadsheet
+/// never runs it as a formula.
+fn field(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+pub(super) async fn monthly(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    if !matches!(session.user.role, Role::Admin | Role::Officer) {
+        return Err(PageError::Refused(StatusCode::FORBIDDEN, "出力する権限がありません。"));
+    }
+    let bad = || PageError::Refused(StatusCode::BAD_REQUEST, "月は 2026-11 の形で指定してください。");
+    let month = query.get("month").ok_or_else(bad)?;
+    let from = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+    let until = if from.month() == 12 {
+        NaiveDate::from_ymd_opt(from.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(from.year(), from.month() + 1, 1)
+    }
+    .ok_or_else(bad)?;
+    let rows = blocking(&state.store, move |s| s.monthly_report(from, until)).await?;
+    let mut csv = String::from(
+        "resident_id,district,confirmed_days,unconfirmed_days,needs_help_days,exercise_sessions\r\n",
+    );
+    for r in rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            r.resident.0,
+            field(&r.district),
+            r.confirmed_days,
+            r.unconfirmed_days,
+            r.needs_help_days,
+            r.exercise_sessions
+        ));
+    }
+    tracing::info!(user = session.user.user.0, "monthly report exported");
+    let disposition = format!("attachment; filename=\"mimamori-{}.csv\"", from.format("%Y-%m"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
+}
