@@ -116,6 +116,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
+        // 64 MiB of page cache: the board scans every resident of a district; with
+        // SQLite's default 2 MiB a year of history pushes those pages out.
+        conn.pragma_update(None, "cache_size", -65536).map_err(open_err)?;
         schema::migrate(&mut conn)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }

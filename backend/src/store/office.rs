@@ -728,14 +728,16 @@ impl Store {
     ) -> Result<BoardCounts, StoreError> {
         let day = crate::clock::local_day(now);
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
+        let sql = format!(
             "SELECT s.status,
                  EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id AND p.from_ms <= ?2 AND p.until_ms > ?2),
                  NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id AND d.revoked_ms IS NULL
                      AND d.last_seen_ms > ?3)
              FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
-             WHERE ?4 IS NULL OR r.district = ?4",
-        )?;
+             {}",
+            district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt
             .query_map(params![day_text(day), ms(now), ms(now - DEVICE_OFFLINE_AFTER), district], |r| {
                 Ok((r.get::<_, Option<String>>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?))
@@ -786,6 +788,12 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// The residents filter: a plain equality when a district is given, so SQLite uses
+/// the district index (an `?4 IS NULL OR …` would make it scan everyone).
+pub(super) fn district_filter(district: Option<&str>) -> &'static str {
+    if district.is_some() { "WHERE r.district = ?4" } else { "WHERE ?4 IS NULL" }
 }
 
 fn audit_alert_tx(

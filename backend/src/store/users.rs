@@ -142,7 +142,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BoardRow>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
+        let sql = format!(
             "SELECT * FROM (
                  SELECT r.id, r.display_name, r.district,
                      CASE
@@ -156,9 +156,11 @@ impl Store {
                          ELSE 3
                      END AS risk
                  FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
-                 WHERE ?4 IS NULL OR r.district = ?4)
+                 {})
              ORDER BY risk, id LIMIT ?5",
-        )?;
+            super::office::district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![
                 day_text(local_day(now)),
