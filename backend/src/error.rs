@@ -17,6 +17,8 @@ pub enum AppError {
     Unauthorized(&'static str),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    TooMany(&'static str),
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -32,6 +34,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason),
             AppError::Unauthorized(reason) => (StatusCode::UNAUTHORIZED, reason.to_owned()),
             AppError::TooLarge(reason) => (StatusCode::PAYLOAD_TOO_LARGE, reason),
+            AppError::TooMany(reason) => (StatusCode::TOO_MANY_REQUESTS, reason.to_owned()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
             e @ (AppError::Store(_) | AppError::Task) => {
                 tracing::error!(error = %e, "request failed");

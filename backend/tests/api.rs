@@ -1,6 +1,7 @@
 //! Backend integration tests (the crate's one test binary): the router in-process
 //! (`tower::ServiceExt::oneshot`) on a real SQLite file, plus real-socket tests on
-//! port 0. Modules hold the areas; `support` holds the `TestApp` and the `check` helper.
+//! port 0. Modules hold the areas; `support` holds the `TestApp`; `tablet` has the
+//! bad-input table and its `check` helper.
 
 #[path = "api/dashboard.rs"]
 mod dashboard;

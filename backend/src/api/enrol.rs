@@ -7,6 +7,12 @@ use super::WireJson;
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
 
+/// Failed enrolments are counted under this key (no dashboard login can contain NUL).
+const ENROL_KEY: &str = "\0enrol";
+/// At most this many failed enrolments per window, town-wide.
+const MAX_FAILURES: u64 = 30;
+const FAILURE_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Codes are 10 digits; anything else is refused without a store lookup.
 fn plausible_code(code: &str) -> bool {
     code.len() == 10 && code.bytes().all(|b| b.is_ascii_digit())
@@ -18,13 +24,24 @@ pub(super) async fn enrol(
 ) -> Result<Json<wire::EnrolResponse>, AppError> {
     // The same answer for a malformed, unknown, used or expired code: no oracle.
     const REFUSED: AppError = AppError::Unauthorized("unknown, used or expired enrolment code");
-    if !plausible_code(&req.code) {
-        return Err(REFUSED);
-    }
     let now = state.clock.now();
+    // Codes are short enough to guess given time: after a burst of failures anywhere,
+    // enrolment pauses for everyone (staff retry later) rather than let guessing run.
+    let failures = blocking(&state.store, move |s| s.login_failures(ENROL_KEY, now, FAILURE_WINDOW)).await?;
+    if failures >= MAX_FAILURES {
+        return Err(AppError::TooMany("too many failed enrolments; try again later"));
+    }
     let app_version: String = req.app_version.chars().take(64).collect();
-    let enrolled = blocking(&state.store, move |s| s.enrol_device(&req.code, &app_version, now)).await?;
-    let (device, token) = enrolled.ok_or(REFUSED)?;
+    let code = req.code;
+    let enrolled = if plausible_code(&code) {
+        blocking(&state.store, move |s| s.enrol_device(&code, &app_version, now)).await?
+    } else {
+        None
+    };
+    let Some((device, token)) = enrolled else {
+        blocking(&state.store, move |s| s.record_login_failure(ENROL_KEY, now, FAILURE_WINDOW)).await?;
+        return Err(REFUSED);
+    };
     tracing::info!(device = device.0, "tablet enrolled");
     Ok(Json(wire::EnrolResponse { device_token: token, device_id: device.0 as u64 }))
 }

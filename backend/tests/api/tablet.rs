@@ -311,3 +311,24 @@ async fn sql_metacharacters_in_text_fields_are_stored_as_text() {
     assert_eq!(device.district.as_deref(), Some("大井沢'); DROP TABLE residents;--"));
     assert_eq!(app.store.device_health(device.device).unwrap().unwrap().0.app_version, nasty);
 }
+
+#[tokio::test]
+async fn a_burst_of_failed_enrolments_pauses_enrolment() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let code = app.store.create_enrolment_code(Some(r), app.clock_now()).unwrap();
+    let enrol = |code: String| {
+        let app = &app;
+        async move {
+            app.call(Method::POST, "/api/v1/enrol", None, Body::from(json!({ "code": code }).to_string()))
+                .await
+        }
+    };
+    for i in 0..30 {
+        assert_eq!(enrol(format!("{i:010}")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = enrol(code.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right code waits: {body}");
+    app.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(enrol(code).await.0, StatusCode::OK);
+}
