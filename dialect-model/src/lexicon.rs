@@ -171,6 +171,45 @@ impl Lexicon {
         out
     }
 
+    /// A recogniser prompt that biases Whisper towards the dialect's check-in words: the
+    /// headword of every row from a dialect source whose concept is an answer
+    /// (condition, pain, sleep, meal, yes/no, thanks), at most `max_chars` characters.
+    pub fn asr_prompt(&self, max_chars: usize) -> String {
+        const ANSWER: &[&str] = &[
+            "tired",
+            "pain",
+            "yes",
+            "no",
+            "sleep_bad",
+            "thanks",
+            "condition",
+            "fine",
+            "unwell",
+            "night",
+            "meal",
+            "tasty",
+            "not_tasty",
+            "not_understand",
+            "say",
+            "request",
+            "snow",
+            "greeting",
+        ];
+        let mut out = String::new();
+        for e in self.entries.iter().filter(|e| e.category != "mimamori" && e.category != "correction") {
+            if !e.concepts.iter().any(|c| ANSWER.contains(&c.as_str())) {
+                continue;
+            }
+            let word = strip_notes(&e.form);
+            if out.chars().count() + word.chars().count() + 1 > max_chars {
+                break;
+            }
+            out.push_str(&word);
+            out.push('、');
+        }
+        out
+    }
+
     /// Every substring concept hit in `folded` (a `normalise::fold` result).
     pub fn hits(&self, folded: &str) -> Vec<Hit> {
         let mut hits = Vec::new();

@@ -240,7 +240,10 @@ fn texts(rows: &[(String, String)], audio: bool) -> anyhow::Result<Vec<String>> 
     if !audio {
         return Ok(rows.iter().map(|(_, t)| t.clone()).collect());
     }
-    let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), AsrOptions::default())
+    // The dialect-biased prompt DESIGN §5 asks for, from the town's lexicon.
+    let prompt = dialect_model::lexicon::Lexicon::load_default()?.asr_prompt(120);
+    let options = AsrOptions { initial_prompt: prompt, ..AsrOptions::default() };
+    let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), options)
         .context("loading the Whisper model (run `dialect-model fetch-model`)")?;
     let tts = dialect_model::tts::OpenJTalk { speed: 1.0, ..Default::default() };
     let rate = dialect_model::SAMPLE_RATE as usize;
