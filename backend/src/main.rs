@@ -1,10 +1,16 @@
 //! `backend`: the welfare-office server binary. Thin: configuration, logging, run.
+//!
+//! `backend [CONFIG.toml]` serves; `backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]`
+//! adds a dashboard user with the password read from the first line of stdin (so it
+//! never sits in the shell history or the process list).
 
+use std::io::BufRead as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use backend::config::Config;
 use backend::startup::Application;
+use backend::store::{Role, Store};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,7 +19,11 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config_path = std::env::args_os().nth(1).map(PathBuf::from);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("add-user") {
+        return add_user(&args[1..]);
+    }
+    let config_path = args.first().map(PathBuf::from);
     let config = Config::load(config_path.as_deref()).context("loading configuration")?;
     let app = Application::build(&config).await.context("starting the server")?;
     tracing::info!(addr = %app.local_addr(), "listening");
@@ -23,5 +33,31 @@ async fn main() -> anyhow::Result<()> {
     .await
     .context("serving")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn add_user(args: &[String]) -> anyhow::Result<()> {
+    let (Some(login), Some(role)) = (args.first(), args.get(1)) else {
+        bail!("usage: backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]  (password on stdin)");
+    };
+    let role =
+        Role::parse(role).map_err(|_| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
+    let rest: Vec<&String> = args[2..].iter().collect();
+    let config_path = rest.iter().find(|a| a.ends_with(".toml")).map(PathBuf::from);
+    let district = rest.iter().find(|a| !a.ends_with(".toml")).map(|d| d.as_str());
+    if (role == Role::Minsei) != district.is_some() {
+        bail!("a minsei user needs a district, and only a minsei user has one");
+    }
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 8 {
+        bail!("the password must be at least 8 characters");
+    }
+    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let hash = backend::dashboard::hash_password(password);
+    let id = store.add_user(login, &hash, role, district, chrono::Utc::now()).context("adding the user")?;
+    tracing::info!(user = id.0, "dashboard user added");
     Ok(())
 }

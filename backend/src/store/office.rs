@@ -99,7 +99,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub(super) fn parse(s: &str) -> Result<Role, StoreError> {
+    /// `admin`, `officer`, `staff` or `minsei`.
+    pub fn parse(s: &str) -> Result<Role, StoreError> {
         [Role::Admin, Role::Officer, Role::Staff, Role::Minsei]
             .into_iter()
             .find(|r| r.as_str() == s)

@@ -100,3 +100,41 @@ async fn the_escalation_engine_runs_in_the_background_of_a_real_server() {
     let today = crate::support::day();
     assert_eq!(store.status(r, today).unwrap(), Some(backend::store::Status::Unconfirmed));
 }
+
+/// The binary's `add-user` command: the password comes from stdin, bad input is
+/// refused with a message, and the user it adds can log in.
+#[tokio::test]
+async fn add_user_command_creates_a_user_who_can_log_in() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.sqlite");
+    let run = |args: &[&str], password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+            .args(args)
+            .env("MIMAMORI_DATABASE", &db)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for (args, password, says) in [
+        (&["add-user", "a"][..], "long enough pw", "usage"),
+        (&["add-user", "a", "chief"][..], "long enough pw", "role must be"),
+        (&["add-user", "a", "minsei"][..], "long enough pw", "needs a district"),
+        (&["add-user", "a", "officer"][..], "short", "at least 8"),
+    ] {
+        let (ok, stderr) = run(args, password);
+        assert!(!ok && stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let (ok, stderr) = run(&["add-user", "minsei1", "minsei", "大井沢"], "民生委員のパスワード");
+    assert!(ok, "{stderr}");
+    let store = backend::store::Store::open(&db).unwrap();
+    let (user, hash) = store.user_for_login("minsei1").unwrap().unwrap();
+    assert_eq!((user.role, user.district.as_deref()), (backend::store::Role::Minsei, Some("大井沢")));
+    assert!(backend::dashboard::verify_password("民生委員のパスワード", &hash));
+    assert!(!stderr.contains("民生委員のパスワード"));
+}
