@@ -11,6 +11,7 @@ mod alerts;
 mod auth;
 mod board;
 mod campaigns;
+mod cards;
 mod devices;
 mod export;
 mod residents;
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(alerts::queue))
         .route("/residents/{id}", get(residents::show))
         .route("/export/monthly.csv", get(export::monthly))
+        .route("/card-links", get(cards::list))
+        .route("/card-links/{id}/approve", axum::routing::post(cards::approve))
         .route("/devices", get(devices::list))
         .route("/devices/enrol", axum::routing::post(devices::enrol))
         .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))

@@ -20,8 +20,8 @@ use rusqlite::Connection;
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
 pub use office::{
-    Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, NewResident, ReportRow, ResidentDay, Role,
-    Status,
+    Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow,
+    ResidentDay, Role, Status,
 };
 pub use users::{BoardRow, BoardState, SessionUser};
 

@@ -14,7 +14,9 @@ mod pull;
 
 pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
 pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
-pub use pull::{CampaignNotice, PullItem, PullKind, PullResponse, SafetyAnswerBody, SafetyReply};
+pub use pull::{
+    CampaignNotice, CardLinkBody, PullItem, PullKind, PullResponse, SafetyAnswerBody, SafetyReply,
+};
 
 /// The API version this crate describes; it is the path prefix of every route.
 pub const API_PREFIX: &str = "/api/v1";

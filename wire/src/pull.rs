@@ -53,6 +53,15 @@ pub struct SafetyAnswerBody {
     pub answer: SafetyReply,
 }
 
+/// The body of a [`crate::EventKind::CardLinkRequested`] event: staff approve it on
+/// the dashboard before the card signs the resident in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardLinkBody {
+    /// Lowercase hex SHA-256 of the card's JPKI user-authentication certificate.
+    /// Never the individual number.
+    pub card_identity: String,
+}
+
 /// A resident's reply to 「大丈夫ですか？」.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::{Device, WireJson};
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
-use crate::store::{Ack, CampaignId, Effect, IncomingEvent};
+use crate::store::{Ack, CampaignId, CardIdentity, Effect, IncomingEvent};
 
 fn kind_name(k: wire::EventKind) -> &'static str {
     match k {
@@ -37,6 +37,13 @@ fn effect(ev: &wire::EventEnvelope) -> Result<Effect, String> {
                 campaign: CampaignId(campaign),
                 needs_help: body.answer == wire::SafetyReply::NeedsHelp,
             }
+        }
+        wire::EventKind::CardLinkRequested => {
+            let body: wire::CardLinkBody =
+                serde_json::from_value(ev.body.clone()).map_err(|e| format!("card link body: {e}"))?;
+            let card = CardIdentity::parse(&body.card_identity)
+                .ok_or_else(|| "card_identity must be a hex SHA-256".to_owned())?;
+            Effect::CardLinkRequest(card)
         }
         _ => Effect::Record,
     })

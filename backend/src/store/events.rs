@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{ErrorCode, Transaction, params};
 
 use super::office::{AlertKind, Status, raise_alert_tx, set_status_tx};
-use super::{Actor, CampaignId, ResidentId, Store, StoreError, devices::Enrolment, from_ms, ms};
+use super::{
+    Actor, CampaignId, CardIdentity, ResidentId, Store, StoreError, devices::Enrolment, from_ms, ms,
+};
 use crate::clock::local_day;
 
 /// What a stored event does to the office's picture, decided at the API edge from
 /// the event's kind and (validated) body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Kept for the timeline only.
     Record,
@@ -20,6 +22,8 @@ pub enum Effect {
         campaign: CampaignId,
         needs_help: bool,
     },
+    /// The tablet read a card for its resident; staff approve the link.
+    CardLinkRequest(CardIdentity),
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -187,7 +191,7 @@ fn ingest_one(
     if seq < 1 {
         return Ok(Ack::Rejected("sequence numbers start at 1"));
     }
-    if let Effect::SafetyAnswer { campaign, .. } = ev.effect {
+    if let Effect::SafetyAnswer { campaign, .. } = &ev.effect {
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1 AND closed_ms IS NULL)",
             [campaign.0],
@@ -227,7 +231,7 @@ fn ingest_one(
     let Some(resident) = device.resident else { return Ok(Ack::Stored) };
     let day = local_day(now);
     let actor = Actor::Device(device.device);
-    match ev.effect {
+    match &ev.effect {
         Effect::Record => {}
         Effect::CheckIn => {
             // A check-in never hides a help request made the same day.
@@ -237,7 +241,15 @@ fn ingest_one(
             set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
             raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, now)?;
         }
+        Effect::CardLinkRequest(card) => {
+            tx.prepare_cached(
+                "INSERT INTO card_link_requests (resident_id, device_id, card_identity, requested_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![resident.0, device.device.0, card.as_str(), ms(now)])?;
+        }
         Effect::SafetyAnswer { campaign, needs_help } => {
+            let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(
                 "INSERT INTO campaign_answers (campaign_id, resident_id, reply, at_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (campaign_id, resident_id) DO UPDATE SET reply = excluded.reply, at_ms = excluded.at_ms",

@@ -159,6 +159,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX login_failures_login ON login_failures (login, at_ms);
     ",
+    // Card links a tablet asked for, waiting for staff approval.
+    "
+    CREATE TABLE card_link_requests (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        device_id INTEGER NOT NULL REFERENCES devices (id),
+        card_identity TEXT NOT NULL CHECK (length(card_identity) = 64),
+        requested_ms INTEGER NOT NULL,
+        decided_ms INTEGER,
+        decided_by INTEGER REFERENCES users (id)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

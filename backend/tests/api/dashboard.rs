@@ -349,6 +349,13 @@ async fn authorisation_matrix_has_no_gaps() {
                 false,
                 [OK, OK, FORBIDDEN, FORBIDDEN, LOGIN],
             ),
+            (Method::GET, "/card-links".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                "/card-links/999/approve".into(),
+                true,
+                [HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, LOGIN],
+            ),
             (Method::GET, "/devices".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (Method::POST, "/devices/enrol".into(), true, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (
@@ -496,4 +503,48 @@ async fn the_monthly_csv_counts_days_and_exercise_without_names_and_defuses_form
     for q in ["", "?month=2026-13", "?month=nov", "?month=2026-11-01"] {
         assert_eq!(get(q).await.0, StatusCode::BAD_REQUEST, "{q}");
     }
+}
+
+#[tokio::test]
+async fn a_card_link_requested_by_a_tablet_is_approved_by_staff_and_reaches_the_roster() {
+    let app = TestApp::new();
+    users(&app);
+    let (a, b) = (app.resident("大井沢"), app.resident("大井沢"));
+    let (ta, tb) = (app.tablet(a).await, app.tablet(b).await);
+    let card = "AB".repeat(32);
+    let cursor = app.pull(&ta, 0).await["cursor"].as_u64().unwrap();
+    let events = [
+        event(1, "card_link_requested", json!({ "card_identity": card })),
+        event(2, "card_link_requested", json!({ "card_identity": "123456789012" })),
+        event(3, "card_link_requested", json!({})),
+    ];
+    let (_, body) = app.post("/api/v1/events", &ta, batch(&events)).await;
+    assert_eq!(
+        acks(&body),
+        ["stored", "rejected", "rejected"],
+        "an individual number is not a card identity"
+    );
+    // The other household asks for the same card: approving it after the first conflicts.
+    app.post(
+        "/api/v1/events",
+        &tb,
+        batch(&[event(1, "card_link_requested", json!({ "card_identity": card }))]),
+    )
+    .await;
+    let pending = app.store.pending_card_links().unwrap();
+    assert_eq!(pending.iter().map(|p| p.1).collect::<Vec<_>>(), [a, b]);
+    let cookie = login(&app, "officer", "correct+horse").await.unwrap();
+    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let headers = [FORM, ("cookie", cookie.as_str())];
+    let approve = |id: i64| format!("/card-links/{id}/approve");
+    assert_eq!(app.raw(Method::POST, &approve(pending[0].0), &headers, "").await.0, StatusCode::FORBIDDEN);
+    let form = format!("csrf={csrf}");
+    assert_eq!(app.raw(Method::POST, &approve(pending[0].0), &headers, &form).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.raw(Method::POST, &approve(pending[0].0), &headers, &form).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.raw(Method::POST, &approve(pending[1].0), &headers, &form).await.0, StatusCode::CONFLICT);
+    let pulled = app.pull(&ta, cursor).await;
+    assert_eq!(pulled["items"][0]["kind"], "roster_entry");
+    assert_eq!(pulled["items"][0]["body"]["card_identity"], "ab".repeat(32));
+    let trail: Vec<String> = app.store.audit_trail(a).unwrap().into_iter().map(|(_, x, _)| x).collect();
+    assert_eq!(trail, ["card_link_approve"]);
 }

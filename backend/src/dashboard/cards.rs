@@ -1,0 +1,60 @@
+//! Card links a tablet requested, for staff to approve (the resident is then
+//! recognised by that card). For staff, officers and admins; audited.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::{PageError, Session, check_csrf, escape, page};
+use crate::routes::{AppState, blocking};
+use crate::store::{CardLinkOutcome, Role};
+
+fn staff_only(session: &Session) -> Result<(), PageError> {
+    match session.user.role {
+        Role::Admin | Role::Officer | Role::Staff => Ok(()),
+        Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, "カードの登録は職員が行います。")),
+    }
+}
+
+pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+    staff_only(&session)?;
+    let pending = blocking(&state.store, |s| s.pending_card_links()).await?;
+    let csrf = session.csrf();
+    let mut body = String::from(
+        "<h1>カード登録の申請</h1><table id=\"card-links\"><tr><th>住民</th><th>地区</th><th></th></tr>",
+    );
+    for (id, resident, district) in pending {
+        body.push_str(&format!(
+            "<tr data-request=\"{id}\"><td><a href=\"/residents/{r}\">{r}</a></td><td>{}</td><td>\
+             <form method=\"post\" action=\"/card-links/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button>承認</button></form></td></tr>",
+            escape(&district),
+            r = resident.0
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page("カード登録の申請", &body))
+}
+
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form)?;
+    staff_only(&session)?;
+    let (user, now) = (session.user.user, state.clock.now());
+    match blocking(&state.store, move |s| s.approve_card_link(id, user, now)).await? {
+        CardLinkOutcome::Linked => Ok(Redirect::to("/card-links").into_response()),
+        CardLinkOutcome::NotPending => {
+            Err(PageError::Refused(StatusCode::NOT_FOUND, "その申請は見つかりません。"))
+        }
+        CardLinkOutcome::CardTaken => {
+            Err(PageError::Refused(StatusCode::CONFLICT, "このカードは別の住民に登録されています。"))
+        }
+    }
+}
