@@ -24,7 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::routes::{AppState, blocking};
-use crate::store::SessionUser;
+use crate::store::{Role, SessionUser};
 
 pub use auth::{hash_password, verify_password};
 
@@ -93,6 +93,14 @@ impl Session {
     /// The CSRF token forms of this session must carry.
     pub fn csrf(&self) -> String {
         csrf_token(&self.token)
+    }
+
+    /// Office staff (admin, officer, staff) only; 民生委員 get 403 with `why`.
+    pub(crate) fn require_staff(&self, why: &'static str) -> Result<(), PageError> {
+        match self.user.role {
+            Role::Admin | Role::Officer | Role::Staff => Ok(()),
+            Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, why)),
+        }
     }
 }
 

@@ -10,17 +10,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::{PageError, Session, check_csrf, escape, page};
 use crate::routes::{AppState, blocking};
-use crate::store::{CardLinkOutcome, Role};
+use crate::store::CardLinkOutcome;
 
-fn staff_only(session: &Session) -> Result<(), PageError> {
-    match session.user.role {
-        Role::Admin | Role::Officer | Role::Staff => Ok(()),
-        Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, "カードの登録は職員が行います。")),
-    }
-}
+const STAFF_ONLY: &str = "カードの登録は職員が行います。";
 
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    staff_only(&session)?;
+    session.require_staff(STAFF_ONLY)?;
     let pending = blocking(&state.store, |s| s.pending_card_links()).await?;
     let csrf = session.csrf();
     let mut body = String::from(
@@ -46,7 +41,7 @@ pub(super) async fn approve(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &form)?;
-    staff_only(&session)?;
+    session.require_staff(STAFF_ONLY)?;
     let (user, now) = (session.user.user, state.clock.now());
     match blocking(&state.store, move |s| s.approve_card_link(id, user, now)).await? {
         CardLinkOutcome::Linked => Ok(Redirect::to("/card-links").into_response()),

@@ -12,17 +12,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::{PageError, Session, check_csrf, escape, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{DeviceId, ResidentId, Role};
+use crate::store::{DeviceId, ResidentId};
 
-fn staff_only(session: &Session) -> Result<(), PageError> {
-    match session.user.role {
-        Role::Admin | Role::Officer | Role::Staff => Ok(()),
-        Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, "端末の管理は職員が行います。")),
-    }
-}
+const STAFF_ONLY: &str = "端末の管理は職員が行います。";
 
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    staff_only(&session)?;
+    session.require_staff(STAFF_ONLY)?;
     let devices = blocking(&state.store, |s| s.device_list(None)).await?;
     let csrf = session.csrf();
     let mut body = format!(
@@ -67,7 +62,7 @@ pub(super) async fn enrol(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
     check_csrf(&session, &form)?;
-    staff_only(&session)?;
+    session.require_staff(STAFF_ONLY)?;
     let resident = form
         .get("resident")
         .and_then(|r| r.trim().parse::<i64>().ok())
@@ -97,7 +92,7 @@ pub(super) async fn revoke(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &form)?;
-    staff_only(&session)?;
+    session.require_staff(STAFF_ONLY)?;
     let now = state.clock.now();
     if !blocking(&state.store, move |s| s.revoke_device(DeviceId(id), now)).await? {
         return Err(PageError::Refused(StatusCode::NOT_FOUND, "有効な端末が見つかりません。"));
