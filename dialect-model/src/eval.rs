@@ -205,12 +205,21 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     v[rank.min(v.len()) - 1]
 }
 
-/// Corpus-level CER: total edits over total reference characters.
+/// Corpus-level CER over clip results: total edits over total reference characters.
 pub fn corpus_cer(results: &[ClipResult]) -> f32 {
+    corpus_cer_of(results.iter().map(|r| (r.reference.as_str(), r.cer)))
+}
+
+/// Corpus-level CER over (reference, hypothesis) pairs, weighted as [`corpus_cer`].
+pub fn corpus_cer_texts<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> f32 {
+    corpus_cer_of(pairs.into_iter().map(|(reference, text)| (reference, cer(reference, text))))
+}
+
+fn corpus_cer_of<'a>(per_clip: impl Iterator<Item = (&'a str, f32)>) -> f32 {
     let (mut edits, mut chars) = (0.0_f32, 0usize);
-    for r in results {
-        let n = content_chars(&r.reference).len();
-        edits += r.cer * n as f32;
+    for (reference, cer) in per_clip {
+        let n = content_chars(reference).len();
+        edits += cer * n as f32;
         chars += n;
     }
     if chars == 0 { 0.0 } else { edits / chars as f32 }

@@ -469,19 +469,17 @@ fn bench(tsv: &Path, column: &str, args: &ModelArgs) -> anyhow::Result<()> {
 
 fn run_ours(args: &ModelArgs, threads: u16, files: &[(PathBuf, String)]) -> anyhow::Result<Run> {
     let recognizer = ModelArgs { threads, model: args.model.clone(), ..*args }.load()?;
-    let (mut ms, mut edits, mut chars) = (Vec::new(), 0.0_f32, 0usize);
+    let (mut ms, mut heard) = (Vec::new(), Vec::new());
     for (path, reference) in files {
         let audio = dialect_model::audio::read_wav_16k_mono(path)?;
         let started = Instant::now();
         let text = recognizer.transcribe(&audio)?;
         ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        let n = reference.chars().count();
-        edits += eval::cer(reference, &text) * n as f32;
-        chars += n;
+        heard.push((reference.as_str(), text));
     }
     Ok(Run {
         median_ms: eval::percentile(&ms, 50.0),
-        cer: edits / chars.max(1) as f32,
+        cer: eval::corpus_cer_texts(heard.iter().map(|(r, t)| (*r, t.as_str()))),
         peak_mib: eval::peak_rss_mib(),
     })
 }
@@ -503,7 +501,7 @@ fn run_faster_whisper(
     if !out.status.success() {
         bail!("faster-whisper failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let (mut ms, mut edits, mut chars, mut peak) = (Vec::new(), 0.0_f32, 0usize, None);
+    let (mut ms, mut heard, mut peak) = (Vec::new(), Vec::new(), None);
     let references: std::collections::HashMap<String, &String> =
         files.iter().map(|(p, r)| (p.display().to_string(), r)).collect();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -514,11 +512,10 @@ fn run_faster_whisper(
         }
         let reference = references.get(v["file"].as_str().unwrap_or("")).context("unknown file in output")?;
         ms.push(v["ms"].as_f64().unwrap_or(0.0));
-        let n = reference.chars().count();
-        edits += eval::cer(reference, v["text"].as_str().unwrap_or("")) * n as f32;
-        chars += n;
+        heard.push((reference.as_str(), v["text"].as_str().unwrap_or("").to_owned()));
     }
-    Ok(Run { median_ms: eval::percentile(&ms, 50.0), cer: edits / chars.max(1) as f32, peak_mib: peak })
+    let cer = eval::corpus_cer_texts(heard.iter().map(|(r, t)| (*r, t.as_str())));
+    Ok(Run { median_ms: eval::percentile(&ms, 50.0), cer, peak_mib: peak })
 }
 
 /// faster-whisper in a private venv in the cache (PyPI), created on first use.
