@@ -1,15 +1,21 @@
-//! The end-to-end harness: real services (Xvfb now; pcscd, the virtual card and the
-//! backend as they land) started by a test and stopped by PID when the guard drops,
-//! plus helpers to look at what they produced (screenshots).
+//! The end-to-end harness: real services (Xvfb, pcscd, the virtual card, the backend)
+//! started by a test and stopped by PID when the guard drops; a loopback fault proxy;
+//! a seeded generator of malformed tablet-API requests; a privacy scan; and helpers to
+//! look at what the services produced (screenshots).
 //!
 //! Nothing here is a fake: a guard that cannot start its service returns an error
-//! saying which package is missing (`cargo xtask setup` installs them all).
+//! saying which package is missing (`cargo xtask setup` installs them all). The library
+//! needs only std (and png), so xtask can link it before setup has run.
 
 pub mod image;
 pub mod pcscd;
 pub mod process;
+pub mod proxy;
+pub mod rng;
 pub mod xvfb;
 
 pub use pcscd::{Pcscd, VirtualCardProcess};
 pub use process::ChildGuard;
+pub use proxy::{Fault, FaultPlan, FaultProxy, FaultStats};
+pub use rng::Rng;
 pub use xvfb::Xvfb;
