@@ -165,9 +165,19 @@ pub fn escape(text: &str) -> String {
 
 /// A whole page around `body` (already escaped HTML).
 fn page(title: &str, body: &str) -> Html<String> {
+    page_with_head(title, "", body)
+}
+
+/// A page that reloads itself every `seconds`: live views (campaign progress)
+/// follow the tablets' answers without anyone pressing reload.
+fn live_page(title: &str, seconds: u32, body: &str) -> Html<String> {
+    page_with_head(title, &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"), body)
+}
+
+fn page_with_head(title: &str, head: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
          <title>{} - みまもり</title></head><body>{body}</body></html>",
         escape(title)
     ))

@@ -10,12 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDateTime;
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, check_csrf, escape, live_page, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{Actor, CampaignId, Role};
 
 const MAX_MESSAGE_CHARS: usize = 200;
+/// How often an open campaign's progress page reloads itself.
+const PROGRESS_REFRESH_SECS: u32 = 5;
 
 fn may_run_campaigns(session: &Session) -> Result<(), PageError> {
     match session.user.role {
@@ -132,7 +134,12 @@ pub(super) async fn progress(
             session.csrf()
         ));
     }
-    Ok(page("安否確認", &body))
+    // An open campaign's page follows the answers as they arrive.
+    Ok(if campaign.closed {
+        page("安否確認", &body)
+    } else {
+        live_page("安否確認", PROGRESS_REFRESH_SECS, &body)
+    })
 }
 
 pub(super) async fn close(

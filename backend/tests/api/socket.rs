@@ -10,7 +10,7 @@ use backend::startup::Application;
 use crate::support::local;
 
 /// Starts a server on a fresh database; dropping the sender shuts it down.
-async fn spawn_app(
+pub async fn spawn_app(
     dir: &tempfile::TempDir,
     clock: ManualClock,
 ) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
@@ -30,7 +30,13 @@ async fn spawn_app(
 }
 
 /// A bare HTTP/1.1 request over a real TCP socket; returns (status line, body).
-async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(

@@ -1,0 +1,264 @@
+//! Browser tests: a real server on a loopback port, driven through headless Chromium
+//! by its own chromedriver (W3C WebDriver via `fantoccini`), while simulated tablets
+//! talk to the same server through the real tablet API over TCP.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backend::clock::ManualClock;
+use backend::dashboard::hash_password;
+use backend::store::{ResidentId, Role, Store};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::socket::{request, spawn_app};
+use crate::support::local;
+
+/// chromedriver in its own process group, stopped by that id (with the browsers it
+/// started) when dropped, so a failing test leaves no Chromium behind.
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        use std::os::unix::process::CommandExt as _;
+        // A free port: bind 0, read it, release it for chromedriver.
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver runs (Debian chromium-driver; scripts/setup.sh installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a headless Chromium session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The group id is chromedriver's PID (process_group(0)); the browsers it
+        // started are in that group.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A simulated tablet: enrolled with a one-time code, then speaking the tablet API.
+struct Tablet {
+    addr: SocketAddr,
+    token: String,
+    seq: u64,
+}
+
+impl Tablet {
+    async fn enrol(addr: SocketAddr, store: &Store, resident: ResidentId) -> Self {
+        let code = store.create_enrolment_code(Some(resident), local(7, 0)).unwrap();
+        let (status, body) =
+            request(addr, "POST", "/api/v1/enrol", "", &json!({ "code": code }).to_string()).await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        Self { addr, token: v["device_token"].as_str().unwrap().to_owned(), seq: 0 }
+    }
+
+    fn auth(&self) -> String {
+        format!("Authorization: Bearer {}\r\nContent-Type: application/json\r\n", self.token)
+    }
+
+    async fn send(&mut self, kind: &str, body: serde_json::Value) {
+        self.seq += 1;
+        let batch = json!({ "events": [crate::support::event(self.seq, kind, body)] });
+        let (status, reply) =
+            request(self.addr, "POST", "/api/v1/events", &self.auth(), &batch.to_string()).await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{reply}");
+        assert!(reply.contains("\"stored\""), "{reply}");
+    }
+
+    /// The campaign ids this tablet has been told about.
+    async fn campaigns(&self) -> Vec<u64> {
+        let (status, body) = request(self.addr, "GET", "/api/v1/pull?after=0", &self.auth(), "").await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "campaign")
+            .map(|i| i["body"]["campaign_id"].as_u64().unwrap())
+            .collect()
+    }
+}
+
+/// The text of the first element matching `css`.
+async fn text(browser: &Client, css: &str) -> String {
+    browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+/// Waits (up to 20 s) until the text at `css` satisfies `ok`, without reloading:
+/// the page must change by itself.
+async fn watch(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(e) = browser.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && ok(&t)
+        {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never changed as expected: {}",
+            browser.source().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn fill(browser: &Client, css: &str, value: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+/// Login; the board reflecting a tablet's check-in; a campaign started from the
+/// form whose progress page changes by itself as tablets answer; acknowledging
+/// the alert a "needs help" answer raised. One browser session throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(local(8, 30));
+    let (addr, store, _stop) = spawn_app(&dir, clock.clone()).await;
+    store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, local(7, 0)).unwrap();
+    let add = |name: &str| {
+        let r = backend::store::NewResident {
+            display_name: name.to_owned(),
+            district: "大井沢".to_owned(),
+            card: None,
+            window: backend::store::CheckinWindow {
+                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                grace_minutes: 60,
+            },
+        };
+        store.add_resident(&r, local(7, 0)).unwrap()
+    };
+    let (hanako, taro) = (add("山田 花子"), add("佐藤 太郎"));
+    let mut tablet_h = Tablet::enrol(addr, &store, hanako).await;
+    let mut tablet_t = Tablet::enrol(addr, &store, taro).await;
+
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    // `localhost`, not 127.0.0.1: Chromium treats http://localhost as a secure
+    // context, so it keeps the Secure session cookie as it would over HTTPS.
+    let base = format!("http://localhost:{}", addr.port());
+
+    // Login: a wrong password stays on the login page with a message.
+    browser.goto(&format!("{base}/board")).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login", "no session: the login page");
+    fill(&browser, "input[name=login]", "officer").await;
+    fill(&browser, "input[name=password]", "wrong").await;
+    click(&browser, "button[type=submit]").await;
+    assert!(text(&browser, "[role=alert]").await.contains("ログイン名かパスワードが違います"));
+    fill(&browser, "input[name=login]", "officer").await;
+    fill(&browser, "input[name=password]", "correct horse").await;
+    click(&browser, "button[type=submit]").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/board");
+    assert!(text(&browser, "h1").await.contains("本日の安否"));
+
+    // The board: both pending; a check-in from 花子's tablet makes her confirmed.
+    let counts = |t: String| {
+        t.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(counts(text(&browser, "#counts").await)[..3], ["0", "0", "0"]);
+    tablet_h.send("check_in", json!({})).await;
+    browser.refresh().await.unwrap();
+    assert_eq!(counts(text(&browser, "#counts").await)[..3], ["1", "0", "0"]);
+    let row = text(&browser, "tr[data-state=Confirmed]").await;
+    assert!(row.contains("確認済み") && row.contains("山田 花子"), "{row}");
+
+    // A campaign from the form; its progress page follows the answers by itself.
+    browser.goto(&format!("{base}/campaigns")).await.unwrap();
+    fill(&browser, "input[name=district]", "大井沢").await;
+    fill(&browser, "input[name=message]", "大雪です。大丈夫ですか？").await;
+    // A datetime-local control takes keys field by field, differently per locale:
+    // set its value as the date picker would.
+    let deadline = browser.find(Locator::Css("input[name=deadline]")).await.unwrap();
+    browser
+        .execute("arguments[0].value = '2026-11-28T12:00';", vec![serde_json::to_value(&deadline).unwrap()])
+        .await
+        .unwrap();
+    click(&browser, "form[action='/campaigns'] button").await;
+    let url = browser.current_url().await.unwrap();
+    let campaign: u64 = url.path().strip_prefix("/campaigns/").unwrap().parse().unwrap();
+    assert!(text(&browser, "h1").await.contains("大雪です。大丈夫ですか？"));
+    let progress = |t: &str| {
+        t.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        progress(&text(&browser, "#progress").await),
+        ["2", "0", "0", "2"],
+        "targeted, safe, help, none"
+    );
+    let waiting = text(&browser, "#non-responders").await;
+    assert!(waiting.contains("山田 花子") && waiting.contains("佐藤 太郎"), "{waiting}");
+
+    assert_eq!(tablet_h.campaigns().await, [campaign], "the tablet learnt of it at its poll");
+    tablet_h.send("safety_answer", json!({ "campaign_id": campaign, "answer": "safe" })).await;
+    watch(&browser, "#progress", |t| progress(t) == ["2", "1", "0", "1"]).await;
+    let waiting = text(&browser, "#non-responders").await;
+    assert!(!waiting.contains("山田 花子") && waiting.contains("佐藤 太郎"), "{waiting}");
+    assert_eq!(tablet_t.campaigns().await, [campaign]);
+    tablet_t.send("safety_answer", json!({ "campaign_id": campaign, "answer": "needs_help" })).await;
+    watch(&browser, "#progress", |t| progress(t) == ["2", "1", "1", "0"]).await;
+
+    // The "needs help" answer raised an alert: acknowledge it from the queue.
+    browser.goto(&format!("{base}/alerts")).await.unwrap();
+    let row = text(&browser, "#alerts tr[data-alert]").await;
+    assert!(row.contains("佐藤 太郎") && row.contains("安否確認で「助けが必要」"), "{row}");
+    click(&browser, "#alerts tr[data-alert] form[action$='/acknowledge'] button").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/alerts");
+    let row = text(&browser, "#alerts tr[data-alert]").await;
+    assert!(row.contains("対応中"), "{row}");
+    assert!(store.open_alerts().unwrap().iter().any(|a| a.resident == taro && a.acknowledged));
+
+    browser.close().await.unwrap();
+    drop(driver);
+    eprintln!("browser test took {:.1} s", started.elapsed().as_secs_f64());
+}
