@@ -12,6 +12,7 @@ mod auth;
 mod board;
 mod campaigns;
 mod cards;
+mod corrections;
 mod devices;
 mod export;
 mod residents;
@@ -49,6 +50,9 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}/close", axum::routing::post(campaigns::close))
         .route("/alerts/{id}/acknowledge", axum::routing::post(alerts::acknowledge))
         .route("/alerts/{id}/resolve", axum::routing::post(alerts::resolve))
+        .route("/corrections", get(corrections::list))
+        .route("/corrections/{id}", axum::routing::post(corrections::save))
+        .route("/corrections.tsv", get(corrections::export))
 }
 
 /// A page request's failure: most send the browser to the login page.

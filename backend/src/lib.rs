@@ -12,6 +12,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod dialect;
 pub mod error;
 pub mod escalation;
 pub mod routes;

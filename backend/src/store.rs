@@ -5,6 +5,7 @@
 //! PostgreSQL store takes its place by providing the same methods over the same
 //! domain types; nothing outside `store` names `rusqlite`.
 
+mod corrections;
 mod devices;
 mod events;
 mod office;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
+pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
 pub use office::{

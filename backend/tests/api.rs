@@ -5,6 +5,8 @@
 
 #[path = "api/browser.rs"]
 mod browser;
+#[path = "api/corrections.rs"]
+mod corrections;
 #[path = "api/dashboard.rs"]
 mod dashboard;
 #[path = "api/escalation.rs"]

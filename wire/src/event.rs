@@ -38,6 +38,8 @@ pub enum EventKind {
     SnowWatchEnded,
     SnowWatchAlert,
     CardLinkRequested,
+    /// The tablet misunderstood an answer (see [`MisunderstandingBody`]).
+    Misunderstanding,
     #[serde(other)]
     Unknown,
 }
@@ -83,6 +85,22 @@ pub struct UploadAck {
     pub reasons: Vec<(EventId, String)>,
 }
 
+/// The body of an [`EventKind::Misunderstanding`] event: the tablet's understanding
+/// of an answer was wrong (the resident then chose another meaning by button) or too
+/// unsure. Names only, never what was said: staff type the phrase in after a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MisunderstandingBody {
+    /// The question asked, by the dialect model's name (`how_feeling`, `slept`, …).
+    pub question: String,
+    /// The intent the tablet understood (`feeling_good`, `pain`, …).
+    pub understood: String,
+    /// The understanding's confidence, 0 to 1.
+    pub confidence: f32,
+    /// The intent the resident chose by button instead, if they did.
+    #[serde(default)]
+    pub chosen: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +131,13 @@ mod tests {
         };
         let back: EventEnvelope = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn a_misunderstanding_body_without_a_choice_reads() {
+        let b: MisunderstandingBody =
+            serde_json::from_str(r#"{"question":"how_feeling","understood":"tired","confidence":0.4}"#)
+                .unwrap();
+        assert_eq!((b.understood.as_str(), b.chosen), ("tired", None));
     }
 }

@@ -13,7 +13,9 @@ mod event;
 mod pull;
 
 pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
-pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
+pub use event::{
+    DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, MisunderstandingBody, UploadAck,
+};
 pub use pull::{
     CampaignNotice, CardLinkBody, PullItem, PullKind, PullResponse, SafetyAnswerBody, SafetyReply,
 };

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::{Device, WireJson};
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
-use crate::store::{Ack, CampaignId, CardIdentity, Effect, IncomingEvent};
+use crate::store::{Ack, CampaignId, CardIdentity, Effect, IncomingEvent, MisunderstandingNote};
 
 fn kind_name(k: wire::EventKind) -> &'static str {
     match k {
@@ -18,6 +18,7 @@ fn kind_name(k: wire::EventKind) -> &'static str {
         wire::EventKind::SnowWatchEnded => "snow_watch_ended",
         wire::EventKind::SnowWatchAlert => "snow_watch_alert",
         wire::EventKind::CardLinkRequested => "card_link_requested",
+        wire::EventKind::Misunderstanding => "misunderstanding",
         wire::EventKind::Unknown => "unknown",
     }
 }
@@ -45,8 +46,44 @@ fn effect(ev: &wire::EventEnvelope) -> Result<Effect, String> {
                 .ok_or_else(|| "card_identity must be a hex SHA-256".to_owned())?;
             Effect::CardLinkRequest(card)
         }
+        wire::EventKind::Misunderstanding => Effect::Misunderstanding(misunderstanding(&ev.body)?),
         _ => Effect::Record,
     })
+}
+
+/// A misunderstanding's names and confidence, checked: names only, so a body can
+/// never smuggle what the resident said into the office.
+fn misunderstanding(body: &serde_json::Value) -> Result<MisunderstandingNote, String> {
+    let body: wire::MisunderstandingBody =
+        serde_json::from_value(body.clone()).map_err(|e| format!("misunderstanding body: {e}"))?;
+    let names = [Some(&body.question), Some(&body.understood), body.chosen.as_ref()];
+    if !names.into_iter().flatten().all(|n| crate::dialect::is_name(n)) {
+        return Err("question and intents must be vocabulary names".to_owned());
+    }
+    if !(0.0..=1.0).contains(&body.confidence) {
+        return Err("confidence must be between 0 and 1".to_owned());
+    }
+    Ok(MisunderstandingNote {
+        question: body.question,
+        understood: body.understood,
+        confidence: body.confidence,
+        chosen: body.chosen,
+    })
+}
+
+/// The body as stored: for kinds whose body is typed, the typed fields only, so
+/// unknown fields a tablet adds (tolerated on the wire) are not kept.
+fn stored_body(ev: &wire::EventEnvelope, effect: &Effect) -> String {
+    match effect {
+        Effect::Misunderstanding(n) => serde_json::to_string(&wire::MisunderstandingBody {
+            question: n.question.clone(),
+            understood: n.understood.clone(),
+            confidence: n.confidence,
+            chosen: n.chosen.clone(),
+        })
+        .unwrap_or_default(),
+        _ => ev.body.to_string(),
+    }
 }
 
 pub(super) async fn upload(
@@ -70,7 +107,7 @@ pub(super) async fn upload(
                     seq: ev.seq.0,
                     kind: kind_name(ev.kind),
                     device_time: ev.device_time,
-                    body: ev.body.to_string(),
+                    body: stored_body(ev, &effect),
                     effect,
                 });
                 positions.push(i);

@@ -23,6 +23,7 @@ fn kind_label(kind: &str) -> &str {
         "snow_watch_ended" => "雪かき見守り終了",
         "snow_watch_alert" => "雪かき見守りの警告",
         "card_link_requested" => "カード登録の申請",
+        "misunderstanding" => "聞き取り違い",
         other => other,
     }
 }

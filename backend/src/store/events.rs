@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{ErrorCode, Transaction, params};
 
+use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
 use super::office::{AlertKind, Status, raise_alert_tx, set_status_tx};
 use super::{
     Actor, CampaignId, CardIdentity, ResidentId, Store, StoreError, devices::Enrolment, from_ms, ms,
@@ -12,7 +13,7 @@ use crate::clock::local_day;
 
 /// What a stored event does to the office's picture, decided at the API edge from
 /// the event's kind and (validated) body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Kept for the timeline only.
     Record,
@@ -24,6 +25,8 @@ pub enum Effect {
     },
     /// The tablet read a card for its resident; staff approve the link.
     CardLinkRequest(CardIdentity),
+    /// The tablet misunderstood an answer: listed for staff to correct.
+    Misunderstanding(MisunderstandingNote),
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -228,6 +231,7 @@ fn ingest_one(
         }
         Err(e) => return Err(e.into()),
     }
+    let event_row = tx.last_insert_rowid();
     let Some(resident) = device.resident else { return Ok(Ack::Stored) };
     let day = local_day(now);
     let actor = Actor::Device(device.device);
@@ -248,6 +252,7 @@ fn ingest_one(
             )?
             .execute(params![resident.0, device.device.0, card.as_str(), ms(now)])?;
         }
+        Effect::Misunderstanding(note) => record_misunderstanding_tx(tx, event_row, resident, note, now)?,
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(

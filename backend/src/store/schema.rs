@@ -171,6 +171,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         decided_by INTEGER REFERENCES users (id)
     ) STRICT;
     ",
+    // Answers a tablet misunderstood (names and a confidence, never what was said),
+    // and the corrections staff type in after a visit, for `dialect-model learn`.
+    "
+    CREATE TABLE misunderstandings (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL UNIQUE REFERENCES events (id),
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        question TEXT NOT NULL,
+        understood TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        chosen TEXT,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX misunderstandings_at ON misunderstandings (at_ms);
+    CREATE TABLE corrections (
+        misunderstanding_id INTEGER PRIMARY KEY REFERENCES misunderstandings (id),
+        text TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        body_part TEXT,
+        corrected_by INTEGER NOT NULL REFERENCES users (id),
+        corrected_ms INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

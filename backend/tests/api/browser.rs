@@ -142,6 +142,20 @@ async fn watch(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String
     }
 }
 
+/// Waits (up to 20 s) for the browser to arrive at `path` (a form's POST, then the
+/// redirect, may still be under way when the click returns).
+async fn arrive(browser: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = browser.current_url().await.unwrap();
+        if url.path() == path && browser.find(Locator::Css("h1")).await.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "stayed at {url}: {}", browser.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn fill(browser: &Client, css: &str, value: &str) {
     browser
         .find(Locator::Css(css))
@@ -158,7 +172,8 @@ async fn click(browser: &Client, css: &str) {
 
 /// Login; the board reflecting a tablet's check-in; a campaign started from the
 /// form whose progress page changes by itself as tablets answer; acknowledging
-/// the alert a "needs help" answer raised. One browser session throughout.
+/// the alert a "needs help" answer raised; correcting a misunderstood answer.
+/// One browser session throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report() {
     let started = Instant::now();
@@ -195,11 +210,12 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     fill(&browser, "input[name=login]", "officer").await;
     fill(&browser, "input[name=password]", "wrong").await;
     click(&browser, "button[type=submit]").await;
-    assert!(text(&browser, "[role=alert]").await.contains("ログイン名かパスワードが違います"));
+    let refused = browser.wait().for_element(Locator::Css("[role=alert]")).await.unwrap();
+    assert!(refused.text().await.unwrap().contains("ログイン名かパスワードが違います"));
     fill(&browser, "input[name=login]", "officer").await;
     fill(&browser, "input[name=password]", "correct horse").await;
     click(&browser, "button[type=submit]").await;
-    assert_eq!(browser.current_url().await.unwrap().path(), "/board");
+    arrive(&browser, "/board").await;
     assert!(text(&browser, "h1").await.contains("本日の安否"));
 
     // The board: both pending; a check-in from 花子's tablet makes her confirmed.
@@ -225,6 +241,11 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
         .await
         .unwrap();
     click(&browser, "form[action='/campaigns'] button").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
+        assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let url = browser.current_url().await.unwrap();
     let campaign: u64 = url.path().strip_prefix("/campaigns/").unwrap().parse().unwrap();
     assert!(text(&browser, "h1").await.contains("大雪です。大丈夫ですか？"));
@@ -253,10 +274,33 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     let row = text(&browser, "#alerts tr[data-alert]").await;
     assert!(row.contains("佐藤 太郎") && row.contains("安否確認で「助けが必要」"), "{row}");
     click(&browser, "#alerts tr[data-alert] form[action$='/acknowledge'] button").await;
-    assert_eq!(browser.current_url().await.unwrap().path(), "/alerts");
-    let row = text(&browser, "#alerts tr[data-alert]").await;
-    assert!(row.contains("対応中"), "{row}");
+    let row = watch(&browser, "#alerts tr[data-alert]", |t| t.contains("対応中")).await;
+    assert!(row.contains("佐藤 太郎"), "{row}");
     assert!(store.open_alerts().unwrap().iter().any(|a| a.resident == taro && a.acknowledged));
+
+    // A staff correction: the tablet misheard 太郎; the officer, back from the
+    // visit, types what he said and picks the right meaning.
+    tablet_t
+        .send(
+            "misunderstanding",
+            json!({ "question": "how_feeling", "understood": "tired", "confidence": 0.38 }),
+        )
+        .await;
+    browser.goto(&format!("{base}/corrections")).await.unwrap();
+    let row = text(&browser, "#misunderstandings tr[data-corrected=false]").await;
+    assert!(row.contains("疲れている (38%)") && row.contains("体調"), "{row}");
+    fill(&browser, "tr[data-corrected=false] input[name=text]", "ひざいでくてなんぎだ").await;
+    click(&browser, "tr[data-corrected=false] select[name=intent] option[value=pain]").await;
+    click(&browser, "tr[data-corrected=false] select[name=body_part] option[value=膝]").await;
+    click(&browser, "tr[data-corrected=false] button").await;
+    let saved =
+        browser.wait().for_element(Locator::Css("tr[data-corrected=true] input[name=text]")).await.unwrap();
+    assert_eq!(saved.prop("value").await.unwrap().as_deref(), Some("ひざいでくてなんぎだ"));
+    let exported = store.corrections_export().unwrap();
+    assert_eq!(
+        (exported[0].correction.intent.as_str(), exported[0].correction.body_part.as_deref()),
+        ("pain", Some("膝"))
+    );
 
     browser.close().await.unwrap();
     drop(driver);

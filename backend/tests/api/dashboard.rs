@@ -298,8 +298,11 @@ async fn authorisation_matrix_has_no_gaps() {
     let there = app.resident("沼山");
     for r in [here, there] {
         let t = app.tablet(r).await;
-        app.post("/api/v1/events", &t, batch(&[event(1, "help_request", json!({}))])).await;
+        let misunderstood = crate::corrections::misunderstood(2, "tired", None);
+        app.post("/api/v1/events", &t, batch(&[event(1, "help_request", json!({})), misunderstood])).await;
     }
+    let m_there =
+        app.store.misunderstandings(None, 10).unwrap().into_iter().find(|m| m.resident == there).unwrap().id;
     let alert_there = app.store.open_alerts().unwrap().into_iter().find(|a| a.resident == there).unwrap().id;
     let deadline = local(23, 0);
     let engine = backend::store::Actor::Engine;
@@ -368,11 +371,20 @@ async fn authorisation_matrix_has_no_gaps() {
             (Method::POST, "/campaigns".into(), true, [(303, ""), (303, ""), FORBIDDEN, FORBIDDEN, LOGIN]),
             (Method::GET, format!("/campaigns/{campaign_there}"), false, [OK, OK, OK, HIDDEN, LOGIN]),
             (Method::POST, close, true, [(303, ""), (303, ""), FORBIDDEN, FORBIDDEN, LOGIN]),
+            (Method::GET, "/corrections".into(), false, [OK, OK, OK, OK, LOGIN]),
+            (
+                Method::POST,
+                format!("/corrections/{m_there}"),
+                true,
+                [(303, "/corrections"), (303, "/corrections"), (303, "/corrections"), HIDDEN, LOGIN],
+            ),
+            (Method::GET, "/corrections.tsv".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
         ];
         for (method, path, with_csrf, expected) in rows {
             let mut body = match path.as_str() {
                 "/campaigns" => start_body.clone(),
                 "/devices/enrol" => format!("resident={}", there.0),
+                p if p.starts_with("/corrections/") => "text=x&intent=pain".to_owned(),
                 _ => String::new(),
             };
             if with_csrf {

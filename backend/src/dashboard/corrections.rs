@@ -1,0 +1,169 @@
+//! Dialect corrections: answers the tablet misunderstood, for staff to give the phrase
+//! the resident used (typed after the visit) and its right meaning; exported as the
+//! TSV `dialect-model learn` reads. Every correction is audited. 民生委員 see and
+//! correct their district only; the export (town-wide) is for office staff.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::{PageError, Session, check_csrf, escape, page};
+use crate::clock::town_offset;
+use crate::dialect::{BODY_PARTS, INTENTS, intent_label, is_intent, question_label};
+use crate::routes::{AppState, blocking};
+use crate::store::{Correction, Role};
+
+/// Rows listed at once, newest first.
+const ROWS: usize = 200;
+/// The longest phrase kept: one answer, not a conversation.
+pub const MAX_PHRASE_CHARS: usize = 200;
+
+/// The district the user is limited to (`None`: the whole town).
+fn scope(session: &Session) -> Result<Option<String>, PageError> {
+    match (session.user.role, &session.user.district) {
+        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
+        (Role::Minsei, None) => {
+            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn options(selected: &str) -> String {
+    INTENTS
+        .iter()
+        .map(|(name, label)| {
+            let sel = if *name == selected { " selected" } else { "" };
+            format!("<option value=\"{name}\"{sel}>{label}</option>")
+        })
+        .collect()
+}
+
+fn body_options(selected: Option<&str>) -> String {
+    let mut out = String::from("<option value=\"\">(なし)</option>");
+    for part in BODY_PARTS {
+        let sel = if Some(*part) == selected { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{part}\"{sel}>{part}</option>"));
+    }
+    out
+}
+
+pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+    let district = scope(&session)?;
+    let rows = blocking(&state.store, move |s| s.misunderstandings(district.as_deref(), ROWS)).await?;
+    let csrf = session.csrf();
+    let mut body = String::from(
+        "<h1>聞き取りの訂正</h1><p>タブレットが聞き違えた答えです。訪問で聞いた言い方と正しい意味を入れてください。</p>\
+         <table id=\"misunderstandings\"><tr><th>日時</th><th>住民</th><th>地区</th><th>質問</th>\
+         <th>タブレットの理解</th><th>本人が選んだ意味</th><th>訂正</th></tr>",
+    );
+    for m in rows {
+        let (text, intent, part) = match &m.correction {
+            Some(c) => (c.text.as_str(), c.intent.as_str(), c.body_part.as_deref()),
+            None => ("", m.note.chosen.as_deref().unwrap_or(""), None),
+        };
+        body.push_str(&format!(
+            "<tr data-misunderstanding=\"{id}\" data-corrected=\"{}\"><td>{}</td><td><a href=\"/residents/{r}\">{r}</a></td>\
+             <td>{}</td><td>{}</td><td>{} ({:.0}%)</td><td>{}</td><td>\
+             <form method=\"post\" action=\"/corrections/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label>言い方 <input name=\"text\" value=\"{}\" required maxlength=\"{MAX_PHRASE_CHARS}\"></label>\
+             <label>正しい意味 <select name=\"intent\">{}</select></label>\
+             <label>体の部位 <select name=\"body_part\">{}</select></label>\
+             <button>保存</button></form></td></tr>",
+            m.correction.is_some(),
+            m.at.with_timezone(&town_offset()).format("%m/%d %H:%M"),
+            escape(&m.district),
+            escape(question_label(&m.note.question)),
+            escape(intent_label(&m.note.understood)),
+            m.note.confidence * 100.0,
+            escape(m.note.chosen.as_deref().map(intent_label).unwrap_or("-")),
+            escape(text),
+            options(intent),
+            body_options(part),
+            id = m.id,
+            r = m.resident.0,
+        ));
+    }
+    body.push_str("</table>");
+    if session.user.role != Role::Minsei {
+        body.push_str("<p><a href=\"/corrections.tsv\">学習用に書き出す (TSV)</a></p>");
+    }
+    Ok(page("聞き取りの訂正", &body))
+}
+
+pub(super) async fn save(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form)?;
+    let district = scope(&session)?;
+    let found = blocking(&state.store, move |s| s.misunderstanding_district(id)).await?;
+    match found {
+        Some((_, d)) if district.as_ref().is_none_or(|own| *own == d) => {}
+        // Another district's row looks the same as a missing one.
+        _ => return Err(PageError::Refused(StatusCode::NOT_FOUND, "その記録は見つかりません。")),
+    }
+    let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
+    // One line of text: tabs and line breaks would break the TSV the model reads.
+    let text: String = form
+        .get("text")
+        .map(|t| t.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>())
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches('#')
+        .trim()
+        .to_owned();
+    if text.is_empty() || text.chars().count() > MAX_PHRASE_CHARS {
+        return Err(bad("言い方は1〜200文字で書いてください。"));
+    }
+    let intent = form.get("intent").map(String::as_str).unwrap_or_default();
+    if !is_intent(intent) {
+        return Err(bad("正しい意味を一覧から選んでください。"));
+    }
+    let body_part = match form.get("body_part").map(String::as_str).unwrap_or_default() {
+        "" => None,
+        p if BODY_PARTS.contains(&p) => Some(p.to_owned()),
+        _ => return Err(bad("体の部位を一覧から選んでください。")),
+    };
+    let correction = Correction { text, intent: intent.to_owned(), body_part };
+    let (user, now) = (session.user.user, state.clock.now());
+    if !blocking(&state.store, move |s| s.save_correction(id, &correction, user, now)).await? {
+        return Err(PageError::Refused(StatusCode::NOT_FOUND, "その記録は見つかりません。"));
+    }
+    tracing::info!(misunderstanding = id, user = user.0, "dialect correction saved");
+    Ok(Redirect::to("/corrections").into_response())
+}
+
+/// The corrections as `dialect-model learn --corrections` reads them: a header row,
+/// then `text, question, intent, body_part, corrected_by, corrected_at`, tab-separated.
+/// The corrector is a user id, never a name.
+pub(super) async fn export(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    session.require_staff("学習用の書き出しは職員が行います。")?;
+    let rows = blocking(&state.store, |s| s.corrections_export()).await?;
+    let mut tsv = String::from("text\tquestion\tintent\tbody_part\tcorrected_by\tcorrected_at\n");
+    for r in rows {
+        tsv.push_str(&format!(
+            "{}\t{}\t{}\t{}\tuser{}\t{}\n",
+            r.correction.text,
+            r.question,
+            r.correction.intent,
+            r.correction.body_part.as_deref().unwrap_or(""),
+            r.corrected_by.0,
+            r.corrected_at.with_timezone(&town_offset()).format("%Y-%m-%dT%H:%M:%S%:z"),
+        ));
+    }
+    tracing::info!(user = session.user.user.0, "dialect corrections exported");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/tab-separated-values; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"corrections.tsv\""),
+        ],
+        tsv,
+    )
+        .into_response())
+}

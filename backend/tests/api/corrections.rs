@@ -1,0 +1,158 @@
+//! Dialect corrections: misunderstandings reported by tablets (names only, never
+//! words), corrected by staff within their scope, audited, exported for the model.
+
+use axum::http::{Method, StatusCode, header};
+use backend::dashboard::{csrf_token, hash_password};
+use backend::store::Role;
+use serde_json::json;
+
+use crate::support::{TestApp, acks, batch, event};
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+/// Percent-encodes every byte, as a browser form would at worst.
+pub fn pct(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+pub async fn login(app: &TestApp, user: &str) -> (String, String) {
+    let (status, headers, page) =
+        app.raw(Method::POST, "/login", &[FORM], &format!("login={user}&password=pw")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    (cookie, csrf)
+}
+
+/// What a tablet sends when the resident chose another meaning by button.
+pub fn misunderstood(seq: u64, understood: &str, chosen: Option<&str>) -> serde_json::Value {
+    event(
+        seq,
+        "misunderstanding",
+        json!({ "question": "how_feeling", "understood": understood, "confidence": 0.42, "chosen": chosen }),
+    )
+}
+
+#[tokio::test]
+async fn tablets_report_misunderstandings_by_name_only_and_a_smuggled_transcript_is_not_kept() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let t = app.tablet(r).await;
+    let transcript = "ひざいでくてなんぎだ";
+    let mut smuggling = misunderstood(1, "tired", Some("pain"));
+    smuggling["body"]["transcript"] = json!(transcript);
+    let bad = |seq, body| event(seq, "misunderstanding", body);
+    let events = [
+        smuggling,
+        bad(2, json!({ "question": transcript, "understood": "pain", "confidence": 0.3 })),
+        bad(
+            3,
+            json!({ "question": "slept", "understood": "pain'); DROP TABLE events;--", "confidence": 0.3 }),
+        ),
+        bad(4, json!({ "question": "slept", "understood": "pain", "confidence": 7.0 })),
+        bad(5, json!({ "question": "slept", "understood": "pain" })),
+        bad(6, json!("pain")),
+        misunderstood(7, "other", None),
+    ];
+    let (status, body) = app.post("/api/v1/events", &t, batch(&events)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(acks(&body), ["stored", "rejected", "rejected", "rejected", "rejected", "rejected", "stored"]);
+    let listed = app.store.misunderstandings(None, 10).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        (listed[1].note.understood.as_str(), listed[1].note.chosen.as_deref()),
+        ("tired", Some("pain"))
+    );
+    // Nothing of what was said reached the database (main file or its log).
+    let dir = app._dir.path();
+    for file in ["office.sqlite", "office.sqlite-wal"] {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+        assert!(!bytes.windows(transcript.len()).any(|w| w == transcript.as_bytes()), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    for (login, role, district) in [("staff", Role::Staff, None), ("minsei", Role::Minsei, Some("大井沢"))]
+    {
+        app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
+    }
+    let (here, there) = (app.resident("大井沢"), app.resident("沼山"));
+    for r in [here, there] {
+        let t = app.tablet(r).await;
+        assert_eq!(
+            acks(&app.post("/api/v1/events", &t, batch(&[misunderstood(1, "tired", Some("pain"))])).await.1),
+            ["stored"]
+        );
+    }
+    let id_of =
+        |r| app.store.misunderstandings(None, 10).unwrap().into_iter().find(|m| m.resident == r).unwrap().id;
+    let (m_here, m_there) = (id_of(here), id_of(there));
+    let (minsei, csrf_m) = login(&app, "minsei").await;
+    let (_, _, page) = app.raw(Method::GET, "/corrections", &[("cookie", minsei.as_str())], "").await;
+    assert!(page.contains(&format!("data-misunderstanding=\"{m_here}\"")), "{page}");
+    assert!(
+        !page.contains(&format!("data-misunderstanding=\"{m_there}\"")),
+        "another district is not listed"
+    );
+    assert!(page.contains("疲れている (42%)") && page.contains("<td>痛みがある</td>"), "{page}");
+    let phrase = "膝いでくて'); DROP TABLE corrections;-- <b>";
+    let form = |csrf: &str, text: &str, intent: &str, part: &str| {
+        format!("csrf={csrf}&text={}&intent={intent}&body_part={}", pct(text), pct(part))
+    };
+    let headers = [FORM, ("cookie", minsei.as_str())];
+    let cases = [
+        (m_here, format!("text={}&intent=pain", pct(phrase)), StatusCode::FORBIDDEN),
+        (m_here, form("0123", phrase, "pain", ""), StatusCode::FORBIDDEN),
+        (m_there, form(&csrf_m, phrase, "pain", ""), StatusCode::NOT_FOUND),
+        (999_999, form(&csrf_m, phrase, "pain", ""), StatusCode::NOT_FOUND),
+        (m_here, form(&csrf_m, "  ", "pain", ""), StatusCode::BAD_REQUEST),
+        (m_here, form(&csrf_m, &"あ".repeat(201), "pain", ""), StatusCode::BAD_REQUEST),
+        (m_here, form(&csrf_m, phrase, "pain' OR 1=1--", ""), StatusCode::BAD_REQUEST),
+        (m_here, form(&csrf_m, phrase, "pain", "尻尾"), StatusCode::BAD_REQUEST),
+    ];
+    for (id, body, expected) in cases {
+        let (status, _, page) = app.raw(Method::POST, &format!("/corrections/{id}"), &headers, &body).await;
+        assert_eq!(status, expected, "{id} {body}: {page}");
+    }
+    assert!(app.store.corrections_export().unwrap().is_empty(), "refused corrections store nothing");
+    let (status, h, _) = app
+        .raw(Method::POST, &format!("/corrections/{m_here}"), &headers, &form(&csrf_m, phrase, "pain", "膝"))
+        .await;
+    assert_eq!((status, h[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/corrections"));
+    let (_, _, page) = app.raw(Method::GET, "/corrections", &[("cookie", minsei.as_str())], "").await;
+    assert!(
+        page.contains("data-corrected=\"true\"") && page.contains("&lt;b&gt;") && !page.contains("<b>"),
+        "{page}"
+    );
+    // Staff correct the other one (a tab and a line break become spaces), then export.
+    let (staff, csrf_s) = login(&app, "staff").await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let (status, _, _) = app
+        .raw(
+            Method::POST,
+            &format!("/corrections/{m_there}"),
+            &headers,
+            &form(&csrf_s, "#ねむで\tだ\nな", "tired", ""),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, h, tsv) = app.raw(Method::GET, "/corrections.tsv", &[("cookie", staff.as_str())], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "text/tab-separated-values; charset=utf-8");
+    let lines: Vec<Vec<&str>> = tsv.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines[0], ["text", "question", "intent", "body_part", "corrected_by", "corrected_at"]);
+    assert_eq!(lines[1][..4], [phrase, "how_feeling", "pain", "膝"]);
+    assert_eq!(lines[2][..4], ["ねむで だ な", "how_feeling", "tired", ""]);
+    assert!(lines[1][4].starts_with("user") && lines[1][5].starts_with("2026-11-28T07:00:00+09:00"), "{tsv}");
+    assert_eq!(lines.len(), 3);
+    let (status, _, _) = app.raw(Method::GET, "/corrections.tsv", &[("cookie", minsei.as_str())], "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the town-wide export is for office staff");
+    let trail = |r| app.store.audit_trail(r).unwrap().into_iter().map(|(_, a, _)| a).collect::<Vec<_>>();
+    assert_eq!(
+        (trail(here), trail(there)),
+        (vec!["dialect_correction".to_owned()], vec!["dialect_correction".to_owned()])
+    );
+}
