@@ -4,7 +4,9 @@
 //! Security: passwords are Argon2 hashes; the session cookie is `HttpOnly`,
 //! `Secure`, `SameSite=Strict` and its value is kept only as SHA-256 on the server;
 //! every state-changing form carries a CSRF token derived from the session
-//! ([`csrf_token`]) and checked by [`check_csrf`]; failed logins are counted per
+//! ([`csrf_token`]) and checked by [`check_csrf`]; the login form, which comes before
+//! any session, carries a token bound to a short-lived pre-session cookie
+//! (`mimamori_login`, double submit: [`login_csrf_token`]); failed logins are counted per
 //! login name and a burst is refused with 429. 民生委員 see only their district.
 
 mod alerts;
@@ -27,7 +29,7 @@ use axum::routing::get;
 use crate::routes::{AppState, blocking};
 use crate::store::{Role, SessionUser};
 
-pub use auth::{hash_password, verify_password};
+pub use auth::{LOGIN_COOKIE, hash_password, login_csrf_token, verify_password};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "mimamori_session";
@@ -108,15 +110,20 @@ impl Session {
     }
 }
 
-fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The value of cookie `name` when it is a 64-hex-digit token (anything else is
+/// ignored, so a forged value never reaches the store).
+fn cookie_token_named(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_owned))
+        .filter_map(|c| c.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
         .find(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn cookie_token(parts: &Parts) -> Option<String> {
+    cookie_token_named(&parts.headers, SESSION_COOKIE)
 }
 
 impl FromRequestParts<AppState> for Session {

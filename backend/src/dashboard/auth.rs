@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
 
@@ -38,26 +38,64 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("unknown login: spend the same time"))
 }
 
-fn login_form(message: &str) -> String {
+/// The pre-session cookie the login form's token is bound to.
+pub const LOGIN_COOKIE: &str = "mimamori_login";
+
+/// The login form's CSRF token for a pre-session cookie value: a page on another site
+/// can neither read the cookie nor compute this from it.
+pub fn login_csrf_token(pre_session: &str) -> String {
+    crate::store::sha256_label("mimamori-login-csrf", pre_session)
+}
+
+/// 256 random bits as 64 hex digits (two v4 UUIDs' worth of randomness and more).
+fn random_token() -> String {
+    use std::fmt::Write as _;
+    (0..3).flat_map(|_| *uuid::Uuid::new_v4().as_bytes()).take(32).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn login_form(message: &str, pre_session: &str) -> String {
     format!(
         "<h1>みまもり ログイン</h1>{}<form method=\"post\" action=\"/login\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <label>ログイン名 <input name=\"login\" autocomplete=\"username\" required></label>\
          <label>パスワード <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button type=\"submit\">ログイン</button></form>",
-        if message.is_empty() { String::new() } else { format!("<p role=\"alert\">{}</p>", escape(message)) }
+        if message.is_empty() { String::new() } else { format!("<p role=\"alert\">{}</p>", escape(message)) },
+        login_csrf_token(pre_session)
     )
 }
 
-pub(super) async fn login_page() -> impl IntoResponse {
-    page("ログイン", &login_form(""))
+/// The login page; sets a fresh pre-session cookie unless the browser has one.
+pub(super) async fn login_page(headers: HeaderMap) -> Response {
+    let existing = super::cookie_token_named(&headers, LOGIN_COOKIE);
+    let token = existing.clone().unwrap_or_else(random_token);
+    let mut resp = page("ログイン", &login_form("", &token)).into_response();
+    if existing.is_none() {
+        // Scoped to /login, an hour: it guards one form, it is not a session.
+        let cookie =
+            format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
+        resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
+    }
+    resp
 }
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) =
         form.map_err(|_| PageError::Refused(StatusCode::BAD_REQUEST, "フォームが読めません。"))?;
+    // Checked before anything is counted or verified: a forged login changes nothing.
+    let pre_session = super::cookie_token_named(&headers, LOGIN_COOKIE)
+        .filter(|t| form.get("csrf").is_some_and(|c| *c == login_csrf_token(t)))
+        .ok_or(PageError::Refused(
+            StatusCode::FORBIDDEN,
+            "フォームの確認トークンがありません。ログイン画面を開き直してください。",
+        ))?;
     let (Some(login), Some(password)) = (form.get("login"), form.get("password")) else {
         return Err(PageError::Refused(
             StatusCode::BAD_REQUEST,
@@ -84,7 +122,7 @@ pub(super) async fn login(
     let Some(user) = user.filter(|_| ok) else {
         blocking(&state.store, move |s| s.record_login_failure(&login, now, FAILURE_WINDOW)).await?;
         tracing::info!("dashboard login refused");
-        let body = page("ログイン", &login_form("ログイン名かパスワードが違います。"));
+        let body = page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
     let id = user.user;

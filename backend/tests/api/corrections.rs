@@ -16,8 +16,7 @@ pub fn pct(text: &str) -> String {
 }
 
 pub async fn login(app: &TestApp, user: &str) -> (String, String) {
-    let (status, headers, page) =
-        app.raw(Method::POST, "/login", &[FORM], &format!("login={user}&password=pw")).await;
+    let (status, headers, page) = app.submit_login(&format!("login={user}&password=pw")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());

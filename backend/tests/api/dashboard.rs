@@ -13,7 +13,7 @@ const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded")
 /// Logs in; returns the cookie header value (`mimamori_session=…`) or the status.
 async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, (StatusCode, String)> {
     let body = format!("login={user}&password={password}");
-    let (status, headers, text) = app.raw(Method::POST, "/login", &[FORM], &body).await;
+    let (status, headers, text) = app.submit_login(&body).await;
     if status != StatusCode::SEE_OTHER {
         return Err((status, text));
     }
@@ -107,8 +107,50 @@ async fn wrong_passwords_are_refused_and_a_burst_is_rate_limited() {
     assert_eq!(login(&app, "officer", "correct+horse").await.unwrap_err().0, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(chrono::Duration::minutes(16));
     assert!(login(&app, "officer", "correct+horse").await.is_ok());
-    let (status, _, _) = app.raw(Method::POST, "/login", &[FORM], "login=officer").await;
+    let (status, _, _) = app.submit_login("login=officer").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The login form carries a token bound to a pre-session cookie: a login posted
+/// from elsewhere (no cookie, no token, a token for another cookie) is refused
+/// before the password is checked or a failure counted.
+#[tokio::test]
+async fn a_login_without_its_form_token_is_refused_and_counts_nothing() {
+    let app = TestApp::new();
+    users(&app);
+    let (cookie, csrf) = app.login_page().await;
+    let (other_cookie, _) = app.login_page().await;
+    assert_ne!(cookie, other_cookie, "each browser gets its own pre-session");
+    let creds = "login=officer&password=correct+horse";
+    let forged = [
+        (None, creds.to_owned()),
+        (Some(cookie.as_str()), creds.to_owned()),
+        (Some(cookie.as_str()), format!("csrf=&{creds}")),
+        (Some(cookie.as_str()), format!("csrf={}&{creds}", "0".repeat(64))),
+        (Some(other_cookie.as_str()), format!("csrf={csrf}&{creds}")),
+        (None, format!("csrf={csrf}&{creds}")),
+        (Some("mimamori_login=' OR 1=1--"), format!("csrf={csrf}&{creds}")),
+    ];
+    for (c, body) in &forged {
+        let mut headers = vec![FORM];
+        if let Some(c) = c {
+            headers.push(("cookie", c));
+        }
+        let (status, h, page) = app.raw(Method::POST, "/login", &headers, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{c:?} {body}: {page}");
+        assert!(h.get(header::SET_COOKIE).is_none() && page.contains("確認トークン"));
+    }
+    assert_eq!(
+        app.store.login_failures("officer", app.clock_now(), chrono::Duration::minutes(15)).unwrap(),
+        0
+    );
+    // The same pre-session, with its token, logs in; the page reuses a cookie it set.
+    let (status, h, _) = app
+        .raw(Method::POST, "/login", &[FORM, ("cookie", cookie.as_str())], &format!("csrf={csrf}&{creds}"))
+        .await;
+    assert_eq!((status, h[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/board"));
+    let (_, h, page) = app.raw(Method::GET, "/login", &[("cookie", cookie.as_str())], "").await;
+    assert!(h.get(header::SET_COOKIE).is_none() && page.contains(&csrf));
 }
 
 #[tokio::test]
@@ -328,6 +370,8 @@ async fn authorisation_matrix_has_no_gaps() {
         };
         let rows: Vec<Row> = vec![
             (Method::GET, "/login".into(), false, [OK, OK, OK, OK, OK]),
+            // A session's CSRF token is not the login form's token.
+            (Method::POST, "/login".into(), true, [FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN]),
             (Method::GET, "/board".into(), false, [OK, OK, OK, OK, LOGIN]),
             (Method::GET, format!("/board?district={}", pct("沼山")), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (Method::GET, "/alerts".into(), false, [OK, OK, OK, OK, LOGIN]),

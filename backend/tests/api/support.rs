@@ -107,6 +107,25 @@ impl TestApp {
         (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
+    /// Opens the login page as a browser would: the pre-session cookie
+    /// (`mimamori_login=…`) it sets and the form's hidden CSRF token.
+    pub async fn login_page(&self) -> (String, String) {
+        let (status, headers, page) = self.raw(Method::GET, "/login", &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let cookie = headers["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        (cookie, csrf)
+    }
+
+    /// Posts the login form with a fresh pre-session; returns status, headers, page.
+    pub async fn submit_login(&self, body: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        let (cookie, csrf) = self.login_page().await;
+        let headers = [("content-type", "application/x-www-form-urlencoded"), ("cookie", cookie.as_str())];
+        self.raw(Method::POST, "/login", &headers, &format!("csrf={csrf}&{body}")).await
+    }
+
     pub async fn post(
         &self,
         path: &str,
