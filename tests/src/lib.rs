@@ -7,8 +7,10 @@
 //! saying which package is missing (`cargo xtask setup` installs them all). The library
 //! needs only std (and png), so xtask can link it before setup has run.
 
+pub mod fuzz;
 pub mod image;
 pub mod pcscd;
+pub mod privacy;
 pub mod process;
 pub mod proxy;
 pub mod rng;

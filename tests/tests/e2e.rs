@@ -1,1 +1,13 @@
-//! End-to-end tests across crates with real parts.
+//! End-to-end tests across crates with real parts: a real backend on a loopback
+//! socket over a real SQLite file, the loopback fault proxy, the headless tablet agent
+//! as a child process, and the privacy scan over everything they leave behind.
+
+#[path = "e2e/support.rs"]
+mod support;
+
+#[path = "e2e/fuzz.rs"]
+mod fuzz;
+#[path = "e2e/privacy.rs"]
+mod privacy;
+#[path = "e2e/wire_props.rs"]
+mod wire_props;
