@@ -15,6 +15,8 @@ pub struct Config {
     pub database: PathBuf,
     /// How often the escalation engine runs, in seconds.
     pub escalation_interval_secs: u64,
+    /// The weather fetcher (`[weather]` in the file).
+    pub weather: WeatherConfig,
 }
 
 impl Default for Config {
@@ -23,6 +25,43 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("literal"),
             database: "mimamori.sqlite".into(),
             escalation_interval_secs: 60,
+            weather: WeatherConfig::default(),
+        }
+    }
+}
+
+/// Where and how often the Japan Meteorological Agency's JSON is fetched. The
+/// defaults are Nishikawa's: Yamagata's office, the 村山 forecast area, the 山形
+/// temperature station and the town's own warning area.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WeatherConfig {
+    /// Off: no fetching (staff may still set a report by hand).
+    pub enabled: bool,
+    /// The agency's site; tests point it at a local server.
+    pub base_url: String,
+    /// The prefecture office code in the file names (`060000`).
+    pub office: String,
+    /// The forecast area (一次細分区域) whose weather is taken (`060010`, 村山).
+    pub forecast_area: String,
+    /// The station whose temperatures are taken (`35426`, 山形).
+    pub temperature_station: String,
+    /// The municipality whose warnings apply (`0632400`, 西川町).
+    pub warning_area: String,
+    /// Seconds between fetches.
+    pub interval_secs: u64,
+}
+
+impl Default for WeatherConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            base_url: "https://www.jma.go.jp".to_owned(),
+            office: "060000".to_owned(),
+            forecast_area: "060010".to_owned(),
+            temperature_station: "35426".to_owned(),
+            warning_area: "0632400".to_owned(),
+            interval_secs: 1800,
         }
     }
 }
@@ -64,6 +103,9 @@ impl Config {
         if let Some(value) = get("MIMAMORI_DATABASE") {
             self.database = value.into();
         }
+        if let Some(value) = get("MIMAMORI_WEATHER_BASE_URL") {
+            self.weather.base_url = value;
+        }
         Ok(())
     }
 }
@@ -80,5 +122,13 @@ mod tests {
         assert_eq!(c.listen.port(), 0);
         let err = c.apply_env(|_| Some("not an address".to_owned())).unwrap_err();
         assert!(err.to_string().contains("MIMAMORI_LISTEN"));
+    }
+
+    #[test]
+    fn weather_settings_default_to_the_town_and_read_from_a_table() {
+        let c: Config = toml::from_str("[weather]\ninterval_secs = 600\nenabled = false").unwrap();
+        assert_eq!((c.weather.interval_secs, c.weather.enabled), (600, false));
+        assert_eq!(c.weather.warning_area, "0632400");
+        assert_eq!(c.weather.base_url, "https://www.jma.go.jp");
     }
 }

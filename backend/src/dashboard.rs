@@ -18,6 +18,7 @@ mod corrections;
 mod devices;
 mod export;
 mod residents;
+mod weather;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -55,6 +56,8 @@ pub fn router() -> Router<AppState> {
         .route("/corrections", get(corrections::list))
         .route("/corrections/{id}", axum::routing::post(corrections::save))
         .route("/corrections.tsv", get(corrections::export))
+        .route("/weather", get(weather::show).post(weather::set))
+        .route("/weather/clear", axum::routing::post(weather::clear))
 }
 
 /// A page request's failure: most send the browser to the login page.

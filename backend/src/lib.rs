@@ -18,3 +18,4 @@ pub mod escalation;
 pub mod routes;
 pub mod startup;
 pub mod store;
+pub mod weather;

@@ -1,6 +1,6 @@
 //! Building and running the server: `Application::build(config)` binds the socket
 //! (port 0 in tests) and opens the store; `run_until` serves, with the escalation
-//! engine beside it, until a shutdown signal.
+//! engine and the weather fetcher beside it, until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,6 +29,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     escalation_period: std::time::Duration,
+    weather: crate::config::WeatherConfig,
 }
 
 impl Application {
@@ -46,6 +47,7 @@ impl Application {
             listener,
             state: AppState { store, clock },
             escalation_period: std::time::Duration::from_secs(config.escalation_interval_secs.max(1)),
+            weather: config.weather.clone(),
         })
     }
 
@@ -70,9 +72,20 @@ impl Application {
             self.escalation_period,
             stop_rx,
         ));
+        let weather = self.weather.enabled.then(|| {
+            tokio::spawn(crate::weather::run(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                self.weather.clone(),
+                stop_tx.subscribe(),
+            ))
+        });
         let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
         let _ = stop_tx.send(true);
         let _ = engine.await;
+        if let Some(weather) = weather {
+            let _ = weather.await;
+        }
         served
     }
 }

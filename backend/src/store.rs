@@ -11,6 +11,7 @@ mod events;
 mod office;
 mod schema;
 mod users;
+mod weather;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +27,7 @@ pub use office::{
     ResidentDay, Role, Status,
 };
 pub use users::{BoardRow, BoardState, SessionUser};
+pub use weather::StoredWeather;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

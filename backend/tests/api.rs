@@ -17,3 +17,5 @@ mod socket;
 mod support;
 #[path = "api/tablet.rs"]
 mod tablet;
+#[path = "api/weather.rs"]
+mod weather;

@@ -11,6 +11,7 @@
 mod device;
 mod event;
 mod pull;
+mod weather;
 
 pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
 pub use event::{
@@ -19,6 +20,7 @@ pub use event::{
 pub use pull::{
     CampaignNotice, CardLinkBody, PullItem, PullKind, PullResponse, SafetyAnswerBody, SafetyReply,
 };
+pub use weather::{WeatherReport, WeatherSource};
 
 /// The API version this crate describes; it is the path prefix of every route.
 pub const API_PREFIX: &str = "/api/v1";

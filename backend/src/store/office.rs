@@ -944,7 +944,7 @@ pub(super) fn raise_alert_tx(
     Ok(n == 1)
 }
 
-fn push_tx(
+pub(super) fn push_tx(
     tx: &Transaction<'_>,
     resident: Option<ResidentId>,
     district: Option<&str>,

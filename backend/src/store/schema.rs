@@ -194,6 +194,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         corrected_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // The last weather report fetched from the agency and staff's manual override
+    // (which wins until cleared), as wire JSON.
+    "
+    CREATE TABLE weather (
+        source TEXT PRIMARY KEY CHECK (source IN ('jma', 'manual')),
+        body TEXT NOT NULL,
+        set_by INTEGER REFERENCES users (id),
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

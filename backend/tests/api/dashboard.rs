@@ -423,12 +423,26 @@ async fn authorisation_matrix_has_no_gaps() {
                 [(303, "/corrections"), (303, "/corrections"), (303, "/corrections"), HIDDEN, LOGIN],
             ),
             (Method::GET, "/corrections.tsv".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (Method::GET, "/weather".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                "/weather".into(),
+                true,
+                [(303, "/weather"), (303, "/weather"), (303, "/weather"), FORBIDDEN, LOGIN],
+            ),
+            (
+                Method::POST,
+                "/weather/clear".into(),
+                true,
+                [(303, "/weather"), (303, "/weather"), (303, "/weather"), FORBIDDEN, LOGIN],
+            ),
         ];
         for (method, path, with_csrf, expected) in rows {
             let mut body = match path.as_str() {
                 "/campaigns" => start_body.clone(),
                 "/devices/enrol" => format!("resident={}", there.0),
                 p if p.starts_with("/corrections/") => "text=x&intent=pain".to_owned(),
+                "/weather" => "date=2026-11-28&weather_text=x".to_owned(),
                 _ => String::new(),
             };
             if with_csrf {

@@ -9,15 +9,28 @@ use backend::startup::Application;
 
 use crate::support::local;
 
-/// Starts a server on a fresh database; dropping the sender shuts it down.
+/// Starts a server on a fresh database, not fetching weather; dropping the sender
+/// shuts it down.
 pub async fn spawn_app(
     dir: &tempfile::TempDir,
     clock: ManualClock,
+) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
+    let off = backend::config::WeatherConfig { enabled: false, ..Default::default() };
+    spawn_app_with(dir, clock, off).await
+}
+
+/// As [`spawn_app`], fetching weather as `weather` says (tests serve the agency's
+/// files themselves).
+pub async fn spawn_app_with(
+    dir: &tempfile::TempDir,
+    clock: ManualClock,
+    weather: backend::config::WeatherConfig,
 ) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: dir.path().join("office.sqlite"),
         escalation_interval_secs: 1,
+        weather,
     };
     let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();
     let addr = app.local_addr();
