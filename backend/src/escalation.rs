@@ -36,15 +36,13 @@ pub enum Step {
 
 /// Pure decision for one resident on `day` at `now`.
 pub fn decide(r: &ResidentDay, day: NaiveDate, now: DateTime<Utc>, policy: Policy) -> Option<Step> {
-    if r.paused {
+    // Paused, or enrolled after this day's window had opened: nothing to escalate.
+    if r.paused || at_local(day, r.window.start) < r.enrolled_at {
         return None;
     }
     match r.status {
         Some(Status::Confirmed | Status::NeedsHelp) => None,
-        None => {
-            let due = at_local(day, r.window.end) + Duration::minutes(i64::from(r.window.grace_minutes));
-            (now >= due).then_some(Step::MarkUnconfirmed)
-        }
+        None => (now >= r.window.due(day)).then_some(Step::MarkUnconfirmed),
         Some(Status::Unconfirmed) => {
             let since = r.status_since?;
             (!r.no_checkin_alerted && now >= since + policy.reprompt_wait).then_some(Step::AlertStaff)
@@ -62,24 +60,55 @@ pub struct Report {
 
 /// Runs one pass of the ladder and of campaign deadlines at `now`.
 pub fn step(store: &Store, now: DateTime<Utc>, policy: Policy) -> Result<Report, StoreError> {
-    let day = local_day(now);
+    let today = local_day(now);
     let mut report = Report::default();
-    for r in store.residents_for_day(day, now)? {
-        match decide(&r, day, now, policy) {
-            Some(Step::MarkUnconfirmed) => {
-                report.unconfirmed += usize::from(store.mark_unconfirmed(r.resident, day, now)?)
+    // A midnight-crossing window that started yesterday evening is still yesterday's
+    // business in the small hours: each resident is judged on the day their latest
+    // window belongs to.
+    let mut days = vec![(today, store.residents_for_day(today, now)?)];
+    if let Some(yesterday) = today.pred_opt() {
+        let crossing: Vec<ResidentDay> = store
+            .residents_for_day(yesterday, now)?
+            .into_iter()
+            .filter(|r| r.window.crosses_midnight())
+            .collect();
+        if !crossing.is_empty() {
+            days.push((yesterday, crossing));
+        }
+    }
+    for (day, residents) in days {
+        for r in residents {
+            if r.window.day_of(now) != day {
+                continue;
             }
-            Some(Step::AlertStaff) => {
-                report.alerts +=
-                    usize::from(store.raise_alert(r.resident, AlertKind::NoCheckin, day, None, now)?);
-            }
-            None => {}
+            step_one(store, &r, day, now, policy, &mut report)?;
         }
     }
     for campaign in store.campaigns_past_deadline(now)? {
         report.campaign_alerts += store.handle_campaign_deadline(campaign, now)?;
     }
     Ok(report)
+}
+
+fn step_one(
+    store: &Store,
+    r: &ResidentDay,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    policy: Policy,
+    report: &mut Report,
+) -> Result<(), StoreError> {
+    match decide(r, day, now, policy) {
+        Some(Step::MarkUnconfirmed) => {
+            report.unconfirmed += usize::from(store.mark_unconfirmed(r.resident, day, now)?)
+        }
+        Some(Step::AlertStaff) => {
+            report.alerts +=
+                usize::from(store.raise_alert(r.resident, AlertKind::NoCheckin, day, None, now)?);
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Runs [`step`] every `period` until `shutdown` fires. Failures are logged and the

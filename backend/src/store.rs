@@ -77,11 +77,34 @@ impl CardIdentity {
 }
 
 /// A resident's daily check-in window in local (Japan) time, and the grace after it.
+/// A window whose end is before its start crosses midnight (22:00–01:00): it belongs
+/// to the day it starts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckinWindow {
     pub start: NaiveTime,
     pub end: NaiveTime,
     pub grace_minutes: u32,
+}
+
+impl CheckinWindow {
+    pub fn crosses_midnight(&self) -> bool {
+        self.end < self.start
+    }
+
+    /// The day whose window a check-in at `t` answers: the local day, except in the
+    /// small hours before a midnight-crossing window's end, which still belong to
+    /// the window that started the evening before.
+    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        let local = t.with_timezone(&crate::clock::town_offset());
+        let day = local.date_naive();
+        if self.crosses_midnight() && local.time() < self.start { day.pred_opt().unwrap_or(day) } else { day }
+    }
+
+    /// When day `day`'s window and its grace are over.
+    pub fn due(&self, day: NaiveDate) -> DateTime<Utc> {
+        let end_day = if self.crosses_midnight() { day.succ_opt().unwrap_or(day) } else { day };
+        crate::clock::at_local(end_day, self.end) + chrono::Duration::minutes(i64::from(self.grace_minutes))
+    }
 }
 
 /// Who caused a change: a tablet, a dashboard user, or the server's own engine.

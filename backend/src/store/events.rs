@@ -2,12 +2,13 @@
 //! statuses, alerts and campaign answers) and the downstream log tablets pull.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{ErrorCode, Transaction, params};
+use rusqlite::{ErrorCode, OptionalExtension as _, Transaction, params};
 
 use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
 use super::office::{AlertKind, Status, raise_alert_tx, set_status_tx};
 use super::{
-    Actor, CampaignId, CardIdentity, ResidentId, Store, StoreError, devices::Enrolment, from_ms, ms,
+    Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, devices::Enrolment,
+    from_minutes, from_ms, ms,
 };
 use crate::clock::local_day;
 
@@ -238,7 +239,9 @@ fn ingest_one(
     match &ev.effect {
         Effect::Record => {}
         Effect::CheckIn => {
-            // A check-in never hides a help request made the same day.
+            // The check-in answers the window it falls in (a midnight-crossing window's
+            // small hours belong to the evening before); it never hides a help request.
+            let day = window_tx(tx, resident)?.map_or(day, |w| w.day_of(now));
             set_status_tx(tx, resident, day, Status::Confirmed, &[Status::NeedsHelp], actor, now)?;
         }
         Effect::HelpRequest => {
@@ -272,6 +275,21 @@ fn ingest_one(
         }
     }
     Ok(Ack::Stored)
+}
+
+fn window_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<CheckinWindow>, StoreError> {
+    let row: Option<(i64, i64, i64)> = tx
+        .prepare_cached("SELECT window_start_min, window_end_min, grace_min FROM residents WHERE id = ?1")?
+        .query_row([resident.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(start, end, grace)| {
+        Ok(CheckinWindow {
+            start: from_minutes(start)?,
+            end: from_minutes(end)?,
+            grace_minutes: u32::try_from(grace).map_err(|_| StoreError::Corrupt { column: "grace_min" })?,
+        })
+    })
+    .transpose()
 }
 
 fn is_stored(tx: &Transaction<'_>, ev: &IncomingEvent) -> Result<bool, StoreError> {

@@ -127,6 +127,8 @@ pub struct ResidentDay {
     pub status_since: Option<DateTime<Utc>>,
     pub paused: bool,
     pub no_checkin_alerted: bool,
+    /// When the resident was added: windows that opened before are not theirs to miss.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 /// One entry of a resident's status history.
@@ -311,7 +313,8 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT r.id, r.window_start_min, r.window_end_min, r.grace_min, s.status, s.changed_ms,
                  EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id AND p.from_ms <= ?2 AND p.until_ms > ?2),
-                 EXISTS (SELECT 1 FROM alerts a WHERE a.resident_id = r.id AND a.kind = 'no_checkin' AND a.day = ?1)
+                 EXISTS (SELECT 1 FROM alerts a WHERE a.resident_id = r.id AND a.kind = 'no_checkin' AND a.day = ?1),
+                 r.created_ms
              FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1",
         )?;
         let rows = stmt.query_map(params![day_text(day), ms(now)], |r| {
@@ -322,11 +325,12 @@ impl Store {
                 r.get::<_, Option<i64>>(5)?,
                 r.get::<_, bool>(6)?,
                 r.get::<_, bool>(7)?,
+                r.get::<_, i64>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, [start, end, grace], status, since, paused, alerted) = row?;
+            let (id, [start, end, grace], status, since, paused, alerted, created) = row?;
             out.push(ResidentDay {
                 resident: ResidentId(id),
                 window: CheckinWindow {
@@ -339,6 +343,7 @@ impl Store {
                 status_since: since.map(from_ms).transpose()?,
                 paused,
                 no_checkin_alerted: alerted,
+                enrolled_at: from_ms(created)?,
             });
         }
         Ok(out)

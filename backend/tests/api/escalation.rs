@@ -132,6 +132,16 @@ fn decision_table() {
         (false, Some(Status::Unconfirmed), 90, true, (12, 30), None),
         (true, Some(Status::Unconfirmed), 90, false, (12, 30), None),
     ];
+    let late = ResidentDay {
+        resident: ResidentId(1),
+        window,
+        status: None,
+        status_since: None,
+        paused: false,
+        no_checkin_alerted: false,
+        enrolled_at: local(8, 30),
+    };
+    assert_eq!(decide(&late, day(), local(11, 0), p), None, "enrolled after the window opened");
     for &(paused, status, since_min, alerted, (h, m), expected) in cases {
         let now = local(h, m);
         let r = ResidentDay {
@@ -141,7 +151,55 @@ fn decision_table() {
             status_since: status.map(|_| now - Duration::minutes(since_min)),
             paused,
             no_checkin_alerted: alerted,
+            enrolled_at: local(7, 0),
         };
         assert_eq!(decide(&r, day(), now, p), expected, "{paused} {status:?} {since_min} {alerted} {h}:{m}");
     }
+}
+
+/// A night owl's window 22:00–01:00 (grace 30 min) crosses midnight: it belongs to
+/// the day it starts on, a check-in at 00:40 answers the evening before, and the
+/// ladder starts at 01:30 on the next calendar day, not at 01:30 before the window.
+#[tokio::test]
+async fn a_check_in_window_that_crosses_midnight_belongs_to_the_evening_it_starts() {
+    let app = TestApp::new();
+    app.clock.set(local(20, 0));
+    let window = CheckinWindow {
+        start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+        end: NaiveTime::from_hms_opt(1, 0, 0).unwrap(),
+        grace_minutes: 30,
+    };
+    let owl = |name: &str| {
+        let r = backend::store::NewResident {
+            display_name: name.to_owned(),
+            district: "大井沢".to_owned(),
+            card: None,
+            window,
+        };
+        app.store.add_resident(&r, app.clock_now()).unwrap()
+    };
+    let (late, silent) = (owl("夜更かし 一郎"), owl("夜更かし 二郎"));
+    let token = app.tablet(late).await;
+    let next = |h, m| local(h, m) + Duration::days(1);
+    let p = Policy::default();
+    // Enrolled at 20:00 on the 28th: nothing is due that evening, nor at 01:29 on the 29th.
+    for t in [local(20, 30), local(23, 0), next(0, 40), next(1, 29)] {
+        assert_eq!(step(&app.store, t, p).unwrap(), report(0, 0, 0), "at {t}");
+    }
+    app.clock.set(next(0, 40));
+    let (_, body) = app.post("/api/v1/events", &token, batch(&[event(1, "check_in", json!({}))])).await;
+    assert_eq!(acks(&body), ["stored"]);
+    assert_eq!(app.store.status(late, day()).unwrap(), Some(Status::Confirmed), "00:40 answers the 28th");
+    assert_eq!(app.store.status(late, day().succ_opt().unwrap()).unwrap(), None);
+    // 01:30 on the 29th: only the silent one is unconfirmed, for the 28th; the alert
+    // follows after the re-prompt's half hour; the 29th's window is not due yet.
+    assert_eq!(step(&app.store, next(1, 30), p).unwrap(), report(1, 0, 0));
+    assert_eq!(app.store.status(silent, day()).unwrap(), Some(Status::Unconfirmed));
+    assert_eq!(step(&app.store, next(2, 0), p).unwrap(), report(0, 1, 0));
+    assert_eq!(step(&app.store, next(21, 0), p).unwrap(), report(0, 0, 0));
+    assert_eq!(app.store.status(silent, day().succ_opt().unwrap()).unwrap(), None);
+    // The pure rule agrees at the edges.
+    assert_eq!(window.day_of(next(0, 59)), day());
+    assert_eq!(window.day_of(next(22, 0)), day().succ_opt().unwrap());
+    assert_eq!(window.due(day()), next(1, 30));
 }
