@@ -14,6 +14,7 @@ pub mod privacy;
 pub mod process;
 pub mod proxy;
 pub mod rng;
+pub mod services;
 pub mod xvfb;
 
 pub use pcscd::{Pcscd, VirtualCardProcess};

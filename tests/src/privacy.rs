@@ -17,8 +17,8 @@ pub struct Secret {
     label: String,
     /// (form name, bytes)
     forms: Vec<(&'static str, Vec<u8>)>,
-    /// Short secrets (PINs) count only where no letter or digit touches them on either
-    /// side, or every random hex id would be a "hit".
+    /// Short texts count only where no letter or digit touches them on either side, or
+    /// every random hex id would be a "hit".
     whole_word: bool,
 }
 
@@ -29,7 +29,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Secrets shorter than this are matched as whole words.
+/// Texts shorter than this are matched as whole words.
 const WHOLE_WORD_BELOW: usize = 8;
 
 impl Secret {
@@ -43,9 +43,28 @@ impl Secret {
         Secret { label: label.to_owned(), whole_word: value.len() < WHOLE_WORD_BELOW, forms }
     }
 
-    /// A PIN (digits): matched as a whole word in any form.
+    /// A PIN. Four digits occur everywhere by chance (lengths, ids, counts), so a PIN is
+    /// searched in the forms in which it would leak: a quoted string, after a `pin`
+    /// label, and as the data of a VERIFY APDU (raw and in hex).
     pub fn pin(label: &str, digits: &str) -> Secret {
-        Secret { whole_word: true, ..Secret::text(label, digits) }
+        let mut forms: Vec<(&'static str, Vec<u8>)> = vec![
+            ("quoted", format!("\"{digits}\"").into_bytes()),
+            ("single-quoted", format!("'{digits}'").into_bytes()),
+        ];
+        for name in ["pin", "PIN", "Pin"] {
+            for sep in ["=", ":", ": ", " ", "\":\"", "\":", "\": \"", "\": "] {
+                forms.push(("after a pin label", format!("{name}{sep}{digits}").into_bytes()));
+            }
+        }
+        let len = u8::try_from(digits.len()).unwrap_or(u8::MAX);
+        let apdu: Vec<u8> = [0x80, len].into_iter().chain(digits.bytes()).collect();
+        let hex: Vec<String> = apdu.iter().map(|b| format!("{b:02X}")).collect();
+        forms.push(("verify apdu data", apdu));
+        forms.push(("verify apdu data in hex", hex.concat().into_bytes()));
+        forms.push(("verify apdu data in hex", hex.concat().to_lowercase().into_bytes()));
+        forms.push(("verify apdu data in spaced hex", hex.join(" ").into_bytes()));
+        forms.push(("verify apdu data in spaced hex", hex.join(" ").to_lowercase().into_bytes()));
+        Secret { label: label.to_owned(), forms: unique(forms), whole_word: false }
     }
 
     /// The 12-digit individual number: plain, as printed on the card (`1234 5678 9012`,
@@ -67,6 +86,12 @@ impl Secret {
     pub fn label(&self) -> &str {
         &self.label
     }
+}
+
+/// The forms with the same bytes once (upper- and lower-case hex of digits agree).
+fn unique(forms: Vec<(&'static str, Vec<u8>)>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut seen = std::collections::BTreeSet::new();
+    forms.into_iter().filter(|(_, bytes)| seen.insert(bytes.clone())).collect()
 }
 
 /// `\uXXXX` for every non-ASCII character (surrogate pairs beyond the BMP).
@@ -231,12 +256,15 @@ mod tests {
     fn every_form_is_found_and_near_misses_are_not() {
         check(b"nothing here", &[]);
         check(b"no=123456789018;", &[("the individual number", 3)]);
-        check(b"card 1234 5678 9018", &[("the individual number", 5), ("the auth PIN", 5)]);
+        check(b"card 1234 5678 9018", &[("the individual number", 5)]);
         check(b"x1234-5678-9018", &[("the individual number", 1)]);
         let int = 123456789018u64.to_be_bytes();
         check(&[&[0u8, 0][..], &int[2..]].concat(), &[("the individual number", 2)]);
-        check(br#"{"pin":"1234"}"#, &[("the auth PIN", 8)]);
-        check(b"id 9f1234ab, seq 51234, port 12345", &[]);
+        check(br#"{"pin":"1234"}"#, &[("the auth PIN", 2), ("the auth PIN", 7)]);
+        check(b"id 9f1234ab, seq 51234, port 12345, content-length: 1234\r\n", &[]);
+        check(b"PIN: 1234", &[("the auth PIN", 0)]);
+        check(b"apdu 00 20 00 80 04 31 32 33 34", &[("the auth PIN", 14)]);
+        check(b"\x00\x20\x00\x80\x041234", &[("the auth PIN", 3)]);
         check("発話: 膝が痛い".as_bytes(), &[("a transcript", 8)]);
         check(br#"{"t":"\u819d\u304c\u75db\u3044"}"#, &[("a transcript", 6)]);
         check(br#"{"t":"\u819D\u304C\u75DB\u3044"}"#, &[("a transcript", 6)]);
@@ -245,7 +273,7 @@ mod tests {
 
     #[test]
     fn hits_and_debug_never_show_the_secret() {
-        let hits = scan_bytes("db.sqlite", b"..123456789018..1234..", &secrets());
+        let hits = scan_bytes("db.sqlite", b"..123456789018..'1234'..", &secrets());
         assert_eq!(hits.len(), 2);
         let shown = format!("{} {:?} {:?}", ScanError::Found(hits.clone()), hits, secrets());
         assert!(
