@@ -322,7 +322,12 @@ pub async fn run(
             _ = ticks.tick() => {}
             _ = shutdown.changed() => return,
         }
-        match refresh(&store, &client, &config, clock.now()).await {
+        // A fetch in flight never holds up shutdown.
+        let result = tokio::select! {
+            r = refresh(&store, &client, &config, clock.now()) => r,
+            _ = shutdown.changed() => return,
+        };
+        match result {
             Ok(sent) => tracing::info!(sent, "weather fetched"),
             Err(e) => tracing::warn!(error = %e, "weather fetch failed; keeping the last report"),
         }
