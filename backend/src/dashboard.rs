@@ -17,7 +17,9 @@ mod cards;
 mod corrections;
 mod devices;
 mod export;
+mod profile;
 mod residents;
+mod visits;
 mod weather;
 
 use axum::Router;
@@ -41,7 +43,12 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/residents/new", get(profile::new_form))
+        .route("/residents", axum::routing::post(profile::enrol))
         .route("/residents/{id}", get(residents::show))
+        .route("/residents/{id}/edit", get(profile::edit_form).post(profile::update))
+        .route("/residents/{id}/pauses", axum::routing::post(profile::pause))
+        .route("/residents/{id}/pauses/{pause}/end", axum::routing::post(profile::end_pause))
         .route("/export/monthly.csv", get(export::monthly))
         .route("/card-links", get(cards::list))
         .route("/card-links/{id}/approve", axum::routing::post(cards::approve))
@@ -56,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .route("/corrections", get(corrections::list))
         .route("/corrections/{id}", axum::routing::post(corrections::save))
         .route("/corrections.tsv", get(corrections::export))
+        .route("/visits", get(visits::list))
+        .route("/visits/{id}", axum::routing::post(visits::record))
         .route("/weather", get(weather::show).post(weather::set))
         .route("/weather/clear", axum::routing::post(weather::clear))
 }

@@ -9,6 +9,7 @@ mod corrections;
 mod devices;
 mod events;
 mod office;
+mod residents;
 mod schema;
 mod users;
 mod weather;
@@ -24,8 +25,9 @@ pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
 pub use office::{
     Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow,
-    ResidentDay, Role, Status,
+    ResidentDay, Risk, Role, Status,
 };
+pub use residents::{Contact, Pause, Profile, ResidentRecord, VisitRow};
 pub use users::{BoardRow, BoardState, SessionUser};
 pub use weather::StoredWeather;
 

@@ -11,6 +11,8 @@ mod corrections;
 mod dashboard;
 #[path = "api/escalation.rs"]
 mod escalation;
+#[path = "api/residents.rs"]
+mod residents;
 #[path = "api/socket.rs"]
 mod socket;
 #[path = "api/support.rs"]

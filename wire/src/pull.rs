@@ -81,6 +81,44 @@ pub struct CampaignNotice {
     pub closed: bool,
 }
 
+/// The body of a [`PullKind::ResidentSettings`] item: the resident's whole current
+/// settings (each item replaces the last). Health reasons for pauses stay in the office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentSettingsBody {
+    pub resident_id: u64,
+    /// Local start and end, `"HH:MM"`; an end before the start crosses midnight.
+    pub checkin_window: [String; 2],
+    #[serde(default)]
+    pub grace_minutes: u32,
+    /// care's contraindication names (`knee`, `heart`, …): the planner never offers
+    /// an exercise that names one of them.
+    #[serde(default)]
+    pub contraindications: Vec<String>,
+    /// Periods when the tablet should not ask (hospital stay, away with family).
+    #[serde(default)]
+    pub pauses: Vec<PausePeriod>,
+    /// Whom the help flow shows as coming, in order.
+    #[serde(default)]
+    pub emergency_contacts: Vec<EmergencyContact>,
+}
+
+/// A pause of check-ins and alarms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PausePeriod {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// Someone to call for the resident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyContact {
+    pub name: String,
+    /// 長男, 隣人, … (may be empty).
+    #[serde(default)]
+    pub relation: String,
+    pub phone: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::NaiveDateTime;
+use chrono::{Datelike as _, NaiveDateTime};
 
 use super::{PageError, Session, check_csrf, escape, live_page, page};
 use crate::clock::town_offset;
@@ -123,8 +123,27 @@ pub(super) async fn progress(
         p.needs_help,
         p.non_responders.len()
     );
-    for name in &p.non_responder_names {
-        body.push_str(&format!("<li>{}</li>", escape(name)));
+    let year = crate::clock::local_day(state.clock.now()).year();
+    for ((resident, name), risk) in
+        p.non_responders.iter().zip(&p.non_responder_names).zip(&p.non_responder_risk)
+    {
+        let mut why = Vec::new();
+        if risk.lives_alone {
+            why.push("一人暮らし".to_owned());
+        }
+        if risk.help_days > 0 {
+            why.push(format!("要支援歴{}日", risk.help_days));
+        }
+        if let Some(born) = risk.birth_year {
+            why.push(format!("{}歳", year - born));
+        }
+        body.push_str(&format!(
+            "<li data-resident=\"{}\"><a href=\"/residents/{}\">{}</a> <small>{}</small></li>",
+            resident.0,
+            resident.0,
+            escape(name),
+            why.join("・")
+        ));
     }
     body.push_str("</ul>");
     if !campaign.closed && may_run_campaigns(&session).is_ok() {

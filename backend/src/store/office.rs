@@ -165,6 +165,17 @@ pub struct CampaignProgress {
     pub non_responders: Vec<ResidentId>,
     /// Their names, in the same order (for the staff page only; never logged).
     pub non_responder_names: Vec<String>,
+    /// Why each is early in the list, in the same order.
+    pub non_responder_risk: Vec<Risk>,
+}
+
+/// What the office knows that makes a silent resident urgent to phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Risk {
+    pub lives_alone: bool,
+    pub birth_year: Option<i32>,
+    /// Days on which they needed help, ever.
+    pub help_days: u32,
 }
 
 /// One line of the monthly report (no names: the report leaves the office).
@@ -227,11 +238,7 @@ impl Store {
             "card_identity": r.card.as_ref().map(|c| c.as_str()),
         });
         push_tx(&tx, Some(id), None, Topic::RosterEntry, &roster.to_string(), now)?;
-        let settings = serde_json::json!({
-            "resident_id": id.0,
-            "checkin_window": [r.window.start.format("%H:%M").to_string(), r.window.end.format("%H:%M").to_string()],
-        });
-        push_tx(&tx, Some(id), None, Topic::ResidentSettings, &settings.to_string(), now)?;
+        super::residents::push_settings_tx(&tx, id, now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -251,11 +258,7 @@ impl Store {
             "INSERT INTO pauses (resident_id, from_ms, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
             params![resident.0, ms(from), ms(until), reason],
         )?;
-        let body = serde_json::json!({
-            "resident_id": resident.0,
-            "pause": [from.to_rfc3339(), until.to_rfc3339()],
-        });
-        push_tx(&tx, Some(resident), None, Topic::ResidentSettings, &body.to_string(), now)?;
+        super::residents::push_settings_tx(&tx, resident, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -668,18 +671,32 @@ impl Store {
         district: Option<&str>,
     ) -> Result<CampaignProgress, StoreError> {
         let conn = self.lock();
+        // Non-responders by risk: living alone (no one else would notice), then a
+        // history of needing help, then age (oldest first; unknown last).
         let mut stmt = conn.prepare_cached(
-            "SELECT r.id, a.reply, r.display_name FROM campaigns c
+            "SELECT r.id, a.reply, r.display_name, r.lives_alone, r.birth_year,
+                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.status = 'needs_help') AS helps
+             FROM campaigns c
              JOIN residents r ON c.district IS NULL OR r.district = c.district
              LEFT JOIN campaign_answers a ON a.campaign_id = c.id AND a.resident_id = r.id
-             WHERE c.id = ?1 AND (?2 IS NULL OR r.district = ?2) ORDER BY r.id",
+             WHERE c.id = ?1 AND (?2 IS NULL OR r.district = ?2)
+             ORDER BY r.lives_alone DESC, helps DESC, r.birth_year IS NULL, r.birth_year, r.id",
         )?;
         let rows = stmt.query_map(params![campaign.0, district], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                Risk {
+                    lives_alone: r.get(3)?,
+                    birth_year: r.get::<_, Option<i64>>(4)?.and_then(|y| i32::try_from(y).ok()),
+                    help_days: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
+                },
+            ))
         })?;
         let mut p = CampaignProgress::default();
         for row in rows {
-            let (resident, reply, name) = row?;
+            let (resident, reply, name, risk) = row?;
             p.targeted += 1;
             match reply.as_deref() {
                 Some("safe") => p.safe += 1,
@@ -687,6 +704,7 @@ impl Store {
                 None => {
                     p.non_responders.push(ResidentId(resident));
                     p.non_responder_names.push(name);
+                    p.non_responder_risk.push(risk);
                 }
             }
         }

@@ -204,6 +204,31 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // The resident's profile beyond the window (contraindications as care's names,
+    // comma-separated; living alone and birth year for risk ordering), emergency
+    // contacts, and home visits by staff.
+    "
+    ALTER TABLE residents ADD COLUMN contraindications TEXT NOT NULL DEFAULT '';
+    ALTER TABLE residents ADD COLUMN lives_alone INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE residents ADD COLUMN birth_year INTEGER;
+    CREATE TABLE emergency_contacts (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        relation TEXT NOT NULL,
+        phone TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX emergency_contacts_resident ON emergency_contacts (resident_id, position);
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        at_ms INTEGER NOT NULL,
+        note TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX visits_resident ON visits (resident_id, at_ms);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

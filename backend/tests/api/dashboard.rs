@@ -312,7 +312,7 @@ async fn a_campaign_started_on_the_dashboard_reaches_tablets_and_shows_progress(
     assert_eq!(acks(&app.post("/api/v1/events", &tablet, batch(&[answer])).await.1), ["stored"]);
     let (_, _, page) = app.raw(Method::GET, &location, &[("cookie", cookie.as_str())], "").await;
     assert!(page.contains("<tr><td>2</td><td>1</td><td>0</td><td>1</td></tr>"), "{page}");
-    assert!(page.contains("<li>無回答 太郎</li>"));
+    assert!(page.contains(">無回答 太郎</a>"), "{page}");
     let (status, _, _) =
         app.raw(Method::POST, &format!("{location}/close"), &headers, &format!("csrf={csrf}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -364,6 +364,11 @@ async fn authorisation_matrix_has_no_gaps() {
         let cookie = if user.is_empty() { String::new() } else { login(&app, user, "pw").await.unwrap() };
         let csrf = cookie.strip_prefix("mimamori_session=").map(csrf_token).unwrap_or_default();
         let close = new_campaign();
+        let end_pause = {
+            app.store.add_pause(there, now, now + chrono::Duration::days(30), "入院", now).unwrap();
+            let pause = app.store.resident_record(there).unwrap().unwrap().pauses.last().unwrap().id;
+            format!("/residents/{}/pauses/{pause}/end", there.0)
+        };
         let revoke = {
             let token = app.tablet(there).await;
             format!("/devices/{}/revoke", app.store.authenticate_device(&token).unwrap().unwrap().device.0)
@@ -423,6 +428,29 @@ async fn authorisation_matrix_has_no_gaps() {
                 [(303, "/corrections"), (303, "/corrections"), (303, "/corrections"), HIDDEN, LOGIN],
             ),
             (Method::GET, "/corrections.tsv".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (Method::GET, "/residents/new".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (Method::POST, "/residents".into(), true, [(303, ""), (303, ""), (303, ""), FORBIDDEN, LOGIN]),
+            (Method::GET, format!("/residents/{}/edit", there.0), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                format!("/residents/{}/edit", there.0),
+                true,
+                [(303, ""), (303, ""), (303, ""), FORBIDDEN, LOGIN],
+            ),
+            (
+                Method::POST,
+                format!("/residents/{}/pauses", there.0),
+                true,
+                [(303, ""), (303, ""), (303, ""), FORBIDDEN, LOGIN],
+            ),
+            (Method::POST, end_pause, true, [(303, ""), (303, ""), (303, ""), FORBIDDEN, LOGIN]),
+            (Method::GET, "/visits".into(), false, [OK, OK, OK, OK, LOGIN]),
+            (
+                Method::POST,
+                format!("/visits/{}", there.0),
+                true,
+                [(303, "/visits"), (303, "/visits"), (303, "/visits"), HIDDEN, LOGIN],
+            ),
             (Method::GET, "/weather".into(), false, [OK, OK, OK, FORBIDDEN, LOGIN]),
             (
                 Method::POST,
@@ -443,6 +471,12 @@ async fn authorisation_matrix_has_no_gaps() {
                 "/devices/enrol" => format!("resident={}", there.0),
                 p if p.starts_with("/corrections/") => "text=x&intent=pain".to_owned(),
                 "/weather" => "date=2026-11-28&weather_text=x".to_owned(),
+                "/residents" => {
+                    format!("display_name=x&district={}&window_start=08:00&window_end=10:00", pct("沼山"))
+                }
+                p if p.ends_with("/edit") => "window_start=08:00&window_end=10:00".to_owned(),
+                p if p.ends_with("/pauses") => "from=2026-12-01&until=2026-12-02&reason=x".to_owned(),
+                p if p.starts_with("/visits/") => "note=x".to_owned(),
                 _ => String::new(),
             };
             if with_csrf {

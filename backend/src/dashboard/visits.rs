@@ -1,0 +1,89 @@
+//! The visit list: whom to visit first (needing help, unconfirmed, device offline,
+//! then the longest unvisited), and recording a visit. 民生委員 see and record their
+//! district only; every visit is audited.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::{PageError, Session, check_csrf, escape, page};
+use crate::clock::town_offset;
+use crate::routes::{AppState, blocking};
+use crate::store::{BoardState, ResidentId, Role};
+
+const ROWS: usize = 200;
+const MAX_NOTE_CHARS: usize = 2000;
+
+fn scope(session: &Session) -> Result<Option<String>, PageError> {
+    match (session.user.role, &session.user.district) {
+        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
+        (Role::Minsei, None) => {
+            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn label(s: BoardState) -> &'static str {
+    match s {
+        BoardState::NeedsHelp => "要支援",
+        BoardState::Unconfirmed => "未確認",
+        BoardState::DeviceOffline => "端末オフライン",
+        BoardState::Confirmed => "確認済み",
+        BoardState::Pending | BoardState::Paused => "確認待ち",
+    }
+}
+
+pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+    let district = scope(&session)?;
+    let now = state.clock.now();
+    let rows = blocking(&state.store, move |s| s.visit_list(district.as_deref(), now, ROWS)).await?;
+    let csrf = session.csrf();
+    let mut body = String::from(
+        "<h1>訪問リスト</h1><p>上から順に訪問してください(要支援、未確認、端末オフライン、訪問から日が経っている順)。</p>\
+         <table id=\"visits\"><tr><th>状態</th><th>氏名</th><th>地区</th><th>最後の訪問</th><th>訪問の記録</th></tr>",
+    );
+    for r in rows {
+        body.push_str(&format!(
+            "<tr data-resident=\"{id}\" data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{id}\">{}</a></td>\
+             <td>{}</td><td>{}</td><td><form method=\"post\" action=\"/visits/{id}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input name=\"note\" placeholder=\"訪問の結果\" required maxlength=\"{MAX_NOTE_CHARS}\"><button>記録</button></form></td></tr>",
+            r.state,
+            label(r.state),
+            escape(&r.display_name),
+            escape(&r.district),
+            r.last_visit.map_or("記録なし".to_owned(), |t| t.with_timezone(&town_offset()).format("%m/%d").to_string()),
+            id = r.resident.0,
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page("訪問リスト", &body))
+}
+
+pub(super) async fn record(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form)?;
+    let district = scope(&session)?;
+    let resident = ResidentId(id);
+    let found = blocking(&state.store, move |s| s.resident_exists(resident)).await?;
+    match found {
+        Some(d) if district.as_ref().is_none_or(|own| *own == d) => {}
+        _ => return Err(PageError::Refused(StatusCode::NOT_FOUND, "その住民は見つかりません。")),
+    }
+    let note: String = form.get("note").map(|n| n.trim().to_owned()).unwrap_or_default();
+    if note.is_empty() || note.chars().count() > MAX_NOTE_CHARS {
+        return Err(PageError::Refused(StatusCode::BAD_REQUEST, "訪問の結果を書いてください。"));
+    }
+    let (user, now) = (session.user.user, state.clock.now());
+    blocking(&state.store, move |s| s.record_visit(resident, &note, user, now)).await?;
+    tracing::info!(resident = id, user = user.0, "visit recorded");
+    Ok(Redirect::to("/visits").into_response())
+}

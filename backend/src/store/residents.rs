@@ -1,0 +1,437 @@
+//! Residents' profiles as staff enrol and edit them (window, contraindications,
+//! living alone, birth year, emergency contacts, pauses), each change audited and
+//! sent to the household's tablet as one whole settings snapshot; home visits.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::events::Topic;
+use super::office::push_tx;
+use super::{CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms};
+
+/// Someone to call for a resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+}
+
+/// What staff set about a resident (validated by the dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub window: CheckinWindow,
+    /// care's contraindication names.
+    pub contraindications: Vec<String>,
+    pub lives_alone: bool,
+    pub birth_year: Option<i32>,
+    pub contacts: Vec<Contact>,
+}
+
+/// A pause of check-ins and alarms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pause {
+    pub id: i64,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// One line of the visit list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRow {
+    pub resident: ResidentId,
+    pub display_name: String,
+    pub district: String,
+    pub state: super::BoardState,
+    pub last_visit: Option<DateTime<Utc>>,
+}
+
+/// A resident's record as the profile page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentRecord {
+    pub id: ResidentId,
+    pub display_name: String,
+    pub district: String,
+    pub has_card: bool,
+    pub profile: Profile,
+    pub pauses: Vec<Pause>,
+    pub last_visit: Option<DateTime<Utc>>,
+}
+
+fn contacts_tx(tx: &Transaction<'_>, resident: ResidentId, contacts: &[Contact]) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM emergency_contacts WHERE resident_id = ?1", [resident.0])?;
+    for (i, c) in contacts.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO emergency_contacts (resident_id, position, name, relation, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![resident.0, i as i64, c.name, c.relation, c.phone],
+        )?;
+    }
+    Ok(())
+}
+
+fn audit_tx(
+    tx: &Transaction<'_>,
+    user: UserId,
+    action: &str,
+    r: ResidentId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, ?3, ?4)",
+        params![ms(now), user.0, action, r.0],
+    )?;
+    Ok(())
+}
+
+fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<ResidentRecord>, StoreError> {
+    let row = tx
+        .query_row(
+            "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
+                    contraindications, lives_alone, birth_year,
+                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id)
+             FROM residents WHERE id = ?1",
+            [resident.0],
+            |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
+                    [r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?],
+                    (r.get::<_, String>(6)?, r.get::<_, bool>(7)?, r.get::<_, Option<i64>>(8)?),
+                    r.get::<_, Option<i64>>(9)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some(((display_name, district, has_card), [start, end, grace], (contra, lives_alone, birth), visit)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT name, relation, phone FROM emergency_contacts WHERE resident_id = ?1 ORDER BY position",
+    )?;
+    let contacts = stmt
+        .query_map([resident.0], |r| Ok(Contact { name: r.get(0)?, relation: r.get(1)?, phone: r.get(2)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, from_ms, until_ms, reason FROM pauses WHERE resident_id = ?1 ORDER BY from_ms",
+    )?;
+    let raw = stmt
+        .query_map([resident.0], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut pauses = Vec::new();
+    for (id, from, until, reason) in raw {
+        pauses.push(Pause { id, from: from_ms(from)?, until: from_ms(until)?, reason });
+    }
+    Ok(Some(ResidentRecord {
+        id: resident,
+        display_name,
+        district,
+        has_card,
+        profile: Profile {
+            window: CheckinWindow {
+                start: from_minutes(start)?,
+                end: from_minutes(end)?,
+                grace_minutes: u32::try_from(grace)
+                    .map_err(|_| StoreError::Corrupt { column: "grace_min" })?,
+            },
+            contraindications: contra.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+            lives_alone,
+            birth_year: birth.and_then(|b| i32::try_from(b).ok()),
+            contacts,
+        },
+        pauses,
+        last_visit: visit.map(from_ms).transpose()?,
+    }))
+}
+
+/// Sends the resident's whole current settings to their tablet.
+pub(super) fn push_settings_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(rec) = record_tx(tx, resident)? else { return Ok(()) };
+    let p = &rec.profile;
+    let body = wire::ResidentSettingsBody {
+        resident_id: resident.0 as u64,
+        checkin_window: [
+            p.window.start.format("%H:%M").to_string(),
+            p.window.end.format("%H:%M").to_string(),
+        ],
+        grace_minutes: p.window.grace_minutes,
+        contraindications: p.contraindications.clone(),
+        // Past pauses are history; the tablet needs the ones still to come.
+        pauses: rec
+            .pauses
+            .iter()
+            .filter(|x| x.until > now)
+            .map(|x| wire::PausePeriod { from: x.from, until: x.until })
+            .collect(),
+        emergency_contacts: p
+            .contacts
+            .iter()
+            .map(|c| wire::EmergencyContact {
+                name: c.name.clone(),
+                relation: c.relation.clone(),
+                phone: c.phone.clone(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string(&body).map_err(|_| StoreError::Corrupt { column: "settings" })?;
+    push_tx(tx, Some(resident), None, Topic::ResidentSettings, &json, now)
+}
+
+impl Store {
+    /// Enrols a resident with a whole profile: roster entry and settings go to the
+    /// household's tablet; the enrolment is audited.
+    pub fn enrol_resident(
+        &self,
+        display_name: &str,
+        district: &str,
+        profile: &Profile,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<ResidentId, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
+                 contraindications, lives_alone, birth_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                display_name,
+                district,
+                minutes(profile.window.start),
+                minutes(profile.window.end),
+                i64::from(profile.window.grace_minutes),
+                ms(now),
+                profile.contraindications.join(","),
+                profile.lives_alone,
+                profile.birth_year,
+            ],
+        )?;
+        let id = ResidentId(tx.last_insert_rowid());
+        contacts_tx(&tx, id, &profile.contacts)?;
+        let roster =
+            serde_json::json!({ "resident_id": id.0, "display_name": display_name, "card_identity": null });
+        push_tx(&tx, Some(id), None, Topic::RosterEntry, &roster.to_string(), now)?;
+        push_settings_tx(&tx, id, now)?;
+        audit_tx(&tx, user, "enrol", id, now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// A resident's record, if they exist.
+    pub fn resident_record(&self, resident: ResidentId) -> Result<Option<ResidentRecord>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let rec = record_tx(&tx, resident)?;
+        tx.commit()?;
+        Ok(rec)
+    }
+
+    /// Replaces the profile; the tablet gets the new settings; audited. False when
+    /// there is no such resident.
+    pub fn update_profile(
+        &self,
+        resident: ResidentId,
+        profile: &Profile,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
+                 lives_alone = ?6, birth_year = ?7 WHERE id = ?1",
+            params![
+                resident.0,
+                minutes(profile.window.start),
+                minutes(profile.window.end),
+                i64::from(profile.window.grace_minutes),
+                profile.contraindications.join(","),
+                profile.lives_alone,
+                profile.birth_year,
+            ],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        contacts_tx(&tx, resident, &profile.contacts)?;
+        push_settings_tx(&tx, resident, now)?;
+        audit_tx(&tx, user, "edit_profile", resident, now)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Pauses a resident's check-ins by a user's hand: audited, sent to the tablet.
+    pub fn pause_resident(
+        &self,
+        resident: ResidentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        reason: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO pauses (resident_id, from_ms, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
+            params![resident.0, ms(from), ms(until), reason],
+        )?;
+        push_settings_tx(&tx, resident, now)?;
+        audit_tx(&tx, user, "pause", resident, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends a pause now (it stays in the history). False when the pause is not the
+    /// resident's or already over.
+    pub fn end_pause(
+        &self,
+        resident: ResidentId,
+        pause: i64,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE pauses SET until_ms = max(from_ms, ?3) WHERE id = ?1 AND resident_id = ?2 AND until_ms > ?3",
+            params![pause, resident.0, ms(now)],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        push_settings_tx(&tx, resident, now)?;
+        audit_tx(&tx, user, "end_pause", resident, now)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Exercise sessions per week for the `weeks` weeks ending with the week of
+    /// `last_day` (weeks start on Monday), oldest first. A session counts on its
+    /// device day when the tablet's clock is plausible (not after the server's, not
+    /// more than 60 days before), else on the day the office received it.
+    pub fn exercise_weeks(
+        &self,
+        resident: ResidentId,
+        last_day: chrono::NaiveDate,
+        weeks: usize,
+    ) -> Result<Vec<(chrono::NaiveDate, u32)>, StoreError> {
+        use chrono::Datelike as _;
+        let last_monday =
+            last_day - chrono::Duration::days(i64::from(last_day.weekday().num_days_from_monday()));
+        let first_monday = last_monday - chrono::Duration::weeks(weeks.saturating_sub(1) as i64);
+        let from = crate::clock::at_local(first_monday, chrono::NaiveTime::MIN) - chrono::Duration::days(60);
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_ms, server_ms FROM events
+             WHERE resident_id = ?1 AND kind = 'exercise_done' AND server_ms >= ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![resident.0, ms(from)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut counts = vec![0u32; weeks];
+        for row in rows {
+            let (device, server) = row?;
+            let plausible = device <= server && server - device <= 60 * 86_400_000;
+            let day = crate::clock::local_day(from_ms(if plausible { device } else { server })?);
+            let offset = (day - first_monday).num_days();
+            if offset >= 0 && (offset / 7) < weeks as i64 {
+                counts[(offset / 7) as usize] += 1;
+            }
+        }
+        Ok((0..weeks).map(|i| (first_monday + chrono::Duration::weeks(i as i64), counts[i])).collect())
+    }
+
+    /// Whom to visit first, for a district (or the town): needing help, then
+    /// unconfirmed, then device offline, then everyone else, each group by the
+    /// longest since the last visit (never visited first). Paused residents are away
+    /// and left out.
+    pub fn visit_list(
+        &self,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VisitRow>, StoreError> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT * FROM (
+                 SELECT r.id, r.display_name, r.district,
+                     CASE
+                         WHEN s.status = 'needs_help' THEN 0
+                         WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
+                             AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 9
+                         WHEN s.status = 'unconfirmed' THEN 1
+                         WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
+                             AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 2
+                         WHEN s.status = 'confirmed' THEN 5
+                         ELSE 3
+                     END AS need,
+                     (SELECT max(at_ms) FROM visits v WHERE v.resident_id = r.id) AS visited
+                 FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
+                 {})
+             WHERE need < 9
+             ORDER BY min(need, 3), visited IS NOT NULL, visited, id LIMIT ?5",
+            super::office::district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                super::day_text(crate::clock::local_day(now)),
+                ms(now),
+                ms(now - super::office::DEVICE_OFFLINE_AFTER),
+                district,
+                limit as i64
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, display_name, district, need, visited) = row?;
+            let state = match need {
+                0 => super::BoardState::NeedsHelp,
+                1 => super::BoardState::Unconfirmed,
+                2 => super::BoardState::DeviceOffline,
+                5 => super::BoardState::Confirmed,
+                _ => super::BoardState::Pending,
+            };
+            out.push(VisitRow {
+                resident: ResidentId(id),
+                display_name,
+                district,
+                state,
+                last_visit: visited.map(from_ms).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a home visit (audited).
+    pub fn record_visit(
+        &self,
+        resident: ResidentId,
+        note: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO visits (resident_id, user_id, at_ms, note) VALUES (?1, ?2, ?3, ?4)",
+            params![resident.0, user.0, ms(now), note],
+        )?;
+        audit_tx(&tx, user, "visit", resident, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+}

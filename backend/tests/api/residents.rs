@@ -1,0 +1,391 @@
+//! Residents: enrolment and profile editing on the dashboard (each change audited and
+//! sent to the tablet as one settings snapshot), pauses, the exercise chart, the visit
+//! list ordered by need, and campaign non-responders ordered by risk.
+
+use axum::http::{Method, StatusCode, header};
+use backend::dashboard::hash_password;
+use backend::store::{CheckinWindow, Contact, Profile, ResidentId, Role};
+use chrono::{Duration, NaiveTime};
+use serde_json::json;
+
+use crate::corrections::{login, pct};
+use crate::support::{TestApp, acks, batch, event, kinds, local};
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+fn users(app: &TestApp) {
+    let now = app.clock_now();
+    app.store.add_user("staff", &hash_password("pw"), Role::Staff, None, now).unwrap();
+    app.store.add_user("minsei", &hash_password("pw"), Role::Minsei, Some("大井沢"), now).unwrap();
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+/// A form body from (name, value) pairs, every value percent-encoded.
+fn form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={}", pct(v))).collect::<Vec<_>>().join("&")
+}
+
+/// `fields` with `name` set to `value` instead, as a form body.
+fn replaced(fields: &[(&str, &str)], name: &str, value: &str) -> String {
+    let mut f: Vec<(&str, &str)> = fields.iter().filter(|(n, _)| *n != name).cloned().collect();
+    f.push((name, value));
+    form(&f)
+}
+
+fn resident_count(app: &TestApp) -> usize {
+    app.store.board_rows(None, app.clock_now(), 10_000).unwrap().len()
+}
+
+/// The last resident_settings body a tablet pulled.
+async fn settings(app: &TestApp, token: &str) -> serde_json::Value {
+    let pull = app.pull(token, 0).await;
+    pull["items"].as_array().unwrap().iter().rev().find(|i| i["kind"] == "resident_settings").unwrap()["body"]
+        .clone()
+}
+
+#[tokio::test]
+async fn staff_enrol_a_resident_with_a_whole_profile_and_bad_forms_store_nothing() {
+    let app = TestApp::new();
+    users(&app);
+    let (staff, csrf) = login(&app, "staff").await;
+    let (status, _, page) = app.raw(Method::GET, "/residents/new", &[("cookie", staff.as_str())], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"ci_recent_fall\"") && page.contains("name=\"contact2_phone\""), "{page}");
+    let name = "山田'); DROP TABLE residents;-- <b>花子</b>";
+    let good: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("display_name", name),
+        ("district", "大井沢"),
+        ("window_start", "22:00"),
+        ("window_end", "01:00"),
+        ("grace_minutes", "30"),
+        ("ci_knee", "on"),
+        ("ci_heart", "on"),
+        ("lives_alone", "on"),
+        ("birth_year", "1938"),
+        ("contact0_name", "山田 一郎"),
+        ("contact0_relation", "長男"),
+        ("contact0_phone", "090-1234-5678"),
+    ];
+    let with = |k: &str, v: &str| replaced(&good, k, v);
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let before = resident_count(&app);
+    let cases = [
+        (with("csrf", ""), StatusCode::FORBIDDEN),
+        (with("display_name", " "), StatusCode::BAD_REQUEST),
+        (with("display_name", "改行\nあり"), StatusCode::BAD_REQUEST),
+        (with("district", ""), StatusCode::BAD_REQUEST),
+        (with("window_start", "25:00"), StatusCode::BAD_REQUEST),
+        (with("window_end", "22:00"), StatusCode::BAD_REQUEST),
+        (with("grace_minutes", "999"), StatusCode::BAD_REQUEST),
+        (with("ci_ankle", "on"), StatusCode::BAD_REQUEST),
+        (with("birth_year", "1800"), StatusCode::BAD_REQUEST),
+        (with("birth_year", "1938 OR 1=1"), StatusCode::BAD_REQUEST),
+        (with("contact0_phone", ""), StatusCode::BAD_REQUEST),
+        (with("contact0_phone", "'; DROP--"), StatusCode::BAD_REQUEST),
+        (with("contact1_phone", "0237-74-2111"), StatusCode::BAD_REQUEST),
+    ];
+    for (body, expected) in &cases {
+        let (status, _, page) = app.raw(Method::POST, "/residents", &headers, body).await;
+        assert_eq!(status, *expected, "{body}: {page}");
+    }
+    let (minsei, csrf_m) = login(&app, "minsei").await;
+    let body = with("csrf", &csrf_m);
+    let (status, _, _) =
+        app.raw(Method::POST, "/residents", &[FORM, ("cookie", minsei.as_str())], &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "民生委員 do not enrol");
+    assert_eq!(resident_count(&app), before, "refused forms store nothing");
+
+    let (status, h, _) = app.raw(Method::POST, "/residents", &headers, &form(&good)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id: i64 = h[header::LOCATION].to_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+    let rec = app.store.resident_record(ResidentId(id)).unwrap().unwrap();
+    assert_eq!((rec.display_name.as_str(), rec.district.as_str()), (name, "大井沢"));
+    assert_eq!(rec.profile.contraindications, ["knee", "heart"]);
+    assert!(rec.profile.lives_alone && rec.profile.window.crosses_midnight());
+    assert_eq!(rec.profile.contacts[0].phone, "090-1234-5678");
+    let trail: Vec<String> =
+        app.store.audit_trail(ResidentId(id)).unwrap().into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(trail, ["enrol"]);
+
+    // The household's tablet gets the roster entry and the whole settings.
+    let token = app.tablet(ResidentId(id)).await;
+    assert_eq!(kinds(&app.pull(&token, 0).await), ["roster_entry", "resident_settings"]);
+    let s = settings(&app, &token).await;
+    assert_eq!(s["checkin_window"], json!(["22:00", "01:00"]));
+    assert_eq!((s["grace_minutes"].as_u64(), &s["contraindications"]), (Some(30), &json!(["knee", "heart"])));
+    assert_eq!(
+        s["emergency_contacts"],
+        json!([{"name": "山田 一郎", "relation": "長男", "phone": "090-1234-5678"}])
+    );
+
+    // Its page shows the profile, escaped, with the window across midnight.
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{id}"), &[("cookie", staff.as_str())], "").await;
+    assert!(page.contains("&lt;b&gt;花子&lt;/b&gt;") && !page.contains("<b>花子"), "{page}");
+    assert!(page.contains("22:00〜翌01:00 (猶予30分)") && page.contains("膝、心臓"), "{page}");
+    assert!(page.contains("<li>山田 一郎 (長男) 090-1234-5678</li>") && page.contains("設定を変える"));
+}
+
+#[tokio::test]
+async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
+    let app = TestApp::new();
+    users(&app);
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let (staff, csrf) = login(&app, "staff").await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let (status, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}/edit", r.0), &[("cookie", &staff)], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("value=\"08:00\"") && page.contains("value=\"10:00\""), "prefilled: {page}");
+    let edit = form(&[
+        ("csrf", &csrf),
+        ("window_start", "06:30"),
+        ("window_end", "09:00"),
+        ("grace_minutes", "45"),
+        ("ci_balance", "on"),
+        ("contact0_name", "隣の 佐藤"),
+        ("contact0_relation", "隣人"),
+        ("contact0_phone", "0237-74-0000"),
+    ]);
+    let path = format!("/residents/{}/edit", r.0);
+    assert_eq!(
+        app.raw(Method::POST, &path, &headers, edit.split_once('&').unwrap().1).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.raw(Method::POST, "/residents/99999/edit", &headers, &edit).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, h, _) = app.raw(Method::POST, &path, &headers, &edit).await;
+    assert_eq!(
+        (status, h[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, format!("/residents/{}", r.0).as_str())
+    );
+    let s = settings(&app, &token).await;
+    assert_eq!(
+        (s["checkin_window"].clone(), s["contraindications"].clone()),
+        (json!(["06:30", "09:00"]), json!(["balance"]))
+    );
+    assert_eq!(s["emergency_contacts"][0]["relation"], "隣人");
+
+    // A pause (hospital stay): the board shows it, the tablet learns the period but
+    // not the reason; ending it takes it off the tablet's list.
+    let pause_path = format!("/residents/{}/pauses", r.0);
+    let pause = |from: &str, until: &str| {
+        form(&[("csrf", &csrf), ("from", from), ("until", until), ("reason", "入院 (肺炎)")])
+    };
+    assert_eq!(
+        app.raw(Method::POST, &pause_path, &headers, &pause("2026-11-30", "2026-11-28")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.raw(Method::POST, &pause_path, &headers, &pause("yesterday", "2026-11-28")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.raw(Method::POST, "/residents/99999/pauses", &headers, &pause("2026-11-28", "2026-12-05"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.raw(Method::POST, &pause_path, &headers, &pause("2026-11-28", "2026-12-05")).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let s = settings(&app, &token).await;
+    assert_eq!(s["pauses"], json!([{"from": "2026-11-27T15:00:00Z", "until": "2026-12-05T15:00:00Z"}]));
+    assert!(!s.to_string().contains("入院"), "health reasons stay in the office");
+    let board = app.store.board_rows(None, app.clock_now(), 10).unwrap();
+    assert_eq!(board[0].state, backend::store::BoardState::Paused);
+    let pause_id = app.store.resident_record(r).unwrap().unwrap().pauses[0].id;
+    let other = app.resident("沼山");
+    let end = |resident: ResidentId| format!("/residents/{}/pauses/{pause_id}/end", resident.0);
+    assert_eq!(
+        app.raw(Method::POST, &end(other), &headers, &format!("csrf={csrf}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.raw(Method::POST, &end(r), &headers, &format!("csrf={csrf}")).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.raw(Method::POST, &end(r), &headers, &format!("csrf={csrf}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(settings(&app, &token).await["pauses"], json!([]));
+    let trail: Vec<String> = app.store.audit_trail(r).unwrap().into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(trail, ["view", "edit_profile", "pause", "end_pause"], "opening the form is a view");
+}
+
+#[tokio::test]
+async fn the_resident_page_charts_weekly_exercise_as_inline_svg() {
+    let app = TestApp::new();
+    users(&app);
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let at = |seq: u64, device_time: &str| {
+        let mut e = event(seq, "exercise_done", json!({}));
+        e["device_time"] = json!(device_time);
+        e
+    };
+    let events = [
+        at(1, "2026-11-26T23:00:00Z"), // Fri 27th local: week of the 23rd
+        at(2, "2026-11-24T01:00:00Z"), // Tue 24th
+        at(3, "2026-11-27T02:00:00Z"), // Fri 27th
+        at(4, "2026-11-17T03:00:00Z"), // Tue 17th: week of the 16th
+        at(5, "2026-11-19T03:00:00Z"), // Thu 19th
+        at(6, "2027-06-01T00:00:00Z"), // a tablet clock in the future: counted when received (the 28th)
+        event(7, "check_in", json!({})),
+    ];
+    assert_eq!(acks(&app.post("/api/v1/events", &token, batch(&events)).await.1), ["stored"; 7]);
+    let (staff, _) = login(&app, "staff").await;
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", r.0), &[("cookie", staff.as_str())], "").await;
+    let svg = page.split("<svg id=\"habit-chart\"").nth(1).unwrap().split("</svg>").next().unwrap();
+    assert_eq!(svg.matches("<circle").count(), 12, "twelve weeks");
+    assert!(svg.contains("data-week=\"2026-11-23\" data-count=\"4\""), "{svg}");
+    assert!(svg.contains("data-week=\"2026-11-16\" data-count=\"2\""), "{svg}");
+    assert!(svg.contains("data-week=\"2026-09-07\" data-count=\"0\""), "the oldest week: {svg}");
+    assert!(svg.contains("aria-label=\"過去12週の体操 合計6回\""));
+    assert!(!page.contains("<script"), "no script: the chart is drawn by the server");
+}
+
+#[tokio::test]
+async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    let add = |name: &str, district: &str, start: u32| {
+        let profile = Profile {
+            window: CheckinWindow { start: hm(start, 0), end: hm(start + 2, 0), grace_minutes: 60 },
+            contraindications: vec![],
+            lives_alone: false,
+            birth_year: None,
+            contacts: vec![],
+        };
+        app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
+    };
+    let visited = add("訪問済み", "大井沢", 8);
+    let needs_help = add("要支援", "大井沢", 8);
+    let never = add("未訪問", "大井沢", 8);
+    let silent = add("無言", "大井沢", 8);
+    let offline = add("端末なし", "大井沢", 20);
+    let paused = add("入院中", "大井沢", 8);
+    let elsewhere = add("沼山の人", "沼山", 8);
+    app.store.add_pause(paused, now, now + Duration::days(7), "入院", now).unwrap();
+    app.clock.set(local(10, 30));
+    for (r, kind) in [(visited, "check_in"), (needs_help, "help_request"), (never, "check_in"), (silent, "")]
+    {
+        let t = app.tablet(r).await;
+        assert_eq!(
+            app.post("/api/v1/heartbeat", &t, json!({"device_time": "2026-11-28T01:30:00Z"})).await.0,
+            StatusCode::OK
+        );
+        if !kind.is_empty() {
+            app.post("/api/v1/events", &t, batch(&[event(1, kind, json!({}))])).await;
+        }
+    }
+    let (staff, csrf) = login(&app, "staff").await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let (status, h, _) = app
+        .raw(
+            Method::POST,
+            &format!("/visits/{}", visited.0),
+            &headers,
+            &format!("csrf={csrf}&note={}", pct("元気でした")),
+        )
+        .await;
+    assert_eq!((status, h[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/visits"));
+    app.clock.set(local(11, 0));
+    backend::escalation::step(&app.store, app.clock_now(), Default::default()).unwrap();
+    let (_, _, page) = app.raw(Method::GET, "/visits", &[("cookie", staff.as_str())], "").await;
+    let order: Vec<i64> = page
+        .split("<tr data-resident=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().parse().unwrap())
+        .filter(|id| *id != elsewhere.0)
+        .collect();
+    assert_eq!(order, [needs_help.0, silent.0, offline.0, never.0, visited.0], "{page}");
+    assert!(!page.contains("入院中"), "paused residents are away");
+
+    let (minsei, csrf_m) = login(&app, "minsei").await;
+    let (_, _, page) = app.raw(Method::GET, "/visits", &[("cookie", minsei.as_str())], "").await;
+    assert!(!page.contains("沼山の人") && page.contains("要支援"), "{page}");
+    let mh = [FORM, ("cookie", minsei.as_str())];
+    let note = format!("csrf={csrf_m}&note={}", pct("'); DELETE FROM visits;--"));
+    assert_eq!(
+        app.raw(Method::POST, &format!("/visits/{}", elsewhere.0), &mh, &note).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.raw(Method::POST, &format!("/visits/{}", never.0), &mh, "note=x").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.raw(Method::POST, &format!("/visits/{}", never.0), &mh, &format!("csrf={csrf_m}&note=+")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.raw(Method::POST, &format!("/visits/{}", never.0), &mh, &note).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert!(app.store.resident_record(never).unwrap().unwrap().last_visit.is_some());
+    assert!(app.store.resident_record(elsewhere).unwrap().unwrap().last_visit.is_none());
+    let trail: Vec<String> = app.store.audit_trail(never).unwrap().into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(trail, ["enrol", "visit"]);
+}
+
+#[tokio::test]
+async fn campaign_non_responders_are_listed_by_risk() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    app.store.add_user("officer", &hash_password("pw"), Role::Officer, None, now).unwrap();
+    let add = |name: &str, lives_alone: bool, birth_year: Option<i32>| {
+        let profile = Profile {
+            window: CheckinWindow { start: hm(8, 0), end: hm(10, 0), grace_minutes: 60 },
+            contraindications: vec![],
+            lives_alone,
+            birth_year,
+            contacts: vec![Contact {
+                name: "家族".into(),
+                relation: String::new(),
+                phone: "0237-00-0000".into(),
+            }],
+        };
+        app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
+    };
+    let young_alone = add("一人 若い", true, Some(1950));
+    let oldest = add("最年長", false, Some(1930));
+    let helped = add("要支援歴あり", false, Some(1960));
+    let unknown = add("年齢不明", false, None);
+    let old_alone = add("一人 高齢", true, Some(1940));
+    let answered = add("回答済み", true, Some(1935));
+    let t = app.tablet(helped).await;
+    app.post("/api/v1/events", &t, batch(&[event(1, "help_request", json!({}))])).await;
+    let campaign = app
+        .store
+        .start_campaign(Some("大井沢"), "大雪", local(23, 0), backend::store::Actor::Engine, now)
+        .unwrap();
+    let t = app.tablet(answered).await;
+    let answer = event(1, "safety_answer", json!({"campaign_id": campaign.0, "answer": "safe"}));
+    assert_eq!(acks(&app.post("/api/v1/events", &t, batch(&[answer])).await.1), ["stored"]);
+    let (officer, _) = login(&app, "officer").await;
+    let (_, _, page) = app
+        .raw(Method::GET, &format!("/campaigns/{}", campaign.0), &[("cookie", officer.as_str())], "")
+        .await;
+    let list = page.split("<ul id=\"non-responders\">").nth(1).unwrap().split("</ul>").next().unwrap();
+    let order: Vec<i64> = list
+        .split("data-resident=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(order, [old_alone.0, young_alone.0, helped.0, oldest.0, unknown.0], "{list}");
+    assert!(list.contains("一人 高齢</a> <small>一人暮らし・86歳</small>"), "{list}");
+    assert!(list.contains("要支援歴1日・66歳"), "{list}");
+}
