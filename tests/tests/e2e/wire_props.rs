@@ -42,6 +42,7 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         EventKind::SnowWatchEnded,
         EventKind::SnowWatchAlert,
         EventKind::CardLinkRequested,
+        EventKind::Misunderstanding,
         EventKind::Unknown,
     ])
 }
@@ -119,6 +120,9 @@ fn parse_all(bytes: &[u8]) {
     let _ = serde_json::from_slice::<wire::SafetyAnswerBody>(bytes);
     let _ = serde_json::from_slice::<wire::CardLinkBody>(bytes);
     let _ = serde_json::from_slice::<wire::CampaignNotice>(bytes);
+    let _ = serde_json::from_slice::<wire::MisunderstandingBody>(bytes);
+    let _ = serde_json::from_slice::<wire::ResidentSettingsBody>(bytes);
+    let _ = serde_json::from_slice::<wire::WeatherReport>(bytes);
 }
 
 proptest! {
