@@ -176,6 +176,8 @@ struct Shared {
     completed_changed: Condvar,
     /// Requests currently held back by a reorder.
     holding: AtomicU64,
+    /// Requests sent upstream whose response has not come back yet.
+    in_flight: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -201,6 +203,7 @@ impl FaultProxy {
             completed: Mutex::new(0),
             completed_changed: Condvar::new(),
             holding: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
         });
         let accept_shared = shared.clone();
         let accept = std::thread::Builder::new()
@@ -227,6 +230,12 @@ impl FaultProxy {
     /// Points new upstream connections elsewhere (a restarted server).
     pub fn set_upstream(&self, upstream: SocketAddr) {
         *lock(&self.shared.upstream) = upstream;
+    }
+
+    /// Requests forwarded upstream and not yet answered: a test that kills the server
+    /// when this is non-zero kills it mid-request.
+    pub fn in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
     }
 
     pub fn stats(&self) -> FaultStats {
@@ -445,8 +454,10 @@ impl Shared {
                 *up = Some(self.connect_upstream(conn)?);
             }
             let u = up.as_mut().expect("connected above");
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
             let result =
                 u.write.write_all(&req.bytes).and_then(|()| read_message(&mut u.read, Side::Response));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
             match result {
                 Ok(Some(resp)) => {
                     if resp.closes {
@@ -741,6 +752,30 @@ mod tests {
         let err = Client::connect(p.addr()).post("answered but unheard").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
         assert_eq!(echo.seen(), ["answered but unheard"]);
+    }
+
+    #[test]
+    fn in_flight_counts_requests_awaiting_the_server() {
+        // A server that reads the request and answers only when told.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            read_message(&mut r, Side::Request).unwrap().unwrap();
+            go_rx.recv().unwrap();
+            (&s).write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").unwrap();
+        });
+        let p = FaultProxy::start(addr, 1, FaultPlan::CLEAN).unwrap();
+        let paddr = p.addr();
+        let client = std::thread::spawn(move || Client::connect(paddr).post("wait"));
+        crate::process::wait_until("a request in flight", Duration::from_secs(5), || p.in_flight() == 1)
+            .unwrap();
+        go_tx.send(()).unwrap();
+        assert_eq!(client.join().unwrap().unwrap(), "ok");
+        assert_eq!(p.in_flight(), 0);
+        server.join().unwrap();
     }
 
     #[test]

@@ -26,13 +26,25 @@ pub struct Binaries {
 }
 
 /// Builds `backend` and `kiosk-agent` (dev profile, the workspace's target directory)
-/// once per process and returns their paths.
+/// once per process and returns their paths; with `MIMAMORI_BINARIES=DIR`, takes them
+/// from `DIR` unbuilt.
 pub fn binaries() -> anyhow::Result<Binaries> {
     static BUILT: OnceLock<Result<Binaries, String>> = OnceLock::new();
     BUILT.get_or_init(|| build().map_err(|e| format!("{e:#}"))).clone().map_err(|e| anyhow::anyhow!(e))
 }
 
 fn build() -> anyhow::Result<Binaries> {
+    // A long soak can run on copies, so that rebuilding the workspace meanwhile does
+    // not swap the binaries under it.
+    if let Some(dir) = std::env::var_os("MIMAMORI_BINARIES").map(PathBuf::from) {
+        let bins = Binaries { backend: dir.join("backend"), kiosk_agent: dir.join("kiosk-agent") };
+        for b in [&bins.backend, &bins.kiosk_agent] {
+            if !b.is_file() {
+                bail!("MIMAMORI_BINARIES is set but {} is missing", b.display());
+            }
+        }
+        return Ok(bins);
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("tests/ has a parent")?.to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(&cargo)
