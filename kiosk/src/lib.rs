@@ -16,3 +16,5 @@ mod ui {
 pub use ui::*;
 
 pub mod idle;
+pub mod store;
+pub mod sync;

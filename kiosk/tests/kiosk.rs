@@ -81,3 +81,5 @@ fn kiosk_window_under_xvfb_is_not_blank() {
     assert!(ink > 0.05, "only {:.1}% of the screen is drawn on", ink * 100.0);
     assert!(img.distinct_colours() > 30, "no anti-aliased text: {} colours", img.distinct_colours());
 }
+#[path = "store_sync.rs"]
+mod store_sync;

@@ -1,0 +1,155 @@
+//! Applying what the office sends down (pull items) to the local tables.
+//!
+//! Every item is applied inside the caller's transaction, which also moves the
+//! cursor, so a tablet that loses power mid-pull neither skips nor half-applies an
+//! item. An item of a kind this tablet does not know, or with a body it cannot read,
+//! is skipped (counted), never retried forever: the cursor moves past it.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rusqlite::{Transaction, params};
+use serde_json::Value;
+
+use super::StoreError;
+
+/// What one item did.
+pub(super) enum Applied {
+    Applied,
+    Skipped,
+}
+
+pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Applied, StoreError> {
+    let b = &item.body;
+    let ok = match item.kind {
+        wire::PullKind::RosterEntry => roster(tx, b)?,
+        wire::PullKind::ResidentSettings => settings(tx, b)?,
+        wire::PullKind::Campaign => campaign(tx, b)?,
+        wire::PullKind::Weather => weather(tx, b)?,
+        wire::PullKind::Reprompt => reprompt(tx, b)?,
+        // Plans are made on the tablet and dialect bundles are not shipped this way
+        // yet: nothing to apply, and the cursor moves on.
+        wire::PullKind::Plan | wire::PullKind::DialectBundle | wire::PullKind::Unknown => false,
+    };
+    Ok(if ok { Applied::Applied } else { Applied::Skipped })
+}
+
+fn resident_id(b: &Value) -> Option<i64> {
+    b.get("resident_id")?.as_i64()
+}
+
+fn roster(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    let (Some(id), Some(name)) = (resident_id(b), b.get("display_name").and_then(Value::as_str)) else {
+        return Ok(false);
+    };
+    let card = match b.get("card_identity") {
+        Some(Value::String(c)) => match super::normalise_card(c) {
+            Some(c) => Some(c),
+            None => return Ok(false),
+        },
+        _ => None,
+    };
+    // A card now linked here was perhaps linked to someone else before (re-linked
+    // by staff): the office is the authority, so the older local link goes.
+    if let Some(card) = &card {
+        tx.execute(
+            "UPDATE residents SET card_identity = NULL WHERE card_identity = ?1 AND id != ?2",
+            params![card, id],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO residents (id, display_name, card_identity) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
+             card_identity = excluded.card_identity",
+        params![id, name, card],
+    )?;
+    Ok(true)
+}
+
+fn settings(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    let Ok(body) = serde_json::from_value::<wire::ResidentSettingsBody>(b.clone()) else { return Ok(false) };
+    let Ok(id) = i64::try_from(body.resident_id) else { return Ok(false) };
+    let parse = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
+    let [start, end] = &body.checkin_window;
+    let (Some(start), Some(end)) = (parse(start), parse(end)) else { return Ok(false) };
+    // Names care does not know (from a newer office) are left out, not fatal.
+    let known: Vec<&str> = body
+        .contraindications
+        .iter()
+        .filter_map(|c| super::parse_contraindication(c).map(super::contraindication_key))
+        .collect();
+    tx.execute(
+        "INSERT INTO office_settings (resident_id, window_start, window_end, grace_minutes, contraindications)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (resident_id) DO UPDATE SET window_start = excluded.window_start,
+             window_end = excluded.window_end, grace_minutes = excluded.grace_minutes,
+             contraindications = excluded.contraindications",
+        params![
+            id,
+            start.format("%H:%M").to_string(),
+            end.format("%H:%M").to_string(),
+            body.grace_minutes,
+            known.join(",")
+        ],
+    )?;
+    tx.execute("DELETE FROM pauses WHERE resident_id = ?1", [id])?;
+    for p in &body.pauses {
+        tx.execute(
+            "INSERT OR IGNORE INTO pauses (resident_id, from_ms, until_ms) VALUES (?1, ?2, ?3)",
+            params![id, p.from.timestamp_millis(), p.until.timestamp_millis()],
+        )?;
+    }
+    tx.execute("DELETE FROM emergency_contacts WHERE resident_id = ?1", [id])?;
+    for (i, c) in body.emergency_contacts.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO emergency_contacts (resident_id, position, name, relation, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, i as i64, c.name, c.relation, c.phone],
+        )?;
+    }
+    Ok(true)
+}
+
+fn campaign(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    let Ok(notice) = serde_json::from_value::<wire::CampaignNotice>(b.clone()) else { return Ok(false) };
+    let Ok(id) = i64::try_from(notice.campaign_id) else { return Ok(false) };
+    tx.execute(
+        "INSERT INTO campaigns (campaign_id, message, deadline_ms, closed) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (campaign_id) DO UPDATE SET message = excluded.message,
+             deadline_ms = excluded.deadline_ms, closed = max(closed, excluded.closed)",
+        params![id, notice.message, notice.deadline.timestamp_millis(), notice.closed],
+    )?;
+    Ok(true)
+}
+
+fn weather(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    if serde_json::from_value::<wire::WeatherReport>(b.clone()).is_err() {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO weather (id, body) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        [b.to_string()],
+    )?;
+    Ok(true)
+}
+
+fn reprompt(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    let Some(id) = resident_id(b) else { return Ok(false) };
+    let Some(day) = b.get("day").and_then(Value::as_str).and_then(|d| d.parse::<NaiveDate>().ok()) else {
+        return Ok(false);
+    };
+    // A check-in already recorded that day answers the re-prompt (it crossed in the post).
+    let done: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM checkins WHERE resident_id = ?1 AND day = ?2 AND outcome != 'no_answer')",
+        params![id, day.to_string()],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO reprompts (resident_id, day, done) VALUES (?1, ?2, ?3)",
+        params![id, day.to_string(), done],
+    )?;
+    Ok(true)
+}
+
+/// Milliseconds since the epoch, as stored.
+pub(super) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt { detail: format!("time {ms} out of range") })
+}

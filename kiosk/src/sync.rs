@@ -1,0 +1,184 @@
+//! The sync worker: delivers the outbox to the office and brings its changes down.
+//!
+//! It runs on its own thread with a current-thread tokio runtime and its own
+//! [`Store`] connection to the same file as the UI. Each round uploads the outbox
+//! oldest first in batches (the next batch only after the office acknowledged the
+//! last), pulls with the cursor until nothing more waits, and sends a heartbeat when
+//! one is due. An event leaves the outbox only in the transaction that applies the
+//! office's "stored" or "duplicate" for it; a "rejected" one moves to the dead-letter
+//! table. Failures back off exponentially with jitter; [`SyncHandle::nudge`] (after a
+//! help request) starts a round at once.
+//!
+//! The UI learns the state through `on_status` and shows it calmly: offline is the
+//! normal state of a tablet in a snowstorm, not an alarm.
+
+mod backoff;
+mod client;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+pub use client::CallError;
+pub use reqwest::Url;
+
+use crate::store::{Credentials, Store, StoreError};
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The office's base URL.
+    pub server: Url,
+    /// The local store's file (the worker opens its own connection).
+    pub db: PathBuf,
+    /// Time between rounds while online; at most a minute, so campaigns arrive in time.
+    pub poll: Duration,
+    /// Time between heartbeats.
+    pub heartbeat: Duration,
+    /// Timeout of each request.
+    pub request_timeout: Duration,
+    /// First and longest wait after a failure.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub app_version: String,
+}
+
+impl SyncConfig {
+    /// The defaults: poll every 30 s, heartbeat every 5 min, 20 s request timeout,
+    /// backoff from 1 s to 5 min.
+    pub fn new(server: Url, db: PathBuf) -> SyncConfig {
+        SyncConfig {
+            server,
+            db,
+            poll: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(20),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// Why the tablet counts as offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfflineReason {
+    /// No connection to the office.
+    Unreachable,
+    Timeout,
+    /// The office answered 5xx or 429.
+    ServerError(u16),
+    /// The office's answer was cut off or unreadable.
+    BadResponse,
+    /// The local store could not be read or written (full disk, corrupt file).
+    LocalStore,
+}
+
+/// What the UI shows about the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncStatus {
+    Online {
+        last_ok: DateTime<Utc>,
+        outbox_len: u64,
+    },
+    Offline {
+        since: DateTime<Utc>,
+        outbox_len: u64,
+        reason: OfflineReason,
+    },
+    /// No credentials, or the office refused the token (revoked): staff enrol again.
+    /// Nothing is deleted meanwhile.
+    NotEnrolled,
+}
+
+/// The parts the heartbeat reports, as the kiosk's workers see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceHealth {
+    pub microphone: wire::PartHealth,
+    pub reader: wire::PartHealth,
+    pub speaker: wire::PartHealth,
+}
+
+/// Why enrolment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("enrolment code refused (unknown, used or expired): ask staff for a new one")]
+    CodeRefused,
+    #[error("the office could not be reached or failed: {0}")]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Exchanges a one-time enrolment code for a device token and saves it in the store
+/// at `db`. Blocking: call it from a worker thread, never from the UI thread or inside
+/// a tokio runtime.
+pub fn enrol(server: &Url, code: &str, db: &Path) -> Result<Credentials, SyncError> {
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SyncError::Runtime)?;
+    let version = env!("CARGO_PKG_VERSION");
+    let api = client::Api::new(server, Duration::from_secs(20), version)?;
+    let req = wire::EnrolRequest { code: code.trim().to_owned(), app_version: version.to_owned() };
+    let resp = rt.block_on(api.enrol(&req)).map_err(|e| match e {
+        CallError::Unauthorized(_) => SyncError::CodeRefused,
+        other => SyncError::Call(other),
+    })?;
+    let creds = Credentials { device_id: resp.device_id, token: resp.device_token };
+    Store::open(db)?.save_credentials(&creds)?;
+    Ok(creds)
+}
+
+/// The running worker. `nudge` starts a round now; dropping it (or `stop`) ends the
+/// worker and waits for its thread.
+#[derive(Debug)]
+pub struct SyncHandle {
+    shared: Arc<worker::Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    /// Starts the worker thread. `health` is asked before each heartbeat;
+    /// `on_status` hears the state after every round (from the worker thread: the UI
+    /// hands it to its event loop).
+    pub fn spawn(
+        config: SyncConfig,
+        health: impl Fn() -> DeviceHealth + Send + 'static,
+        on_status: impl Fn(SyncStatus) + Send + 'static,
+    ) -> std::io::Result<SyncHandle> {
+        let shared = Arc::new(worker::Shared::default());
+        let thread = std::thread::Builder::new().name("sync".to_owned()).spawn({
+            let shared = shared.clone();
+            move || worker::run(config, shared, Box::new(health), Box::new(on_status))
+        })?;
+        Ok(SyncHandle { shared, thread: Some(thread) })
+    }
+
+    /// Sync now (a help request was just recorded), even during a backoff wait.
+    pub fn nudge(&self) {
+        self.shared.nudge.notify_one();
+    }
+
+    /// Stops the worker (an in-flight request is abandoned; the office's
+    /// idempotency makes its resend safe) and waits for the thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
