@@ -9,12 +9,23 @@
 //! only through the tablet API and the `wire` types.
 
 /// The Slint-generated views and globals. Generated code is not held to our lints.
-#[allow(missing_debug_implementations, elided_lifetimes_in_paths, clippy::all)]
+#[allow(missing_debug_implementations, elided_lifetimes_in_paths, clippy::all, clippy::todo)]
 mod ui {
     slint::include_modules!();
 }
 pub use ui::*;
 
+pub mod app;
+pub mod audio;
+pub mod card;
+pub mod convert;
+pub mod flow;
+pub mod guide;
 pub mod idle;
+pub mod screens;
+pub mod signin;
+pub mod speech;
+pub mod staff;
 pub mod store;
 pub mod sync;
+pub mod views;

@@ -1,16 +1,70 @@
-//! `kiosk`: the resident tablet app. Thin: arguments, logging, window, adapters, run.
+//! `kiosk`: the resident tablet app. Thin: arguments, logging, window, workers, run.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use kiosk::app::{App, Options, Report, Reporter};
+use kiosk::speech::{AudioIn, AudioOut, SpeechConfig};
 use slint::ComponentHandle as _;
 
 /// The mimamori resident tablet.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    /// The local store (SQLite), created on first start.
+    #[arg(long, default_value = "kiosk.sqlite")]
+    db: PathBuf,
+    /// The welfare office's server (e.g. http://127.0.0.1:8080); none = offline only.
+    #[arg(long)]
+    server: Option<reqwest::Url>,
+    /// Seconds between syncs while online.
+    #[arg(long, default_value_t = 30)]
+    sync_poll_secs: u64,
+    /// The Whisper model (ggml); defaults to the one `dialect-model fetch-model` made.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// No voice recognition: answers by button only.
+    #[arg(long)]
+    no_voice: bool,
+    /// Answers from these WAV files, one per question, instead of a microphone.
+    #[arg(long, value_delimiter = ',')]
+    audio_in: Vec<PathBuf>,
+    /// Feed `--audio-in` files at the speed of speech (demos), not as fast as possible.
+    #[arg(long)]
+    audio_realtime: bool,
+    /// Capture device name (default: the system's default input).
+    #[arg(long)]
+    microphone: Option<String>,
+    /// No speaker: speech is shown as captions for as long as it would take to say.
+    #[arg(long)]
+    no_speaker: bool,
+    /// Directory of CA certificates (DER, *.der) the card's auth certificate must chain
+    /// to; without it the card reader is not used.
+    #[arg(long)]
+    card_trust: Option<PathBuf>,
+    /// SHA-256 (hex) of the staff PIN (`printf 2468 | sha256sum`).
+    #[arg(long, default_value = "")]
+    staff_pin_sha256: String,
+    /// The care data (dialogue, exercise catalogue, region calendar).
+    #[arg(long, default_value = kiosk::flow::DEFAULT_ASSETS)]
+    assets: PathBuf,
+    /// Render every screen to PNG (1280×800, software renderer, no display) in this
+    /// directory and exit.
+    #[arg(long)]
+    screens: Option<PathBuf>,
     /// Exit after this many seconds (demos, screenshots); runs until closed otherwise.
     #[arg(long)]
     exit_after: Option<f64>,
+}
+
+thread_local! {
+    /// The running app, reached by reports arriving on the event loop.
+    static APP: RefCell<Option<Rc<App>>> = const { RefCell::new(None) };
 }
 
 fn main() -> anyhow::Result<()> {
@@ -19,17 +73,97 @@ fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    let started = std::time::Instant::now();
     let args = Args::parse();
+    let care: &'static kiosk::flow::Care =
+        Box::leak(Box::new(kiosk::flow::Care::load(&args.assets).context("loading the care data")?));
+    if let Some(out) = &args.screens {
+        return render_screens(care, out);
+    }
     let window = kiosk::AppWindow::new().context("cannot open the kiosk window (is DISPLAY set?)")?;
     let _clock = kiosk::idle::bind(&window, || chrono::Local::now().naive_local());
+
+    let speech = (!args.no_voice).then(|| {
+        let model =
+            args.model.clone().or_else(|| Some(dialect_model::model::ModelPaths::default().ggml_q8_0()));
+        let audio_in = if !args.audio_in.is_empty() {
+            AudioIn::Files { files: args.audio_in.clone().into(), realtime: args.audio_realtime }
+        } else {
+            AudioIn::Microphone { device: args.microphone.clone() }
+        };
+        let audio_out = if args.no_speaker { AudioOut::Silent { paced: true } } else { AudioOut::Speaker };
+        SpeechConfig::new(model, audio_in, audio_out)
+    });
+    let card_trust = match &args.card_trust {
+        Some(dir) => Some(read_ders(dir)?),
+        None => None,
+    };
+    let options = Options {
+        db: args.db.clone(),
+        speech,
+        server: args.server.clone(),
+        sync_poll: Duration::from_secs(args.sync_poll_secs.max(1)),
+        staff_pin_sha256: args.staff_pin_sha256.to_lowercase(),
+        card_trust,
+        db_max_bytes: None,
+    };
+    let weak = window.as_weak();
+    let reporter: Reporter = Arc::new(move |report: Report| {
+        let _ = weak.upgrade_in_event_loop(move |_| {
+            if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                app.report(report);
+            }
+        });
+    });
+    let app = App::start(&window, care, options, chrono::Local::now().naive_local(), reporter)?;
+    APP.with(|a| *a.borrow_mut() = Some(app.clone()));
+    let ticker = slint::Timer::default();
+    ticker.start(slint::TimerMode::Repeated, Duration::from_secs(1), move || {
+        if let Some(app) = APP.with(|a| a.borrow().clone()) {
+            app.tick(chrono::Local::now().naive_local());
+        }
+    });
     let _exit = args.exit_after.map(|secs| {
         let timer = slint::Timer::default();
-        timer.start(slint::TimerMode::SingleShot, std::time::Duration::from_secs_f64(secs), || {
+        timer.start(slint::TimerMode::SingleShot, Duration::from_secs_f64(secs), || {
             let _ = slint::quit_event_loop();
         });
         timer
     });
-    tracing::info!("idle screen shown");
+    let shown = slint::Timer::default();
+    shown.start(slint::TimerMode::SingleShot, Duration::ZERO, move || {
+        tracing::info!(cold_start_ms = started.elapsed().as_millis() as u64, "idle screen shown");
+    });
     window.run().context("running the kiosk window")?;
+    APP.with(|a| a.borrow_mut().take());
     Ok(())
+}
+
+/// `kiosk --screens DIR`: every screen as a PNG.
+fn render_screens(care: &'static kiosk::flow::Care, out: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let scratch = std::env::temp_dir().join(format!("kiosk-screens-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let shots = kiosk::screens::capture_all(care, &scratch, |_, _| {})?;
+    for shot in &shots {
+        let path = out.join(format!("{}.png", shot.name));
+        std::fs::write(&path, kiosk::screens::png(shot)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// Every `*.der` certificate in a directory.
+fn read_ders(dir: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut certs = vec![];
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "der") {
+            certs.push(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        }
+    }
+    anyhow::ensure!(!certs.is_empty(), "no *.der CA certificate in {}", dir.display());
+    Ok(certs)
 }

@@ -49,10 +49,12 @@ fn idle_screen_prompt_is_a_big_button_that_starts() {
 #[test]
 fn kiosk_window_under_xvfb_is_not_blank() {
     let xvfb = tests::Xvfb::start().unwrap();
+    let db = tempfile::tempdir().unwrap();
     let mut kiosk = tests::ChildGuard::spawn(
         "kiosk",
         Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["--exit-after", "60"])
+            .args(["--exit-after", "60", "--no-voice", "--db"])
+            .arg(db.path().join("kiosk.sqlite"))
             .env("DISPLAY", xvfb.display())
             .env("SLINT_BACKEND", "winit-software")
             .stdout(Stdio::null()),
@@ -81,5 +83,9 @@ fn kiosk_window_under_xvfb_is_not_blank() {
     assert!(ink > 0.05, "only {:.1}% of the screen is drawn on", ink * 100.0);
     assert!(img.distinct_colours() > 30, "no anti-aliased text: {} colours", img.distinct_colours());
 }
+#[path = "screens.rs"]
+mod screens;
 #[path = "store_sync.rs"]
 mod store_sync;
+#[path = "ui.rs"]
+mod ui;

@@ -1,0 +1,528 @@
+//! The running kiosk: the controller on the UI thread, and the workers (speech,
+//! store, card, sync) it drives. Workers report back through a [`Reporter`]; in the
+//! app that hands each report to the Slint event loop (`upgrade_in_event_loop`), in
+//! headless tests to a channel the test drains. The UI thread never waits on a worker.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use slint::ComponentHandle as _;
+
+use crate::AppWindow;
+use crate::flow::{Campaign, Care, Effect, Flow, Input, Record, Resident};
+use crate::signin::PinVerdict;
+use crate::speech::{Part, SpeechCommand, SpeechConfig, SpeechReport, SpeechWorker};
+use crate::staff::{Settings, StaffEffect, StaffInput};
+use crate::store::{ResidentId, ResidentSettings, Store};
+
+/// Something a worker tells the UI thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    Flow(Input),
+    Speech(SpeechReport),
+    Sync(crate::sync::SyncStatus),
+    /// A worker's trouble to show: (to the resident, gently; to staff, plainly).
+    Trouble {
+        resident: String,
+        staff: String,
+    },
+    Reader(Part),
+    /// A card was identified (SHA-256 of its auth certificate, hex).
+    Card(String),
+}
+
+/// How workers reach the UI thread.
+pub type Reporter = Arc<dyn Fn(Report) + Send + Sync>;
+
+/// Everything the kiosk needs to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub db: PathBuf,
+    pub speech: Option<SpeechConfig>,
+    /// The office; `None` runs without sync (nothing is lost: the outbox waits).
+    pub server: Option<reqwest::Url>,
+    pub sync_poll: Duration,
+    /// SHA-256 (hex) of the staff PIN.
+    pub staff_pin_sha256: String,
+    /// CA certificates (DER) the card's auth certificate must chain to; `None` = no reader.
+    pub card_trust: Option<Vec<Vec<u8>>>,
+    /// A size limit for the local store (a small partition; tests of a full disk).
+    pub db_max_bytes: Option<u64>,
+}
+
+/// Health as the workers last reported it, for the staff page and the heartbeat.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    pub microphone: Option<Part>,
+    pub speaker: Option<Part>,
+    pub recogniser: Option<Part>,
+    pub reader: Option<Part>,
+    pub sync: Option<crate::sync::SyncStatus>,
+    pub store: Option<String>,
+}
+
+type StoreJob = Box<dyn FnOnce(&mut Store) + Send>;
+
+/// The store's own thread: every write (and the outbox with it) happens here.
+#[derive(Debug)]
+pub struct StoreWorker {
+    tx: Sender<StoreJob>,
+}
+
+impl StoreWorker {
+    pub fn spawn(store: Store) -> Self {
+        let (tx, rx) = mpsc::channel::<StoreJob>();
+        std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || {
+                let mut store = store;
+                while let Ok(job) = rx.recv() {
+                    job(&mut store);
+                }
+            })
+            .expect("spawning the store thread");
+        Self { tx }
+    }
+
+    pub fn run(&self, job: impl FnOnce(&mut Store) + Send + 'static) {
+        let _ = self.tx.send(Box::new(job));
+    }
+}
+
+/// The kiosk on the UI thread.
+pub struct App {
+    flow: RefCell<Flow<'static>>,
+    window: slint::Weak<AppWindow>,
+    care: &'static Care,
+    options: Options,
+    speech: Option<SpeechWorker>,
+    store: StoreWorker,
+    card: Option<crate::card::CardWorker>,
+    sync: RefCell<Option<crate::sync::SyncHandle>>,
+    health: Arc<Mutex<Health>>,
+    reporter: Reporter,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("screen", &self.flow.borrow().screen()).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Starts the workers and binds the window. `reporter` must deliver each report
+    /// to [`App::report`] on the UI thread.
+    pub fn start(
+        window: &AppWindow,
+        care: &'static Care,
+        options: Options,
+        now: NaiveDateTime,
+        reporter: Reporter,
+    ) -> anyhow::Result<Rc<App>> {
+        use anyhow::Context as _;
+        let (store, moved) = Store::open_or_recover(&options.db)
+            .with_context(|| format!("opening the local store {}", options.db.display()))?;
+        let health = Arc::new(Mutex::new(Health::default()));
+        if let Some(moved) = moved {
+            tracing::error!(moved_to = %moved.display(), "local store was corrupt; a fresh one was made");
+            health.lock().expect("health").store =
+                Some(format!("端末のデータが壊れていたため、新しく作り直しました（{}）", moved.display()));
+        }
+        let store = match options.db_max_bytes {
+            Some(limit) => {
+                drop(store);
+                Store::open_with_limit(&options.db, Some(limit))
+                    .with_context(|| format!("opening the local store {}", options.db.display()))?
+            }
+            None => store,
+        };
+        let store = StoreWorker::spawn(store);
+        let speech = options.speech.clone().map(|config| {
+            let r = reporter.clone();
+            SpeechWorker::spawn(config, move |s| r(Report::Speech(s)))
+        });
+        let card =
+            options.card_trust.clone().map(|trust| crate::card::CardWorker::spawn(trust, reporter.clone()));
+        if options.card_trust.is_none() {
+            health.lock().expect("health").reader =
+                Some(Part::Missing("カード読み取り機を使わない設定です".into()));
+        }
+        let app = Rc::new(App {
+            flow: RefCell::new(Flow::with_staff_pin(care, now, options.staff_pin_sha256.clone())),
+            window: window.as_weak(),
+            care,
+            options,
+            speech,
+            store,
+            card,
+            sync: RefCell::new(None),
+            health,
+            reporter,
+        });
+        app.start_sync();
+        let weak = Rc::downgrade(&app);
+        crate::views::bind(window, move |input| {
+            if let Some(app) = weak.upgrade() {
+                app.input(input);
+            }
+        });
+        app.render();
+        app.refresh_notice();
+        Ok(app)
+    }
+
+    fn start_sync(&self) {
+        let Some(server) = self.options.server.clone() else { return };
+        let mut config = crate::sync::SyncConfig::new(server, self.options.db.clone());
+        config.poll = self.options.sync_poll;
+        let health = self.health.clone();
+        let part = |p: &Option<Part>| match p {
+            Some(Part::Ok) => wire::PartHealth::Ok,
+            Some(Part::Missing(_)) => wire::PartHealth::Missing,
+            Some(Part::Faulty(_)) => wire::PartHealth::Faulty,
+            None => wire::PartHealth::Unknown,
+        };
+        let r = self.reporter.clone();
+        match crate::sync::SyncHandle::spawn(
+            config,
+            move || {
+                let h = health.lock().map(|h| h.clone()).unwrap_or_default();
+                crate::sync::DeviceHealth {
+                    microphone: part(&h.microphone),
+                    reader: part(&h.reader),
+                    speaker: part(&h.speaker),
+                }
+            },
+            move |status| r(Report::Sync(status)),
+        ) {
+            Ok(handle) => *self.sync.borrow_mut() = Some(handle),
+            Err(e) => tracing::error!(error = %e, "cannot start the sync worker"),
+        }
+    }
+
+    /// The controller's current screen (tests).
+    pub fn screen(&self) -> crate::flow::Screen {
+        self.flow.borrow().screen()
+    }
+
+    /// A copy of the view model (tests).
+    pub fn view(&self) -> crate::flow::View {
+        self.flow.borrow().view().clone()
+    }
+
+    /// One report from a worker, on the UI thread.
+    pub fn report(&self, report: Report) {
+        match report {
+            Report::Flow(input) => self.input(input),
+            Report::Speech(s) => match s {
+                SpeechReport::Done => self.input(Input::SpeechDone),
+                SpeechReport::Heard(u) => self.input(Input::Heard(u)),
+                SpeechReport::Silence => self.input(Input::Silence),
+                SpeechReport::Health { microphone, speaker, recogniser } => {
+                    tracing::info!(
+                        recogniser = recogniser == Part::Ok,
+                        microphone = microphone == Part::Ok,
+                        speaker = speaker == Part::Ok,
+                        "speech worker ready"
+                    );
+                    if let Ok(mut h) = self.health.lock() {
+                        h.microphone = Some(microphone);
+                        h.speaker = Some(speaker);
+                        h.recogniser = Some(recogniser);
+                    }
+                    self.refresh_notice();
+                }
+                SpeechReport::Test(text) => self.input(Input::Staff(StaffInput::TestResult(text))),
+                SpeechReport::ReplyLatency(d) => {
+                    tracing::info!(reply_latency_ms = d.as_millis() as u64, "reply latency");
+                }
+            },
+            Report::Sync(status) => {
+                if let Ok(mut h) = self.health.lock() {
+                    h.sync = Some(status);
+                }
+                self.refresh_notice();
+            }
+            Report::Trouble { resident, staff } => {
+                tracing::warn!(trouble = %staff, "worker trouble");
+                if let Ok(mut h) = self.health.lock() {
+                    h.store = Some(staff);
+                }
+                if let Some(w) = self.window.upgrade() {
+                    w.global::<crate::AppAdapter<'_>>().set_notice(resident.into());
+                }
+            }
+            Report::Card(hex) => {
+                let r = self.reporter.clone();
+                let care = self.care;
+                self.store.run(move |store| {
+                    let found = store
+                        .resident_by_card(&hex)
+                        .ok()
+                        .flatten()
+                        .map(|res| load_resident(store, care, res));
+                    r(Report::Flow(Input::CardRead(found)));
+                });
+            }
+            Report::Reader(part) => {
+                if let Ok(mut h) = self.health.lock() {
+                    h.reader = Some(part);
+                }
+            }
+        }
+    }
+
+    /// The gentle line at the top of the screen: nothing when all is well.
+    fn refresh_notice(&self) {
+        let h = self.health.lock().map(|h| h.clone()).unwrap_or_default();
+        let notice = resident_notice(&h);
+        if let Some(w) = self.window.upgrade() {
+            w.global::<crate::AppAdapter<'_>>().set_notice(notice.into());
+        }
+    }
+
+    /// Feeds the controller and carries out what it asks.
+    pub fn input(&self, input: Input) {
+        let effects = self.flow.borrow_mut().handle(input);
+        for effect in effects {
+            self.effect(effect);
+        }
+        self.render();
+    }
+
+    fn render(&self) {
+        if let Some(w) = self.window.upgrade() {
+            crate::views::render(&w, self.flow.borrow().view());
+        }
+    }
+
+    /// Advances the controller's clock and looks for campaigns (once a second or so).
+    pub fn tick(&self, now: NaiveDateTime) {
+        self.input(Input::Tick(now));
+        let r = self.reporter.clone();
+        self.store.run(move |store| {
+            if let Ok(campaigns) = store.open_campaigns()
+                && let Some(c) = campaigns.into_iter().find(|c| !c.closed)
+            {
+                r(Report::Flow(Input::Campaign(Campaign { id: c.campaign_id, message: c.message })));
+            }
+        });
+    }
+
+    fn speak(&self, command: SpeechCommand) {
+        match &self.speech {
+            Some(s) => s.send(command),
+            None => {
+                // No speech at all: captions carry everything; the conversation goes on.
+                if matches!(command, SpeechCommand::Say { .. }) {
+                    (self.reporter)(Report::Speech(SpeechReport::Done));
+                }
+            }
+        }
+    }
+
+    fn effect(&self, effect: Effect) {
+        match effect {
+            Effect::Say { lines, slow } => self.speak(SpeechCommand::Say { lines, slow }),
+            Effect::StopSpeaking => self.speak(SpeechCommand::Stop),
+            Effect::Listen(q) => self.speak(SpeechCommand::Listen(q)),
+            Effect::StopListening => self.speak(SpeechCommand::StopListening),
+            Effect::Record(record) => self.record(record),
+            Effect::SyncNow => {
+                if let Some(s) = self.sync.borrow().as_ref() {
+                    s.nudge();
+                }
+            }
+            Effect::StrongSignIn { digits } => match &self.card {
+                Some(card) => card.strong_sign_in(digits),
+                None => {
+                    self.input(Input::PinResult(PinVerdict::Failed("カード読み取り機がありません".into())))
+                }
+            },
+            Effect::FindHousehold => {
+                let r = self.reporter.clone();
+                let care = self.care;
+                self.store.run(move |store| {
+                    let found = store.residents().ok().and_then(|rs| rs.into_iter().next());
+                    let resident = found.map(|r| load_resident(store, care, r));
+                    if let Some(res) = &resident
+                        && let Ok(s) = store.settings(ResidentId(res.id))
+                    {
+                        r(Report::Flow(Input::Staff(StaffInput::Loaded(Some((res.id, to_settings(&s)))))));
+                    }
+                    r(Report::Flow(Input::Household(resident)));
+                });
+            }
+            Effect::Staff(s) => self.staff_effect(s),
+        }
+    }
+
+    fn record(&self, record: Record) {
+        let r = self.reporter.clone();
+        self.store.run(move |store| {
+            let now = Utc::now();
+            let result = match &record {
+                Record::Care { resident, event } => {
+                    store.record_care_event(ResidentId(*resident), event, now)
+                }
+                Record::ExerciseDone { resident, exercise_ids, minutes, on } => {
+                    store.record_exercise_done(ResidentId(*resident), exercise_ids, *minutes, *on, now)
+                }
+                Record::SafetyAnswer { resident, campaign, needs_help } => {
+                    let reply =
+                        if *needs_help { wire::SafetyReply::NeedsHelp } else { wire::SafetyReply::Safe };
+                    store.record_safety_answer(ResidentId(*resident), *campaign, reply, now)
+                }
+                Record::CardLink { resident, identity_hex } => {
+                    store.record_card_link_request(ResidentId(*resident), identity_hex, now)
+                }
+            };
+            if let Err(e) = result {
+                let resident = match e {
+                    crate::store::StoreError::Full => "記録する場所がいっぱいです。職員にお知らせください",
+                    _ => "記録がうまくいきませんでした。職員にお知らせください",
+                };
+                r(Report::Trouble {
+                    resident: resident.into(), staff: format!("記録できません: {e}")
+                });
+            }
+        });
+    }
+
+    fn staff_effect(&self, effect: StaffEffect) {
+        let r = self.reporter.clone();
+        match effect {
+            StaffEffect::Enrol { code } => {
+                let Some(server) = self.options.server.clone() else {
+                    return self.input(Input::Staff(StaffInput::Enrolled(Err(
+                        "事務所のアドレスが設定されていません".into(),
+                    ))));
+                };
+                let db = self.options.db.clone();
+                std::thread::spawn(move || {
+                    let result =
+                        crate::sync::enrol(&server, &code, &db).map(|_| ()).map_err(|e| e.to_string());
+                    r(Report::Flow(Input::Staff(StaffInput::Enrolled(result))));
+                });
+            }
+            StaffEffect::SaveSettings { resident, settings } => {
+                self.apply_settings(&settings);
+                self.store.run(move |store| {
+                    let s = ResidentSettings {
+                        volume: settings.volume,
+                        speech_rate: settings.speech_rate,
+                        text_scale: settings.text_scale,
+                    };
+                    if let Err(e) = store.save_settings(ResidentId(resident), &s) {
+                        r(Report::Trouble {
+                            resident: String::new(),
+                            staff: format!("設定を保存できません: {e}"),
+                        });
+                    }
+                });
+            }
+            StaffEffect::LoadSettings => {
+                self.store.run(move |store| {
+                    let loaded = store
+                        .residents()
+                        .ok()
+                        .and_then(|rs| rs.into_iter().next())
+                        .and_then(|res| store.settings(res.id).ok().map(|s| (res.id.0, to_settings(&s))));
+                    r(Report::Flow(Input::Staff(StaffInput::Loaded(loaded))));
+                });
+            }
+            StaffEffect::TestMicrophone => self.speak(SpeechCommand::TestMicrophone),
+            StaffEffect::TestSpeaker => self.speak(SpeechCommand::TestSpeaker),
+            StaffEffect::RefreshHealth => {
+                let h = self.health.lock().map(|h| h.clone()).unwrap_or_default();
+                let store_figures = self.options.db.clone();
+                self.store.run(move |store| {
+                    let mut lines = health_lines(&h);
+                    if let Ok(f) = store.figures() {
+                        lines.push(format!(
+                            "送信待ち: {}件（送れなかった記録: {}件）",
+                            f.outbox_len, f.dead_letter_len
+                        ));
+                    }
+                    if let Some(free) = store.free_storage_mib() {
+                        lines.push(format!("空き容量: {free} MB"));
+                    }
+                    let _ = store_figures;
+                    r(Report::Flow(Input::Staff(StaffInput::Health(lines))));
+                });
+            }
+            StaffEffect::LinkCard => {}
+        }
+    }
+
+    /// Applies a resident's settings to the screen and the voice.
+    fn apply_settings(&self, s: &Settings) {
+        if let Some(w) = self.window.upgrade() {
+            w.global::<crate::Theme<'_>>().set_text_scale(s.text_scale);
+        }
+        self.speak(SpeechCommand::Configure { volume: s.volume, speed: s.speech_rate });
+    }
+}
+
+fn to_settings(s: &ResidentSettings) -> Settings {
+    Settings { volume: s.volume, speech_rate: s.speech_rate, text_scale: s.text_scale }
+}
+
+/// Loads what the controller needs about a resident: name and 5 weeks of history.
+pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> Resident {
+    let since = chrono::Local::now().date_naive() - chrono::Days::new(35);
+    let history = store.day_records(r.id, since, &care.catalogue).unwrap_or_default();
+    Resident { id: r.id.0, name: r.display_name, profile: Default::default(), history }
+}
+
+/// The resident's notice: calm, short, nothing alarming; empty when all is well.
+pub fn resident_notice(h: &Health) -> String {
+    if let Some(crate::sync::SyncStatus::Offline { .. }) = &h.sync {
+        return "いまは事務所とつながっていません。記録は端末に残して、あとで送ります".into();
+    }
+    if matches!(h.microphone, Some(Part::Missing(_) | Part::Faulty(_))) {
+        return "マイクが使えないので、ボタンで答えてください".into();
+    }
+    if matches!(h.recogniser, Some(Part::Missing(_) | Part::Faulty(_))) && h.microphone.is_some() {
+        return "声の聞き取りが使えないので、ボタンで答えてください".into();
+    }
+    if matches!(h.speaker, Some(Part::Faulty(_))) {
+        return "音が出ないので、画面の文字をご覧ください".into();
+    }
+    String::new()
+}
+
+/// The staff page's health lines: plain, one part per line.
+pub fn health_lines(h: &Health) -> Vec<String> {
+    let part = |name: &str, p: &Option<Part>| match p {
+        Some(Part::Ok) => format!("{name}: 正常"),
+        Some(Part::Missing(why)) => format!("{name}: なし（{why}）"),
+        Some(Part::Faulty(why)) => format!("{name}: 故障（{why}）"),
+        None => format!("{name}: 確認中"),
+    };
+    let mut lines = vec![
+        part("マイク", &h.microphone),
+        part("スピーカー", &h.speaker),
+        part("音声認識", &h.recogniser),
+        part("カード読み取り機", &h.reader),
+    ];
+    lines.push(match &h.sync {
+        Some(crate::sync::SyncStatus::Online { last_ok, .. }) => {
+            format!("通信: 正常（最終 {}）", last_ok.with_timezone(&chrono::Local).format("%H:%M"))
+        }
+        Some(crate::sync::SyncStatus::Offline { reason, .. }) => {
+            format!("通信: つながりません（{reason:?}）")
+        }
+        Some(crate::sync::SyncStatus::NotEnrolled) => "通信: 端末が登録されていません".into(),
+        None => "通信: 設定なし".into(),
+    });
+    if let Some(s) = &h.store {
+        lines.push(format!("記録: {s}"));
+    }
+    lines
+}

@@ -1,0 +1,205 @@
+//! Every screen rendered without a display (Slint's software renderer into a buffer),
+//! driving a real [`App`] through the states residents and staff see.
+//!
+//! Used by `kiosk screens --out DIR` (PNGs for review) and by the screen test, which
+//! audits each state against the accessibility numbers while it is on screen.
+
+use std::rc::Rc;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use slint::ComponentHandle as _;
+use slint::Rgb8Pixel;
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{Platform, WindowAdapter};
+
+use crate::AppWindow;
+use crate::app::{App, Options, Report, Reporter};
+use crate::flow::{Campaign, Care, ExerciseInput, Input, SignInInput};
+use crate::staff::StaffInput;
+
+pub const WIDTH: u32 = 1280;
+pub const HEIGHT: u32 = 800;
+
+/// One rendered screen.
+#[derive(Debug, Clone)]
+pub struct Shot {
+    pub name: String,
+    /// 8-bit RGB, row by row.
+    pub rgb: Vec<u8>,
+}
+
+/// Why screens could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreensError {
+    #[error("a Slint platform is already set on this thread")]
+    Platform,
+    #[error("the kiosk could not start: {0}")]
+    Start(String),
+    #[error("PNG encoding failed: {0}")]
+    Png(String),
+}
+
+struct ShotPlatform {
+    window: Rc<MinimalSoftwareWindow>,
+}
+
+impl Platform for ShotPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.window.clone())
+    }
+}
+
+/// Renders and audits every screen, driving a real [`App`] (with no speech, card or
+/// network) through the states a resident and staff see. Sets this thread's platform.
+/// `inspect` sees the window and the picture of each state while it is on screen.
+pub fn capture_all(
+    care: &'static Care,
+    scratch: &std::path::Path,
+    mut inspect: impl FnMut(&AppWindow, &Shot),
+) -> Result<Vec<Shot>, ScreensError> {
+    let sw = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+    slint::platform::set_platform(Box::new(ShotPlatform { window: sw.clone() }))
+        .map_err(|_| ScreensError::Platform)?;
+    sw.set_size(slint::PhysicalSize::new(WIDTH, HEIGHT));
+    let window = AppWindow::new().map_err(|e| ScreensError::Start(e.to_string()))?;
+    window.show().map_err(|e| ScreensError::Start(e.to_string()))?;
+    let _clock = crate::idle::bind(&window, || "2026-12-14T07:05:00".parse().expect("literal"));
+
+    let db = scratch.join("screens.sqlite");
+    {
+        let mut store = crate::store::Store::open(&db).map_err(|e| ScreensError::Start(e.to_string()))?;
+        store
+            .upsert_resident(
+                &crate::store::Resident { id: crate::store::ResidentId(1), display_name: "山田".into() },
+                None,
+            )
+            .map_err(|e| ScreensError::Start(e.to_string()))?;
+    }
+    let (tx, rx) = mpsc::channel::<Report>();
+    let tx = std::sync::Mutex::new(tx);
+    let reporter: Reporter = Arc::new(move |r| {
+        let _ = tx.lock().map(|t| t.send(r));
+    });
+    let options = Options {
+        db,
+        speech: None,
+        server: None,
+        sync_poll: Duration::from_secs(30),
+        staff_pin_sha256: crate::staff::sha256_hex("2468"),
+        card_trust: None,
+        db_max_bytes: None,
+    };
+    let now = "2026-12-14T07:05:00".parse().expect("literal");
+    let app =
+        App::start(&window, care, options, now, reporter).map_err(|e| ScreensError::Start(e.to_string()))?;
+    let pump = |app: &App| {
+        while let Ok(r) = rx.recv_timeout(Duration::from_millis(300)) {
+            app.report(r);
+        }
+    };
+    let mut shots = vec![];
+    let mut shoot = |name: &str| -> Result<(), ScreensError> {
+        let shot = shoot(&sw, name);
+        inspect(&window, &shot);
+        shots.push(shot);
+        Ok(())
+    };
+    pump(&app);
+    shoot("idle")?;
+    app.input(Input::CardReading);
+    shoot("signin-reading")?;
+    app.input(Input::SignIn(SignInInput::Cancel));
+    app.input(Input::Touch);
+    pump(&app);
+    shoot("checkin-question")?;
+    app.input(Input::Answer(0));
+    pump(&app);
+    shoot("checkin-next")?;
+    app.input(Input::Heard(care::understanding::Understanding {
+        intent: care::understanding::Intent::Pain,
+        body_part: Some(care::understanding::BodyPart::Knee),
+        confidence: 0.45,
+        critical: false,
+    }));
+    pump(&app);
+    shoot("checkin-confirm")?;
+    app.input(Input::Heard(care::understanding::Understanding::sure(care::understanding::Intent::NeedHelp)));
+    pump(&app);
+    shoot("checkin-help")?;
+    // A fresh check-in to the plan and the guided session.
+    app.input(Input::Staff(StaffInput::Enter));
+    app.input(Input::Staff(StaffInput::Leave));
+    app.input(Input::Touch);
+    pump(&app);
+    for _ in 0..12 {
+        if app.screen() != crate::flow::Screen::Checkin {
+            break;
+        }
+        app.input(Input::Answer(0));
+        pump(&app);
+    }
+    shoot("exercise-plan")?;
+    app.input(Input::Exercise(ExerciseInput::Start));
+    // Shot before the speech reports come back: the first line of the session.
+    shoot("exercise-guide")?;
+    app.input(Input::Exercise(ExerciseInput::PauseResume));
+    shoot("exercise-paused")?;
+    app.input(Input::Exercise(ExerciseInput::Stop));
+    pump(&app);
+    shoot("exercise-done")?;
+    app.input(Input::Exercise(ExerciseInput::Finish));
+    pump(&app);
+    shoot("score")?;
+    app.input(Input::CloseScore);
+    app.input(Input::Campaign(Campaign { id: 7, message: "大雪警報が出ています。".into() }));
+    pump(&app);
+    shoot("safety")?;
+    app.input(Input::SafetyAnswer(true));
+    pump(&app);
+    shoot("safety-answered")?;
+    app.input(Input::CloseSafety);
+    app.input(Input::SignIn(SignInInput::Staff));
+    shoot("staff-pin")?;
+    for d in [2, 4, 6, 8] {
+        app.input(Input::Staff(StaffInput::Digit(d)));
+    }
+    app.input(Input::Staff(StaffInput::Submit));
+    pump(&app);
+    shoot("staff-menu")?;
+    app.input(Input::Staff(StaffInput::Open("health".into())));
+    pump(&app);
+    shoot("staff-health")?;
+    app.input(Input::Staff(StaffInput::Open("settings".into())));
+    pump(&app);
+    shoot("staff-settings")?;
+    app.input(Input::Staff(StaffInput::Open("enrol".into())));
+    shoot("staff-enrol")?;
+    app.input(Input::Staff(StaffInput::Open("menu".into())));
+    app.input(Input::Staff(StaffInput::LinkCard));
+    shoot("signin-pin")?;
+    Ok(shots)
+}
+
+fn shoot(sw: &MinimalSoftwareWindow, name: &str) -> Shot {
+    let mut buffer = vec![Rgb8Pixel::default(); (WIDTH * HEIGHT) as usize];
+    slint::platform::update_timers_and_animations();
+    sw.request_redraw();
+    sw.draw_if_needed(|renderer| {
+        renderer.render(&mut buffer, WIDTH as usize);
+    });
+    let rgb: Vec<u8> = buffer.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+    Shot { name: name.to_string(), rgb }
+}
+
+/// Encodes a shot as PNG.
+pub fn png(shot: &Shot) -> Result<Vec<u8>, ScreensError> {
+    let mut out = vec![];
+    let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(|e| ScreensError::Png(e.to_string()))?;
+    w.write_image_data(&shot.rgb).map_err(|e| ScreensError::Png(e.to_string()))?;
+    drop(w);
+    Ok(out)
+}

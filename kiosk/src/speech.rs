@@ -1,0 +1,507 @@
+//! The speech worker: one thread that owns the Whisper model, the dialect
+//! understander, Open JTalk and the audio devices. It says lines (captions are the
+//! controller's job), listens for one answer at a time, lets the resident interrupt
+//! (barge-in) and reports back through a callback; it never touches the UI.
+//!
+//! Audio comes from the microphone (cpal) or, for demos and tests on machines
+//! without sound, from WAV files fed through the very same endpointer and
+//! recogniser. With no speaker, speech is "shown" for as long as it would take to
+//! say, so captions pace the conversation the same way.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use care::dialogue::QuestionId;
+use dialect_model::asr::{AsrOptions, Recognizer};
+use dialect_model::intent::{Question, Understander};
+use dialect_model::tts::OpenJTalk;
+use dialect_model::vad::{Endpointer, VadConfig, VadEvent};
+
+use crate::audio::{self, Capture, Playback};
+use crate::convert;
+
+/// Where answers come from.
+#[derive(Debug, Clone)]
+pub enum AudioIn {
+    /// The default (or named) capture device.
+    Microphone { device: Option<String> },
+    /// WAV files, one per `Listen`, in order (the scripted resident).
+    Files { files: VecDeque<PathBuf>, realtime: bool },
+    /// No audio input at all: answers by button only.
+    None,
+}
+
+/// Where speech goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioOut {
+    Speaker,
+    /// No speaker: wait as long as saying would take (`paced`), or not at all (tests).
+    Silent {
+        paced: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SpeechConfig {
+    /// The ggml Whisper model; `None` or a missing file: no voice recognition.
+    pub model: Option<PathBuf>,
+    pub asr: AsrOptions,
+    pub tts: OpenJTalk,
+    pub audio_in: AudioIn,
+    pub audio_out: AudioOut,
+    pub vad: VadConfig,
+    /// Longest wait for an answer to start; never under 30 s for residents.
+    pub listen_timeout: Duration,
+}
+
+impl SpeechConfig {
+    pub fn new(model: Option<PathBuf>, audio_in: AudioIn, audio_out: AudioOut) -> Self {
+        let prompt =
+            dialect_model::lexicon::Lexicon::load_default().map(|l| l.asr_prompt(120)).unwrap_or_default();
+        Self {
+            model,
+            asr: AsrOptions { initial_prompt: prompt, ..AsrOptions::default() },
+            tts: OpenJTalk::default(),
+            audio_in,
+            audio_out,
+            vad: VadConfig::default(),
+            listen_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the controller asks of the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpeechCommand {
+    Say {
+        lines: Vec<String>,
+        slow: bool,
+    },
+    Stop,
+    Listen(QuestionId),
+    StopListening,
+    /// Per-resident volume (0–1) and Open JTalk speed.
+    Configure {
+        volume: f32,
+        speed: f32,
+    },
+    TestSpeaker,
+    TestMicrophone,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpeechReport {
+    /// The lines were said (or cut short by the resident speaking).
+    Done,
+    Heard(care::understanding::Understanding),
+    /// The listening window closed with no speech.
+    Silence,
+    /// Parts as found at start and after each failure.
+    Health {
+        microphone: Part,
+        speaker: Part,
+        recogniser: Part,
+    },
+    /// A staff test's result, in plain Japanese.
+    Test(String),
+    /// From the resident's last word to the first sound of the reply.
+    ReplyLatency(Duration),
+}
+
+/// A part's state, for the health page and the heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Ok,
+    Missing(String),
+    Faulty(String),
+}
+
+/// The handle the UI side keeps.
+#[derive(Debug)]
+pub struct SpeechWorker {
+    tx: Sender<SpeechCommand>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SpeechWorker {
+    pub fn spawn(config: SpeechConfig, report: impl Fn(SpeechReport) + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("speech".into())
+            .spawn(move || Worker::new(config, Box::new(report)).run(rx))
+            .expect("spawning the speech thread");
+        Self { tx, thread: Some(thread) }
+    }
+
+    pub fn send(&self, command: SpeechCommand) {
+        let _ = self.tx.send(command);
+    }
+}
+
+impl Drop for SpeechWorker {
+    fn drop(&mut self) {
+        // Closing the channel ends the loop.
+        let (tx, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Speaking {
+    /// Lines still to synthesise and play.
+    queue: VecDeque<String>,
+    slow: bool,
+    /// When the current line will have been said (silent output) or `None` (playing on device).
+    until: Option<Instant>,
+}
+
+struct Listening {
+    question: Question,
+    endpointer: Endpointer,
+    started: Instant,
+    heard_speech: bool,
+}
+
+struct Worker {
+    config: SpeechConfig,
+    report: Box<dyn Fn(SpeechReport) + Send>,
+    recognizer: Option<Recognizer>,
+    understander: Option<Understander>,
+    playback: Option<Playback>,
+    capture: Option<Capture>,
+    speaking: Option<Speaking>,
+    listening: Option<Listening>,
+    volume: f32,
+    speed: f32,
+    /// When the resident's last answer ended (its last voiced sample was heard).
+    answer_ended: Option<Instant>,
+}
+
+impl Worker {
+    fn new(config: SpeechConfig, report: Box<dyn Fn(SpeechReport) + Send>) -> Self {
+        let speed = config.tts.speed;
+        Self {
+            config,
+            report,
+            recognizer: None,
+            understander: None,
+            playback: None,
+            capture: None,
+            speaking: None,
+            listening: None,
+            volume: 0.8,
+            speed,
+            answer_ended: None,
+        }
+    }
+
+    fn run(mut self, rx: Receiver<SpeechCommand>) {
+        self.start_parts();
+        loop {
+            let wait = if self.speaking.is_some() || self.listening.is_some() {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_secs(3600)
+            };
+            match rx.recv_timeout(wait) {
+                Ok(command) => self.command(command),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.step_speaking();
+            self.step_listening();
+        }
+        if let Some(p) = self.playback.as_mut() {
+            p.stop();
+        }
+    }
+
+    fn start_parts(&mut self) {
+        let recogniser = match self.config.model.as_ref() {
+            Some(path) if path.exists() => match Recognizer::load(path, self.config.asr.clone()) {
+                Ok(r) => {
+                    self.recognizer = Some(r);
+                    Part::Ok
+                }
+                Err(e) => Part::Faulty(format!("音声認識モデルを読めません: {e}")),
+            },
+            Some(path) => Part::Missing(format!("音声認識モデルがありません（{}）", path.display())),
+            None => Part::Missing("音声認識モデルが設定されていません".into()),
+        };
+        match Understander::load_default() {
+            Ok(u) => self.understander = Some(u),
+            Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
+        }
+        let speaker = match self.config.audio_out {
+            AudioOut::Speaker => match Playback::open() {
+                Ok(p) => {
+                    self.playback = Some(p);
+                    Part::Ok
+                }
+                Err(e) => Part::Missing(e.to_string()),
+            },
+            AudioOut::Silent { .. } => Part::Missing("スピーカーを使わない設定です".into()),
+        };
+        let microphone = match &self.config.audio_in {
+            AudioIn::Microphone { device } => match Capture::open(device.as_deref()) {
+                Ok(c) => {
+                    self.capture = Some(c);
+                    Part::Ok
+                }
+                Err(e) => Part::Missing(e.to_string()),
+            },
+            AudioIn::Files { .. } => Part::Ok,
+            AudioIn::None => Part::Missing("マイクを使わない設定です".into()),
+        };
+        (self.report)(SpeechReport::Health { microphone, speaker, recogniser });
+    }
+
+    fn command(&mut self, command: SpeechCommand) {
+        match command {
+            SpeechCommand::Say { lines, slow } => {
+                self.stop_playback();
+                self.speaking = Some(Speaking { queue: lines.into(), slow, until: None });
+            }
+            SpeechCommand::Stop => {
+                self.stop_playback();
+                self.speaking = None;
+            }
+            SpeechCommand::Listen(q) => {
+                let question = convert::question(q);
+                if self.recognizer.is_none() || matches!(self.config.audio_in, AudioIn::None) {
+                    // Buttons only: nothing to listen with, and no silence to report either
+                    // (the resident is never rushed).
+                    return;
+                }
+                if let Some(c) = self.capture.as_mut() {
+                    c.drain();
+                }
+                self.listening = Some(Listening {
+                    question,
+                    endpointer: Endpointer::new(self.config.vad.clone()),
+                    started: Instant::now(),
+                    heard_speech: false,
+                });
+                if let AudioIn::Files { files, realtime } = &mut self.config.audio_in {
+                    let realtime = *realtime;
+                    match files.pop_front() {
+                        Some(path) => self.feed_file(path, realtime),
+                        // The script is over: from here the resident answers by button.
+                        None => self.listening = None,
+                    }
+                }
+            }
+            SpeechCommand::StopListening => self.listening = None,
+            SpeechCommand::Configure { volume, speed } => {
+                self.volume = volume.clamp(0.0, 1.0);
+                self.speed = speed.clamp(0.4, 1.0);
+                if let Some(p) = self.playback.as_mut() {
+                    p.set_volume(self.volume);
+                }
+            }
+            SpeechCommand::TestSpeaker => {
+                let text = match self.playback.as_mut() {
+                    Some(p) => match p.play(&audio::tone(440.0, 1.0, 48_000), 48_000) {
+                        Ok(()) => "スピーカーから音を出しました。聞こえましたか？".to_string(),
+                        Err(e) => format!("スピーカーが使えません: {e}"),
+                    },
+                    None => "スピーカーが見つかりません".to_string(),
+                };
+                (self.report)(SpeechReport::Test(text));
+            }
+            SpeechCommand::TestMicrophone => {
+                let text = match self.capture.as_mut() {
+                    Some(c) => {
+                        c.drain();
+                        std::thread::sleep(Duration::from_secs(3));
+                        let samples = c.drain();
+                        let level = audio::peak_dbfs(&samples);
+                        if samples.is_empty() {
+                            "マイクから音が届きません".to_string()
+                        } else {
+                            format!("マイクの音の大きさ: {level:.0} dBFS（{} 秒分）", samples.len() / 16_000)
+                        }
+                    }
+                    None => "マイクが見つかりません".to_string(),
+                };
+                (self.report)(SpeechReport::Test(text));
+            }
+        }
+    }
+
+    fn stop_playback(&mut self) {
+        if let Some(p) = self.playback.as_mut() {
+            p.stop();
+        }
+    }
+
+    /// Plays the next line when the previous one is over; reports `Done` at the end.
+    fn step_speaking(&mut self) {
+        let Some(speaking) = self.speaking.as_mut() else { return };
+        let busy = match (speaking.until, self.playback.as_ref()) {
+            (Some(until), _) => Instant::now() < until,
+            (None, Some(p)) => p.is_playing(),
+            (None, None) => false,
+        };
+        if busy {
+            // Barge-in: the resident started talking over the tablet.
+            if let Some(c) = self.capture.as_mut() {
+                let samples = c.drain();
+                if !samples.is_empty() && dialect_model::vad::has_voiced_speech(&samples, 300) {
+                    self.stop_playback();
+                    self.speaking = None;
+                    (self.report)(SpeechReport::Done);
+                }
+            }
+            return;
+        }
+        let Some(line) = speaking.queue.pop_front() else {
+            self.speaking = None;
+            (self.report)(SpeechReport::Done);
+            return;
+        };
+        let speed = if speaking.slow { self.speed * 0.85 } else { self.speed };
+        let tts = OpenJTalk { speed, ..self.config.tts.clone() };
+        let speech = match tts.synthesize(&line) {
+            Ok(s) => s,
+            Err(e) => {
+                // The caption still shows the line: the conversation goes on in writing.
+                tracing::warn!(error = %e, "speech synthesis failed");
+                speaking.until =
+                    Some(Instant::now() + Duration::from_millis(60 * line.chars().count() as u64));
+                return;
+            }
+        };
+        if let Some(ended) = self.answer_ended.take() {
+            (self.report)(SpeechReport::ReplyLatency(ended.elapsed()));
+        }
+        let seconds = speech.samples.len() as f32 / speech.sample_rate as f32;
+        match (self.playback.as_mut(), self.config.audio_out) {
+            (Some(p), _) => {
+                if let Err(e) = p.play(&speech.samples, speech.sample_rate) {
+                    tracing::warn!(error = %e, "playback failed");
+                    speaking.until = Some(Instant::now() + Duration::from_secs_f32(seconds));
+                } else {
+                    speaking.until = None;
+                }
+            }
+            (None, AudioOut::Silent { paced: false }) => speaking.until = Some(Instant::now()),
+            (None, _) => speaking.until = Some(Instant::now() + Duration::from_secs_f32(seconds)),
+        }
+    }
+
+    /// Feeds a WAV file, followed by silence, through the endpointer; real time or
+    /// as fast as the machine goes.
+    fn feed_file(&mut self, path: PathBuf, realtime: bool) {
+        let samples = match dialect_model::audio::read_wav_16k_mono(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "scripted answer unreadable");
+                self.listening = None;
+                (self.report)(SpeechReport::Silence);
+                return;
+            }
+        };
+        let mut stream = samples;
+        stream.extend(std::iter::repeat_n(0.0, 16_000 * 2));
+        let chunk = 320;
+        let start = Instant::now();
+        for (i, part) in stream.chunks(chunk).enumerate() {
+            if realtime {
+                let due = start + Duration::from_secs_f64((i * chunk) as f64 / 16_000.0);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            if self.push_audio(part) {
+                return;
+            }
+        }
+        if let Some(mut l) = self.listening.take() {
+            let events = l.endpointer.finish();
+            self.listening = Some(l);
+            if self.handle_vad(events) {
+                return;
+            }
+        }
+        self.listening = None;
+        (self.report)(SpeechReport::Silence);
+    }
+
+    /// Pushes captured audio; true when an answer (or silence) was reported.
+    fn push_audio(&mut self, samples: &[f32]) -> bool {
+        let Some(l) = self.listening.as_mut() else { return true };
+        let events = l.endpointer.push(samples);
+        self.handle_vad(events)
+    }
+
+    fn handle_vad(&mut self, events: Vec<VadEvent>) -> bool {
+        for event in events {
+            match event {
+                VadEvent::SpeechStarted { .. } => {
+                    if let Some(l) = self.listening.as_mut() {
+                        l.heard_speech = true;
+                    }
+                }
+                VadEvent::Utterance { samples, .. } => {
+                    // The endpointer ends an utterance after the trailing silence: the last
+                    // word was that long ago.
+                    let silence = Duration::from_millis(u64::from(self.config.vad.end_silence_ms));
+                    self.answer_ended = Instant::now().checked_sub(silence);
+                    let Some(l) = self.listening.take() else { return true };
+                    let understood = self.understand(&samples, l.question);
+                    match understood {
+                        Some(u) => (self.report)(SpeechReport::Heard(u)),
+                        None => {
+                            // Noise, breath or a hallucination: keep listening, say nothing.
+                            self.listening =
+                                Some(Listening { endpointer: Endpointer::new(self.config.vad.clone()), ..l });
+                            continue;
+                        }
+                    }
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn understand(&self, samples: &[f32], question: Question) -> Option<care::understanding::Understanding> {
+        let recognizer = self.recognizer.as_ref()?;
+        let text = match recognizer.transcribe(samples) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "recognition failed");
+                return None;
+            }
+        };
+        if text.trim().is_empty() {
+            return None;
+        }
+        let understander = self.understander.as_ref()?;
+        Some(convert::understanding(&understander.understand(&text, question)))
+    }
+
+    fn step_listening(&mut self) {
+        let Some(capture) = self.capture.as_mut() else { return };
+        if self.listening.is_none() {
+            return;
+        }
+        let samples = capture.drain();
+        if !samples.is_empty() && self.push_audio(&samples) {
+            return;
+        }
+        let timed_out = self.listening.as_ref().is_some_and(|l| {
+            !l.heard_speech && !l.endpointer.in_speech() && l.started.elapsed() > self.config.listen_timeout
+        });
+        if timed_out {
+            self.listening = None;
+            (self.report)(SpeechReport::Silence);
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Staff mode's controller: the staff PIN, the menu, the tablet's enrolment code,
+//! per-resident settings and the device-health page. No I/O: effects out.
+
+use crate::signin::PinVerdict;
+
+/// Per-resident settings staff can change on the tablet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// 0.0–1.0.
+    pub volume: f32,
+    /// Speech speed factor for Open JTalk: 0.45 (slowest) – 0.75; 0.55 ≈ 5 morae/s.
+    pub speech_rate: f32,
+    /// 1.0–1.5.
+    pub text_scale: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { volume: 0.8, speech_rate: 0.55, text_scale: 1.0 }
+    }
+}
+
+impl Settings {
+    /// Moves one setting one step, within its limits.
+    pub fn adjust(&mut self, which: &str, delta: i32) {
+        let d = delta.signum() as f32;
+        match which {
+            "volume" => self.volume = round2((self.volume + 0.1 * d).clamp(0.1, 1.0)),
+            "rate" => self.speech_rate = round2((self.speech_rate + 0.05 * d).clamp(0.45, 0.75)),
+            "text" => self.text_scale = round2((self.text_scale + 0.1 * d).clamp(1.0, 1.5)),
+            _ => {}
+        }
+    }
+}
+
+fn round2(x: f32) -> f32 {
+    (x * 100.0).round() / 100.0
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffInput {
+    Enter,
+    Digit(u8),
+    Erase,
+    Submit,
+    Open(String),
+    Adjust(String, i32),
+    TestMicrophone,
+    TestSpeaker,
+    LinkCard,
+    Leave,
+    /// Health lines from the workers (microphone, speaker, reader, network, storage).
+    Health(Vec<String>),
+    /// The result of an enrolment attempt.
+    Enrolled(Result<(), String>),
+    /// The settings of the resident being looked after.
+    Loaded(Option<(i64, Settings)>),
+    /// What a microphone or speaker test found.
+    TestResult(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffEffect {
+    Enrol {
+        code: String,
+    },
+    SaveSettings {
+        resident: i64,
+        settings: Settings,
+    },
+    LoadSettings,
+    TestMicrophone,
+    TestSpeaker,
+    RefreshHealth,
+    /// Start the card-link flow (the resident holds the card and types the PIN).
+    LinkCard,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StaffView {
+    pub page: &'static str,
+    pub message: String,
+    pub entry: String,
+    pub health: Vec<String>,
+    pub volume: String,
+    pub rate: String,
+    pub text_size: String,
+}
+
+/// Staff mode's state.
+#[derive(Debug, Default)]
+pub struct Staff {
+    /// SHA-256 (hex) of the staff PIN from the kiosk's configuration.
+    pin_sha256: String,
+    page: &'static str,
+    entry: String,
+    message: String,
+    health: Vec<String>,
+    settings: Option<(i64, Settings)>,
+    failures: u8,
+}
+
+/// Wrong staff PINs before staff mode refuses further tries until restart.
+pub const STAFF_PIN_TRIES: u8 = 5;
+
+impl Staff {
+    pub fn new(pin_sha256: String) -> Self {
+        Self { pin_sha256, page: "pin", ..Default::default() }
+    }
+
+    pub fn view(&self) -> StaffView {
+        let (volume, rate, text_size) = match self.settings {
+            Some((_, s)) => (
+                format!("{}", (s.volume * 10.0).round() as i32),
+                format!("{:.2}", s.speech_rate),
+                format!("{:.1}倍", s.text_scale),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let entry = match self.page {
+            "pin" => "●".repeat(self.entry.chars().count()),
+            _ => self.entry.clone(),
+        };
+        StaffView {
+            page: if self.page.is_empty() { "pin" } else { self.page },
+            message: self.message.clone(),
+            entry,
+            health: self.health.clone(),
+            volume,
+            rate,
+            text_size,
+        }
+    }
+
+    /// Handles one input; returns effects and whether staff mode was left.
+    pub fn handle(&mut self, input: StaffInput) -> (Vec<StaffEffect>, bool) {
+        let mut fx = vec![];
+        match input {
+            StaffInput::Enter => {
+                self.page = "pin";
+                self.entry.clear();
+                self.message = "職員の暗証番号を押してください".into();
+            }
+            StaffInput::Digit(d) if d <= 9 && self.entry.len() < 12 => self.entry.push(char::from(b'0' + d)),
+            StaffInput::Digit(_) => {}
+            StaffInput::Erase => {
+                self.entry.pop();
+            }
+            StaffInput::Submit => match self.page {
+                "pin" => {
+                    if self.failures >= STAFF_PIN_TRIES {
+                        self.message = "暗証番号のまちがいが多すぎます。端末を再起動してください".into();
+                    } else if sha256_hex(&self.entry) == self.pin_sha256 && !self.pin_sha256.is_empty() {
+                        self.failures = 0;
+                        self.page = "menu";
+                        self.message = "職員モードです".into();
+                        fx.push(StaffEffect::RefreshHealth);
+                        fx.push(StaffEffect::LoadSettings);
+                    } else {
+                        self.failures += 1;
+                        self.message = "暗証番号がちがいます".into();
+                    }
+                    self.entry.clear();
+                }
+                "enrol" => {
+                    let code = std::mem::take(&mut self.entry);
+                    if code.len() == 10 {
+                        self.message = "登録しています…".into();
+                        fx.push(StaffEffect::Enrol { code });
+                    } else {
+                        self.message = "登録コードは10けたです".into();
+                    }
+                }
+                _ => {}
+            },
+            StaffInput::Open(page) => {
+                self.entry.clear();
+                match page.as_str() {
+                    "health" => {
+                        self.page = "health";
+                        fx.push(StaffEffect::RefreshHealth);
+                    }
+                    "settings" => {
+                        self.page = "settings";
+                        self.message = match self.settings {
+                            Some(_) => "利用者の設定".into(),
+                            None => "利用者が登録されていません".into(),
+                        };
+                    }
+                    "enrol" => {
+                        self.page = "enrol";
+                        self.message = "事務所で発行した登録コード（10けた）を押してください".into();
+                    }
+                    _ => {
+                        self.page = "menu";
+                        self.message = "職員モードです".into();
+                    }
+                }
+            }
+            StaffInput::Adjust(which, delta) => {
+                if let Some((resident, settings)) = self.settings.as_mut() {
+                    settings.adjust(&which, delta);
+                    fx.push(StaffEffect::SaveSettings { resident: *resident, settings: *settings });
+                }
+            }
+            StaffInput::TestMicrophone => {
+                self.message = "マイクを試しています。何か話してください".into();
+                fx.push(StaffEffect::TestMicrophone);
+            }
+            StaffInput::TestSpeaker => fx.push(StaffEffect::TestSpeaker),
+            StaffInput::LinkCard => fx.push(StaffEffect::LinkCard),
+            StaffInput::Leave => {
+                self.page = "pin";
+                self.entry.clear();
+                return (fx, true);
+            }
+            StaffInput::Health(lines) => self.health = lines,
+            StaffInput::Enrolled(Ok(())) => {
+                self.page = "menu";
+                self.message = "端末を登録しました".into();
+            }
+            StaffInput::Enrolled(Err(why)) => self.message = format!("登録できませんでした：{why}"),
+            StaffInput::Loaded(s) => self.settings = s,
+            StaffInput::TestResult(text) => {
+                self.message = text.clone();
+                self.health.push(text);
+            }
+        }
+        (fx, false)
+    }
+
+    /// The resident whose settings staff are looking after, if one is known.
+    pub fn resident(&self) -> Option<i64> {
+        self.settings.map(|(r, _)| r)
+    }
+
+    pub fn card_failed(&mut self, why: &str) -> Vec<crate::flow::Effect> {
+        self.message = why.to_string();
+        vec![]
+    }
+
+    pub fn pin_result(&mut self, v: PinVerdict) -> Vec<StaffEffect> {
+        self.message = match v {
+            PinVerdict::Ok { .. } => "カードを登録しました。事務所の承認を待っています".into(),
+            PinVerdict::Wrong { tries_left } => format!("暗証番号がちがいます（あと{tries_left}回）"),
+            PinVerdict::StaffHelpNeeded { .. } => {
+                "あと1回でロックされるため、暗証番号を送りませんでした".into()
+            }
+            PinVerdict::Blocked => "暗証番号がロックされています。役場で手続きが必要です".into(),
+            PinVerdict::Failed(why) => why,
+        };
+        self.page = "menu";
+        vec![]
+    }
+}
+
+/// Lower-case hex SHA-256 of a string (the staff PIN is configured as its hash).
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_pin_opens_the_menu_and_wrong_pins_are_limited() {
+        let mut staff = Staff::new(sha256_hex("2468"));
+        staff.handle(StaffInput::Enter);
+        for d in [1, 1, 1, 1] {
+            staff.handle(StaffInput::Digit(d));
+        }
+        staff.handle(StaffInput::Submit);
+        assert_eq!(staff.view().page, "pin");
+        for d in [2, 4, 6, 8] {
+            staff.handle(StaffInput::Digit(d));
+        }
+        assert_eq!(staff.view().entry, "●●●●", "the staff PIN is never shown");
+        let (fx, _) = staff.handle(StaffInput::Submit);
+        assert_eq!(staff.view().page, "menu");
+        assert!(fx.contains(&StaffEffect::RefreshHealth));
+
+        let mut locked = Staff::new(sha256_hex("2468"));
+        for _ in 0..STAFF_PIN_TRIES {
+            locked.handle(StaffInput::Digit(0));
+            locked.handle(StaffInput::Submit);
+        }
+        for d in [2, 4, 6, 8] {
+            locked.handle(StaffInput::Digit(d));
+        }
+        locked.handle(StaffInput::Submit);
+        assert_eq!(locked.view().page, "pin", "too many wrong staff PINs keep staff mode shut");
+    }
+
+    #[test]
+    fn settings_stay_within_limits() {
+        let mut s = Settings::default();
+        for _ in 0..20 {
+            s.adjust("rate", 1);
+            s.adjust("text", 1);
+            s.adjust("volume", -1);
+        }
+        assert_eq!((s.speech_rate, s.text_scale, s.volume), (0.75, 1.5, 0.1));
+        for _ in 0..20 {
+            s.adjust("rate", -1);
+        }
+        assert_eq!(s.speech_rate, 0.45);
+    }
+}

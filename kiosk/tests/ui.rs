@@ -1,0 +1,423 @@
+//! The kiosk driven headless (Slint's testing backend) by accessible labels, with the
+//! real controller, store and, where voice is tested, the real speech pipeline fed
+//! from synthesised WAV files. Workers report into a channel the test drains on the
+//! UI thread, as the event loop would.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use care::understanding::{BodyPart, Intent, Understanding};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use kiosk::AppWindow;
+use kiosk::app::{App, Options, Report, Reporter};
+use kiosk::flow::{Care, Screen};
+use kiosk::speech::{AudioIn, AudioOut, SpeechConfig, SpeechReport};
+use kiosk::store::{Resident, ResidentId, Store};
+use slint::ComponentHandle as _;
+
+fn care() -> &'static Care {
+    Box::leak(Box::new(Care::load(Path::new(kiosk::flow::DEFAULT_ASSETS)).unwrap()))
+}
+
+struct Rig {
+    window: AppWindow,
+    app: Rc<App>,
+    rx: Receiver<Report>,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+struct RigOptions {
+    speech: Option<SpeechConfig>,
+    server: Option<reqwest::Url>,
+    db_max_bytes: Option<u64>,
+    prepare: Box<dyn FnOnce(&Path)>,
+}
+
+impl Default for RigOptions {
+    fn default() -> Self {
+        Self { speech: None, server: None, db_max_bytes: None, prepare: Box::new(|_| {}) }
+    }
+}
+
+/// A kiosk for one household (resident 「山田」, id 1) in a fresh store.
+fn rig(o: RigOptions) -> Rig {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.sqlite");
+    {
+        let mut store = Store::open(&db).unwrap();
+        store.upsert_resident(&Resident { id: ResidentId(1), display_name: "山田".into() }, None).unwrap();
+    }
+    (o.prepare)(&db);
+    let window = AppWindow::new().unwrap();
+    window.window().set_size(slint::LogicalSize::new(1280.0, 800.0));
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let reporter: Reporter = Arc::new(move |r| {
+        let _ = tx.lock().unwrap().send(r);
+    });
+    let options = Options {
+        db: db.clone(),
+        speech: o.speech,
+        server: o.server,
+        sync_poll: Duration::from_millis(200),
+        staff_pin_sha256: kiosk::staff::sha256_hex("2468"),
+        card_trust: None,
+        db_max_bytes: o.db_max_bytes,
+    };
+    let app = App::start(&window, care(), options, "2026-12-14T07:05:00".parse().unwrap(), reporter).unwrap();
+    Rig { window, app, rx, db, _dir: dir }
+}
+
+impl Rig {
+    /// Delivers worker reports until `done` holds.
+    fn pump_until(&self, what: &str, timeout: Duration, done: impl Fn(&Rig) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}; screen {:?}",
+                self.app.screen()
+            );
+            if let Ok(r) = self.rx.recv_timeout(Duration::from_millis(50)) {
+                self.app.report(r);
+            }
+        }
+    }
+
+    /// Delivers every report that arrives within a short quiet period.
+    fn settle(&self) {
+        while let Ok(r) = self.rx.recv_timeout(Duration::from_millis(300)) {
+            self.app.report(r);
+        }
+    }
+
+    /// Touches the one visible button with this label, as a screen reader would.
+    fn press(&self, label: &str) {
+        let buttons: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(&self.window, label)
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .collect();
+        assert_eq!(buttons.len(), 1, "one button 「{label}」 on {:?}", self.app.screen());
+        assert!(buttons[0].size().height >= 120.0, "「{label}」 is a big target");
+        buttons[0].invoke_accessible_default_action();
+    }
+
+    fn caption(&self) -> String {
+        let v = self.app.view();
+        match self.app.screen() {
+            Screen::Safety => v.safety.caption,
+            Screen::Exercise => v.exercise.caption,
+            _ => v.checkin.caption,
+        }
+    }
+
+    fn buttons(&self) -> Vec<String> {
+        self.app.view().checkin.buttons
+    }
+
+    fn outbox_kinds(&self) -> Vec<wire::EventKind> {
+        let store = Store::open(&self.db).unwrap();
+        store.outbox_batch(500).unwrap().iter().map(|e| e.kind).collect()
+    }
+
+    fn outbox(&self) -> Vec<wire::EventEnvelope> {
+        Store::open(&self.db).unwrap().outbox_batch(500).unwrap()
+    }
+
+    fn notice(&self) -> String {
+        self.window.global::<kiosk::AppAdapter<'_>>().get_notice().to_string()
+    }
+
+    /// From idle to the first question, by touching the screen.
+    fn start_checkin(&self) {
+        self.press("カードをかざしてください");
+        self.pump_until("the check-in", Duration::from_secs(10), |r| r.app.screen() == Screen::Checkin);
+        self.settle();
+    }
+
+    fn heard(&self, u: Understanding) {
+        self.app.report(Report::Speech(SpeechReport::Heard(u)));
+        self.settle();
+    }
+}
+
+#[test]
+fn checkin_answered_by_buttons_reaches_the_plan_and_queues_one_checkin() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    assert!(rig.caption().contains("山田"), "greets by name: {}", rig.caption());
+    let mut questions = 0;
+    while rig.app.screen() == Screen::Checkin {
+        let buttons = rig.buttons();
+        assert!((2..=3).contains(&buttons.len()), "two or three answers, got {buttons:?}");
+        rig.press(&buttons[0]);
+        rig.settle();
+        questions += 1;
+        assert!(questions < 10, "the check-in ends");
+    }
+    assert_eq!(rig.app.screen(), Screen::Exercise, "a finished check-in shows today's plan");
+    assert_eq!(rig.app.view().exercise.phase, "plan");
+    assert!(!rig.app.view().exercise.headline.is_empty(), "the plan gives its reason");
+    rig.pump_until("the check-in in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::CheckIn)
+    });
+    let kinds = rig.outbox_kinds();
+    assert_eq!(kinds.iter().filter(|k| **k == wire::EventKind::CheckIn).count(), 1, "{kinds:?}");
+}
+
+#[test]
+fn low_confidence_answer_is_confirmed_not_asked_again() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding {
+        intent: Intent::Pain,
+        body_part: Some(BodyPart::Knee),
+        confidence: 0.45,
+        critical: false,
+    });
+    assert!(rig.caption().contains("ということですね"), "confirms: {}", rig.caption());
+    assert!(rig.caption().contains("膝"), "names what it understood: {}", rig.caption());
+    assert!(rig.buttons().contains(&"はい".to_string()), "{:?}", rig.buttons());
+    rig.press("はい");
+    rig.settle();
+    assert!(!rig.caption().contains("ということですね"), "moves on once confirmed: {}", rig.caption());
+}
+
+#[test]
+fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding {
+        intent: Intent::Pain,
+        body_part: Some(BodyPart::Chest),
+        confidence: 0.9,
+        critical: true,
+    });
+    let buttons = rig.buttons();
+    assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
+    assert!(!buttons.is_empty() && buttons.len() <= 3, "{buttons:?}");
+    rig.press(&buttons[0]);
+    rig.settle();
+    rig.pump_until("the help request in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::HelpRequest)
+    });
+    assert!(rig.caption().contains("知らせ"), "says who was told: {}", rig.caption());
+}
+
+#[test]
+fn safety_campaign_interrupts_the_idle_screen_and_records_the_answer() {
+    let rig = rig(RigOptions::default());
+    {
+        let mut store = Store::open(&rig.db).unwrap();
+        let notice = wire::CampaignNotice {
+            campaign_id: 42,
+            message: "大雪警報が出ています。".into(),
+            deadline: chrono::Utc::now() + chrono::Duration::hours(3),
+            closed: false,
+        };
+        let item = wire::PullItem {
+            cursor: 1,
+            kind: wire::PullKind::Campaign,
+            body: serde_json::to_value(&notice).unwrap(),
+        };
+        store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+    }
+    rig.app.tick("2026-12-14T07:06:00".parse().unwrap());
+    rig.pump_until("the safety check", Duration::from_secs(5), |r| r.app.screen() == Screen::Safety);
+    rig.settle();
+    assert!(rig.caption().contains("大丈夫ですか"), "{}", rig.caption());
+    assert_eq!(rig.app.view().safety.message, "大雪警報が出ています。");
+    rig.press("無事です");
+    rig.pump_until("the answer in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::SafetyAnswer)
+    });
+    let answer = rig.outbox().into_iter().find(|e| e.kind == wire::EventKind::SafetyAnswer).unwrap();
+    let body: wire::SafetyAnswerBody = serde_json::from_value(answer.body).unwrap();
+    assert_eq!((body.campaign_id, body.answer), (42, wire::SafetyReply::Safe));
+    rig.settle();
+    rig.press("とじる");
+    assert_eq!(rig.app.screen(), Screen::Idle);
+}
+
+#[test]
+fn exercise_session_runs_to_done_and_shows_the_score() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    while rig.app.screen() == Screen::Checkin {
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    rig.press("はじめる");
+    rig.pump_until("the guided session to finish", Duration::from_secs(20), |r| {
+        r.app.view().exercise.phase == "done"
+    });
+    rig.press("できました");
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Score);
+    let score = rig.app.view().score;
+    assert!(score.score > 0, "a session done today counts: {score:?}");
+    assert_eq!(score.weeks[3], 1, "this week has one active day: {score:?}");
+    rig.pump_until("the session in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::ExerciseDone)
+    });
+}
+
+#[test]
+fn exercise_pause_stops_the_voice_and_resumes_the_same_line() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    while rig.app.screen() == Screen::Checkin {
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    rig.press("はじめる");
+    let first_line = rig.app.view().exercise.caption.clone();
+    rig.press("ひと休み");
+    assert!(rig.app.view().exercise.paused);
+    rig.settle();
+    assert!(rig.app.view().exercise.caption.contains("ひと休み"), "{}", rig.app.view().exercise.caption);
+    rig.press("つづける");
+    assert_eq!(rig.app.view().exercise.caption, first_line, "resumes with the interrupted line");
+}
+
+/// Synthesises `text` with Open JTalk into a WAV in `dir` (the scripted resident).
+fn spoken(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let tts = dialect_model::tts::OpenJTalk { speed: 0.8, ..Default::default() };
+    let speech = tts.synthesize(text).unwrap();
+    let path = dir.join(format!("{name}.wav"));
+    dialect_model::tts::write_wav(&path, &speech.samples, speech.sample_rate).unwrap();
+    path
+}
+
+#[test]
+fn checkin_answered_by_voice_from_files_through_the_real_pipeline() {
+    let model = dialect_model::model::ModelPaths::default().ggml_q8_0();
+    assert!(model.exists(), "the Whisper model is fetched by setup ({})", model.display());
+    let clips = tempfile::tempdir().unwrap();
+    let files =
+        vec![spoken(clips.path(), "feel", "元気です"), spoken(clips.path(), "sleep", "よく眠れました")];
+    let speech = SpeechConfig::new(
+        Some(model),
+        AudioIn::Files { files: files.into(), realtime: false },
+        AudioOut::Silent { paced: false },
+    );
+    let rig = rig(RigOptions { speech: Some(speech), ..Default::default() });
+    rig.start_checkin();
+    rig.pump_until("the first spoken answer", Duration::from_secs(60), |r| {
+        !r.app.view().checkin.understood.is_empty()
+    });
+    assert_eq!(rig.app.view().checkin.understood, "お元気", "「元気です」 understood");
+    rig.pump_until("the second spoken answer", Duration::from_secs(60), |r| {
+        r.app.view().checkin.understood == "よく眠れた"
+    });
+}
+
+#[test]
+fn no_microphone_says_so_gently_and_buttons_still_work() {
+    let model = dialect_model::model::ModelPaths::default().ggml_q8_0();
+    let speech = SpeechConfig::new(
+        Some(model),
+        AudioIn::Microphone { device: Some("no-such-microphone".into()) },
+        AudioOut::Silent { paced: false },
+    );
+    let rig = rig(RigOptions { speech: Some(speech), ..Default::default() });
+    rig.pump_until("the speech worker's health", Duration::from_secs(30), |r| !r.notice().is_empty());
+    assert_eq!(rig.notice(), "マイクが使えないので、ボタンで答えてください");
+    rig.start_checkin();
+    let first = rig.buttons()[0].clone();
+    rig.press(&first);
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Checkin, "the check-in goes on by button");
+}
+
+#[test]
+fn no_network_keeps_the_checkin_and_says_so_without_alarm() {
+    let rig = rig(RigOptions {
+        // Nothing listens on the discard port: connection refused, like a dead network.
+        server: Some("http://127.0.0.1:9".parse().unwrap()),
+        prepare: Box::new(|db| {
+            let mut store = Store::open(db).unwrap();
+            store
+                .save_credentials(&kiosk::store::Credentials { device_id: 5, token: "t".repeat(43) })
+                .unwrap();
+        }),
+        ..Default::default()
+    });
+    rig.pump_until("the offline notice", Duration::from_secs(20), |r| {
+        r.notice().contains("つながっていません")
+    });
+    assert!(rig.notice().contains("あとで送ります"), "reassures: {}", rig.notice());
+    rig.start_checkin();
+    while rig.app.screen() == Screen::Checkin {
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    rig.pump_until("the check-in kept", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::CheckIn)
+    });
+}
+
+#[test]
+fn full_disk_is_told_plainly_and_the_kiosk_keeps_running() {
+    let rig = rig(RigOptions { db_max_bytes: Some(64 * 1024), ..Default::default() });
+    rig.start_checkin();
+    let mut answered = 0;
+    // Answer check-ins until the store is full; the kiosk must never stop.
+    while !rig.notice().contains("いっぱい") {
+        if rig.app.screen() == Screen::Checkin {
+            let first = rig.buttons()[0].clone();
+            rig.press(&first);
+        } else {
+            rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
+            rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Leave));
+            rig.press("カードをかざしてください");
+        }
+        rig.settle();
+        answered += 1;
+        assert!(answered < 400, "a 64 KiB store fills up");
+    }
+    assert_eq!(rig.notice(), "記録する場所がいっぱいです。職員にお知らせください");
+    let before = rig.app.screen();
+    if before == Screen::Checkin {
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    // Still answering: the UI is alive and nothing panicked.
+    let _ = rig.app.view();
+}
+
+#[test]
+fn corrupt_database_is_moved_aside_and_the_kiosk_starts() {
+    let rig = rig(RigOptions {
+        prepare: Box::new(|db| {
+            std::fs::write(db, b"this is not a database, it is a broken file".repeat(200)).unwrap()
+        }),
+        ..Default::default()
+    });
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Idle, "the kiosk is up");
+    let dir = rig.db.parent().unwrap();
+    let moved: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+        .collect();
+    assert_eq!(moved.len(), 1, "the broken file is kept aside for staff");
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
+    for d in [2, 4, 6, 8] {
+        rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Digit(d)));
+    }
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Submit));
+    rig.pump_until("the health page", Duration::from_secs(5), |r| !r.app.view().staff.health.is_empty());
+    let health = rig.app.view().staff.health.join("\n");
+    assert!(health.contains("作り直しました"), "staff are told plainly: {health}");
+    assert!(health.contains("カード読み取り機: なし"), "{health}");
+}
