@@ -745,3 +745,34 @@ fn pump(mut from: TcpStream, mut to: TcpStream, swallow: bool) {
         let _ = to.shutdown(std::net::Shutdown::Both);
     });
 }
+
+/// A help request goes out at once on a nudge, even when the next poll is a minute
+/// away; and what goes out carries no name.
+#[test]
+fn a_nudge_sends_a_help_request_at_once_and_bodies_carry_no_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::start(dir.path());
+    let (mut store, db) = enrolled_store(&office, dir.path());
+    let mut config = fast_config(&office, &db);
+    config.poll = Duration::from_secs(60);
+    let (handle, seen) = spawn_worker(config);
+    wait_for("first round", Duration::from_secs(10), || !seen.lock().unwrap().is_empty());
+    let r = store.residents().unwrap()[0].clone();
+    let help = CareEvent::HelpAlert {
+        raised_at: at(day(), 8, 1),
+        during: Some(QuestionId::HowFeeling),
+        intent: Intent::NeedHelp,
+        confirmed: true,
+    };
+    let id = store.record_care_event(r.id, &help, Utc::now()).unwrap();
+    store.record_care_event(r.id, &checkin(day(), true), Utc::now()).unwrap();
+    for ev in store.outbox_batch(10).unwrap() {
+        assert!(!ev.body.to_string().contains(&r.display_name), "a name in {:?}", ev.kind);
+    }
+    assert_eq!(store.outbox_batch(1).unwrap()[0].kind, wire::EventKind::HelpRequest);
+    let started = Instant::now();
+    handle.nudge();
+    wait_for("the help request delivered", Duration::from_secs(5), || store.outbox_len().unwrap() == 0);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(office.stored().iter().any(|s| s.2 == id.0.to_string()));
+}
