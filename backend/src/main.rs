@@ -2,7 +2,10 @@
 //!
 //! `backend [CONFIG.toml]` serves; `backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]`
 //! adds a dashboard user with the password read from the first line of stdin (so it
-//! never sits in the shell history or the process list).
+//! never sits in the shell history or the process list);
+//! `backend add-resident NAME DISTRICT [--card SHA256HEX] [CONFIG.toml]` adds a resident
+//! (07:00–10:00 check-in window, 60 min grace) and prints a one-time enrolment code for
+//! their household's tablet: what support staff do on a first visit, from a terminal.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -22,6 +25,9 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("add-user") {
         return add_user(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("add-resident") {
+        return add_resident(&args[1..]);
     }
     let config_path = args.first().map(PathBuf::from);
     let config = Config::load(config_path.as_deref()).context("loading configuration")?;
@@ -59,5 +65,46 @@ fn add_user(args: &[String]) -> anyhow::Result<()> {
     let hash = backend::dashboard::hash_password(password);
     let id = store.add_user(login, &hash, role, district, chrono::Utc::now()).context("adding the user")?;
     tracing::info!(user = id.0, "dashboard user added");
+    Ok(())
+}
+
+fn add_resident(args: &[String]) -> anyhow::Result<()> {
+    const USAGE: &str = "usage: backend add-resident NAME DISTRICT [--card SHA256HEX] [CONFIG.toml]";
+    let (Some(name), Some(district)) = (args.first(), args.get(1)) else { bail!(USAGE) };
+    let mut card = None;
+    let mut config_path = None;
+    let mut rest = args[2..].iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--card" => {
+                let hex = rest.next().context(USAGE)?;
+                card = Some(
+                    backend::store::CardIdentity::parse(hex)
+                        .context("--card takes the SHA-256 (64 hex digits) of the card's auth certificate")?,
+                );
+            }
+            path if path.ends_with(".toml") => config_path = Some(PathBuf::from(path)),
+            other => bail!("unexpected argument {other:?}; {USAGE}"),
+        }
+    }
+    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let now = chrono::Utc::now();
+    let window = backend::store::CheckinWindow {
+        start: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("literal"),
+        end: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("literal"),
+        grace_minutes: 60,
+    };
+    let resident = backend::store::NewResident {
+        display_name: name.clone(),
+        district: district.clone(),
+        card,
+        window,
+    };
+    let id = store.add_resident(&resident, now).context("adding the resident")?;
+    let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;
+    tracing::info!(resident = id.0, "resident added");
+    // Printed for the staff member at the terminal (and the demo script), never logged.
+    println!("resident_id={} enrol_code={code}", id.0);
     Ok(())
 }
