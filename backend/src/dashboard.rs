@@ -91,10 +91,11 @@ impl IntoResponse for PageError {
         match self {
             PageError::LoginNeeded => Redirect::to("/login").into_response(),
             PageError::Refused(status, reason) => {
-                (status, page("エラー", &format!("<p>{}</p>", escape(reason)))).into_response()
+                (status, bare_page("エラー", &format!("<p>{}</p>", escape(reason)))).into_response()
             }
             PageError::Internal => {
-                (StatusCode::INTERNAL_SERVER_ERROR, page("エラー", "<p>内部エラーです。</p>")).into_response()
+                (StatusCode::INTERNAL_SERVER_ERROR, bare_page("エラー", "<p>内部エラーです。</p>"))
+                    .into_response()
             }
         }
     }
@@ -186,15 +187,31 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A whole page around `body` (already escaped HTML).
+/// The links at the top of every signed-in page (a page refuses what the role may
+/// not see; the links themselves reveal nothing).
+const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/alerts\">対応</a> | \
+    <a href=\"/campaigns\">安否確認</a> | <a href=\"/visits\">訪問リスト</a> | \
+    <a href=\"/corrections\">聞き取りの訂正</a> | <a href=\"/residents/new\">住民の登録</a> | \
+    <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a></nav>";
+
+/// A whole signed-in page around `body` (already escaped HTML).
 fn page(title: &str, body: &str) -> Html<String> {
+    page_with_head(title, "", &format!("{NAV}{body}"))
+}
+
+/// A page without the links (login, errors).
+fn bare_page(title: &str, body: &str) -> Html<String> {
     page_with_head(title, "", body)
 }
 
 /// A page that reloads itself every `seconds`: live views (campaign progress)
 /// follow the tablets' answers without anyone pressing reload.
 fn live_page(title: &str, seconds: u32, body: &str) -> Html<String> {
-    page_with_head(title, &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"), body)
+    page_with_head(
+        title,
+        &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"),
+        &format!("{NAV}{body}"),
+    )
 }
 
 fn page_with_head(title: &str, head: &str, body: &str) -> Html<String> {

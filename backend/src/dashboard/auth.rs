@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
 
-use super::{PageError, SESSION_COOKIE, Session, check_csrf, escape, page};
+use super::{PageError, SESSION_COOKIE, Session, bare_page, check_csrf, escape};
 use crate::routes::{AppState, blocking};
 
 /// More failures than this for one login within [`FAILURE_WINDOW`] → 429.
@@ -72,7 +72,7 @@ fn login_form(message: &str, pre_session: &str) -> String {
 pub(super) async fn login_page(headers: HeaderMap) -> Response {
     let existing = super::cookie_token_named(&headers, LOGIN_COOKIE);
     let token = existing.clone().unwrap_or_else(random_token);
-    let mut resp = page("ログイン", &login_form("", &token)).into_response();
+    let mut resp = bare_page("ログイン", &login_form("", &token)).into_response();
     if existing.is_none() {
         // Scoped to /login, an hour: it guards one form, it is not a session.
         let cookie =
@@ -122,7 +122,7 @@ pub(super) async fn login(
     let Some(user) = user.filter(|_| ok) else {
         blocking(&state.store, move |s| s.record_login_failure(&login, now, FAILURE_WINDOW)).await?;
         tracing::info!("dashboard login refused");
-        let body = page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
+        let body = bare_page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
     let id = user.user;

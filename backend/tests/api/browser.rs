@@ -230,7 +230,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     assert!(row.contains("確認済み") && row.contains("山田 花子"), "{row}");
 
     // A campaign from the form; its progress page follows the answers by itself.
-    browser.goto(&format!("{base}/campaigns")).await.unwrap();
+    click(&browser, "nav a[href='/campaigns']").await;
+    arrive(&browser, "/campaigns").await;
     fill(&browser, "input[name=district]", "大井沢").await;
     fill(&browser, "input[name=message]", "大雪です。大丈夫ですか？").await;
     // A datetime-local control takes keys field by field, differently per locale:
@@ -270,7 +271,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     watch(&browser, "#progress", |t| progress(t) == ["2", "1", "1", "0"]).await;
 
     // The "needs help" answer raised an alert: acknowledge it from the queue.
-    browser.goto(&format!("{base}/alerts")).await.unwrap();
+    click(&browser, "nav a[href='/alerts']").await;
+    arrive(&browser, "/alerts").await;
     let row = text(&browser, "#alerts tr[data-alert]").await;
     assert!(row.contains("佐藤 太郎") && row.contains("安否確認で「助けが必要」"), "{row}");
     click(&browser, "#alerts tr[data-alert] form[action$='/acknowledge'] button").await;
@@ -286,7 +288,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
             json!({ "question": "how_feeling", "understood": "tired", "confidence": 0.38 }),
         )
         .await;
-    browser.goto(&format!("{base}/corrections")).await.unwrap();
+    click(&browser, "nav a[href='/corrections']").await;
+    arrive(&browser, "/corrections").await;
     let row = text(&browser, "#misunderstandings tr[data-corrected=false]").await;
     assert!(row.contains("疲れている (38%)") && row.contains("体調"), "{row}");
     fill(&browser, "tr[data-corrected=false] input[name=text]", "ひざいでくてなんぎだ").await;
