@@ -95,12 +95,8 @@ fn add_resident(args: &[String]) -> anyhow::Result<()> {
         end: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("literal"),
         grace_minutes: 60,
     };
-    let resident = backend::store::NewResident {
-        display_name: name.clone(),
-        district: district.clone(),
-        card,
-        window,
-    };
+    let resident =
+        backend::store::NewResident { display_name: name.clone(), district: district.clone(), card, window };
     let id = store.add_resident(&resident, now).context("adding the resident")?;
     let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;
     tracing::info!(resident = id.0, "resident added");
