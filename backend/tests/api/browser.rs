@@ -172,8 +172,8 @@ async fn click(browser: &Client, css: &str) {
 
 /// Login; the board reflecting a tablet's check-in; a campaign started from the
 /// form whose progress page changes by itself as tablets answer; acknowledging
-/// the alert a "needs help" answer raised; correcting a misunderstood answer.
-/// One browser session throughout.
+/// the alert a "needs help" answer raised; correcting a misunderstood answer;
+/// enrolling a resident. One browser session throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report() {
     let started = Instant::now();
@@ -304,6 +304,40 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
         (exported[0].correction.intent.as_str(), exported[0].correction.body_part.as_deref()),
         ("pain", Some("膝"))
     );
+
+    // Enrolling a new resident from the form: the profile page shows what was
+    // entered and the household's tablet receives it.
+    click(&browser, "nav a[href='/residents/new']").await;
+    arrive(&browser, "/residents/new").await;
+    fill(&browser, "#enrol input[name=display_name]", "鈴木 ハナ").await;
+    fill(&browser, "#enrol input[name=district]", "大井沢").await;
+    click(&browser, "#enrol input[name=ci_knee]").await;
+    click(&browser, "#enrol input[name=lives_alone]").await;
+    fill(&browser, "#enrol input[name=contact0_name]", "鈴木 太一").await;
+    fill(&browser, "#enrol input[name=contact0_relation]", "長男").await;
+    fill(&browser, "#enrol input[name=contact0_phone]", "090-0000-1111").await;
+    click(&browser, "#enrol button").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let url = browser.current_url().await.unwrap();
+        if let Some(id) = url.path().strip_prefix("/residents/").and_then(|i| i.parse::<i64>().ok()) {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no resident page: {}", browser.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let profile = text(&browser, "#profile").await;
+    assert!(
+        profile.contains("鈴木 ハナ") && profile.contains("08:00〜10:00") && profile.contains("膝"),
+        "{profile}"
+    );
+    assert!(text(&browser, "#contacts").await.contains("鈴木 太一 (長男) 090-0000-1111"));
+    let tablet = Tablet::enrol(addr, &store, ResidentId(id)).await;
+    let (_, body) = request(addr, "GET", "/api/v1/pull?after=0", &tablet.auth(), "").await;
+    let pull: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let settings =
+        pull["items"].as_array().unwrap().iter().find(|i| i["kind"] == "resident_settings").unwrap();
+    assert_eq!(settings["body"]["contraindications"], json!(["knee"]));
 
     browser.close().await.unwrap();
     drop(driver);
