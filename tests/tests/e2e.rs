@@ -9,5 +9,7 @@ mod support;
 mod fuzz;
 #[path = "e2e/privacy.rs"]
 mod privacy;
+#[path = "e2e/soak.rs"]
+mod soak;
 #[path = "e2e/wire_props.rs"]
 mod wire_props;

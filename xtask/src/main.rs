@@ -2,21 +2,31 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use xtask::project_root;
 
+mod demo;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  demo [--seconds N]  set up, then run the kiosk (under a private Xvfb when there is
-                      no DISPLAY, saving screenshots to target/demo/)
+  demo [--seconds N] [--hardware]
+                      set up, then a morning with no hardware: an office server, a
+                      virtual My Number card in pcscd, the kiosk enrolled to the office
+                      and a scripted resident speaking through the real pipeline (under
+                      a private Xvfb when there is no DISPLAY; screenshots and logs in
+                      target/demo/); --hardware uses the microphone, speaker and reader
   test                set up, then cargo fmt --check, clippy -D warnings, all tests
   setup               install the Debian packages and models the project needs
   fetch-model         fetch, verify and convert the Whisper model (part of setup)
   tidy                check project rules (also part of `test`)
   dist                release binaries for tablets: no -march=native (target/dist/)
+  soak [--cycles N] [--fuzz N] [--seed S]
+                      fault scenarios with the real kiosk-agent and backend through
+                      the fault proxy (default 1000 cycles) plus malformed requests
+                      (default 100000); prints created/stored/lost/duplicated
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -29,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Some("tidy") => tidy(&root),
         Some("fetch-model") => fetch_model(&root),
         Some("dist") => dist(&root),
+        Some("soak") => soak(&root, &args[1..]),
         _ => {
             eprint!("{USAGE}");
             bail!("unknown or missing command")
@@ -89,57 +100,7 @@ fn tidy(root: &Path) -> anyhow::Result<()> {
 }
 
 fn demo(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let seconds: Option<f64> = match args {
-        [] => None,
-        [flag, n] if flag == "--seconds" => Some(n.parse().context("--seconds takes a number")?),
-        _ => bail!("usage: cargo xtask demo [--seconds N]"),
-    };
-    setup(root)?;
-    let cargo = cargo();
-    run(root, &cargo, &["build", "--package", "kiosk"])?;
-    let kiosk = root.join("target/debug/kiosk");
-    let mut cmd = Command::new(&kiosk);
-    if let Some(s) = seconds {
-        cmd.args(["--exit-after", &s.to_string()]);
-    }
-    if std::env::var_os("DISPLAY").is_some() {
-        let status = cmd.status().context("starting the kiosk")?;
-        if !status.success() {
-            bail!("kiosk exited with {status}");
-        }
-        return Ok(());
-    }
-    // No display: run under a private Xvfb and save what it shows, so the demo can be
-    // looked at on a headless machine too.
-    let xvfb = tests::Xvfb::start()?;
-    eprintln!("xtask: no DISPLAY; running the kiosk under Xvfb {}", xvfb.display());
-    let mut kiosk = tests::ChildGuard::spawn("kiosk", cmd.env("DISPLAY", xvfb.display()))?;
-    let shots = root.join("target/demo");
-    std::fs::create_dir_all(&shots)?;
-    let started = Instant::now();
-    let mut n = 0;
-    loop {
-        std::thread::sleep(Duration::from_secs(3));
-        if kiosk.check_running().is_err() {
-            break;
-        }
-        if let Ok(png) = xvfb.screenshot_png() {
-            n += 1;
-            let path = shots.join("kiosk.png");
-            std::fs::write(&path, png)?;
-            if n == 1 {
-                eprintln!("xtask: screenshot every 3 s at {} (Ctrl-C to stop)", path.display());
-            }
-        }
-        if seconds.is_some_and(|s| started.elapsed().as_secs_f64() > s + 10.0) {
-            bail!("kiosk did not exit after --seconds");
-        }
-    }
-    let status = kiosk.wait_timeout(Duration::from_secs(5))?;
-    if !status.success() {
-        bail!("kiosk exited with {status}");
-    }
-    Ok(())
+    demo::run(root, args)
 }
 
 /// The instruction-set baseline of distributed tablet binaries: x86-64-v3 (AVX2, FMA,
@@ -197,3 +158,42 @@ fn dist(root: &Path) -> anyhow::Result<()> {
     eprintln!("xtask: whisper.cpp in {}: no AVX-512, {ymm} AVX2 instructions", binary.display());
     Ok(())
 }
+
+/// The soak: the end-to-end fault scenarios (tests/tests/e2e/soak.rs) at full size.
+/// The scenarios live in the test binary, which has the backend and SQLite as
+/// dev-dependencies; xtask only sizes and starts them, so it stays pure Rust.
+fn soak(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let (mut cycles, mut fuzz, mut seed) = (1000u64, 100_000u64, None::<u64>);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} takes a number"))?;
+        let n: u64 = value.parse().with_context(|| format!("{flag} takes a number, not {value:?}"))?;
+        match flag.as_str() {
+            "--cycles" => cycles = n,
+            "--fuzz" => fuzz = n,
+            "--seed" => seed = Some(n),
+            _ => bail!("usage: cargo xtask soak [--cycles N] [--fuzz N] [--seed S]"),
+        }
+    }
+    if cycles == 0 {
+        bail!("--cycles must be at least 1");
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "--package", "tests", "--test", "e2e", "--", "--exact", SOAK_TEST, "--nocapture"])
+        .env("MIMAMORI_SOAK_CYCLES", cycles.to_string())
+        .env("MIMAMORI_SOAK_FUZZ", fuzz.to_string())
+        .current_dir(root);
+    if let Some(s) = seed {
+        cmd.env("MIMAMORI_SEED", s.to_string());
+    }
+    eprintln!("xtask: soak: {cycles} cycles, {fuzz} malformed requests");
+    let started = Instant::now();
+    let status = cmd.status().context("running cargo test")?;
+    if !status.success() {
+        bail!("soak failed ({status}); the table above says where");
+    }
+    eprintln!("xtask: soak passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+const SOAK_TEST: &str = "soak::under_faults_nothing_is_lost_duplicated_or_leaked";
