@@ -489,6 +489,9 @@ fn exactly_once_across_restarts_refused_connections_and_lost_acks() {
             office.serve();
             proxy.swallow_next(3);
         }
+        if round == 3 {
+            proxy.cut_next(3);
+        }
         for _ in 0..40 {
             created.push(store.record_care_event(r, &checkin(day(), round % 2 == 0), Utc::now()).unwrap());
             std::thread::sleep(Duration::from_millis(3));
@@ -513,7 +516,7 @@ fn exactly_once_across_restarts_refused_connections_and_lost_acks() {
         matches!(seen.lock().unwrap().last(), Some(SyncStatus::Online { outbox_len: 0, .. }))
     });
     drop(handle);
-    assert!(proxy.swallowed() >= 1, "no ack was lost: the test proved nothing");
+    assert!(proxy.swallowed() >= 2, "too few answers lost: the test proved little");
     assert_eq!(store.dead_letter_len().unwrap(), 0);
     assert_exactly_once(&office, &created);
 }
@@ -686,10 +689,12 @@ fn kill_9_of_kiosk_agent_loses_and_doubles_nothing() {
 // ---- A proxy that loses the office's answers. ----
 
 /// Forwards TCP to the office; on the next `n` connections it passes the request on
-/// but swallows the answer (the client times out with its events stored).
+/// but swallows the answer (the client times out with its events stored), or passes
+/// only the answer's first bytes and hangs up (a response cut mid-body).
 struct AckEater {
     addr: SocketAddr,
     to_swallow: Arc<AtomicU32>,
+    to_cut: Arc<AtomicU32>,
     swallowed: Arc<AtomicU32>,
 }
 
@@ -698,29 +703,41 @@ impl AckEater {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let to_swallow = Arc::new(AtomicU32::new(0));
+        let to_cut = Arc::new(AtomicU32::new(0));
         let swallowed = Arc::new(AtomicU32::new(0));
         std::thread::spawn({
-            let (to_swallow, swallowed) = (to_swallow.clone(), swallowed.clone());
+            let (to_swallow, to_cut, swallowed) = (to_swallow.clone(), to_cut.clone(), swallowed.clone());
             move || {
                 for client in listener.incoming() {
                     let Ok(client) = client else { continue };
                     let Ok(upstream) = TcpStream::connect(office) else { continue };
-                    let swallow = to_swallow
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok();
-                    if swallow {
+                    let take = |n: &AtomicU32| {
+                        n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+                    };
+                    let pass = if take(&to_swallow) {
+                        0
+                    } else if take(&to_cut) {
+                        60 // the status line and part of the headers
+                    } else {
+                        usize::MAX
+                    };
+                    if pass != usize::MAX {
                         swallowed.fetch_add(1, Ordering::SeqCst);
                     }
-                    pump(client.try_clone().unwrap(), upstream.try_clone().unwrap(), false);
-                    pump(upstream, client, swallow);
+                    pump(client.try_clone().unwrap(), upstream.try_clone().unwrap(), usize::MAX);
+                    pump(upstream, client, pass);
                 }
             }
         });
-        AckEater { addr, to_swallow, swallowed }
+        AckEater { addr, to_swallow, to_cut, swallowed }
     }
 
     fn swallow_next(&self, n: u32) {
         self.to_swallow.store(n, Ordering::SeqCst);
+    }
+
+    fn cut_next(&self, n: u32) {
+        self.to_cut.store(n, Ordering::SeqCst);
     }
 
     fn swallowed(&self) -> u32 {
@@ -728,18 +745,25 @@ impl AckEater {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, swallow: bool) {
+/// Copies `from` to `to`, passing at most `pass` bytes; then hangs up both ways.
+fn pump(mut from: TcpStream, mut to: TcpStream, mut pass: usize) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) if !swallow => {
-                    if to.write_all(&buf[..n]).is_err() {
+                Ok(n) => {
+                    let send = n.min(pass);
+                    if send > 0 && to.write_all(&buf[..send]).is_err() {
+                        break;
+                    }
+                    pass -= send;
+                    if pass == 0 && send < n {
+                        // Cut mid-answer: the client sees a truncated response.
+                        let _ = from.shutdown(std::net::Shutdown::Both);
                         break;
                     }
                 }
-                Ok(_) => {}
             }
         }
         let _ = to.shutdown(std::net::Shutdown::Both);
@@ -775,4 +799,32 @@ fn a_nudge_sends_a_help_request_at_once_and_bodies_carry_no_name() {
     wait_for("the help request delivered", Duration::from_secs(5), || store.outbox_len().unwrap() == 0);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(office.stored().iter().any(|s| s.2 == id.0.to_string()));
+}
+
+/// An event the office refuses for good (an answer to a campaign it does not know)
+/// moves to the dead-letter table, is counted, and is not sent again; the events
+/// around it are delivered.
+#[test]
+fn a_rejected_event_becomes_a_dead_letter_and_is_never_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::start(dir.path());
+    let (mut store, db) = enrolled_store(&office, dir.path());
+    let r = ResidentId(1);
+    let first = store.record_care_event(r, &checkin(day(), false), Utc::now()).unwrap();
+    store.record_safety_answer(r, 999_999, wire::SafetyReply::Safe, Utc::now()).unwrap();
+    let last = store.record_care_event(r, &checkin(day(), true), Utc::now()).unwrap();
+    let (handle, seen) = spawn_worker(fast_config(&office, &db));
+    wait_for("delivery", Duration::from_secs(10), || store.outbox_len().unwrap() == 0);
+    // Several more rounds: nothing further reaches the office.
+    let rounds = seen.lock().unwrap().len();
+    wait_for("more rounds", Duration::from_secs(10), || seen.lock().unwrap().len() >= rounds + 3);
+    drop(handle);
+    assert_eq!(store.dead_letter_len().unwrap(), 1);
+    let stored = office.stored();
+    assert_eq!(stored.iter().map(|s| s.1).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(
+        stored.iter().map(|s| s.2.clone()).collect::<Vec<_>>(),
+        [first.0.to_string(), last.0.to_string()]
+    );
+    assert!(matches!(seen.lock().unwrap().last(), Some(SyncStatus::Online { outbox_len: 0, .. })));
 }
