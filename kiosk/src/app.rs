@@ -218,7 +218,13 @@ impl App {
     /// One report from a worker, on the UI thread.
     pub fn report(&self, report: Report) {
         match report {
-            Report::Flow(input) => self.input(input),
+            Report::Flow(input) => {
+                // The resident's own volume, speech rate and text size, as soon as known.
+                if let Input::Staff(StaffInput::Loaded(Some((_, settings)))) = &input {
+                    self.apply_settings(settings);
+                }
+                self.input(input)
+            }
             Report::Speech(s) => match s {
                 SpeechReport::Done => self.input(Input::SpeechDone),
                 SpeechReport::Heard(u) => self.input(Input::Heard(u)),
@@ -266,6 +272,11 @@ impl App {
                         .ok()
                         .flatten()
                         .map(|res| load_resident(store, care, res));
+                    if let Some(res) = &found
+                        && let Ok(s) = store.settings(ResidentId(res.id))
+                    {
+                        r(Report::Flow(Input::Staff(StaffInput::Loaded(Some((res.id, to_settings(&s)))))));
+                    }
                     r(Report::Flow(Input::CardRead(found)));
                 });
             }

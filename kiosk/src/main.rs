@@ -34,6 +34,13 @@ struct Args {
     /// Answers from these WAV files, one per question, instead of a microphone.
     #[arg(long, value_delimiter = ',')]
     audio_in: Vec<PathBuf>,
+    /// A scripted resident: one answer per line, synthesised with Open JTalk and fed
+    /// through the real listening and recognition path at the speed of speech (demos).
+    #[arg(long)]
+    scripted_resident: Option<PathBuf>,
+    /// Enrol this tablet with the office's one-time code at start, if not enrolled yet.
+    #[arg(long)]
+    enrol_code: Option<String>,
     /// Feed `--audio-in` files at the speed of speech (demos), not as fast as possible.
     #[arg(long)]
     audio_realtime: bool,
@@ -43,7 +50,7 @@ struct Args {
     /// No speaker: speech is shown as captions for as long as it would take to say.
     #[arg(long)]
     no_speaker: bool,
-    /// Directory of CA certificates (DER, *.der) the card's auth certificate must chain
+    /// Directory of CA certificates (*.der or *.pem) the card's auth certificate must chain
     /// to; without it the card reader is not used.
     #[arg(long)]
     card_trust: Option<PathBuf>,
@@ -83,10 +90,19 @@ fn main() -> anyhow::Result<()> {
     let window = kiosk::AppWindow::new().context("cannot open the kiosk window (is DISPLAY set?)")?;
     let _clock = kiosk::idle::bind(&window, || chrono::Local::now().naive_local());
 
+    if let (Some(code), Some(server)) = (&args.enrol_code, &args.server) {
+        enrol_once(server, code, &args.db);
+    }
+    let scripted = match &args.scripted_resident {
+        Some(script) => scripted_answers(script)?,
+        None => vec![],
+    };
     let speech = (!args.no_voice).then(|| {
         let model =
             args.model.clone().or_else(|| Some(dialect_model::model::ModelPaths::default().ggml_q8_0()));
-        let audio_in = if !args.audio_in.is_empty() {
+        let audio_in = if !scripted.is_empty() {
+            AudioIn::Files { files: scripted.clone().into(), realtime: true }
+        } else if !args.audio_in.is_empty() {
             AudioIn::Files { files: args.audio_in.clone().into(), realtime: args.audio_realtime }
         } else {
             AudioIn::Microphone { device: args.microphone.clone() }
@@ -155,15 +171,71 @@ fn render_screens(care: &'static kiosk::flow::Care, out: &std::path::Path) -> an
     Ok(())
 }
 
-/// Every `*.der` certificate in a directory.
+/// Enrols the tablet unless it already is; a failure is logged and staff mode can retry.
+fn enrol_once(server: &reqwest::Url, code: &str, db: &std::path::Path) {
+    let enrolled =
+        kiosk::store::Store::open(db).ok().and_then(|s| s.device_credentials().ok().flatten()).is_some();
+    if enrolled {
+        return;
+    }
+    match kiosk::sync::enrol(server, code, db) {
+        Ok(c) => tracing::info!(device = c.device_id, "tablet enrolled"),
+        Err(e) => tracing::warn!(error = %e, "enrolment failed; staff can enrol from staff mode"),
+    }
+}
+
+/// Synthesises each line of a scripted resident's answers into a WAV (in a temporary
+/// directory that lives as long as the process).
+fn scripted_answers(script: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(script).with_context(|| format!("reading {}", script.display()))?;
+    let dir = std::env::temp_dir().join(format!("kiosk-scripted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    // A resident speaks a little faster than the tablet's deliberately slow voice.
+    let tts = dialect_model::tts::OpenJTalk { speed: 0.8, ..Default::default() };
+    let mut files = vec![];
+    for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).enumerate()
+    {
+        let speech =
+            tts.synthesize(line).context("synthesising a scripted answer (is open-jtalk installed?)")?;
+        let path = dir.join(format!("{i:02}.wav"));
+        dialect_model::tts::write_wav(&path, &speech.samples, speech.sample_rate)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// Every CA certificate (`*.der`, or `*.pem` with one or more certificates) in a directory.
 fn read_ders(dir: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    use base64::Engine as _;
     let mut certs = vec![];
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // Only CA certificates: a card's own certificate beside them is no trust anchor.
+        if !name.starts_with("ca") {
+            continue;
+        }
         if path.extension().is_some_and(|e| e == "der") {
             certs.push(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        } else if path.extension().is_some_and(|e| e == "pem") {
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let mut body = String::new();
+            for line in text.lines() {
+                if line.starts_with("-----BEGIN CERTIFICATE") {
+                    body.clear();
+                } else if line.starts_with("-----END CERTIFICATE") {
+                    certs.push(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(body.as_bytes())
+                            .with_context(|| format!("decoding {}", path.display()))?,
+                    );
+                } else {
+                    body.push_str(line.trim());
+                }
+            }
         }
     }
-    anyhow::ensure!(!certs.is_empty(), "no *.der CA certificate in {}", dir.display());
+    anyhow::ensure!(!certs.is_empty(), "no ca*.der or ca*.pem certificate in {}", dir.display());
     Ok(certs)
 }
