@@ -158,6 +158,35 @@ impl Endpointer {
         matches!(self.state, State::Speaking { .. })
     }
 
+    /// During a pause inside an utterance: how long the pause has lasted and the
+    /// utterance so far (pre-roll included, the pause left out). `None` while quiet,
+    /// while the resident is speaking, or before the utterance counts as speech.
+    /// Lets a caller judge an answer complete before the full end-of-speech wait.
+    pub fn pause(&self) -> Option<(u32, &[f32])> {
+        match self.state {
+            State::Speaking { voiced_ms, silence_ms, last_speech_end }
+                if silence_ms > 0 && voiced_ms >= self.config.min_voiced_ms =>
+            {
+                let take = last_speech_end.saturating_sub(self.buffer_start).min(self.buffer.len());
+                Some((silence_ms, &self.buffer[..take]))
+            }
+            _ => None,
+        }
+    }
+
+    /// Ends the utterance in progress now (the caller judged it complete during a
+    /// pause); returns it as [`pause`](Self::pause) showed it.
+    pub fn end_now(&mut self) -> Option<VadEvent> {
+        match self.state {
+            State::Speaking { last_speech_end, .. } => {
+                let event = self.utterance(last_speech_end);
+                self.state = State::Quiet;
+                Some(event)
+            }
+            _ => None,
+        }
+    }
+
     /// Feeds 16 kHz mono samples; returns what happened.
     pub fn push(&mut self, samples: &[f32]) -> Vec<VadEvent> {
         self.pending.extend_from_slice(samples);
@@ -295,6 +324,28 @@ mod tests {
                     + 0.25 * (6.0 * std::f32::consts::PI * hz * t).sin())
             })
             .collect()
+    }
+
+    #[test]
+    fn pause_shows_the_utterance_so_far_and_end_now_ends_it() {
+        let mut ep = Endpointer::new(VadConfig::default());
+        let _ = ep.push(&silence(500));
+        assert!(ep.pause().is_none(), "quiet: no pause");
+        let events = ep.push(&tone(150.0, 600, 0.3));
+        assert!(events.iter().any(|e| matches!(e, VadEvent::SpeechStarted { .. })));
+        assert!(ep.pause().is_none(), "speaking: no pause yet");
+        let events = ep.push(&silence(600));
+        assert!(events.is_empty(), "600 ms is not the end of speech");
+        let (pause_ms, so_far) = ep.pause().expect("a pause");
+        assert!((560..=620).contains(&pause_ms), "{pause_ms}");
+        let so_far = so_far.len();
+        assert!(so_far >= 600 * 16 && so_far <= 1000 * 16, "{so_far}");
+        match ep.end_now() {
+            Some(VadEvent::Utterance { samples, .. }) => assert_eq!(samples.len(), so_far),
+            other => panic!("{other:?}"),
+        }
+        assert!(!ep.in_speech());
+        assert!(ep.push(&silence(1500)).is_empty(), "nothing more after ending early");
     }
 
     fn silence(ms: u32) -> Vec<f32> {

@@ -22,6 +22,25 @@ use dialect_model::vad::{Endpointer, VadConfig, VadEvent};
 use crate::audio::{self, Capture, Playback};
 use crate::convert;
 
+/// The pause after which a complete, sure, short answer ends the turn early.
+pub const SEMANTIC_END_MS: u64 = 600;
+/// Answers up to this many characters (punctuation aside) may end early; a longer
+/// one may be a sentence with more to come, so it gets the full silence.
+pub const SEMANTIC_END_MAX_CHARS: usize = 10;
+/// Confidence needed to end early.
+pub const SEMANTIC_END_CONFIDENCE: f32 = 0.85;
+
+/// Whether an answer heard during a pause is complete enough to end the turn: sure,
+/// short, and a real answer (not `other`, not a request to repeat).
+pub fn complete_answer(text: &str, u: &care::understanding::Understanding) -> bool {
+    use care::understanding::Intent;
+    let chars = text.chars().filter(|c| c.is_alphanumeric()).count();
+    u.confidence >= SEMANTIC_END_CONFIDENCE
+        && chars > 0
+        && chars <= SEMANTIC_END_MAX_CHARS
+        && !matches!(u.intent, Intent::Other | Intent::RepeatRequest)
+}
+
 /// Where answers come from.
 #[derive(Debug, Clone)]
 pub enum AudioIn {
@@ -54,6 +73,10 @@ pub struct SpeechConfig {
     pub vad: VadConfig,
     /// Longest wait for an answer to start; never under 30 s for residents.
     pub listen_timeout: Duration,
+    /// Semantic end of turn: after this much of a pause, a short answer that is
+    /// already complete and sure (「んだ」「元気です」) is taken without waiting for the
+    /// full end-of-speech silence. `None` always waits the full silence.
+    pub semantic_end: Option<Duration>,
 }
 
 impl SpeechConfig {
@@ -68,6 +91,7 @@ impl SpeechConfig {
             audio_out,
             vad: VadConfig::default(),
             listen_timeout: Duration::from_secs(30),
+            semantic_end: Some(Duration::from_millis(SEMANTIC_END_MS)),
         }
     }
 }
@@ -165,6 +189,8 @@ struct Listening {
     endpointer: Endpointer,
     started: Instant,
     heard_speech: bool,
+    /// Length of the utterance already tried for a semantic end (one try per pause).
+    speculated: usize,
 }
 
 struct Worker {
@@ -286,6 +312,7 @@ impl Worker {
                     endpointer: Endpointer::new(self.config.vad.clone()),
                     started: Instant::now(),
                     heard_speech: false,
+                    speculated: 0,
                 });
                 if let AudioIn::Files { files, realtime } = &mut self.config.audio_in {
                     let realtime = *realtime;
@@ -437,7 +464,29 @@ impl Worker {
     fn push_audio(&mut self, samples: &[f32]) -> bool {
         let Some(l) = self.listening.as_mut() else { return true };
         let events = l.endpointer.push(samples);
-        self.handle_vad(events)
+        self.handle_vad(events) || self.semantic_end()
+    }
+
+    /// During a pause, tries the answer so far; a complete one ends the turn now.
+    fn semantic_end(&mut self) -> bool {
+        let Some(after) = self.config.semantic_end else { return false };
+        let Some(l) = self.listening.as_mut() else { return false };
+        let Some((pause_ms, so_far)) = l.endpointer.pause() else { return false };
+        if u128::from(pause_ms) < after.as_millis() || so_far.len() == l.speculated {
+            return false;
+        }
+        l.speculated = so_far.len();
+        let (samples, question) = (so_far.to_vec(), l.question);
+        let Some((text, u)) = self.recognise(&samples, question) else { return false };
+        if !complete_answer(&text, &u) {
+            return false;
+        }
+        if let Some(mut l) = self.listening.take() {
+            let _ = l.endpointer.end_now();
+        }
+        self.answer_ended = Instant::now().checked_sub(Duration::from_millis(u64::from(pause_ms)));
+        (self.report)(SpeechReport::Heard(u));
+        true
     }
 
     fn handle_vad(&mut self, events: Vec<VadEvent>) -> bool {
@@ -472,6 +521,11 @@ impl Worker {
     }
 
     fn understand(&self, samples: &[f32], question: Question) -> Option<care::understanding::Understanding> {
+        self.recognise(samples, question).map(|(_, u)| u)
+    }
+
+    /// The transcript (kept only in memory, never logged) and what it means.
+    fn recognise(&self, samples: &[f32], question: Question) -> Option<(String, care::understanding::Understanding)> {
         let recognizer = self.recognizer.as_ref()?;
         let text = match recognizer.transcribe(samples) {
             Ok(t) => t,
@@ -484,7 +538,8 @@ impl Worker {
             return None;
         }
         let understander = self.understander.as_ref()?;
-        Some(convert::understanding(&understander.understand(&text, question)))
+        let u = convert::understanding(&understander.understand(&text, question));
+        Some((text, u))
     }
 
     fn step_listening(&mut self) {
@@ -503,5 +558,27 @@ impl Worker {
             self.listening = None;
             (self.report)(SpeechReport::Silence);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use care::understanding::{Intent, Understanding};
+
+    fn check(text: &str, intent: Intent, confidence: f32, early: bool) {
+        let u = Understanding { intent, body_part: None, confidence, critical: false };
+        assert_eq!(complete_answer(text, &u), early, "{text:?} {intent:?} {confidence}");
+    }
+
+    #[test]
+    fn only_short_sure_real_answers_end_the_turn_early() {
+        check("んだ", Intent::Yes, 0.95, true);
+        check("元気です。", Intent::FeelingGood, 0.9, true);
+        check("元気です", Intent::FeelingGood, 0.7, false);
+        check("もう一回", Intent::RepeatRequest, 0.95, false);
+        check("えーと", Intent::Other, 0.95, false);
+        check("元気だけど、昨日から腰が少し", Intent::FeelingGood, 0.95, false);
+        check("", Intent::Yes, 0.95, false);
     }
 }
