@@ -32,6 +32,9 @@ pub enum CallError {
     /// The body was cut off or not what the API promises.
     #[error("unreadable response: {0}")]
     BadResponse(String),
+    /// Health answers travel only over TLS: plain HTTP is for this machine alone.
+    #[error("refusing {0}: use https (plain http only to localhost)")]
+    Insecure(String),
 }
 
 /// A client for one office server.
@@ -44,6 +47,13 @@ pub struct Api {
 impl Api {
     /// `server` is the office's base URL (`https://office.example/`).
     pub fn new(server: &Url, timeout: Duration, app_version: &str) -> Result<Api, CallError> {
+        if !secure_enough(server) {
+            return Err(CallError::Insecure(format!(
+                "{}://{}",
+                server.scheme(),
+                server.host_str().unwrap_or("")
+            )));
+        }
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -112,6 +122,22 @@ pub fn body_len<T: Serialize>(value: &T) -> usize {
     serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
 }
 
+/// HTTPS anywhere; plain HTTP only to a loopback address (tests, the demo's embedded
+/// office, a proxy on the tablet itself).
+fn secure_enough(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => url.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }),
+        _ => false,
+    }
+}
+
 fn transport(e: reqwest::Error) -> CallError {
     if e.is_timeout() {
         CallError::Timeout
@@ -120,5 +146,29 @@ fn transport(e: reqwest::Error) -> CallError {
     } else {
         // Connect errors and resets; the message names no resident data.
         CallError::Unreachable(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let check = |url: &str, ok: bool| {
+            let url: Url = url.parse().unwrap();
+            let made = Api::new(&url, Duration::from_secs(1), "test");
+            assert_eq!(made.is_ok(), ok, "{url}: {made:?}");
+            if !ok {
+                assert!(matches!(made, Err(CallError::Insecure(_))));
+            }
+        };
+        check("https://office.example/", true);
+        check("http://127.0.0.1:8080/", true);
+        check("http://[::1]:8080/", true);
+        check("http://localhost/", true);
+        check("http://office.example/", false);
+        check("http://192.168.1.10/", false);
+        check("ftp://127.0.0.1/", false);
     }
 }

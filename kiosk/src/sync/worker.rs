@@ -263,7 +263,7 @@ impl Worker {
 
 fn reason(e: &CallError) -> OfflineReason {
     match e {
-        CallError::Unreachable(_) => OfflineReason::Unreachable,
+        CallError::Unreachable(_) | CallError::Insecure(_) => OfflineReason::Unreachable,
         CallError::Timeout => OfflineReason::Timeout,
         CallError::TooMany(_) => OfflineReason::ServerError(429),
         CallError::Server(s) | CallError::Refused { status: s, .. } | CallError::Unauthorized(s) => {
