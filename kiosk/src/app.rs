@@ -105,6 +105,8 @@ pub struct App {
     card: Option<crate::card::CardWorker>,
     sync: RefCell<Option<crate::sync::SyncHandle>>,
     health: Arc<Mutex<Health>>,
+    /// The weather last handed to the controller (only changes are sent on).
+    last_weather: Arc<Mutex<Option<(care::weather::Weather, String)>>>,
     reporter: Reporter,
 }
 
@@ -162,6 +164,7 @@ impl App {
             card,
             sync: RefCell::new(None),
             health,
+            last_weather: Arc::new(Mutex::new(None)),
             reporter,
         });
         app.start_sync();
@@ -312,11 +315,24 @@ impl App {
         }
     }
 
-    /// Advances the controller's clock and looks for campaigns (once a second or so).
+    /// Advances the controller's clock and looks for campaigns and weather (once a
+    /// second or so).
     pub fn tick(&self, now: NaiveDateTime) {
         self.input(Input::Tick(now));
         let r = self.reporter.clone();
+        let last_weather = self.last_weather.clone();
         self.store.run(move |store| {
+            let weather = store
+                .latest_weather()
+                .ok()
+                .flatten()
+                .map(|r| (crate::store::care_weather(&r), r.weather_text.clone()));
+            if let Ok(mut last) = last_weather.lock()
+                && *last != weather
+            {
+                last.clone_from(&weather);
+                r(Report::Flow(Input::Weather(weather)));
+            }
             if let Ok(campaigns) = store.open_campaigns()
                 && let Some(c) = campaigns.into_iter().find(|c| !c.closed)
             {

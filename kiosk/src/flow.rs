@@ -143,6 +143,9 @@ pub enum Input {
     Campaign(Campaign),
     /// The card on the reader reported its PIN tries left (no try spent).
     CardTries(Option<u8>),
+    /// The latest weather report the office sent (or none yet), with the forecast in
+    /// words (「くもり　時々　雪」).
+    Weather(Option<(care::weather::Weather, String)>),
     /// The clock, once a second.
     Tick(NaiveDateTime),
 }
@@ -219,6 +222,8 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct View {
     pub screen: Option<Screen>,
+    /// The idle screen's weather line (「大雪警報　積雪 120cm　-3℃」); empty without a report.
+    pub weather: String,
     pub signin: SignInView,
     pub checkin: CheckinView,
     pub exercise: ExerciseView,
@@ -316,6 +321,7 @@ pub struct Flow<'c> {
     campaign: Option<Campaign>,
     /// A campaign that arrived mid-sentence or mid-exercise waits for a calm moment.
     pending_campaign: Option<Campaign>,
+    weather: Option<care::weather::Weather>,
     pin: PinPad,
     /// Staff are linking a card: the sign-in view shows the PIN keypad.
     linking: bool,
@@ -346,6 +352,7 @@ impl<'c> Flow<'c> {
             watch: None,
             campaign: None,
             pending_campaign: None,
+            weather: None,
             pin: PinPad::default(),
             linking: false,
             staff: Staff::default(),
@@ -438,6 +445,10 @@ impl<'c> Flow<'c> {
                 }
             }
             Input::PinResult(v) => self.pin_result(v, &mut fx),
+            Input::Weather(w) => {
+                self.view.weather = w.as_ref().map(|(w, text)| weather_line(w, text)).unwrap_or_default();
+                self.weather = w.map(|(w, _)| w);
+            }
             Input::CardTries(t) => {
                 self.pin.tries_left = t;
                 self.view.signin.tries = self.pin.tries_text();
@@ -469,7 +480,8 @@ impl<'c> Flow<'c> {
     }
 
     fn start_checkin(&mut self, resident: Resident, fx: &mut Vec<Effect>) {
-        let conditions = care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), None);
+        let conditions =
+            care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), self.weather.as_ref());
         let ctx = Context {
             name: resident.name.clone(),
             now: self.now,
@@ -645,7 +657,8 @@ impl<'c> Flow<'c> {
         let Some(resident) = self.resident.as_ref() else { return self.go_idle(fx) };
         let record = self.dialogue.as_ref().map(|d| d.record().clone());
         let today = record.as_ref().map(|r| r.today_facts(false)).unwrap_or_default();
-        let conditions = care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), None);
+        let conditions =
+            care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), self.weather.as_ref());
         let plan = care::planner::plan_day(
             &self.care.catalogue,
             &conditions,
@@ -1005,6 +1018,33 @@ fn understood_text(script: &Script, u: &Understanding) -> String {
     }
 }
 
+/// The idle screen's weather line: warnings first, then the forecast, snow and temperature.
+pub fn weather_line(w: &care::weather::Weather, forecast: &str) -> String {
+    use care::weather::Warning;
+    let mut parts: Vec<String> = w
+        .warnings
+        .iter()
+        .map(|x| match x {
+            Warning::HeavySnow => "大雪警報".to_string(),
+            Warning::Storm => "暴風警報".to_string(),
+            Warning::HeavyRain => "大雨警報".to_string(),
+        })
+        .collect();
+    if w.heatstroke_alert {
+        parts.push("熱中症警戒アラート".into());
+    }
+    if !forecast.trim().is_empty() {
+        parts.push(forecast.trim().to_string());
+    }
+    if let Some(cm) = w.snow_depth_cm {
+        parts.push(format!("積雪 {cm}cm"));
+    }
+    if let Some(t) = w.temperature_c {
+        parts.push(format!("{t:.0}℃"));
+    }
+    parts.join("　")
+}
+
 /// One encouraging sentence for the score screen: never a scolding one.
 pub fn encouragement(score: u8, this_week: u8, last_week: u8) -> String {
     if this_week > last_week && last_week > 0 {
@@ -1023,6 +1063,20 @@ pub fn encouragement(score: u8, this_week: u8, last_week: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weather_line_puts_warnings_first() {
+        let w = care::weather::Weather {
+            observed_at: "2026-12-14T06:00:00".parse().unwrap(),
+            source: "気象庁".into(),
+            snow_depth_cm: Some(120),
+            temperature_c: Some(-3.2),
+            wbgt_c: None,
+            heatstroke_alert: false,
+            warnings: [care::weather::Warning::HeavySnow].into(),
+        };
+        assert_eq!(weather_line(&w, "くもり　時々　雪"), "大雪警報　くもり　時々　雪　積雪 120cm　-3℃");
+    }
 
     #[test]
     fn encouragement_never_scolds() {

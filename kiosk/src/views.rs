@@ -23,6 +23,7 @@ pub fn render(window: &AppWindow, view: &View) {
     if let Some(screen) = view.screen {
         app.set_screen(screen.name().into());
     }
+    window.global::<IdleAdapter<'_>>().set_weather(view.weather.as_str().into());
     let s = window.global::<SignInAdapter<'_>>();
     s.set_message(view.signin.message.as_str().into());
     s.set_detail(view.signin.detail.as_str().into());

@@ -421,3 +421,52 @@ fn corrupt_database_is_moved_aside_and_the_kiosk_starts() {
     assert!(health.contains("作り直しました"), "staff are told plainly: {health}");
     assert!(health.contains("カード読み取り機: なし"), "{health}");
 }
+
+#[test]
+fn weather_from_the_office_shows_on_the_idle_screen() {
+    let rig = rig(RigOptions::default());
+    {
+        let mut store = Store::open(&rig.db).unwrap();
+        let report = serde_json::json!({
+            "date": "2026-12-14", "weather_code": "400", "weather_text": "雪",
+            "temp_min_c": -6, "temp_max_c": -1, "heavy_snow_warning": true,
+            "source": "jma", "fetched_at": "2026-12-13T21:00:00Z"
+        });
+        let item = wire::PullItem { cursor: 1, kind: wire::PullKind::Weather, body: report };
+        store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+    }
+    rig.app.tick("2026-12-14T07:06:00".parse().unwrap());
+    rig.pump_until("the weather line", Duration::from_secs(5), |r| !r.app.view().weather.is_empty());
+    let shown = rig.window.global::<kiosk::IdleAdapter<'_>>().get_weather().to_string();
+    assert!(shown.starts_with("大雪警報"), "warnings first: {shown}");
+    assert!(shown.contains('雪'), "{shown}");
+}
+
+#[test]
+fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding::sure(Intent::WeatherSnow));
+    assert_eq!(rig.buttons(), vec!["見守って".to_string(), "いらない".to_string()]);
+    rig.press("見守って");
+    rig.settle();
+    while rig.app.screen() == Screen::Checkin {
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    assert_eq!(rig.app.screen(), Screen::Snow, "the watch is on screen after the check-in");
+    let start: chrono::NaiveDateTime = "2026-12-14T07:06:00".parse().unwrap();
+    let mut asked = false;
+    for minutes in (5..=180).step_by(5) {
+        rig.app.tick(start + chrono::Duration::minutes(minutes));
+        rig.settle();
+        asked |= rig.app.view().snow.caption.contains("大丈夫ですか");
+        if rig.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert) {
+            break;
+        }
+    }
+    assert!(asked, "it checked back before alerting");
+    assert!(rig.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert), "no answer: staff are alerted");
+    assert!(rig.app.view().snow.status.contains("連絡"), "{}", rig.app.view().snow.status);
+}
