@@ -481,6 +481,7 @@ fn exactly_once_across_restarts_refused_connections_and_lost_acks() {
     let (handle, seen) = spawn_worker(config);
     let r = ResidentId(1);
     let mut created = Vec::new();
+    proxy.fail_next(2);
     for round in 0..4 {
         if round == 1 {
             office.halt();
@@ -517,6 +518,14 @@ fn exactly_once_across_restarts_refused_connections_and_lost_acks() {
     });
     drop(handle);
     assert!(proxy.swallowed() >= 2, "too few answers lost: the test proved little");
+    let statuses = seen.lock().unwrap();
+    assert!(
+        statuses
+            .iter()
+            .any(|s| matches!(s, SyncStatus::Offline { reason: OfflineReason::ServerError(503), .. })),
+        "the 503s were not reported as the office's error"
+    );
+    drop(statuses);
     assert_eq!(store.dead_letter_len().unwrap(), 0);
     assert_exactly_once(&office, &created);
 }
@@ -695,6 +704,7 @@ struct AckEater {
     addr: SocketAddr,
     to_swallow: Arc<AtomicU32>,
     to_cut: Arc<AtomicU32>,
+    to_fail: Arc<AtomicU32>,
     swallowed: Arc<AtomicU32>,
 }
 
@@ -704,9 +714,11 @@ impl AckEater {
         let addr = listener.local_addr().unwrap();
         let to_swallow = Arc::new(AtomicU32::new(0));
         let to_cut = Arc::new(AtomicU32::new(0));
+        let to_fail = Arc::new(AtomicU32::new(0));
         let swallowed = Arc::new(AtomicU32::new(0));
         std::thread::spawn({
-            let (to_swallow, to_cut, swallowed) = (to_swallow.clone(), to_cut.clone(), swallowed.clone());
+            let (to_swallow, to_cut, to_fail, swallowed) =
+                (to_swallow.clone(), to_cut.clone(), to_fail.clone(), swallowed.clone());
             move || {
                 for client in listener.incoming() {
                     let Ok(client) = client else { continue };
@@ -714,6 +726,10 @@ impl AckEater {
                     let take = |n: &AtomicU32| {
                         n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
                     };
+                    if take(&to_fail) {
+                        answer_503(client);
+                        continue;
+                    }
                     let pass = if take(&to_swallow) {
                         0
                     } else if take(&to_cut) {
@@ -729,7 +745,7 @@ impl AckEater {
                 }
             }
         });
-        AckEater { addr, to_swallow, to_cut, swallowed }
+        AckEater { addr, to_swallow, to_cut, to_fail, swallowed }
     }
 
     fn swallow_next(&self, n: u32) {
@@ -740,9 +756,30 @@ impl AckEater {
         self.to_cut.store(n, Ordering::SeqCst);
     }
 
+    /// The next `n` connections get "503 Service Unavailable" (the office overloaded).
+    fn fail_next(&self, n: u32) {
+        self.to_fail.store(n, Ordering::SeqCst);
+    }
+
     fn swallowed(&self) -> u32 {
         self.swallowed.load(Ordering::SeqCst)
     }
+}
+
+/// Reads the request (until the client pauses), answers 503 and hangs up.
+fn answer_503(mut client: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = client.set_read_timeout(Some(Duration::from_millis(150)));
+        let mut buf = [0u8; 16 * 1024];
+        while matches!(client.read(&mut buf), Ok(n) if n > 0) {}
+        let body = r#"{"error":"overloaded"}"#;
+        let _ = write!(
+            client,
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = client.shutdown(std::net::Shutdown::Both);
+    });
 }
 
 /// Copies `from` to `to`, passing at most `pass` bytes; then hangs up both ways.
