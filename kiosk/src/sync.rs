@@ -11,6 +11,9 @@
 //!
 //! The UI learns the state through `on_status` and shows it calmly: offline is the
 //! normal state of a tablet in a snowstorm, not an alarm.
+//!
+//! Start order: the UI runs [`Store::open_or_recover`] first and spawns the worker
+//! after it, so the worker never holds a file that recovery then moves aside.
 
 mod backoff;
 mod client;
