@@ -24,7 +24,7 @@ PACKAGES=(
   open-jtalk open-jtalk-mecab-naist-jdic
   fonts-morisawa-bizud-gothic
   xvfb x11-utils xdotool imagemagick
-  pulseaudio pulseaudio-utils sox
+  pulseaudio pulseaudio-utils libasound2-plugins sox
   chromium chromium-driver
   python3-venv python3-pip sqlite3 ca-certificates curl
 )

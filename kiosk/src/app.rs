@@ -408,6 +408,15 @@ impl App {
                 Record::CardLink { resident, identity_hex } => {
                     store.record_card_link_request(ResidentId(*resident), identity_hex, now)
                 }
+                Record::Misunderstanding { question, understood, confidence, chosen, .. } => {
+                    let body = wire::MisunderstandingBody {
+                        question: crate::convert::question(*question).key().to_string(),
+                        understood: understood.key().to_string(),
+                        confidence: *confidence,
+                        chosen: chosen.map(|c| c.key().to_string()),
+                    };
+                    store.record_misunderstanding(&body, now)
+                }
             };
             if let Err(e) = result {
                 let resident = match e {

@@ -191,6 +191,15 @@ pub enum Record {
         resident: i64,
         identity_hex: String,
     },
+    /// The tablet misheard: it asked to confirm a meaning the resident then changed.
+    /// Names only, never what was said; staff add the phrase after a visit.
+    Misunderstanding {
+        resident: i64,
+        question: QuestionId,
+        understood: Intent,
+        confidence: f32,
+        chosen: Option<Intent>,
+    },
 }
 
 /// What the controller asks the workers to do.
@@ -322,6 +331,9 @@ pub struct Flow<'c> {
     /// A campaign that arrived mid-sentence or mid-exercise waits for a calm moment.
     pending_campaign: Option<Campaign>,
     weather: Option<care::weather::Weather>,
+    /// A heard answer the dialogue is confirming (or confirmed wrong): the question and
+    /// what was understood, until the question is finally answered.
+    doubt: Option<(QuestionId, Understanding)>,
     pin: PinPad,
     /// Staff are linking a card: the sign-in view shows the PIN keypad.
     linking: bool,
@@ -353,6 +365,7 @@ impl<'c> Flow<'c> {
             campaign: None,
             pending_campaign: None,
             weather: None,
+            doubt: None,
             pin: PinPad::default(),
             linking: false,
             staff: Staff::default(),
@@ -631,7 +644,28 @@ impl<'c> Flow<'c> {
         if session.is_finished() {
             return;
         }
+        let answers_before = session.record().answers.len();
         let turn = session.respond(self.now, input);
+        let new_answers = session.record().answers.get(answers_before..).unwrap_or_default().to_vec();
+        if let (DialogueInput::Heard(u), Step::Confirm(q)) = (input, turn.step) {
+            self.doubt = Some((q, u));
+        }
+        if let Some((q, heard)) = self.doubt
+            && let Some(answer) = new_answers.iter().find(|a| a.question == q)
+        {
+            let understood = self.care.script.question(q).resolve(heard.intent);
+            if answer.intent != understood {
+                let resident = self.resident.as_ref().map_or(0, |r| r.id);
+                fx.push(Effect::Record(Record::Misunderstanding {
+                    resident,
+                    question: q,
+                    understood,
+                    confidence: heard.confidence,
+                    chosen: matches!(input, DialogueInput::Pressed(_)).then_some(answer.intent),
+                }));
+            }
+            self.doubt = None;
+        }
         let finished = session.is_finished();
         let record = session.record().clone();
         let safety = self.screen == Screen::Safety;

@@ -76,6 +76,8 @@ thread_local! {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        // Colour only on a terminal: log files stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

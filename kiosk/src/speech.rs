@@ -22,6 +22,13 @@ use dialect_model::vad::{Endpointer, VadConfig, VadEvent};
 use crate::audio::{self, Capture, Playback};
 use crate::convert;
 
+/// Voice heard over the tablet's own speech for this long stops it (barge-in). The
+/// microphone must not hear the speaker: on a tablet, PulseAudio's echo canceller
+/// (`module-echo-cancel`) gives a source without the tablet's own voice.
+pub const BARGE_IN_MS: u32 = 300;
+/// How much recent audio barge-in judges (1 s at 16 kHz).
+const BARGE_WINDOW: usize = 16_000;
+
 /// The pause after which a complete, sure, short answer ends the turn early.
 pub const SEMANTIC_END_MS: u64 = 600;
 /// Answers up to this many characters (punctuation aside) may end early; a longer
@@ -206,6 +213,12 @@ struct Worker {
     speed: f32,
     /// When the resident's last answer ended (its last voiced sample was heard).
     answer_ended: Option<Instant>,
+    /// The last second captured while speaking, judged for barge-in.
+    barge_window: Vec<f32>,
+    /// Samples added to the window since it was last judged.
+    barge_unjudged: usize,
+    /// What the resident said over the tablet: the start of their next answer.
+    barged: Vec<f32>,
 }
 
 impl Worker {
@@ -223,6 +236,9 @@ impl Worker {
             volume: 0.8,
             speed,
             answer_ended: None,
+            barge_window: Vec::new(),
+            barge_unjudged: 0,
+            barged: Vec::new(),
         }
     }
 
@@ -291,6 +307,7 @@ impl Worker {
         match command {
             SpeechCommand::Say { lines, slow } => {
                 self.stop_playback();
+                self.barge_window.clear();
                 self.speaking = Some(Speaking { queue: lines.into(), slow, until: None });
             }
             SpeechCommand::Stop => {
@@ -304,8 +321,14 @@ impl Worker {
                     // (the resident is never rushed).
                     return;
                 }
+                // Audio from before the question is stale, unless the resident was already
+                // talking over the tablet: that is the start of their answer.
+                let barged = std::mem::take(&mut self.barged);
                 if let Some(c) = self.capture.as_mut() {
-                    c.drain();
+                    let recent = c.drain();
+                    if !barged.is_empty() {
+                        self.barged = [barged, recent].concat();
+                    }
                 }
                 self.listening = Some(Listening {
                     question,
@@ -314,6 +337,10 @@ impl Worker {
                     heard_speech: false,
                     speculated: 0,
                 });
+                let early = std::mem::take(&mut self.barged);
+                if !early.is_empty() && self.push_audio(&early) {
+                    return;
+                }
                 if let AudioIn::Files { files, realtime } = &mut self.config.audio_in {
                     let realtime = *realtime;
                     match files.pop_front() {
@@ -376,12 +403,22 @@ impl Worker {
             (None, None) => false,
         };
         if busy {
-            // Barge-in: the resident started talking over the tablet.
+            // Barge-in: the resident started talking over the tablet. Judged on the last
+            // second heard, so a cough or a clink does not stop it, 300 ms of voice does.
             if let Some(c) = self.capture.as_mut() {
-                let samples = c.drain();
-                if !samples.is_empty() && dialect_model::vad::has_voiced_speech(&samples, 300) {
+                let new = c.drain();
+                self.barge_unjudged += new.len();
+                self.barge_window.extend(new);
+                let excess = self.barge_window.len().saturating_sub(BARGE_WINDOW);
+                self.barge_window.drain(..excess);
+                // Judged every 200 ms of new audio: the voicing analysis is not free.
+                if self.barge_unjudged >= BARGE_WINDOW / 5 && {
+                    self.barge_unjudged = 0;
+                    dialect_model::vad::has_voiced_speech(&self.barge_window, BARGE_IN_MS)
+                } {
                     self.stop_playback();
                     self.speaking = None;
+                    self.barged = std::mem::take(&mut self.barge_window);
                     (self.report)(SpeechReport::Done);
                 }
             }
@@ -525,7 +562,11 @@ impl Worker {
     }
 
     /// The transcript (kept only in memory, never logged) and what it means.
-    fn recognise(&self, samples: &[f32], question: Question) -> Option<(String, care::understanding::Understanding)> {
+    fn recognise(
+        &self,
+        samples: &[f32],
+        question: Question,
+    ) -> Option<(String, care::understanding::Understanding)> {
         let recognizer = self.recognizer.as_ref()?;
         let text = match recognizer.transcribe(samples) {
             Ok(t) => t,

@@ -409,6 +409,23 @@ impl Store {
         Ok(id)
     }
 
+    /// Queues a note that the tablet misheard an answer: names and confidence only,
+    /// never what was said (the office's corrections page asks staff for the phrase).
+    pub fn record_misunderstanding(
+        &mut self,
+        body: &wire::MisunderstandingBody,
+        device_now: DateTime<Utc>,
+    ) -> Result<wire::EventId, StoreError> {
+        if !(0.0..=1.0).contains(&body.confidence) {
+            return Err(StoreError::Invalid("a confidence is between 0 and 1".to_owned()));
+        }
+        let body = serde_json::to_value(body).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let tx = self.write()?;
+        let id = append(&tx, wire::EventKind::Misunderstanding, &body, device_now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
     // ---- Outbox figures. ----
 
     /// Events waiting to be delivered.

@@ -83,6 +83,8 @@ fn kiosk_window_under_xvfb_is_not_blank() {
     assert!(ink > 0.05, "only {:.1}% of the screen is drawn on", ink * 100.0);
     assert!(img.distinct_colours() > 30, "no anti-aliased text: {} colours", img.distinct_colours());
 }
+#[path = "audio.rs"]
+mod audio;
 #[path = "screens.rs"]
 mod screens;
 #[path = "store_sync.rs"]

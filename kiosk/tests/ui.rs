@@ -470,3 +470,25 @@ fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
     assert!(rig.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert), "no answer: staff are alerted");
     assert!(rig.app.view().snow.status.contains("連絡"), "{}", rig.app.view().snow.status);
 }
+
+#[test]
+fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding { intent: Intent::Tired, body_part: None, confidence: 0.5, critical: false });
+    assert!(rig.caption().contains("ということですね"), "{}", rig.caption());
+    rig.press("いいえ");
+    rig.settle();
+    rig.press("元気です");
+    rig.pump_until("the misunderstanding in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::Misunderstanding)
+    });
+    let event = rig.outbox().into_iter().find(|e| e.kind == wire::EventKind::Misunderstanding).unwrap();
+    let body: wire::MisunderstandingBody = serde_json::from_value(event.body.clone()).unwrap();
+    assert_eq!(
+        (body.question.as_str(), body.understood.as_str(), body.chosen.as_deref()),
+        ("how_feeling", "tired", Some("feeling_good"))
+    );
+    let fields: Vec<&String> = event.body.as_object().unwrap().keys().collect();
+    assert_eq!(fields.len(), 4, "names and confidence only: {fields:?}");
+}
