@@ -26,6 +26,11 @@ fn kind_name(k: wire::EventKind) -> &'static str {
 /// What the event does, or why it cannot be accepted.
 fn effect(ev: &wire::EventEnvelope) -> Result<Effect, String> {
     Ok(match ev.kind {
+        // A check-in the resident stopped answering is no sign that they are safe: it
+        // is kept on the timeline, and the escalation ladder goes on.
+        wire::EventKind::CheckIn if ev.body.get("outcome").and_then(|o| o.as_str()) == Some("no_answer") => {
+            Effect::Record
+        }
         wire::EventKind::CheckIn => Effect::CheckIn,
         // A snow-clearing watch that got no answer is as urgent as a call for help.
         wire::EventKind::HelpRequest | wire::EventKind::SnowWatchAlert => Effect::HelpRequest,

@@ -203,3 +203,23 @@ async fn a_check_in_window_that_crosses_midnight_belongs_to_the_evening_it_start
     assert_eq!(window.day_of(next(22, 0)), day().succ_opt().unwrap());
     assert_eq!(window.due(day()), next(1, 30));
 }
+
+/// Regression: a check-in the resident stopped answering half-way was taken as a
+/// sign of safety; it must leave the resident unconfirmed.
+#[tokio::test]
+async fn an_unanswered_check_in_does_not_confirm_the_resident() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let (_, body) = app
+        .post("/api/v1/events", &token, batch(&[event(1, "check_in", json!({"outcome": "no_answer"}))]))
+        .await;
+    assert_eq!(acks(&body), ["stored"], "kept, not refused");
+    assert!(app.store.status_history(r).unwrap().is_empty(), "no status from a check-in nobody answered");
+    let (_, body) = app
+        .post("/api/v1/events", &token, batch(&[event(2, "check_in", json!({"outcome": "completed"}))]))
+        .await;
+    assert_eq!(acks(&body), ["stored"]);
+    let to: Vec<_> = app.store.status_history(r).unwrap().iter().map(|c| c.to).collect();
+    assert_eq!(to, [Status::Confirmed]);
+}
