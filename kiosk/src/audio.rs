@@ -17,6 +17,8 @@ pub enum AudioError {
     Microphone(String),
     #[error("スピーカーが見つかりません: {0}")]
     NoSpeaker(String),
+    #[error("スピーカー「{0}」が見つかりません")]
+    NamedSpeakerMissing(String),
     #[error("音を出せません: {0}")]
     Play(String),
 }
@@ -114,9 +116,20 @@ impl std::fmt::Debug for Playback {
 }
 
 impl Playback {
-    pub fn open() -> Result<Self, AudioError> {
-        let (stream, handle) =
-            rodio::OutputStream::try_default().map_err(|e| AudioError::NoSpeaker(e.to_string()))?;
+    /// Opens the named output device, or the default one.
+    pub fn open(name: Option<&str>) -> Result<Self, AudioError> {
+        let (stream, handle) = match name {
+            Some(name) => {
+                let device = cpal::default_host()
+                    .output_devices()
+                    .map_err(|e| AudioError::NoSpeaker(e.to_string()))?
+                    .find(|d| d.name().is_ok_and(|n| n == name))
+                    .ok_or_else(|| AudioError::NamedSpeakerMissing(name.to_string()))?;
+                rodio::OutputStream::try_from_device(&device)
+            }
+            None => rodio::OutputStream::try_default(),
+        }
+        .map_err(|e| AudioError::NoSpeaker(e.to_string()))?;
         Ok(Self { _stream: stream, handle, sink: None, volume: 0.8 })
     }
 

@@ -47,6 +47,9 @@ struct Args {
     /// Capture device name (default: the system's default input).
     #[arg(long)]
     microphone: Option<String>,
+    /// Playback device name (default: the system's default output).
+    #[arg(long)]
+    speaker: Option<String>,
     /// No speaker: speech is shown as captions for as long as it would take to say.
     #[arg(long)]
     no_speaker: bool,
@@ -109,7 +112,11 @@ fn main() -> anyhow::Result<()> {
         } else {
             AudioIn::Microphone { device: args.microphone.clone() }
         };
-        let audio_out = if args.no_speaker { AudioOut::Silent { paced: true } } else { AudioOut::Speaker };
+        let audio_out = if args.no_speaker {
+            AudioOut::Silent { paced: true }
+        } else {
+            AudioOut::Speaker { device: args.speaker.clone() }
+        };
         SpeechConfig::new(model, audio_in, audio_out)
     });
     let card_trust = match &args.card_trust {

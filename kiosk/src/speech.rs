@@ -60,13 +60,12 @@ pub enum AudioIn {
 }
 
 /// Where speech goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudioOut {
-    Speaker,
+    /// The default (or named) output device.
+    Speaker { device: Option<String> },
     /// No speaker: wait as long as saying would take (`paced`), or not at all (tests).
-    Silent {
-        paced: bool,
-    },
+    Silent { paced: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -279,8 +278,8 @@ impl Worker {
             Ok(u) => self.understander = Some(u),
             Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
         }
-        let speaker = match self.config.audio_out {
-            AudioOut::Speaker => match Playback::open() {
+        let speaker = match &self.config.audio_out {
+            AudioOut::Speaker { device } => match Playback::open(device.as_deref()) {
                 Ok(p) => {
                     self.playback = Some(p);
                     Part::Ok
@@ -445,7 +444,7 @@ impl Worker {
             (self.report)(SpeechReport::ReplyLatency(ended.elapsed()));
         }
         let seconds = speech.samples.len() as f32 / speech.sample_rate as f32;
-        match (self.playback.as_mut(), self.config.audio_out) {
+        match (self.playback.as_mut(), &self.config.audio_out) {
             (Some(p), _) => {
                 if let Err(e) = p.play(&speech.samples, speech.sample_rate) {
                     tracing::warn!(error = %e, "playback failed");
@@ -514,6 +513,8 @@ impl Worker {
         }
         l.speculated = so_far.len();
         let (samples, question) = (so_far.to_vec(), l.question);
+        // The last word was heard `pause_ms` ago; recognition time counts towards the reply.
+        let last_word = Instant::now().checked_sub(Duration::from_millis(u64::from(pause_ms)));
         let Some((text, u)) = self.recognise(&samples, question) else { return false };
         if !complete_answer(&text, &u) {
             return false;
@@ -521,7 +522,7 @@ impl Worker {
         if let Some(mut l) = self.listening.take() {
             let _ = l.endpointer.end_now();
         }
-        self.answer_ended = Instant::now().checked_sub(Duration::from_millis(u64::from(pause_ms)));
+        self.answer_ended = last_word;
         (self.report)(SpeechReport::Heard(u));
         true
     }

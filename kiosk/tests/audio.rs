@@ -127,7 +127,7 @@ fn speaker_plays_and_microphone_hears_through_pulseaudio() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let mut speaker = Playback::open().expect("rodio finds the PulseAudio speaker");
+    let mut speaker = Playback::open(None).expect("rodio finds the PulseAudio speaker");
     speaker.play(&tone(440.0, 1.5, 48_000), 48_000).unwrap();
     std::thread::sleep(Duration::from_millis(3000));
     let _ = rec.kill();
@@ -172,7 +172,8 @@ fn resident_speaking_over_the_tablet_stops_its_voice() {
     let wav = dir.path().join("stop.wav");
     dialect_model::tts::write_wav(&wav, &voice.samples, voice.sample_rate).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let config = SpeechConfig::new(None, AudioIn::Microphone { device: None }, AudioOut::Speaker);
+    let config =
+        SpeechConfig::new(None, AudioIn::Microphone { device: None }, AudioOut::Speaker { device: None });
     let worker = SpeechWorker::spawn(config, move |r| {
         let _ = tx.send(r);
     });

@@ -32,6 +32,7 @@ struct Rig {
 
 struct RigOptions {
     speech: Option<SpeechConfig>,
+    card_trust: Option<Vec<Vec<u8>>>,
     server: Option<reqwest::Url>,
     db_max_bytes: Option<u64>,
     prepare: Box<dyn FnOnce(&Path)>,
@@ -39,7 +40,7 @@ struct RigOptions {
 
 impl Default for RigOptions {
     fn default() -> Self {
-        Self { speech: None, server: None, db_max_bytes: None, prepare: Box::new(|_| {}) }
+        Self { speech: None, card_trust: None, server: None, db_max_bytes: None, prepare: Box::new(|_| {}) }
     }
 }
 
@@ -66,7 +67,7 @@ fn rig(o: RigOptions) -> Rig {
         server: o.server,
         sync_poll: Duration::from_millis(200),
         staff_pin_sha256: kiosk::staff::sha256_hex("2468"),
-        card_trust: None,
+        card_trust: o.card_trust,
         db_max_bytes: o.db_max_bytes,
     };
     let app = App::start(&window, care(), options, "2026-12-14T07:05:00".parse().unwrap(), reporter).unwrap();
@@ -491,4 +492,76 @@ fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
     );
     let fields: Vec<&String> = event.body.as_object().unwrap().keys().collect();
     assert_eq!(fields.len(), 4, "names and confidence only: {fields:?}");
+}
+
+/// Opens staff mode and returns the health page's lines once they mention `part`.
+fn staff_health(rig: &Rig, part: &str) -> String {
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
+    for d in [2, 4, 6, 8] {
+        rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Digit(d)));
+    }
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Submit));
+    rig.pump_until(part, Duration::from_secs(20), |r| {
+        r.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Open("health".into())));
+        std::thread::sleep(Duration::from_millis(100));
+        r.app.view().staff.health.iter().any(|l| l.starts_with(part) && !l.contains("確認中"))
+    });
+    rig.app.view().staff.health.join("\n")
+}
+
+#[test]
+fn no_speaker_captions_carry_the_conversation_and_staff_see_why() {
+    let speech =
+        SpeechConfig::new(None, AudioIn::None, AudioOut::Speaker { device: Some("no-such-speaker".into()) });
+    let rig = rig(RigOptions { speech: Some(speech), ..Default::default() });
+    rig.start_checkin();
+    assert!(rig.caption().contains("具合"), "the question is on screen: {}", rig.caption());
+    rig.pump_until("the line to be 'said' for as long as it takes", Duration::from_secs(30), |r| {
+        !r.app.view().checkin.speaking
+    });
+    let first = rig.buttons()[0].clone();
+    rig.press(&first);
+    rig.settle();
+    let health = staff_health(&rig, "スピーカー");
+    assert!(health.contains("スピーカー: なし（スピーカー「no-such-speaker」が見つかりません）"), "{health}");
+}
+
+/// Re-runs test `name` in a child process with one more environment variable (for
+/// settings that are process-wide); true in the child, where the test body runs.
+fn in_child_with(name: &str, key: &str, value: &str) -> bool {
+    const CHILD: &str = "KIOSK_UI_TEST_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env(key, value)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{name} failed in its child process");
+    false
+}
+
+#[test]
+fn no_card_reader_is_shown_to_staff_and_touch_still_starts() {
+    // pcsc-lite clients find pcscd by this socket: point it where no service listens,
+    // whatever else runs on the machine.
+    if !in_child_with(
+        "ui::no_card_reader_is_shown_to_staff_and_touch_still_starts",
+        "PCSCLITE_CSOCK_NAME",
+        "/nonexistent/pcscd.comm",
+    ) {
+        return;
+    }
+    let pki = virtual_mynumber_card::TestPki::shared_for_tests();
+    let rig = rig(RigOptions { card_trust: Some(vec![pki.ca_cert_der.clone()]), ..Default::default() });
+    let health = staff_health(&rig, "カード読み取り機");
+    assert!(
+        health.contains("カード読み取り機: 故障（カードのサービス（pcscd）が止まっています）"),
+        "{health}"
+    );
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Leave));
+    rig.start_checkin();
+    assert_eq!(rig.app.screen(), Screen::Checkin, "a touch starts without the card");
 }
