@@ -1030,7 +1030,11 @@ impl Flow<'_> {
             PinVerdict::Blocked | PinVerdict::Failed(_) => {}
         }
         self.linking = false;
+        // Forget the digits, never what the card said about its tries: a pad opened
+        // again must still refuse the last one.
+        let tries = self.pin.tries_left;
         self.pin = PinPad::default();
+        self.pin.tries_left = tries;
         fx.extend(self.staff.pin_result(v).into_iter().map(Effect::Staff));
         self.view.staff = self.staff.view();
         self.show(Screen::Staff);
@@ -1097,6 +1101,64 @@ pub fn encouragement(score: u8, this_week: u8, last_week: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn care() -> &'static Care {
+        Box::leak(Box::new(Care::load(std::path::Path::new(DEFAULT_ASSETS)).unwrap()))
+    }
+
+    /// A controller in staff mode on the card-link PIN pad, card reporting `tries`.
+    fn linking(tries: u8) -> Flow<'static> {
+        let mut flow = Flow::with_staff_pin(
+            care(),
+            "2026-12-14T07:05:00".parse().unwrap(),
+            crate::staff::sha256_hex("1"),
+        );
+        flow.handle(Input::Staff(StaffInput::Enter));
+        flow.handle(Input::Staff(StaffInput::Digit(1)));
+        flow.handle(Input::Staff(StaffInput::Submit));
+        flow.handle(Input::Staff(StaffInput::LinkCard));
+        flow.handle(Input::CardTries(Some(tries)));
+        flow
+    }
+
+    fn type_pin(flow: &mut Flow<'_>, digits: [u8; 4]) -> Vec<Effect> {
+        for d in digits {
+            flow.handle(Input::SignIn(SignInInput::Digit(d)));
+        }
+        flow.handle(Input::SignIn(SignInInput::Submit))
+    }
+
+    #[test]
+    fn wrong_pins_show_tries_and_the_last_try_is_never_spent() {
+        let mut flow = linking(3);
+        assert_eq!(flow.screen(), Screen::SignIn);
+        let fx = type_pin(&mut flow, [1, 2, 3, 4]);
+        assert_eq!(fx, vec![Effect::StrongSignIn { digits: "1234".into() }]);
+        flow.handle(Input::PinResult(PinVerdict::Wrong { tries_left: 2 }));
+        assert_eq!(flow.screen(), Screen::SignIn, "two tries left: the pad stays");
+        assert!(flow.view().signin.tries.contains("あと2回"));
+        let fx = type_pin(&mut flow, [9, 9, 9, 9]);
+        assert_eq!(fx.len(), 1, "the second try is sent: {fx:?}");
+        flow.handle(Input::PinResult(PinVerdict::Wrong { tries_left: 1 }));
+        assert_eq!(flow.screen(), Screen::Staff, "one try left: staff take over");
+        // Even if staff open the pad again, the last try is not sent.
+        flow.handle(Input::Staff(StaffInput::LinkCard));
+        let fx = type_pin(&mut flow, [5, 5, 5, 5]);
+        assert!(!fx.iter().any(|e| matches!(e, Effect::StrongSignIn { .. })), "{fx:?}");
+    }
+
+    #[test]
+    fn a_good_pin_queues_the_card_link() {
+        let mut flow = linking(3);
+        flow.handle(Input::Staff(StaffInput::Loaded(Some((7, crate::staff::Settings::default())))));
+        type_pin(&mut flow, [1, 2, 3, 4]);
+        let fx = flow.handle(Input::PinResult(PinVerdict::Ok { identity_hex: "ab".repeat(32) }));
+        assert!(
+            fx.contains(&Effect::Record(Record::CardLink { resident: 7, identity_hex: "ab".repeat(32) })),
+            "{fx:?}"
+        );
+        assert_eq!(flow.screen(), Screen::Staff);
+    }
 
     #[test]
     fn weather_line_puts_warnings_first() {

@@ -565,3 +565,25 @@ fn no_card_reader_is_shown_to_staff_and_touch_still_starts() {
     rig.start_checkin();
     assert_eq!(rig.app.screen(), Screen::Checkin, "a touch starts without the card");
 }
+
+#[test]
+fn card_link_pin_pad_shows_tries_and_refuses_the_last_try() {
+    use kiosk::flow::Input;
+    use kiosk::signin::PinVerdict;
+    let rig = rig(RigOptions::default());
+    staff_health(&rig, "カード読み取り機");
+    rig.app.input(Input::Staff(kiosk::staff::StaffInput::Open("menu".into())));
+    rig.press("カードを登録");
+    assert_eq!(rig.app.screen(), Screen::SignIn);
+    assert!(rig.app.view().signin.keypad, "the PIN pad is shown for a strong sign-in");
+    rig.app.input(Input::CardTries(Some(3)));
+    assert_eq!(rig.app.view().signin.tries, "まちがえられるのは、あと3回までです");
+    for d in ["1", "2", "3", "4"] {
+        rig.press(d);
+    }
+    assert_eq!(rig.app.view().signin.pin_length, 4, "four dots, never the digits");
+    rig.press("決定");
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Staff, "no reader here: staff are told so");
+    assert!(rig.app.view().staff.message.contains("カード読み取り機"), "{}", rig.app.view().staff.message);
+}
