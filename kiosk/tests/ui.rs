@@ -569,7 +569,6 @@ fn no_card_reader_is_shown_to_staff_and_touch_still_starts() {
 #[test]
 fn card_link_pin_pad_shows_tries_and_refuses_the_last_try() {
     use kiosk::flow::Input;
-    use kiosk::signin::PinVerdict;
     let rig = rig(RigOptions::default());
     staff_health(&rig, "カード読み取り機");
     rig.app.input(Input::Staff(kiosk::staff::StaffInput::Open("menu".into())));
