@@ -45,7 +45,13 @@ fn build() -> anyhow::Result<Binaries> {
         }
         return Ok(bins);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("tests/ has a parent")?.to_path_buf();
+    // The running test's manifest directory first: the one compiled in can name a
+    // checkout that no longer exists when a target directory is shared.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest.parent().context("tests/ has a parent")?.to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(&cargo)
         .args([
