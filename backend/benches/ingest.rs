@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
             setup_time,
         )?;
         let code = store.create_enrolment_code(Some(r), setup_time)?;
-        let (_, token) = store.enrol_device(&code, "bench", setup_time)?.context("fresh code")?;
+        let (_, token) = store.enrol_device(&code, "", "bench", setup_time)?.context("fresh code")?;
         let enrolment = store.authenticate_device(&token)?.context("fresh token")?;
         tablets.push((r, enrolment, token));
     }

@@ -789,6 +789,24 @@ impl Store {
     }
 
     /// Saves the credentials enrolment gave (replacing any earlier ones).
+    /// The random key this tablet sends with its enrolment, made once and kept, so a
+    /// retry after a lost answer (or a restart) is recognised by the office.
+    pub fn enrol_key(&mut self) -> Result<String, StoreError> {
+        let tx = self.write()?;
+        let existing: Option<String> =
+            tx.query_row("SELECT enrol_key FROM device WHERE id = 1", [], |r| r.get(0))?;
+        let key = match existing {
+            Some(k) => k,
+            None => {
+                let k = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                tx.execute("UPDATE device SET enrol_key = ?1 WHERE id = 1", [&k])?;
+                k
+            }
+        };
+        tx.commit()?;
+        Ok(key)
+    }
+
     pub fn save_credentials(&mut self, c: &Credentials) -> Result<(), StoreError> {
         let id = i64::try_from(c.device_id)
             .map_err(|_| StoreError::Invalid("device id out of range".to_owned()))?;

@@ -126,7 +126,8 @@ pub fn enrol(server: &Url, code: &str, db: &Path) -> Result<Credentials, SyncErr
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SyncError::Runtime)?;
     let version = env!("CARGO_PKG_VERSION");
     let api = client::Api::new(server, Duration::from_secs(20), version)?;
-    let req = wire::EnrolRequest { code: code.trim().to_owned(), app_version: version.to_owned() };
+    let retry_key = Store::open(db)?.enrol_key()?;
+    let req = wire::EnrolRequest { code: code.trim().to_owned(), app_version: version.to_owned(), retry_key };
     let resp = rt.block_on(api.enrol(&req)).map_err(|e| match e {
         CallError::Unauthorized(_) => SyncError::CodeRefused,
         other => SyncError::Call(other),

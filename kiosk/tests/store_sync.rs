@@ -651,6 +651,25 @@ fn a_refused_token_means_not_enrolled_and_nothing_is_lost() {
     assert_eq!(seen.lock().unwrap()[0], SyncStatus::NotEnrolled);
 }
 
+/// Regression: an enrolment whose answer was lost (here: never saved, as if the tablet
+/// lost power) burnt the code. The same tablet asks again with the same code and gets
+/// its device back; another tablet with the code does not.
+#[test]
+fn an_enrolment_asked_again_after_a_lost_answer_gets_the_same_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::start(dir.path());
+    let (_, code) = office.resident_and_code();
+    let db = dir.path().join("kiosk.sqlite");
+    let key = Store::open(&db).unwrap().enrol_key().unwrap();
+    assert_eq!(Store::open(&db).unwrap().enrol_key().unwrap(), key, "the key is kept");
+    let first = kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    let again = kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    assert_eq!(again.device_id, first.device_id);
+    assert_eq!(Store::open(&db).unwrap().device_credentials().unwrap().unwrap().device_id, first.device_id);
+    let other = dir.path().join("other.sqlite");
+    assert!(kiosk::sync::enrol(&office.url(), &code, &other).is_err(), "another tablet cannot use the code");
+}
+
 /// `kiosk-agent` killed with SIGKILL mid-writes and mid-sync, three times, then run
 /// to the end: every committed event reaches the office once, sequence numbers
 /// without gaps, and the local outbox always holds a contiguous tail.

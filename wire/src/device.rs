@@ -12,6 +12,11 @@ pub struct EnrolRequest {
     pub code: String,
     #[serde(default)]
     pub app_version: String,
+    /// A random key the tablet made for this enrolment and keeps: if the answer is
+    /// lost, asking again with the same code and key within a few minutes gets the
+    /// same device a fresh token instead of a burnt code.
+    #[serde(default)]
+    pub retry_key: String,
 }
 
 /// The answer to a successful enrolment.

@@ -33,8 +33,9 @@ pub(super) async fn enrol(
     }
     let app_version: String = req.app_version.chars().take(64).collect();
     let code = req.code;
+    let retry_key: String = req.retry_key.chars().take(128).collect();
     let enrolled = if plausible_code(&code) {
-        blocking(&state.store, move |s| s.enrol_device(&code, &app_version, now)).await?
+        blocking(&state.store, move |s| s.enrol_device(&code, &retry_key, &app_version, now)).await?
     } else {
         None
     };

@@ -70,6 +70,9 @@ pub struct DeviceRow {
     pub revoked: bool,
 }
 
+/// How long after its first use a code may be used again by the same tablet.
+pub const ENROLMENT_RETRY_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
 /// How long a one-time enrolment code stays usable.
 pub const ENROLMENT_CODE_TTL: Duration = Duration::hours(24);
 
@@ -107,14 +110,41 @@ impl Store {
 
     /// Exchanges a one-time code for a device token. `None` when the code is unknown,
     /// expired or already used (the caller cannot tell which: no oracle for guessing).
+    ///
+    /// A used code is honoured once more for the tablet that used it (the same
+    /// `retry_key`, within [`ENROLMENT_RETRY_WINDOW`], device not revoked): its answer
+    /// was lost on the way, so the same device gets a fresh token and the old one dies.
     pub fn enrol_device(
         &self,
         code: &str,
+        retry_key: &str,
         app_version: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(DeviceId, String)>, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        // Keys shorter than this are no secret: they cannot retry.
+        let key_hash = (retry_key.len() >= 32).then(|| sha256_hex(retry_key));
+        if let Some(key_hash) = &key_hash {
+            let retried: Option<i64> = tx
+                .query_row(
+                    "SELECT c.device_id FROM enrolment_codes c JOIN devices d ON d.id = c.device_id
+                     WHERE c.code_hash = ?1 AND c.retry_key_hash = ?2 AND c.used_ms > ?3
+                       AND d.revoked_ms IS NULL",
+                    params![sha256_hex(code), key_hash, ms(now - ENROLMENT_RETRY_WINDOW)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(device) = retried {
+                let token = format!("mmd_{}", hex(&random_bytes(32)));
+                tx.execute(
+                    "UPDATE devices SET token_hash = ?2, app_version = ?3 WHERE id = ?1",
+                    params![device, sha256_hex(&token), app_version],
+                )?;
+                tx.commit()?;
+                return Ok(Some((DeviceId(device), token)));
+            }
+        }
         let claimed: Option<Option<i64>> = tx
             .query_row(
                 "UPDATE enrolment_codes SET used_ms = ?2
@@ -131,6 +161,10 @@ impl Store {
             params![resident, sha256_hex(&token), ms(now), app_version],
         )?;
         let id = DeviceId(tx.last_insert_rowid());
+        tx.execute(
+            "UPDATE enrolment_codes SET retry_key_hash = ?2, device_id = ?3 WHERE code_hash = ?1",
+            params![sha256_hex(code), key_hash, id.0],
+        )?;
         tx.commit()?;
         Ok(Some((id, token)))
     }

@@ -229,6 +229,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX visits_resident ON visits (resident_id, at_ms);
     ",
+    // A lost enrolment answer: the same tablet (same retry key) may ask again.
+    "
+    ALTER TABLE enrolment_codes ADD COLUMN retry_key_hash TEXT;
+    ALTER TABLE enrolment_codes ADD COLUMN device_id INTEGER REFERENCES devices (id);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

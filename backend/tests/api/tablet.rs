@@ -35,6 +35,43 @@ async fn enrolment_codes_work_once_and_tokens_stop_working_when_revoked() {
     assert_eq!(body["error"], "unknown or revoked device token");
 }
 
+/// Regression: a lost enrolment answer burnt the code and stranded the tablet. The
+/// same tablet (same retry key) may ask again for a while; nobody else may.
+#[tokio::test]
+async fn a_lost_enrolment_answer_can_be_asked_again_by_the_same_tablet_only() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let code = app.store.create_enrolment_code(Some(r), app.clock_now()).unwrap();
+    let key = "k".repeat(64);
+    let app = &app;
+    let enrol = |code: String, key: String| async move {
+        let body = json!({ "code": code, "retry_key": key }).to_string();
+        app.call(Method::POST, "/api/v1/enrol", None, Body::from(body)).await
+    };
+    let (status, first) = enrol(code.clone(), key.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The answer never reached the tablet; it asks again.
+    let (status, again) = enrol(code.clone(), key.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["device_id"], first["device_id"], "the same tablet, not a second one");
+    assert_ne!(again["device_token"], first["device_token"], "a fresh token");
+    let hb = json!({ "device_time": "2026-11-28T00:00:00Z" });
+    let old = first["device_token"].as_str().unwrap();
+    let new = again["device_token"].as_str().unwrap();
+    assert_eq!(
+        app.post("/api/v1/heartbeat", old, hb.clone()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the lost token is dead"
+    );
+    assert_eq!(app.post("/api/v1/heartbeat", new, hb).await.0, StatusCode::OK);
+    // Another key, no key, or too late: refused.
+    for other in ["x".repeat(64), String::new()] {
+        assert_eq!(enrol(code.clone(), other).await.0, StatusCode::UNAUTHORIZED);
+    }
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(enrol(code, key).await.0, StatusCode::UNAUTHORIZED, "only for a few minutes");
+}
+
 #[tokio::test]
 async fn enrolment_codes_expire_after_a_day() {
     let app = TestApp::new();

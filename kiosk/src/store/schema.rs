@@ -128,6 +128,8 @@ const MIGRATIONS: &[&str] = &[
         done INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (resident_id, day)
     );",
+    // The key that lets a tablet repeat an enrolment whose answer was lost.
+    "ALTER TABLE device ADD COLUMN enrol_key TEXT;",
 ];
 
 /// The schema version a fully migrated store has.
