@@ -60,22 +60,28 @@ fn main() {
     );
 }
 
-/// Spawns the kiosk (no voice) and times until its window is on the X server and
-/// it logs that the idle screen is shown, whichever is later.
-fn cold_start(kiosk: &str, xvfb: &tests::Xvfb) -> Duration {
-    let display = xvfb.display();
-    let db = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let mut child = Command::new(kiosk)
-        .args(["--no-voice", "--exit-after", "1", "--db"])
-        .arg(db.path().join("k.sqlite"))
+/// The kiosk binary on the Xvfb display with its log on a pipe.
+fn spawn_kiosk(kiosk: &str, display: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
+    Command::new(kiosk)
+        .args(args)
+        .arg("--db")
+        .arg(dir.join("k.sqlite"))
         .env("DISPLAY", display)
         .env("SLINT_BACKEND", "winit-software")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Spawns the kiosk (no voice) and times until its window is on the X server and
+/// it logs that the idle screen is shown, whichever is later.
+fn cold_start(kiosk: &str, xvfb: &tests::Xvfb) -> Duration {
+    let display = xvfb.display();
+    let db = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut child = spawn_kiosk(kiosk, display, db.path(), &["--no-voice", "--exit-after", "1"]);
     let reader = std::io::BufReader::new(child.stdout.take().unwrap());
     use std::io::BufRead as _;
     let mut logged = None;
@@ -101,16 +107,12 @@ fn cold_start(kiosk: &str, xvfb: &tests::Xvfb) -> Duration {
 /// worker reports ready: (current RSS, peak RSS) in MB.
 fn rss_with_model(kiosk: &str, display: &str) -> (f64, f64) {
     let db = tempfile::tempdir().unwrap();
-    let mut child = Command::new(kiosk)
-        .args(["--no-speaker", "--microphone", "none", "--exit-after", "30", "--db"])
-        .arg(db.path().join("k.sqlite"))
-        .env("DISPLAY", display)
-        .env("SLINT_BACKEND", "winit-software")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_kiosk(
+        kiosk,
+        display,
+        db.path(),
+        &["--no-speaker", "--microphone", "none", "--exit-after", "30"],
+    );
     let pid = child.id();
     let reader = std::io::BufReader::new(child.stdout.take().unwrap());
     use std::io::BufRead as _;

@@ -140,6 +140,20 @@ impl Rig {
         self.settle();
     }
 
+    /// Answers every remaining question with its first button, as a resident who is
+    /// well would, until the check-in leaves the screen.
+    fn answer_first_until_done(&self) {
+        for _ in 0..12 {
+            if self.app.screen() != Screen::Checkin {
+                return;
+            }
+            let first = self.buttons()[0].clone();
+            self.press(&first);
+            self.settle();
+        }
+        panic!("the check-in never ended");
+    }
+
     fn heard(&self, u: Understanding) {
         self.app.report(Report::Speech(SpeechReport::Heard(u)));
         self.settle();
@@ -248,11 +262,7 @@ fn safety_campaign_interrupts_the_idle_screen_and_records_the_answer() {
 fn exercise_session_runs_to_done_and_shows_the_score() {
     let rig = rig(RigOptions::default());
     rig.start_checkin();
-    while rig.app.screen() == Screen::Checkin {
-        let first = rig.buttons()[0].clone();
-        rig.press(&first);
-        rig.settle();
-    }
+    rig.answer_first_until_done();
     rig.press("はじめる");
     rig.pump_until("the guided session to finish", Duration::from_secs(20), |r| {
         r.app.view().exercise.phase == "done"
@@ -272,11 +282,7 @@ fn exercise_session_runs_to_done_and_shows_the_score() {
 fn exercise_pause_stops_the_voice_and_resumes_the_same_line() {
     let rig = rig(RigOptions::default());
     rig.start_checkin();
-    while rig.app.screen() == Screen::Checkin {
-        let first = rig.buttons()[0].clone();
-        rig.press(&first);
-        rig.settle();
-    }
+    rig.answer_first_until_done();
     rig.press("はじめる");
     let first_line = rig.app.view().exercise.caption.clone();
     rig.press("ひと休み");
@@ -355,11 +361,7 @@ fn no_network_keeps_the_checkin_and_says_so_without_alarm() {
     });
     assert!(rig.notice().contains("あとで送ります"), "reassures: {}", rig.notice());
     rig.start_checkin();
-    while rig.app.screen() == Screen::Checkin {
-        let first = rig.buttons()[0].clone();
-        rig.press(&first);
-        rig.settle();
-    }
+    rig.answer_first_until_done();
     rig.pump_until("the check-in kept", Duration::from_secs(5), |r| {
         r.outbox_kinds().contains(&wire::EventKind::CheckIn)
     });
@@ -451,11 +453,7 @@ fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
     assert_eq!(rig.buttons(), vec!["見守って".to_string(), "いらない".to_string()]);
     rig.press("見守って");
     rig.settle();
-    while rig.app.screen() == Screen::Checkin {
-        let first = rig.buttons()[0].clone();
-        rig.press(&first);
-        rig.settle();
-    }
+    rig.answer_first_until_done();
     assert_eq!(rig.app.screen(), Screen::Snow, "the watch is on screen after the check-in");
     let start: chrono::NaiveDateTime = "2026-12-14T07:06:00".parse().unwrap();
     let mut asked = false;
