@@ -7,6 +7,8 @@ mod support;
 
 #[path = "e2e/fuzz.rs"]
 mod fuzz;
+#[path = "e2e/journey.rs"]
+mod journey;
 #[path = "e2e/privacy.rs"]
 mod privacy;
 #[path = "e2e/soak.rs"]
