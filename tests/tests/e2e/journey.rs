@@ -401,12 +401,24 @@ impl Journey {
         let stats = self.proxy.stats();
         ensure!(stats.requests > 0, "nothing went through the proxy");
         ensure!(stats.passed == stats.requests, "a clean proxy passes everything: {stats:?}");
+        let captured = self.proxy.captured();
+        ensure!(
+            captured.windows(21).any(|w| w == b"POST /api/v1/events H"),
+            "the tablet's events went through the proxy"
+        );
         self.proxy.save_capture(&self.state.join("proxy.http"))?;
         let files = tests::privacy::files_under(std::slice::from_ref(&self.state))?;
         for must in ["kiosk.sqlite", "kiosk.log", "office.sqlite", "office.log", "proxy.http"] {
             ensure!(files.iter().any(|f| f.ends_with(must)), "{must} missing from the scan");
         }
         let secrets = card_secrets(self.script);
+        // The scan finds every transcript where it is known to be: the script itself.
+        let script = std::fs::read(self.aside.join("resident.txt"))?;
+        let found = tests::privacy::scan_bytes("resident.txt", &script, &secrets);
+        for i in 0..self.script.len() {
+            let label = format!("transcript {i}");
+            ensure!(found.iter().any(|h| h.label == label), "the scan cannot see {label} in the script");
+        }
         let report = scan_paths(std::slice::from_ref(&self.state), &secrets)?;
         eprintln!(
             "{}: privacy scan clean: {} files, {} bytes ({} HTTP requests captured); journey took {:.1} s",
