@@ -361,8 +361,10 @@ impl App {
             Effect::StopListening => self.speak(SpeechCommand::StopListening),
             Effect::Record(record) => self.record(record),
             Effect::SyncNow => {
-                if let Some(s) = self.sync.borrow().as_ref() {
-                    s.nudge();
+                // Through the store's queue: the nudge lands after the commit of the
+                // record before it, or the round would find nothing to send.
+                if let Some(nudger) = self.sync.borrow().as_ref().map(|s| s.nudger()) {
+                    self.store.run(move |_| nudger.nudge());
                 }
             }
             Effect::StrongSignIn { digits } => match &self.card {

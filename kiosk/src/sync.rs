@@ -137,6 +137,16 @@ pub fn enrol(server: &Url, code: &str, db: &Path) -> Result<Credentials, SyncErr
     Ok(creds)
 }
 
+/// Starts a sync round now, from any thread.
+#[derive(Debug, Clone)]
+pub struct Nudger(Arc<worker::Shared>);
+
+impl Nudger {
+    pub fn nudge(&self) {
+        self.0.nudge.notify_one();
+    }
+}
+
 /// The running worker. `nudge` starts a round now; dropping it (or `stop`) ends the
 /// worker and waits for its thread.
 #[derive(Debug)]
@@ -165,6 +175,12 @@ impl SyncHandle {
     /// Sync now (a help request was just recorded), even during a backoff wait.
     pub fn nudge(&self) {
         self.shared.nudge.notify_one();
+    }
+
+    /// A handle that can nudge from another thread (the store's, right after the
+    /// commit of what must go now, so the round finds it).
+    pub fn nudger(&self) -> Nudger {
+        Nudger(self.shared.clone())
     }
 
     /// Stops the worker (an in-flight request is abandoned; the office's

@@ -22,7 +22,7 @@ use kiosk::sync::{DeviceHealth, OfflineReason, SyncConfig, SyncHandle, SyncStatu
 
 // ---- The office: a real server on a loopback port. ----
 
-struct Office {
+pub(crate) struct Office {
     rt: tokio::runtime::Runtime,
     dir: PathBuf,
     addr: SocketAddr,
@@ -31,7 +31,7 @@ struct Office {
 }
 
 impl Office {
-    fn start(dir: &Path) -> Office {
+    pub(crate) fn start(dir: &Path) -> Office {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let mut office = Office {
             rt,
@@ -71,12 +71,12 @@ impl Office {
         }
     }
 
-    fn url(&self) -> Url {
+    pub(crate) fn url(&self) -> Url {
         format!("http://{}/", self.addr).parse().unwrap()
     }
 
     /// A resident in 大井沢 and a one-time code for their tablet.
-    fn resident_and_code(&self) -> (i64, String) {
+    pub(crate) fn resident_and_code(&self) -> (i64, String) {
         let window = backend::store::CheckinWindow {
             start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
             end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),

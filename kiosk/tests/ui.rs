@@ -31,6 +31,7 @@ struct Rig {
 }
 
 struct RigOptions {
+    sync_poll: Duration,
     speech: Option<SpeechConfig>,
     card_trust: Option<Vec<Vec<u8>>>,
     server: Option<reqwest::Url>,
@@ -40,7 +41,14 @@ struct RigOptions {
 
 impl Default for RigOptions {
     fn default() -> Self {
-        Self { speech: None, card_trust: None, server: None, db_max_bytes: None, prepare: Box::new(|_| {}) }
+        Self {
+            sync_poll: Duration::from_millis(200),
+            speech: None,
+            card_trust: None,
+            server: None,
+            db_max_bytes: None,
+            prepare: Box::new(|_| {}),
+        }
     }
 }
 
@@ -65,7 +73,7 @@ fn rig(o: RigOptions) -> Rig {
         db: db.clone(),
         speech: o.speech,
         server: o.server,
-        sync_poll: Duration::from_millis(200),
+        sync_poll: o.sync_poll,
         staff_pin_sha256: kiosk::staff::sha256_hex("2468"),
         card_trust: o.card_trust,
         db_max_bytes: o.db_max_bytes,
@@ -583,4 +591,38 @@ fn card_link_pin_pad_shows_tries_and_refuses_the_last_try() {
     rig.settle();
     assert_eq!(rig.app.screen(), Screen::Staff, "no reader here: staff are told so");
     assert!(rig.app.view().staff.message.contains("カード読み取り機"), "{}", rig.app.view().staff.message);
+}
+
+/// Regression: the "send now" after a help request reached the sync worker before the
+/// store had written the request, so it waited for the next poll (30 s by default).
+#[test]
+fn a_help_request_reaches_the_office_at_once_not_at_the_next_poll() {
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = crate::store_sync::Office::start(office_dir.path());
+    let (_, code) = office.resident_and_code();
+    let url = office.url();
+    let rig = rig(RigOptions {
+        server: Some(url.clone()),
+        sync_poll: Duration::from_secs(60),
+        prepare: Box::new(move |db| {
+            kiosk::sync::enrol(&url, &code, db).unwrap();
+        }),
+        ..Default::default()
+    });
+    rig.start_checkin();
+    rig.heard(Understanding::sure(Intent::NeedHelp));
+    let confirm = rig.buttons()[0].clone();
+    let pressed = Instant::now();
+    rig.press(&confirm);
+    let office_db = office_dir.path().join("office.sqlite");
+    let help_stored = || {
+        let conn =
+            rusqlite::Connection::open_with_flags(&office_db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        conn.query_row("SELECT count(*) FROM events WHERE kind = 'help_request'", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+            > 0
+    };
+    rig.pump_until("the help request at the office", Duration::from_secs(10), |_| help_stored());
+    assert!(pressed.elapsed() < Duration::from_secs(5), "took {:?}", pressed.elapsed());
 }

@@ -24,9 +24,9 @@ const SCRIPT: &str = "\
 # ご飯はおいしく食べられていますか？
 うまぐ食べでる
 # 痛いところはありませんか？
-どごも痛ぐねぇ
+いや、ねぇ
 # 今日は体を動かしますか？
-んだ、やる
+んだ
 ";
 
 /// The staff PIN of the demo tablet (staff mode: touch 「職員が手続き」).
