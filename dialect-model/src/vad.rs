@@ -339,7 +339,7 @@ mod tests {
         let (pause_ms, so_far) = ep.pause().expect("a pause");
         assert!((560..=620).contains(&pause_ms), "{pause_ms}");
         let so_far = so_far.len();
-        assert!(so_far >= 600 * 16 && so_far <= 1000 * 16, "{so_far}");
+        assert!((600 * 16..=1000 * 16).contains(&so_far), "{so_far}");
         match ep.end_now() {
             Some(VadEvent::Utterance { samples, .. }) => assert_eq!(samples.len(), so_far),
             other => panic!("{other:?}"),
