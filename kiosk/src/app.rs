@@ -270,17 +270,8 @@ impl App {
                 let r = self.reporter.clone();
                 let care = self.care;
                 self.store.run(move |store| {
-                    let found = store
-                        .resident_by_card(&hex)
-                        .ok()
-                        .flatten()
-                        .map(|res| load_resident(store, care, res));
-                    if let Some(res) = &found
-                        && let Ok(s) = store.settings(ResidentId(res.id))
-                    {
-                        r(Report::Flow(Input::Staff(StaffInput::Loaded(Some((res.id, to_settings(&s)))))));
-                    }
-                    r(Report::Flow(Input::CardRead(found)));
+                    let found = store.resident_by_card(&hex).ok().flatten();
+                    r(Report::Flow(Input::CardRead(sign_in(store, care, &r, found))));
                 });
             }
             Report::Reader(part) => {
@@ -377,14 +368,8 @@ impl App {
                 let r = self.reporter.clone();
                 let care = self.care;
                 self.store.run(move |store| {
-                    let found = store.residents().ok().and_then(|rs| rs.into_iter().next());
-                    let resident = found.map(|r| load_resident(store, care, r));
-                    if let Some(res) = &resident
-                        && let Ok(s) = store.settings(ResidentId(res.id))
-                    {
-                        r(Report::Flow(Input::Staff(StaffInput::Loaded(Some((res.id, to_settings(&s)))))));
-                    }
-                    r(Report::Flow(Input::Household(resident)));
+                    let found = household(store);
+                    r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
                 });
             }
             Effect::Staff(s) => self.staff_effect(s),
@@ -466,10 +451,7 @@ impl App {
             }
             StaffEffect::LoadSettings => {
                 self.store.run(move |store| {
-                    let loaded = store
-                        .residents()
-                        .ok()
-                        .and_then(|rs| rs.into_iter().next())
+                    let loaded = household(store)
                         .and_then(|res| store.settings(res.id).ok().map(|s| (res.id.0, to_settings(&s))));
                     r(Report::Flow(Input::Staff(StaffInput::Loaded(loaded))));
                 });
@@ -478,7 +460,6 @@ impl App {
             StaffEffect::TestSpeaker => self.speak(SpeechCommand::TestSpeaker),
             StaffEffect::RefreshHealth => {
                 let h = self.health.lock().map(|h| h.clone()).unwrap_or_default();
-                let store_figures = self.options.db.clone();
                 self.store.run(move |store| {
                     let mut lines = health_lines(&h);
                     if let Ok(f) = store.figures() {
@@ -490,11 +471,9 @@ impl App {
                     if let Some(free) = store.free_storage_mib() {
                         lines.push(format!("空き容量: {free} MB"));
                     }
-                    let _ = store_figures;
                     r(Report::Flow(Input::Staff(StaffInput::Health(lines))));
                 });
             }
-            StaffEffect::LinkCard => {}
         }
     }
 
@@ -509,6 +488,26 @@ impl App {
 
 fn to_settings(s: &ResidentSettings) -> Settings {
     Settings { volume: s.volume, speech_rate: s.speech_rate, text_scale: s.text_scale }
+}
+
+/// The household's resident (a tablet serves one household; the first on its roster).
+fn household(store: &Store) -> Option<crate::store::Resident> {
+    store.residents().ok().and_then(|rs| rs.into_iter().next())
+}
+
+/// A resident signing in (by card or touch): what the controller needs, with their
+/// settings reported first so the screen and voice are theirs from the greeting on.
+fn sign_in(
+    store: &Store,
+    care: &Care,
+    report: &Reporter,
+    found: Option<crate::store::Resident>,
+) -> Option<Resident> {
+    let resident = found.map(|r| load_resident(store, care, r))?;
+    if let Ok(s) = store.settings(ResidentId(resident.id)) {
+        report(Report::Flow(Input::Staff(StaffInput::Loaded(Some((resident.id, to_settings(&s)))))));
+    }
+    Some(resident)
 }
 
 /// Loads what the controller needs about a resident: name and 5 weeks of history.

@@ -428,7 +428,7 @@ impl<'c> Flow<'c> {
                     fx.push(say(&[why.as_str()]));
                 }
                 if self.screen == Screen::Staff {
-                    fx.extend(self.staff.card_failed(&why));
+                    self.staff.card_failed(&why);
                     self.view.staff = self.staff.view();
                 }
             }
@@ -765,7 +765,7 @@ impl<'c> Flow<'c> {
             }
             ExerciseInput::Finish => {
                 if self.view.exercise.phase == "done" {
-                    self.after_exercise(fx);
+                    self.show_score(fx);
                 }
             }
         }
@@ -827,10 +827,6 @@ impl<'c> Flow<'c> {
             }
         }
         fx.push(say(&[line]));
-    }
-
-    fn after_exercise(&mut self, fx: &mut Vec<Effect>) {
-        self.show_score(fx);
     }
 
     fn show_score(&mut self, fx: &mut Vec<Effect>) {

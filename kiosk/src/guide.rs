@@ -129,11 +129,6 @@ impl Guide {
     pub fn minutes(&self) -> u32 {
         self.completed.iter().map(|&i| self.items[i].minutes).sum()
     }
-
-    /// How many lines the whole session says.
-    pub fn total_lines(&self) -> usize {
-        self.items.iter().map(|i| i.steps.len()).sum()
-    }
 }
 
 /// Whether a line is counting aloud: every word a number from いち to さんじゅう.

@@ -61,19 +61,12 @@ pub enum StaffInput {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StaffEffect {
-    Enrol {
-        code: String,
-    },
-    SaveSettings {
-        resident: i64,
-        settings: Settings,
-    },
+    Enrol { code: String },
+    SaveSettings { resident: i64, settings: Settings },
     LoadSettings,
     TestMicrophone,
     TestSpeaker,
     RefreshHealth,
-    /// Start the card-link flow (the resident holds the card and types the PIN).
-    LinkCard,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -208,7 +201,8 @@ impl Staff {
                 fx.push(StaffEffect::TestMicrophone);
             }
             StaffInput::TestSpeaker => fx.push(StaffEffect::TestSpeaker),
-            StaffInput::LinkCard => fx.push(StaffEffect::LinkCard),
+            // The controller runs the card-link flow itself (it needs the sign-in view).
+            StaffInput::LinkCard => {}
             StaffInput::Leave => {
                 self.page = "pin";
                 self.entry.clear();
@@ -234,9 +228,8 @@ impl Staff {
         self.settings.map(|(r, _)| r)
     }
 
-    pub fn card_failed(&mut self, why: &str) -> Vec<crate::flow::Effect> {
+    pub fn card_failed(&mut self, why: &str) {
         self.message = why.to_string();
-        vec![]
     }
 
     pub fn pin_result(&mut self, v: PinVerdict) -> Vec<StaffEffect> {

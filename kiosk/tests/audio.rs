@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use kiosk::audio::{Capture, Playback, tone};
 use kiosk::speech::{AudioIn, AudioOut, SpeechCommand, SpeechConfig, SpeechReport, SpeechWorker};
 
-const CHILD: &str = "KIOSK_AUDIO_TEST_CHILD";
-
 /// A private PulseAudio server, killed on drop.
 struct Pulse {
     child: std::process::Child,
@@ -74,18 +72,11 @@ impl Drop for Pulse {
 
 /// Runs `name` again in a child process against a private PulseAudio.
 fn in_child(name: &str) -> bool {
-    if std::env::var_os(CHILD).is_some() {
+    if crate::is_child() {
         return true;
     }
     let pulse = Pulse::start();
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("PULSE_SERVER", &pulse.socket)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{name} failed in its PulseAudio child");
-    false
+    crate::in_child_with(name, "PULSE_SERVER", &pulse.socket)
 }
 
 /// The stretch from the first to the last loud sample (a tone with its zero crossings).

@@ -83,6 +83,31 @@ fn kiosk_window_under_xvfb_is_not_blank() {
     assert!(ink > 0.05, "only {:.1}% of the screen is drawn on", ink * 100.0);
     assert!(img.distinct_colours() > 30, "no anti-aliased text: {} colours", img.distinct_colours());
 }
+/// Set in a test's child process (see [`in_child_with`]).
+const CHILD: &str = "KIOSK_TEST_CHILD";
+
+/// Whether this process is a test's child, where the test body runs.
+fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
+
+/// Re-runs test `name` in a child process with one more environment variable (for
+/// settings that are process-wide: the PulseAudio server, pcscd's socket); true in
+/// the child, where the test body runs.
+fn in_child_with(name: &str, key: &str, value: &str) -> bool {
+    if is_child() {
+        return true;
+    }
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env(key, value)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{name} failed in its child process");
+    false
+}
+
 #[path = "audio.rs"]
 mod audio;
 #[path = "screens.rs"]

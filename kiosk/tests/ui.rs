@@ -532,28 +532,11 @@ fn no_speaker_captions_carry_the_conversation_and_staff_see_why() {
     assert!(health.contains("スピーカー: なし（スピーカー「no-such-speaker」が見つかりません）"), "{health}");
 }
 
-/// Re-runs test `name` in a child process with one more environment variable (for
-/// settings that are process-wide); true in the child, where the test body runs.
-fn in_child_with(name: &str, key: &str, value: &str) -> bool {
-    const CHILD: &str = "KIOSK_UI_TEST_CHILD";
-    if std::env::var_os(CHILD).is_some() {
-        return true;
-    }
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env(key, value)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{name} failed in its child process");
-    false
-}
-
 #[test]
 fn no_card_reader_is_shown_to_staff_and_touch_still_starts() {
     // pcsc-lite clients find pcscd by this socket: point it where no service listens,
     // whatever else runs on the machine.
-    if !in_child_with(
+    if !crate::in_child_with(
         "ui::no_card_reader_is_shown_to_staff_and_touch_still_starts",
         "PCSCLITE_CSOCK_NAME",
         "/nonexistent/pcscd.comm",
