@@ -7,6 +7,7 @@
 //! saying which package is missing (`cargo xtask setup` installs them all). The library
 //! needs only std (and png), so xtask can link it before setup has run.
 
+pub mod bins;
 pub mod fuzz;
 pub mod image;
 pub mod pcscd;

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -121,30 +120,9 @@ pub fn tcp_listening(port: u16) -> bool {
     })
 }
 
-/// The virtual card binary, built on first use (`cargo build -p virtual-mynumber-card`).
+/// The virtual card binary, built on first use ([`crate::bins`]).
 pub fn virtual_card_binary() -> anyhow::Result<PathBuf> {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| build_virtual_card().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)
-}
-
-fn build_virtual_card() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?;
-    let out = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "virtual-mynumber-card", "--bin", "virtual-mynumber-card"])
-        .args(["--message-format", "json"])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo build for the virtual card")?;
-    anyhow::ensure!(out.status.success(), "building virtual-mynumber-card failed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let exe = stdout
-        .lines()
-        .filter(|l| l.contains("\"name\":\"virtual-mynumber-card\"") && l.contains("\"kind\":[\"bin\"]"))
-        .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(PathBuf::from))
-        .context("cargo did not report the virtual-mynumber-card executable")?;
-    Ok(exe)
+    crate::bins::workspace_bins()?.get("virtual-mynumber-card")
 }
 
 /// A running `virtual-mynumber-card` process.

@@ -2,16 +2,11 @@
 //! that kill them with SIGKILL: the `backend` binary on a fixed loopback port over a
 //! SQLite file, and `kiosk-agent` runs over a kiosk database, each logging to a file
 //! the privacy scan reads afterwards.
-//!
-//! A test binary's dev-dependencies give it libraries, not other packages' binaries,
-//! so [`binaries`] builds the two with cargo (once per process) and says clearly what
-//! failed if it cannot.
 
 use std::fs::{File, OpenOptions};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -25,67 +20,10 @@ pub struct Binaries {
     pub kiosk_agent: PathBuf,
 }
 
-/// Builds `backend` and `kiosk-agent` (dev profile, the workspace's target directory)
-/// once per process and returns their paths; with `MIMAMORI_BINARIES=DIR`, takes them
-/// from `DIR` unbuilt.
+/// `backend` and `kiosk-agent`, built once per process ([`crate::bins`]).
 pub fn binaries() -> anyhow::Result<Binaries> {
-    static BUILT: OnceLock<Result<Binaries, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build().map_err(|e| format!("{e:#}"))).clone().map_err(|e| anyhow::anyhow!(e))
-}
-
-fn build() -> anyhow::Result<Binaries> {
-    // A long soak can run on copies, so that rebuilding the workspace meanwhile does
-    // not swap the binaries under it.
-    if let Some(dir) = std::env::var_os("MIMAMORI_BINARIES").map(PathBuf::from) {
-        let bins = Binaries { backend: dir.join("backend"), kiosk_agent: dir.join("kiosk-agent") };
-        for b in [&bins.backend, &bins.kiosk_agent] {
-            if !b.is_file() {
-                bail!("MIMAMORI_BINARIES is set but {} is missing", b.display());
-            }
-        }
-        return Ok(bins);
-    }
-    // The running test's manifest directory first: the one compiled in can name a
-    // checkout that no longer exists when a target directory is shared.
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.join("Cargo.toml").is_file())
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let root = manifest.parent().context("tests/ has a parent")?.to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "backend",
-            "--bin",
-            "backend",
-            "-p",
-            "kiosk",
-            "--bin",
-            "kiosk-agent",
-        ])
-        .current_dir(&root)
-        .stdout(Stdio::null())
-        .output()
-        .with_context(|| format!("running {cargo} build"))?;
-    if !out.status.success() {
-        bail!(
-            "cannot build the backend and kiosk-agent binaries the fault scenarios run \
-             (`cargo build -p backend --bin backend -p kiosk --bin kiosk-agent`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bins =
-        Binaries { backend: target.join("debug/backend"), kiosk_agent: target.join("debug/kiosk-agent") };
-    for b in [&bins.backend, &bins.kiosk_agent] {
-        if !b.is_file() {
-            bail!("{} is missing after a successful build", b.display());
-        }
-    }
-    Ok(bins)
+    let bins = crate::bins::workspace_bins()?;
+    Ok(Binaries { backend: bins.get("backend")?, kiosk_agent: bins.get("kiosk-agent")? })
 }
 
 /// A free loopback port (bound, then released for the child to take).

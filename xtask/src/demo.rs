@@ -43,11 +43,20 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
             other => bail!("unexpected {other:?}; usage: cargo xtask demo [--seconds N] [--hardware]"),
         }
     }
-    crate::setup(root)?;
-    crate::run(
+    crate::setup(
         root,
-        &crate::cargo(),
-        &["build", "-p", "kiosk", "--bin", "kiosk", "-p", "backend", "-p", "virtual-mynumber-card"],
+        &[
+            "-p",
+            "kiosk",
+            "--bin",
+            "kiosk",
+            "-p",
+            "backend",
+            "-p",
+            "virtual-mynumber-card",
+            "-p",
+            "dialect-model",
+        ],
     )?;
     let bin = |name: &str| root.join("target/debug").join(name);
     let dir = root.join("target/demo");

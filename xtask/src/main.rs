@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -33,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     match args.first().map(String::as_str) {
-        Some("setup") => setup(&root),
+        Some("setup") => setup(&root, SPEECH_BIN),
         Some("test") => test(&root),
         Some("demo") => demo(&root, &args[1..]),
         Some("tidy") => tidy(&root),
@@ -47,14 +48,18 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Set by `test`: every cargo it runs builds without incremental caches.
+static ONE_SHOT_BUILD: AtomicBool = AtomicBool::new(false);
+
 /// Runs a command from the project root, failing with its name if it fails.
 fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("xtask: {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("cannot run {program}"))?;
+    let mut cmd = Command::new(program);
+    if ONE_SHOT_BUILD.load(Ordering::Relaxed) {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
+    let status =
+        cmd.args(args).current_dir(root).status().with_context(|| format!("cannot run {program}"))?;
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
@@ -65,26 +70,61 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// System packages (shell, before anything native can build), then the speech
-/// model (through the dialect-model binary, which needs those packages to build).
-fn setup(root: &Path) -> anyhow::Result<()> {
+/// What `setup` builds before fetching the model: only the speech binary.
+const SPEECH_BIN: &[&str] = &["--package", "dialect-model", "--bin", "dialect-model"];
+/// What `test` builds: every binary and test target, exactly the units (and cargo's
+/// per-command feature resolution) of `cargo test --workspace`, so that the model fetch,
+/// the harness's child processes and the test run share one build on disk.
+const TEST_UNITS: &[&str] = &["--workspace", "--bins", "--tests"];
+
+/// System packages (shell, before anything native can build), then `cargo build` with
+/// `build` (which must include the dialect-model binary), then the speech model.
+fn setup(root: &Path, build: &[&str]) -> anyhow::Result<()> {
     run(root, "bash", &["scripts/setup.sh"])?;
+    let mut args = vec!["build", "--quiet"];
+    args.extend_from_slice(build);
+    run(root, &cargo(), &args)?;
     fetch_model(root)
 }
 
 fn fetch_model(root: &Path) -> anyhow::Result<()> {
-    run(root, &cargo(), &["run", "--quiet", "--package", "dialect-model", "--", "fetch-model"])
+    let exe = target_dir(root).join("debug/dialect-model");
+    if !exe.is_file() {
+        let mut args = vec!["build", "--quiet"];
+        args.extend_from_slice(SPEECH_BIN);
+        run(root, &cargo(), &args)?;
+    }
+    run(root, &exe.to_string_lossy(), &["fetch-model"])
+}
+
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into)
 }
 
 fn test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    setup(root)?;
+    // Incremental caches are for editing, not for one clean run: on a clean clone they
+    // were 1.7 GB of a CI machine's disk.
+    ONE_SHOT_BUILD.store(true, Ordering::Relaxed);
     let cargo = cargo();
     run(root, &cargo, &["fmt", "--all", "--check"])?;
+    setup(root, TEST_UNITS)?;
     run(root, &cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run(root, &cargo, &["test", "--workspace", "--no-fail-fast"])?;
-    eprintln!("xtask: all checks passed in {:.0?}", started.elapsed());
+    eprintln!("xtask: all checks passed in {:.0?}; {}", started.elapsed(), disk_use(&target_dir(root)));
     Ok(())
+}
+
+/// `du`'s size of the target directory, for the CI log.
+fn disk_use(target: &Path) -> String {
+    Command::new("du")
+        .args(["-sh"])
+        .arg(target)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split_whitespace().next().map(|size| format!("target/ holds {size}")))
+        .unwrap_or_default()
 }
 
 fn tidy(root: &Path) -> anyhow::Result<()> {

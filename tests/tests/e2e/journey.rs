@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail, ensure};
@@ -59,56 +58,21 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// The office server and the kiosk window app (not the headless agent), built once
-/// per process from this workspace, with the virtual card; from `MIMAMORI_BINARIES`
-/// when that is set, as the harness does. Built from this file's workspace, not the
-/// harness library's: a library compiled in another checkout sharing the target
-/// directory would build (and run) that checkout's binaries.
+/// The office server and the kiosk window app (not the headless agent), with the
+/// virtual card, built once per process from the running test's workspace.
 struct Binaries {
     backend: PathBuf,
     kiosk: PathBuf,
     card: PathBuf,
 }
 
-fn binaries() -> anyhow::Result<&'static Binaries> {
-    static BUILT: OnceLock<Result<Binaries, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build().map_err(|e| format!("{e:#}"))).as_ref().map_err(anyhow::Error::msg)
-}
-
-fn build() -> anyhow::Result<Binaries> {
-    let dir = match std::env::var_os("MIMAMORI_BINARIES").map(PathBuf::from) {
-        Some(dir) => dir,
-        None => {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let out = Command::new(&cargo)
-                .args([
-                    "build", "--quiet", "-p", "backend", "--bin", "backend", "-p", "kiosk", "--bin", "kiosk",
-                ])
-                .args(["-p", "virtual-mynumber-card", "--bin", "virtual-mynumber-card"])
-                .current_dir(root())
-                .stdout(Stdio::null())
-                .output()
-                .with_context(|| format!("running {cargo} build"))?;
-            ensure!(
-                out.status.success(),
-                "cannot build the binaries the journeys run (`cargo build -p backend --bin backend \
-                 -p kiosk --bin kiosk -p virtual-mynumber-card`):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let target =
-                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-            target.join("debug")
-        }
-    };
-    let bins = Binaries {
-        backend: dir.join("backend"),
-        kiosk: dir.join("kiosk"),
-        card: dir.join("virtual-mynumber-card"),
-    };
-    for b in [&bins.backend, &bins.kiosk, &bins.card] {
-        ensure!(b.is_file(), "{} is missing", b.display());
-    }
-    Ok(bins)
+fn binaries() -> anyhow::Result<Binaries> {
+    let bins = tests::bins::workspace_bins()?;
+    Ok(Binaries {
+        backend: bins.get("backend")?,
+        kiosk: bins.get("kiosk")?,
+        card: bins.get("virtual-mynumber-card")?,
+    })
 }
 
 /// pcscd with vpcd; another developer's card test may hold the one pcscd a machine
