@@ -6,6 +6,7 @@
 //! malformed JSON into a 400 with a reason; every route but enrolment needs a
 //! device token ([`Device`]).
 
+mod bundle;
 mod enrol;
 mod events;
 mod heartbeat;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/events", post(events::upload))
         .route("/pull", get(pull::pull))
         .route("/heartbeat", post(heartbeat::heartbeat))
+        .route("/dialect-bundle/{version}", get(bundle::bundle))
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
 }
 

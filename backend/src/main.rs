@@ -5,7 +5,9 @@
 //! never sits in the shell history or the process list);
 //! `backend add-resident NAME DISTRICT [--card SHA256HEX] [CONFIG.toml]` adds a resident
 //! (07:00–10:00 check-in window, 60 min grace) and prints a one-time enrolment code for
-//! their household's tablet: what support staff do on a first visit, from a terminal.
+//! their household's tablet: what support staff do on a first visit, from a terminal;
+//! `backend publish-bundle FILE [CONFIG.toml]` publishes a dialect bundle written by
+//! `dialect-model bundle` to every tablet.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -29,6 +31,9 @@ async fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("add-resident") {
         return add_resident(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("publish-bundle") {
+        return publish_bundle(&args[1..]);
+    }
     let config_path = args.first().map(PathBuf::from);
     let config = Config::load(config_path.as_deref()).context("loading configuration")?;
     let app = Application::build(&config).await.context("starting the server")?;
@@ -39,6 +44,20 @@ async fn main() -> anyhow::Result<()> {
     .await
     .context("serving")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn publish_bundle(args: &[String]) -> anyhow::Result<()> {
+    let Some(file) = args.first() else {
+        bail!("usage: backend publish-bundle FILE [CONFIG.toml]");
+    };
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let config = Config::load(args.get(1).map(PathBuf::from).as_deref()).context("loading configuration")?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let version = store
+        .publish_bundle(&text, None, chrono::Utc::now())
+        .with_context(|| format!("publishing {file}"))?;
+    println!("published dialect bundle version {version}; tablets fetch it at their next sync");
     Ok(())
 }
 

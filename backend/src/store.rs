@@ -5,6 +5,7 @@
 //! PostgreSQL store takes its place by providing the same methods over the same
 //! domain types; nothing outside `store` names `rusqlite`.
 
+mod bundles;
 mod corrections;
 mod devices;
 mod events;
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
+pub use bundles::{BundleError, BundleInfo, check_envelope};
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};

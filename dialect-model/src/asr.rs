@@ -147,6 +147,11 @@ impl Recognizer {
         &self.options
     }
 
+    /// A new dialect prompt (a new lexicon arrived); the weights stay loaded.
+    pub fn set_initial_prompt(&mut self, prompt: String) {
+        self.options.initial_prompt = prompt;
+    }
+
     /// Transcribes 16 kHz mono samples as Japanese text. Returns an empty string
     /// when Whisper hears no speech or produces a known hallucination.
     ///

@@ -32,6 +32,8 @@ pub enum Report {
         staff: String,
     },
     Reader(Part),
+    /// The sync worker installed a newer dialect bundle (version, file).
+    DialectBundle(u32, std::path::PathBuf),
     /// A card was identified (SHA-256 of its auth certificate, hex).
     Card(String),
 }
@@ -64,6 +66,8 @@ pub struct Health {
     pub reader: Option<Part>,
     pub sync: Option<crate::sync::SyncStatus>,
     pub store: Option<String>,
+    /// The dialect bundle in use: `Some(None)` = the built-in one.
+    pub dialect: Option<Option<u32>>,
 }
 
 type StoreJob = Box<dyn FnOnce(&mut Store) + Send>;
@@ -143,8 +147,13 @@ impl App {
             }
             None => store,
         };
+        let installed = store.installed_dialect_bundle().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the installed dialect bundle");
+            None
+        });
         let store = StoreWorker::spawn(store);
-        let speech = options.speech.clone().map(|config| {
+        let speech = options.speech.clone().map(|mut config| {
+            config.dialect_bundle = installed.map(|(_, path)| path);
             let r = reporter.clone();
             SpeechWorker::spawn(config, move |s| r(Report::Speech(s)))
         });
@@ -183,6 +192,11 @@ impl App {
         let Some(server) = self.options.server.clone() else { return };
         let mut config = crate::sync::SyncConfig::new(server, self.options.db.clone());
         config.poll = self.options.sync_poll;
+        let r = self.reporter.clone();
+        config.bundles = Some(crate::sync::BundleSink {
+            dir: self.options.db.parent().unwrap_or(std::path::Path::new(".")).join("dialect-bundles"),
+            installed: Arc::new(move |version, path| r(Report::DialectBundle(version, path.to_path_buf()))),
+        });
         let health = self.health.clone();
         let part = |p: &Option<Part>| match p {
             Some(Part::Ok) => wire::PartHealth::Ok,
@@ -250,7 +264,18 @@ impl App {
                 SpeechReport::ReplyLatency(d) => {
                     tracing::info!(reply_latency_ms = d.as_millis() as u64, "reply latency");
                 }
+                SpeechReport::Dialect(version) => {
+                    if let Ok(mut h) = self.health.lock() {
+                        h.dialect = Some(version);
+                    }
+                }
             },
+            Report::DialectBundle(version, path) => {
+                tracing::info!(version, "dialect bundle arrived");
+                if let Some(speech) = &self.speech {
+                    speech.send(SpeechCommand::UseDialectBundle(path));
+                }
+            }
             Report::Sync(status) => {
                 if let Ok(mut h) = self.health.lock() {
                     h.sync = Some(status);
@@ -558,6 +583,11 @@ pub fn health_lines(h: &Health) -> Vec<String> {
         Some(crate::sync::SyncStatus::NotEnrolled) => "通信: 端末が登録されていません".into(),
         None => "通信: 設定なし".into(),
     });
+    match h.dialect {
+        Some(Some(version)) => lines.push(format!("方言辞書: 第{version}版（事務所から配信）")),
+        Some(None) => lines.push("方言辞書: 初期版".into()),
+        None => {}
+    }
     if let Some(s) = &h.store {
         lines.push(format!("記録: {s}"));
     }

@@ -9,7 +9,7 @@
 //! say, so captions pace the conversation the same way.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -83,12 +83,16 @@ pub struct SpeechConfig {
     /// already complete and sure (「んだ」「元気です」) is taken without waiting for the
     /// full end-of-speech silence. `None` always waits the full silence.
     pub semantic_end: Option<Duration>,
+    /// A dialect bundle the office sent earlier (lexicon + model), used instead of
+    /// the built-in assets when it opens cleanly.
+    pub dialect_bundle: Option<PathBuf>,
 }
 
 impl SpeechConfig {
     pub fn new(model: Option<PathBuf>, audio_in: AudioIn, audio_out: AudioOut) -> Self {
-        let prompt =
-            dialect_model::lexicon::Lexicon::load_default().map(|l| l.asr_prompt(120)).unwrap_or_default();
+        let prompt = dialect_model::lexicon::Lexicon::load_default()
+            .map(|l| l.asr_prompt(ASR_PROMPT_CHARS))
+            .unwrap_or_default();
         Self {
             model,
             asr: AsrOptions { initial_prompt: prompt, ..AsrOptions::default() },
@@ -98,9 +102,13 @@ impl SpeechConfig {
             vad: VadConfig::default(),
             listen_timeout: Duration::from_secs(30),
             semantic_end: Some(Duration::from_millis(SEMANTIC_END_MS)),
+            dialect_bundle: None,
         }
     }
 }
+
+/// The length of the dialect prompt that biases recognition towards local words.
+const ASR_PROMPT_CHARS: usize = 120;
 
 /// What the controller asks of the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +127,9 @@ pub enum SpeechCommand {
     },
     TestSpeaker,
     TestMicrophone,
+    /// Swap in a newer dialect bundle between two answers (never mid-utterance:
+    /// commands are handled between listening steps).
+    UseDialectBundle(PathBuf),
 }
 
 /// What the worker reports.
@@ -139,6 +150,9 @@ pub enum SpeechReport {
     Test(String),
     /// From the resident's last word to the first sound of the reply.
     ReplyLatency(Duration),
+    /// The dialect understanding in use: a bundle's version, or `None` for the
+    /// built-in assets.
+    Dialect(Option<u32>),
 }
 
 /// A part's state, for the health page and the heartbeat.
@@ -274,9 +288,13 @@ impl Worker {
             Some(path) => Part::Missing(format!("音声認識モデルがありません（{}）", path.display())),
             None => Part::Missing("音声認識モデルが設定されていません".into()),
         };
-        match Understander::load_default() {
-            Ok(u) => self.understander = Some(u),
-            Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
+        let bundle = self.config.dialect_bundle.clone();
+        if bundle.is_none_or(|path| !self.use_dialect_bundle(&path)) {
+            match Understander::load_default() {
+                Ok(u) => self.understander = Some(u),
+                Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
+            }
+            (self.report)(SpeechReport::Dialect(None));
         }
         let speaker = match &self.config.audio_out {
             AudioOut::Speaker { device } => match Playback::open(device.as_deref()) {
@@ -302,8 +320,34 @@ impl Worker {
         (self.report)(SpeechReport::Health { microphone, speaker, recogniser });
     }
 
+    /// Opens a bundle and, when it is sound, makes it the understander and the
+    /// recogniser's dialect prompt. A bad file changes nothing.
+    fn use_dialect_bundle(&mut self, path: &Path) -> bool {
+        let opened = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| dialect_model::learn::open_bundle(&text).map_err(|e| e.to_string()));
+        match opened {
+            Ok((version, understander)) => {
+                if let Some(r) = self.recognizer.as_mut() {
+                    r.set_initial_prompt(understander.lexicon.asr_prompt(ASR_PROMPT_CHARS));
+                }
+                self.understander = Some(understander);
+                tracing::info!(version, "dialect bundle in use");
+                (self.report)(SpeechReport::Dialect(Some(version)));
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, file = %path.display(), "dialect bundle refused; the current one stays");
+                false
+            }
+        }
+    }
+
     fn command(&mut self, command: SpeechCommand) {
         match command {
+            SpeechCommand::UseDialectBundle(path) => {
+                self.use_dialect_bundle(&path);
+            }
             SpeechCommand::Say { lines, slow } => {
                 self.stop_playback();
                 self.barge_window.clear();
@@ -622,5 +666,43 @@ mod tests {
         check("えーと", Intent::Other, 0.95, false);
         check("元気だけど、昨日から腰が少し", Intent::FeelingGood, 0.95, false);
         check("", Intent::Yes, 0.95, false);
+    }
+
+    /// A worker with no audio and no model: enough for the understanding side.
+    fn quiet_worker(reports: std::sync::Arc<std::sync::Mutex<Vec<SpeechReport>>>) -> Worker {
+        let mut config = SpeechConfig::new(None, AudioIn::None, AudioOut::Silent { paced: false });
+        config.tts = OpenJTalk::default();
+        Worker::new(config, Box::new(move |r| reports.lock().unwrap().push(r)))
+    }
+
+    #[test]
+    fn a_dialect_bundle_is_swapped_in_whole_and_a_bad_one_changes_nothing() {
+        let reports = std::sync::Arc::default();
+        let mut worker = quiet_worker(std::sync::Arc::clone(&reports));
+        worker.start_parts();
+        assert!(reports.lock().unwrap().contains(&SpeechReport::Dialect(None)));
+        let dir = tempfile::tempdir().unwrap();
+        let builtin = Understander::load_default().unwrap();
+        // A bundle whose lexicon reads a new word: what a staff correction adds.
+        let mut lexicon = builtin.lexicon.to_tsv();
+        lexicon.push_str("はしぇっこい\t\ttired\tcorrection\tMurayama\tmedium\ttired\tcorrection:test\n");
+        let good = dialect_model::learn::bundle(
+            3,
+            &Understander {
+                lexicon: dialect_model::lexicon::Lexicon::parse(&lexicon).unwrap(),
+                model: builtin.model.clone(),
+            },
+        );
+        let path = dir.path().join("dialect-bundle-3.txt");
+        std::fs::write(&path, &good).unwrap();
+        let torn = dir.path().join("dialect-bundle-4.txt");
+        std::fs::write(&torn, &good[..good.len() / 2]).unwrap();
+        let before = worker.understander.as_ref().unwrap().lexicon.to_tsv();
+        assert!(!worker.use_dialect_bundle(&torn), "half a file is refused");
+        assert!(!worker.use_dialect_bundle(&dir.path().join("missing.txt")));
+        assert_eq!(worker.understander.as_ref().unwrap().lexicon.to_tsv(), before, "nothing changed");
+        worker.command(SpeechCommand::UseDialectBundle(path));
+        assert_eq!(worker.understander.as_ref().unwrap().lexicon.to_tsv(), lexicon);
+        assert_eq!(reports.lock().unwrap().last(), Some(&SpeechReport::Dialect(Some(3))));
     }
 }

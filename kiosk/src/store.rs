@@ -759,6 +759,42 @@ impl Store {
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
+    /// The newest announced dialect bundle, when it is newer than the newest one
+    /// installed: what the sync worker should fetch.
+    pub fn wanted_dialect_bundle(&self) -> Result<Option<wire::DialectBundleBody>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, sha256, bytes FROM dialect_bundles
+                 WHERE path IS NULL AND version > (SELECT coalesce(max(version), 0) FROM dialect_bundles WHERE path IS NOT NULL)
+                 ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok(wire::DialectBundleBody { version: r.get(0)?, sha256: r.get(1)?, bytes: r.get(2)? }),
+            )
+            .optional()?)
+    }
+
+    /// Records that bundle `version` was written to `path`.
+    pub fn dialect_bundle_installed(&mut self, version: u32, path: &Path) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE dialect_bundles SET path = ?2 WHERE version = ?1",
+            params![version, path.to_string_lossy()],
+        )?;
+        Ok(())
+    }
+
+    /// The newest installed bundle's version and file.
+    pub fn installed_dialect_bundle(&self) -> Result<Option<(u32, PathBuf)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, path FROM dialect_bundles WHERE path IS NOT NULL ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, PathBuf::from(r.get::<_, String>(1)?))),
+            )
+            .optional()?)
+    }
+
     /// The latest day the office asked the resident to check in again for, while no
     /// check-in has answered it.
     pub fn pending_reprompt(&self, resident: ResidentId) -> Result<Option<NaiveDate>, StoreError> {

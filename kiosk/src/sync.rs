@@ -47,6 +47,27 @@ pub struct SyncConfig {
     pub backoff_min: Duration,
     pub backoff_max: Duration,
     pub app_version: String,
+    /// Where fetched dialect bundles go and who hears of them; `None`: not fetched.
+    pub bundles: Option<BundleSink>,
+}
+
+/// Dialect bundles the office announces are fetched after the pull, checked against
+/// the announced SHA-256, written into `dir` (write, fsync, rename: never half a file)
+/// and recorded in the store; then `installed` hears the version and the file (from
+/// the worker thread).
+#[derive(Clone)]
+pub struct BundleSink {
+    pub dir: PathBuf,
+    pub installed: OnBundle,
+}
+
+/// Hears (version, file) of each bundle installed.
+pub type OnBundle = Arc<dyn Fn(u32, &Path) + Send + Sync>;
+
+impl std::fmt::Debug for BundleSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleSink").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 impl SyncConfig {
@@ -62,6 +83,7 @@ impl SyncConfig {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            bundles: None,
         }
     }
 }

@@ -884,3 +884,71 @@ fn a_rejected_event_becomes_a_dead_letter_and_is_never_resent() {
     );
     assert!(matches!(seen.lock().unwrap().last(), Some(SyncStatus::Online { outbox_len: 0, .. })));
 }
+
+/// The learning loop's last mile: a bundle that `dialect-model` wrote from staff
+/// corrections is published at the office, announced in the pull, fetched, checked,
+/// written beside the database and handed to whoever swaps it in, once; a file the
+/// office serves wrong is refused and nothing is installed.
+#[test]
+fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
+    use dialect_model::intent::{Question, Understander};
+    use dialect_model::learn;
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::start(dir.path());
+    let (_, db) = enrolled_store(&office, dir.path());
+    // Learn from the corrections fixture, as staff's export would feed it.
+    let builtin = Understander::load_default().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dialect-model/tests/data/corrections.tsv");
+    let corrections =
+        learn::parse_corrections("fixture", &std::fs::read_to_string(fixtures).unwrap()).unwrap();
+    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let (lexicon, merged) = learn::merge(&builtin.lexicon, &examples, &corrections);
+    let learnt = Understander { model: learn::train(&lexicon, &merged), lexicon };
+    let text = learn::bundle(2, &learnt);
+    assert_eq!(office.store.publish_bundle(&text, None, Utc::now()).unwrap(), 2);
+
+    let installed: Arc<Mutex<Vec<(u32, PathBuf)>>> = Arc::default();
+    let mut config = fast_config(&office, &db);
+    let bundles = dir.path().join("dialect-bundles");
+    config.bundles = Some(kiosk::sync::BundleSink {
+        dir: bundles.clone(),
+        installed: Arc::new({
+            let installed = installed.clone();
+            move |v, p| installed.lock().unwrap().push((v, p.to_owned()))
+        }),
+    });
+    let (handle, seen) = spawn_worker(config.clone());
+    wait_for("the bundle installed", Duration::from_secs(20), || !installed.lock().unwrap().is_empty());
+    let (version, path) = installed.lock().unwrap()[0].clone();
+    assert_eq!(version, 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "byte for byte");
+    let (v, u) = learn::open_bundle(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v, 2);
+    let c = &corrections[0];
+    assert_eq!(u.understand(&c.text, Question::Open).intent, c.intent, "the correction travelled");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.installed_dialect_bundle().unwrap(), Some((2, path.clone())));
+    assert_eq!(store.wanted_dialect_bundle().unwrap(), None);
+    // More rounds fetch nothing more.
+    let rounds = seen.lock().unwrap().len();
+    wait_for("three more rounds", Duration::from_secs(10), || seen.lock().unwrap().len() >= rounds + 3);
+    assert_eq!(installed.lock().unwrap().len(), 1);
+    handle.stop();
+
+    // Version 3 is damaged in the office's database: the tablet refuses it and keeps 2.
+    assert_eq!(office.store.publish_bundle(&learn::bundle(3, &learnt), None, Utc::now()).unwrap(), 3);
+    let conn = rusqlite::Connection::open(dir.path().join("office.sqlite")).unwrap();
+    conn.execute("UPDATE dialect_bundles SET body = substr(body, 1, 100) WHERE version = 3", []).unwrap();
+    let (handle, seen) = spawn_worker(config);
+    wait_for("a refused fetch", Duration::from_secs(20), || {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|s| matches!(s, SyncStatus::Offline { reason: OfflineReason::BadResponse, .. }))
+    });
+    handle.stop();
+    assert_eq!(installed.lock().unwrap().len(), 1);
+    assert_eq!(store.installed_dialect_bundle().unwrap(), Some((2, path)));
+    let files: Vec<_> = std::fs::read_dir(&bundles).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, ["dialect-bundle-2.txt"], "no part file left behind");
+}

@@ -18,8 +18,8 @@ pub use event::{
     DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, MisunderstandingBody, UploadAck,
 };
 pub use pull::{
-    CampaignNotice, CardLinkBody, EmergencyContact, PausePeriod, PullItem, PullKind, PullResponse,
-    ResidentSettingsBody, SafetyAnswerBody, SafetyReply,
+    CampaignNotice, CardLinkBody, DialectBundleBody, EmergencyContact, PausePeriod, PullItem, PullKind,
+    PullResponse, ResidentSettingsBody, SafetyAnswerBody, SafetyReply,
 };
 pub use weather::{WeatherReport, WeatherSource};
 

@@ -45,6 +45,17 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// The body of a [`PullKind::DialectBundle`] item: the office published a new dialect
+/// bundle (lexicon + model), to be fetched whole from
+/// `GET /api/v1/dialect-bundle/<version>` and swapped in by the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialectBundleBody {
+    pub version: u32,
+    /// Lowercase hex SHA-256 of the whole file as served.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
 /// The body of a [`crate::EventKind::SafetyAnswer`] event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetyAnswerBody {

@@ -90,6 +90,21 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     body.push_str("</table>");
     if session.user.role != Role::Minsei {
         body.push_str("<p><a href=\"/corrections.tsv\">学習用に書き出す (TSV)</a></p>");
+        let bundles = blocking(&state.store, |s| s.bundles()).await?;
+        body.push_str(
+            "<h2>配信中の方言辞書</h2><p>書き出した訂正で学習し (<code>dialect-model learn</code>、\
+             <code>dialect-model bundle</code>)、<code>backend publish-bundle</code> で配信すると、\
+             タブレットは次の同期で入れ替えます。</p><table id=\"bundles\"><tr><th>版</th><th>配信日時</th><th>大きさ</th></tr>",
+        );
+        for b in bundles {
+            body.push_str(&format!(
+                "<tr data-bundle=\"{v}\"><td>{v}</td><td>{}</td><td>{} KB</td></tr>",
+                b.published.with_timezone(&town_offset()).format("%Y/%m/%d %H:%M"),
+                b.bytes.div_ceil(1024),
+                v = b.version,
+            ));
+        }
+        body.push_str("</table>");
     }
     Ok(page("聞き取りの訂正", &body))
 }

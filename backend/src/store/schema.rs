@@ -234,6 +234,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE enrolment_codes ADD COLUMN retry_key_hash TEXT;
     ALTER TABLE enrolment_codes ADD COLUMN device_id INTEGER REFERENCES devices (id);
     ",
+    // Dialect bundles exactly as uploaded (the tablets check the same bytes' SHA-256).
+    "
+    CREATE TABLE dialect_bundles (
+        version INTEGER PRIMARY KEY CHECK (version > 0),
+        sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+        body BLOB NOT NULL,
+        published_by INTEGER REFERENCES users (id),
+        published_ms INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

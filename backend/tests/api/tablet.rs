@@ -369,3 +369,52 @@ async fn a_burst_of_failed_enrolments_pauses_enrolment() {
     app.clock.advance(chrono::Duration::minutes(11));
     assert_eq!(enrol(code).await.0, StatusCode::OK);
 }
+
+/// A bundle as `dialect-model bundle` writes it (the kiosk's tests check that the real
+/// writer and this office agree).
+fn dialect_bundle(version: u32, body: &str) -> String {
+    use sha2::Digest as _;
+    let sha: String = sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("mimamori-dialect-bundle v1\nversion {version}\nsha256 {sha}\n{body}")
+}
+
+#[tokio::test]
+async fn a_published_dialect_bundle_is_announced_to_every_tablet_and_served_byte_for_byte() {
+    let app = TestApp::new();
+    let a = app.tablet(app.resident("大井沢")).await;
+    let b = app.tablet(app.resident("沼山")).await;
+    let cursor_a = app.pull(&a, 0).await["cursor"].as_u64().unwrap();
+    let text = dialect_bundle(4, "--- lexicon.tsv\nこわい\ttired\n--- model.tsv\nw\t1\n");
+    assert_eq!(app.store.publish_bundle(&text, None, app.clock_now()).unwrap(), 4);
+    for (token, after) in [(&a, cursor_a), (&b, 0)] {
+        let items = app.pull(token, after).await;
+        let item = items["items"].as_array().unwrap().iter().find(|i| i["kind"] == "dialect_bundle").unwrap();
+        assert_eq!(item["body"]["version"], 4);
+        assert_eq!(item["body"]["bytes"], text.len());
+        let (status, _, served) = app
+            .raw(
+                Method::GET,
+                "/api/v1/dialect-bundle/4",
+                &[("authorization", &format!("Bearer {token}"))],
+                "",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(served, text);
+    }
+    let auth = format!("Bearer {a}");
+    let (status, ..) =
+        app.raw(Method::GET, "/api/v1/dialect-bundle/5", &[("authorization", &auth)], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, ..) =
+        app.raw(Method::GET, "/api/v1/dialect-bundle/x", &[("authorization", &auth)], "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, ..) = app.raw(Method::GET, "/api/v1/dialect-bundle/4", &[], "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "only enrolled tablets fetch bundles");
+    // A truncated file is refused and announces nothing.
+    let cut = dialect_bundle(5, "--- lexicon.tsv\nこわい\ttired\n");
+    let cut = &cut[..cut.len() - 4];
+    assert!(app.store.publish_bundle(cut, None, app.clock_now()).is_err());
+    let end = app.pull(&a, cursor_a).await["cursor"].as_u64().unwrap();
+    assert_eq!(app.pull(&a, end).await["items"], serde_json::json!([]));
+}

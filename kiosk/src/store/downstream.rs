@@ -25,9 +25,9 @@ pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Appli
         wire::PullKind::Campaign => campaign(tx, b)?,
         wire::PullKind::Weather => weather(tx, b)?,
         wire::PullKind::Reprompt => reprompt(tx, b)?,
-        // Plans are made on the tablet and dialect bundles are not shipped this way
-        // yet: nothing to apply, and the cursor moves on.
-        wire::PullKind::Plan | wire::PullKind::DialectBundle | wire::PullKind::Unknown => false,
+        wire::PullKind::DialectBundle => dialect_bundle(tx, b)?,
+        // Plans are made on the tablet: nothing to apply, and the cursor moves on.
+        wire::PullKind::Plan | wire::PullKind::Unknown => false,
     };
     Ok(if ok { Applied::Applied } else { Applied::Skipped })
 }
@@ -126,6 +126,16 @@ fn weather(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
     tx.execute(
         "INSERT INTO weather (id, body) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
         [b.to_string()],
+    )?;
+    Ok(true)
+}
+
+/// Only the announcement: the sync worker fetches the file after the pull.
+fn dialect_bundle(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
+    let Ok(body) = serde_json::from_value::<wire::DialectBundleBody>(b.clone()) else { return Ok(false) };
+    tx.execute(
+        "INSERT OR IGNORE INTO dialect_bundles (version, sha256, bytes) VALUES (?1, ?2, ?3)",
+        params![body.version, body.sha256, body.bytes],
     )?;
     Ok(true)
 }

@@ -130,6 +130,14 @@ const MIGRATIONS: &[&str] = &[
     );",
     // The key that lets a tablet repeat an enrolment whose answer was lost.
     "ALTER TABLE device ADD COLUMN enrol_key TEXT;",
+    // Dialect bundles the office announced; `path` is set once one is fetched,
+    // checked and written beside the database.
+    "CREATE TABLE dialect_bundles (
+        version INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        path TEXT
+    );",
 ];
 
 /// The schema version a fully migrated store has.

@@ -94,12 +94,23 @@ impl Api {
         self.send(self.http.post(self.url("/heartbeat")?).bearer_auth(token).json(hb)).await
     }
 
+    /// A published dialect bundle's bytes, as the office stored them.
+    pub async fn dialect_bundle(&self, token: &str, version: u32) -> Result<Vec<u8>, CallError> {
+        let url = self.url(&format!("/dialect-bundle/{version}"))?;
+        self.send_bytes(self.http.get(url).bearer_auth(token)).await
+    }
+
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, CallError> {
+        let bytes = self.send_bytes(req).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CallError::BadResponse(e.to_string()))
+    }
+
+    async fn send_bytes(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>, CallError> {
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(transport)?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| CallError::BadResponse(e.to_string()));
+            return Ok(bytes.to_vec());
         }
         let reason = || {
             serde_json::from_slice::<wire::ApiError>(&bytes)

@@ -42,6 +42,8 @@ enum Failure {
     NotEnrolled,
     Call(CallError),
     Store(StoreError),
+    /// A fetched file could not be written (full disk).
+    Disk(std::io::Error),
 }
 
 impl From<CallError> for Failure {
@@ -140,6 +142,10 @@ impl Worker {
                             self.store = None;
                             OfflineReason::LocalStore
                         }
+                        Failure::Disk(e) => {
+                            tracing::warn!(error = %e, "sync: cannot write a fetched file");
+                            OfflineReason::LocalStore
+                        }
                         Failure::Call(e) => {
                             tracing::debug!(error = %e, "sync round failed");
                             reason(&e)
@@ -169,6 +175,7 @@ impl Worker {
         let api = self.api.clone().map_err(Failure::Call)?;
         self.upload(&api, &creds).await?;
         self.pull(&api, &creds).await?;
+        self.fetch_dialect_bundle(&api, &creds).await?;
         let due = self.last_heartbeat.is_none_or(|t| t.elapsed() >= self.config.heartbeat);
         if due {
             let health = (self.health)();
@@ -259,6 +266,49 @@ impl Worker {
             }
         }
     }
+}
+
+impl Worker {
+    /// Fetches the newest announced dialect bundle newer than the installed one.
+    /// A file that does not match its announcement is a bad response: the round
+    /// fails and a later one tries again; nothing is written meanwhile.
+    async fn fetch_dialect_bundle(&mut self, api: &Api, creds: &Credentials) -> Result<(), Failure> {
+        let Some(sink) = self.config.bundles.clone() else { return Ok(()) };
+        let Some(wanted) = self.store()?.wanted_dialect_bundle()? else { return Ok(()) };
+        let bytes = api.dialect_bundle(&creds.token, wanted.version).await?;
+        let sha = sha256_hex(&bytes);
+        if sha != wanted.sha256 || bytes.len() as u64 != wanted.bytes {
+            return Err(Failure::Call(CallError::BadResponse(format!(
+                "dialect bundle {} does not match its announcement",
+                wanted.version
+            ))));
+        }
+        let path = sink.dir.join(format!("dialect-bundle-{}.txt", wanted.version));
+        write_atomically(&path, &bytes).map_err(Failure::Disk)?;
+        self.store()?.dialect_bundle_installed(wanted.version, &path)?;
+        tracing::info!(version = wanted.version, "dialect bundle fetched");
+        (sink.installed)(wanted.version, &path);
+        Ok(())
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Write to a temporary file, fsync, rename over: a power cut leaves the old file or
+/// the new one, never a torn one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("part");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn reason(e: &CallError) -> OfflineReason {
