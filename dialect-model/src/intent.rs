@@ -312,6 +312,11 @@ fn is_content(concept: &str) -> bool {
     ) || concept.starts_with("body:")
 }
 
+/// Concepts that call for help: never taken from a near miss.
+fn is_alarm(concept: &str) -> bool {
+    matches!(concept, "help" | "critical" | "critical_chest")
+}
+
 /// The sleep, meal or exercise outcome stated in the last clause, if any.
 fn main_clause_outcome(a: &Analysis) -> Option<Intent> {
     let main_start = a.folded.chars().collect::<Vec<_>>().iter().rposition(|&c| c == '|')? + 1;
@@ -333,7 +338,16 @@ fn main_clause_outcome(a: &Analysis) -> Option<Intent> {
 pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
     let capped: String = text.chars().take(MAX_CHARS).collect();
     let folded = normalise::fold(&capped);
-    let hits = lexicon.hits(&folded);
+    let mut hits = lexicon.hits(&folded);
+    // Near misses only where no content word was found as written, and never for
+    // help or danger: a false alarm from a misspelling would call staff out.
+    // Body parts do not count as found: 「かた」 (肩) is also every past tense.
+    if !hits.iter().any(|h| is_content(&h.concept) && !h.concept.starts_with("body:")) {
+        let near = lexicon.fuzzy_hits(&folded, &hits);
+        let wanted = |c: &str| (is_content(c) || c == "good") && !is_alarm(c);
+        hits.extend(near.into_iter().filter(|h| wanted(&h.concept)));
+        hits.sort_by(|a, b| (a.start, b.end).cmp(&(b.start, a.end)));
+    }
     let bare = lexicon.bare(&folded).map(String::from);
     Analysis { folded, hits, bare }
 }

@@ -3,7 +3,10 @@
 //! `concept` the understanding uses (e.g. `tired`, `body:腰`, `critical`, `yes`).
 //!
 //! Every form and variant is compared on its folded kana key (`normalise::fold`), so a
-//! row written as こす also finds コス, 腰 spelt こし, and こず.
+//! row written as こす also finds コス, 腰 spelt こし, and こず. Short answers are also
+//! matched with one kana wrong, missing or extra (`fuzzy_hits`, and bare answers such
+//! as んだべした heard as んどべした, or without the weak opening ん): that is how a
+//! recogniser spells dialect it never learnt.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -226,18 +229,105 @@ impl Lexicon {
         hits
     }
 
+    /// Near misses in a short answer: a form of [`FUZZY_MIN_KEY`]+ folded characters
+    /// found with one kana wrong, missing or extra, across clause boundaries, where the
+    /// form itself was not found. A recogniser that never heard a dialect word spells
+    /// it nearly right (おばんです as ほばんです, ねらんねがった as ねらねがった); longer
+    /// texts are matched exactly only, which also keeps garbage input fast.
+    pub fn fuzzy_hits(&self, folded: &str, exact: &[Hit]) -> Vec<Hit> {
+        let chars: Vec<(usize, char)> = folded.chars().enumerate().filter(|(_, c)| *c != '|').collect();
+        if chars.len() > FUZZY_MAX_TEXT {
+            return Vec::new();
+        }
+        let text: Vec<char> = chars.iter().map(|(_, c)| *c).collect();
+        let mut out: Vec<Hit> = Vec::new();
+        for p in self.patterns.iter().filter(|p| !p.whole_only) {
+            let key: Vec<char> = p.key.chars().collect();
+            if key.len() < FUZZY_MIN_KEY || exact.iter().chain(&out).any(|h| h.concept == p.concept) {
+                continue;
+            }
+            if let Some((start, end)) = one_edit_match(&key, &text) {
+                let (start, end) = (chars[start].0, chars[end - 1].0 + 1);
+                out.push(Hit { concept: p.concept.clone(), start, end });
+            }
+        }
+        out
+    }
+
     /// The bare-answer concept the whole utterance is, if it is one (んだ, んねっす, く, かね).
     pub fn bare(&self, folded: &str) -> Option<&str> {
         let core = strip_final_particles(&folded.replace('|', ""));
         if core.is_empty() {
             return None;
         }
-        self.patterns
-            .iter()
-            .filter(|p| is_bare_concept(&p.concept) || p.whole_only)
-            .find(|p| p.key == core || strip_final_particles(&p.key) == core)
-            .map(|p| p.concept.as_str())
+        let bare = || self.patterns.iter().filter(|p| is_bare_concept(&p.concept) || p.whole_only);
+        // A recogniser often drops the weak syllabic ん that opens an answer (んねっす as ねず).
+        let with_n = format!("ん{core}");
+        let same = |k: &str| k == core || !core.starts_with('ん') && k == with_n;
+        let exact = bare().find(|p| same(&p.key) || same(&strip_final_particles(&p.key)));
+        // A bare answer misheard by one kana (んだべした as んどべした), for longer forms only.
+        let near = || {
+            let core: Vec<char> = core.chars().collect();
+            bare().find(|p| {
+                let key: Vec<char> = p.key.chars().collect();
+                key.len() >= FUZZY_MIN_KEY && within_one_edit(&key, &core)
+            })
+        };
+        exact.or_else(near).map(|p| p.concept.as_str())
     }
+}
+
+/// Forms shorter than this are matched exactly only: one wrong kana in three is
+/// another word.
+pub const FUZZY_MIN_KEY: usize = 4;
+/// Answers longer than this (folded characters) are matched exactly only.
+pub const FUZZY_MAX_TEXT: usize = 16;
+
+/// Whether `a` becomes `b` by at most one substitution, deletion or insertion.
+fn within_one_edit(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1.min(short.len() - prefix)..] == long[prefix + 1.min(long.len() - prefix)..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
+/// Where `key` occurs in `text` with exactly one substitution, deletion or insertion
+/// (Sellers' approximate matching), as char offsets into `text`.
+fn one_edit_match(key: &[char], text: &[char]) -> Option<(usize, usize)> {
+    let m = key.len();
+    // d[i] = edits to match key[..i] ending at the current text position; s[i] = start.
+    let mut d: Vec<usize> = (0..=m).collect();
+    let mut s: Vec<usize> = vec![0; m + 1];
+    for (j, &t) in text.iter().enumerate() {
+        let (mut diag, mut diag_s) = (0, j);
+        d[0] = 0;
+        s[0] = j + 1;
+        for i in 1..=m {
+            let (up, up_s) = (d[i], s[i]);
+            let (sub, ins, del) = (diag + usize::from(key[i - 1] != t), up + 1, d[i - 1] + 1);
+            let best = sub.min(ins).min(del);
+            let start = if best == sub {
+                diag_s
+            } else if best == ins {
+                up_s
+            } else {
+                s[i - 1]
+            };
+            (diag, diag_s) = (up, up_s);
+            d[i] = best;
+            s[i] = start;
+        }
+        if d[m] == 1 {
+            return Some((s[m].min(j), j + 1));
+        }
+    }
+    None
 }
 
 /// Drops notes such as 「(庄内)」 and the 「～」 of endings from a written form.
@@ -281,6 +371,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_edit_matches_are_found_in_short_answers_only() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(one_edit_match(&c("おはてす"), &c("ほはてす")), Some((0, 4)));
+        assert_eq!(one_edit_match(&c("ねらんね"), &c("ゆんへねらねかた")), Some((3, 6)));
+        assert_eq!(one_edit_match(&c("おはてす"), &c("あかさた")), None);
+        assert!(within_one_edit(&c("んたへすた"), &c("んとへすた")));
+        assert!(within_one_edit(&c("んたへすた"), &c("んたへすたた")));
+        assert!(within_one_edit(&c("んたへすた"), &c("んたへすた")));
+        assert!(!within_one_edit(&c("んたへすた"), &c("んとへすと")));
+        let lex = Lexicon::load_default().unwrap();
+        let folded = normalise::fold("ほばんです。");
+        let hits = lex.fuzzy_hits(&folded, &lex.hits(&folded));
+        assert!(hits.iter().any(|h| h.concept == "greeting"), "{hits:?}");
+        let exact = normalise::fold("おばんです。");
+        let found = lex.hits(&exact);
+        assert!(lex.fuzzy_hits(&exact, &found).iter().all(|h| h.concept != "greeting"), "found once");
+        let long = normalise::fold(&"ほばんです".repeat(10));
+        assert!(lex.fuzzy_hits(&long, &[]).is_empty(), "long texts are matched exactly only");
+    }
+
+    #[test]
     fn the_shipped_lexicon_parses_and_finds_folded_forms() {
         let lex = Lexicon::load_default().unwrap();
         assert!(lex.entries().len() >= 193);
@@ -290,5 +401,7 @@ mod tests {
         assert_eq!(lex.bare(&normalise::fold("んだっす。")), Some("yes"));
         assert_eq!(lex.bare(&normalise::fold("んねっす")), Some("no"));
         assert_eq!(lex.bare(&normalise::fold("く。")), Some("bare:eat_yes"));
+        assert_eq!(lex.bare(&normalise::fold("ねず、")), Some("no"), "the opening ん unheard");
+        assert_eq!(lex.bare(&normalise::fold("んどべした")), Some("yes"), "one kana misheard");
     }
 }
