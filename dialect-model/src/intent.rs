@@ -253,6 +253,23 @@ impl Understander {
             intent = Intent::Other;
             p = probs[Intent::Other.index()].max(0.2);
         }
+        // The lexicon found a word with a meaning (うらうら: dizzy), so this is not small
+        // talk even when the rest of the sentence was misheard: the best real intent wins.
+        if intent == Intent::Other
+            && a.hits.iter().any(|h| is_content(&h.concept) && !h.concept.starts_with("body:"))
+        {
+            let best_real = probs
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(i, _)| *i != Intent::Other.index())
+                .max_by(|x, y| x.1.total_cmp(&y.1))
+                .filter(|&(_, q)| q >= 0.15);
+            if let Some((i, q)) = best_real {
+                intent = Intent::ALL[i];
+                p = q.max(0.4);
+            }
+        }
         // 「こわくて、体操すねっけ」: a tiredness or illness clause ending in ‑て/‑がら is the
         // reason; a sleep, meal or exercise outcome in the main clause is the answer.
         let reason_only = matches!(intent, Intent::Tired | Intent::FeelingUnwell)

@@ -1,6 +1,6 @@
 //! Dialect understanding from text, with the shipped lexicon and model: hard cases from
 //! the dialect notes as data, garbage input, the committed model against a retrain,
-//! the learning loop, and the bundle.
+//! the learning loop, the bundle, and the dev set through the real speech path.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -181,4 +181,27 @@ fn understand_command_writes_the_fixed_shape_for_every_row() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Question"));
+}
+
+/// The dev set as the tablet hears it: Open JTalk speaks each row, the endpointer and
+/// Whisper (the real model) listen, and the understander reads what they wrote.
+#[test]
+fn dialect_answers_through_the_real_speech_path_are_understood_at_ninety_percent() {
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dialect/utterances-dev.tsv");
+    assert!(dev.is_file(), "the shared dialect dev set is missing at {}", dev.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialect-model"))
+        .args(["understand-eval", "--split", "all", "--audio", "--tsv"])
+        .arg(&dev)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = stdout.lines().last().unwrap_or_default();
+    let field = |name: &str| -> f64 {
+        let v =
+            last.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap_or_else(|| panic!("{last}"));
+        v.parse().unwrap()
+    };
+    assert!(field("accuracy=") >= 0.90, "{stdout}");
+    assert_eq!(field("critical_recall="), 1.0, "{stdout}");
 }
