@@ -25,13 +25,58 @@ pub enum TtsError {
     Io(#[from] std::io::Error),
 }
 
-/// Voices a resident can choose between.
+/// Debian's HTS voice nitech-jp-atr503-m001 (installed by setup from contrib).
 pub const VOICE_M001: &str = "/usr/share/hts-voice/nitech-jp-atr503-m001/nitech_jp_atr503_m001.htsvoice";
 pub const DICTIONARY: &str = "/var/lib/mecab/dic/open-jtalk/naist-jdic";
 
 /// Open JTalk's speed factor that gives about 5 morae/s with the m001 voice, measured
 /// from first to last sound on check-in sentences (`tts::tests`). 1.0 is ≈ 8 morae/s.
 pub const DEFAULT_SPEED: f32 = 0.55;
+
+/// The voices a resident can choose between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Voice {
+    /// nitech-jp-atr503-m001, a man's voice (Debian).
+    #[default]
+    M001,
+    /// "Mei", a woman's voice (MMDAgent; fetched from PyPI with the model).
+    Mei,
+}
+
+impl Voice {
+    pub const ALL: [Voice; 2] = [Voice::M001, Voice::Mei];
+
+    pub fn path(self) -> PathBuf {
+        match self {
+            Voice::M001 => VOICE_M001.into(),
+            Voice::Mei => crate::model::ModelPaths::default().voice_mei(),
+        }
+    }
+
+    /// The speed factor that gives about 5 morae/s with this voice (measured from first
+    /// to last sound on check-in sentences; tested).
+    pub fn default_speed(self) -> f32 {
+        match self {
+            Voice::M001 => DEFAULT_SPEED,
+            Voice::Mei => MEI_DEFAULT_SPEED,
+        }
+    }
+
+    /// The name stored in settings.
+    pub fn key(self) -> &'static str {
+        match self {
+            Voice::M001 => "m001",
+            Voice::Mei => "mei",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Voice> {
+        Voice::ALL.into_iter().find(|v| v.key() == key)
+    }
+}
+
+/// [`DEFAULT_SPEED`] for the voice Mei, whose own pace is slower (0.55 gave 4.1 morae/s).
+pub const MEI_DEFAULT_SPEED: f32 = 0.65;
 
 /// A synthesiser configuration.
 #[derive(Debug, Clone)]
@@ -54,6 +99,13 @@ impl Default for OpenJTalk {
             speed: DEFAULT_SPEED,
             cache_dir: Some(crate::model::cache_dir().join("tts")),
         }
+    }
+}
+
+impl OpenJTalk {
+    /// `voice` at its own speed for about 5 morae/s.
+    pub fn with_voice(voice: Voice) -> Self {
+        Self { voice: voice.path(), speed: voice.default_speed(), ..Self::default() }
     }
 }
 

@@ -465,6 +465,7 @@ impl App {
                         volume: settings.volume,
                         speech_rate: settings.speech_rate,
                         text_scale: settings.text_scale,
+                        voice: settings.voice,
                     };
                     if let Err(e) = store.save_settings(ResidentId(resident), &s) {
                         r(Report::Trouble {
@@ -507,12 +508,12 @@ impl App {
         if let Some(w) = self.window.upgrade() {
             w.global::<crate::Theme<'_>>().set_text_scale(s.text_scale);
         }
-        self.speak(SpeechCommand::Configure { volume: s.volume, speed: s.speech_rate });
+        self.speak(SpeechCommand::Configure { volume: s.volume, speed: s.speech_rate, voice: s.voice });
     }
 }
 
 fn to_settings(s: &ResidentSettings) -> Settings {
-    Settings { volume: s.volume, speech_rate: s.speech_rate, text_scale: s.text_scale }
+    Settings { volume: s.volume, speech_rate: s.speech_rate, text_scale: s.text_scale, voice: s.voice }
 }
 
 /// The household's resident (a tablet serves one household; the first on its roster).

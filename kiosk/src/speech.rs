@@ -120,10 +120,11 @@ pub enum SpeechCommand {
     Stop,
     Listen(QuestionId),
     StopListening,
-    /// Per-resident volume (0–1) and Open JTalk speed.
+    /// Per-resident volume (0–1), Open JTalk speed and voice.
     Configure {
         volume: f32,
         speed: f32,
+        voice: dialect_model::tts::Voice,
     },
     TestSpeaker,
     TestMicrophone,
@@ -394,9 +395,16 @@ impl Worker {
                 }
             }
             SpeechCommand::StopListening => self.listening = None,
-            SpeechCommand::Configure { volume, speed } => {
+            SpeechCommand::Configure { volume, speed, voice } => {
                 self.volume = volume.clamp(0.0, 1.0);
                 self.speed = speed.clamp(0.4, 1.0);
+                // A voice whose file is missing (setup not run) keeps the current one.
+                let path = voice.path();
+                if path.is_file() {
+                    self.config.tts.voice = path;
+                } else {
+                    tracing::warn!(voice = voice.key(), "voice file missing; the current voice stays");
+                }
                 if let Some(p) = self.playback.as_mut() {
                     p.set_volume(self.volume);
                 }

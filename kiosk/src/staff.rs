@@ -1,6 +1,8 @@
 //! Staff mode's controller: the staff PIN, the menu, the tablet's enrolment code,
 //! per-resident settings and the device-health page. No I/O: effects out.
 
+use dialect_model::tts::Voice;
+
 use crate::signin::PinVerdict;
 
 /// Per-resident settings staff can change on the tablet.
@@ -12,11 +14,12 @@ pub struct Settings {
     pub speech_rate: f32,
     /// 1.0–1.5.
     pub text_scale: f32,
+    pub voice: Voice,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { volume: 0.8, speech_rate: 0.55, text_scale: 1.0 }
+        Self { volume: 0.8, speech_rate: 0.55, text_scale: 1.0, voice: Voice::M001 }
     }
 }
 
@@ -28,6 +31,12 @@ impl Settings {
             "volume" => self.volume = round2((self.volume + 0.1 * d).clamp(0.1, 1.0)),
             "rate" => self.speech_rate = round2((self.speech_rate + 0.05 * d).clamp(0.45, 0.75)),
             "text" => self.text_scale = round2((self.text_scale + 0.1 * d).clamp(1.0, 1.5)),
+            // Two voices: either button switches, and the rate starts again from the
+            // new voice's own 5 morae/s.
+            "voice" => {
+                self.voice = if self.voice == Voice::M001 { Voice::Mei } else { Voice::M001 };
+                self.speech_rate = self.voice.default_speed();
+            }
             _ => {}
         }
     }
@@ -78,6 +87,7 @@ pub struct StaffView {
     pub volume: String,
     pub rate: String,
     pub text_size: String,
+    pub voice: String,
 }
 
 /// Staff mode's state.
@@ -102,13 +112,17 @@ impl Staff {
     }
 
     pub fn view(&self) -> StaffView {
-        let (volume, rate, text_size) = match self.settings {
+        let (volume, rate, text_size, voice) = match self.settings {
             Some((_, s)) => (
                 format!("{}", (s.volume * 10.0).round() as i32),
                 format!("{:.2}", s.speech_rate),
                 format!("{:.1}倍", s.text_scale),
+                match s.voice {
+                    Voice::M001 => "男性".to_owned(),
+                    Voice::Mei => "女性".to_owned(),
+                },
             ),
-            None => ("-".into(), "-".into(), "-".into()),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         let entry = match self.page {
             "pin" => "●".repeat(self.entry.chars().count()),
@@ -122,6 +136,7 @@ impl Staff {
             volume,
             rate,
             text_size,
+            voice,
         }
     }
 
@@ -299,5 +314,14 @@ mod tests {
             s.adjust("rate", -1);
         }
         assert_eq!(s.speech_rate, 0.45);
+    }
+
+    #[test]
+    fn the_voice_switches_and_its_rate_starts_from_its_own_five_morae() {
+        let mut s = Settings { speech_rate: 0.7, ..Settings::default() };
+        s.adjust("voice", 1);
+        assert_eq!((s.voice, s.speech_rate), (Voice::Mei, dialect_model::tts::MEI_DEFAULT_SPEED));
+        s.adjust("voice", -1);
+        assert_eq!((s.voice, s.speech_rate), (Voice::M001, dialect_model::tts::DEFAULT_SPEED));
     }
 }

@@ -92,11 +92,13 @@ pub struct ResidentSettings {
     pub speech_rate: f32,
     /// 1.0 to 1.5 times the theme's text size.
     pub text_scale: f32,
+    /// Which Open JTalk voice speaks to the resident.
+    pub voice: dialect_model::tts::Voice,
 }
 
 impl Default for ResidentSettings {
     fn default() -> Self {
-        Self { volume: 0.9, speech_rate: 0.55, text_scale: 1.0 }
+        Self { volume: 0.9, speech_rate: 0.55, text_scale: 1.0, voice: dialect_model::tts::Voice::M001 }
     }
 }
 
@@ -1006,13 +1008,15 @@ fn dead_letter(
 fn settings_conn(conn: &Connection, resident: ResidentId) -> Result<ResidentSettings, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT volume, speech_rate, text_scale FROM settings WHERE resident_id = ?1",
+            "SELECT volume, speech_rate, text_scale, voice FROM settings WHERE resident_id = ?1",
             [resident.0],
             |r| {
                 Ok(ResidentSettings {
                     volume: r.get::<_, f64>(0)? as f32,
                     speech_rate: r.get::<_, f64>(1)? as f32,
                     text_scale: r.get::<_, f64>(2)? as f32,
+                    // A voice this kiosk does not know (a newer one's) speaks with the default.
+                    voice: dialect_model::tts::Voice::from_key(&r.get::<_, String>(3)?).unwrap_or_default(),
                 })
             },
         )
@@ -1026,10 +1030,10 @@ fn save_settings_tx(
     s: &ResidentSettings,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO settings (resident_id, volume, speech_rate, text_scale) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO settings (resident_id, volume, speech_rate, text_scale, voice) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (resident_id) DO UPDATE SET volume = excluded.volume,
-             speech_rate = excluded.speech_rate, text_scale = excluded.text_scale",
-        params![resident.0, f64::from(s.volume), f64::from(s.speech_rate), f64::from(s.text_scale)],
+             speech_rate = excluded.speech_rate, text_scale = excluded.text_scale, voice = excluded.voice",
+        params![resident.0, f64::from(s.volume), f64::from(s.speech_rate), f64::from(s.text_scale), s.voice.key()],
     )?;
     Ok(())
 }

@@ -78,6 +78,7 @@ pub fn render(window: &AppWindow, view: &View) {
     st.set_volume(sv.volume.as_str().into());
     st.set_rate(sv.rate.as_str().into());
     st.set_text_size(sv.text_size.as_str().into());
+    st.set_voice(sv.voice.as_str().into());
 }
 
 /// Connects every view's callbacks to `send`, which feeds the controller.

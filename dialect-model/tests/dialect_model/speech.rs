@@ -200,8 +200,14 @@ fn a_truncated_model_is_refused_not_a_crash() {
 }
 
 #[test]
-fn speech_is_synthesised_at_about_five_morae_per_second() {
-    let tts = OpenJTalk::default();
+fn speech_is_synthesised_at_about_five_morae_per_second_in_both_voices() {
+    for voice in dialect_model::tts::Voice::ALL {
+        check_voice(&OpenJTalk::with_voice(voice));
+    }
+}
+
+fn check_voice(tts: &OpenJTalk) {
+    assert!(tts.voice.is_file(), "{} is missing; run `cargo xtask setup`", tts.voice.display());
     for line in [
         "おはようございます。今日の体の具合はいかがですか。",
         "昨日の夜は、よく眠れましたか。",
@@ -209,7 +215,8 @@ fn speech_is_synthesised_at_about_five_morae_per_second() {
     ] {
         let speech = tts.synthesize(line).unwrap();
         let rate = speech.morae_per_second();
-        assert!((4.3..=5.7).contains(&rate), "{line}: {rate:.2} morae/s ({} morae)", speech.morae);
+        let voice = tts.voice.display();
+        assert!((4.3..=5.7).contains(&rate), "{voice} {line}: {rate:.2} morae/s ({} morae)", speech.morae);
         // The cache returns the same speech the second time.
         let again = tts.synthesize(line).unwrap();
         assert_eq!((again.morae, again.samples.len()), (speech.morae, speech.samples.len()));

@@ -138,6 +138,8 @@ const MIGRATIONS: &[&str] = &[
         bytes INTEGER NOT NULL,
         path TEXT
     );",
+    // The voice a resident hears (dialect_model::tts::Voice keys).
+    "ALTER TABLE settings ADD COLUMN voice TEXT NOT NULL DEFAULT 'm001';",
 ];
 
 /// The schema version a fully migrated store has.
