@@ -253,11 +253,11 @@ impl Understander {
             intent = Intent::Other;
             p = probs[Intent::Other.index()].max(0.2);
         }
-        // The lexicon found a word with a meaning (うらうら: dizzy), so this is not small
-        // talk even when the rest of the sentence was misheard: the best real intent wins.
-        if intent == Intent::Other
-            && a.hits.iter().any(|h| is_content(&h.concept) && !h.concept.starts_with("body:"))
-        {
+        // The lexicon found a word with a meaning as written (うらうら: dizzy), so this is
+        // not small talk even when the rest was misheard: the best real intent wins. A
+        // near miss is not enough (「おっかねっす」, scared, is one kana from `unwell`).
+        let meant = |h: &Hit| !h.near && is_content(&h.concept) && !h.concept.starts_with("body:");
+        if intent == Intent::Other && a.hits.iter().any(meant) {
             let best_real = probs
                 .iter()
                 .copied()

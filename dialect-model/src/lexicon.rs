@@ -56,6 +56,8 @@ pub struct Hit {
     pub concept: String,
     pub start: usize,
     pub end: usize,
+    /// Found one kana off (`fuzzy_hits`), not as written.
+    pub near: bool,
 }
 
 /// The lexicon with its folded patterns, ready to match.
@@ -221,7 +223,8 @@ impl Lexicon {
             while let Some(pos) = folded[from..].find(&p.key) {
                 let byte = from + pos;
                 let start = folded[..byte].chars().count();
-                hits.push(Hit { concept: p.concept.clone(), start, end: start + p.key.chars().count() });
+                let end = start + p.key.chars().count();
+                hits.push(Hit { concept: p.concept.clone(), start, end, near: false });
                 from = byte + p.key.len();
             }
         }
@@ -248,7 +251,7 @@ impl Lexicon {
             }
             if let Some((start, end)) = one_edit_match(&key, &text) {
                 let (start, end) = (chars[start].0, chars[end - 1].0 + 1);
-                out.push(Hit { concept: p.concept.clone(), start, end });
+                out.push(Hit { concept: p.concept.clone(), start, end, near: true });
             }
         }
         out

@@ -290,12 +290,12 @@ impl Worker {
             None => Part::Missing("音声認識モデルが設定されていません".into()),
         };
         let bundle = self.config.dialect_bundle.clone();
-        if bundle.is_none_or(|path| !self.use_dialect_bundle(&path)) {
+        let dialect = bundle.and_then(|path| self.use_dialect_bundle(&path));
+        if dialect.is_none() {
             match Understander::load_default() {
                 Ok(u) => self.understander = Some(u),
                 Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
             }
-            (self.report)(SpeechReport::Dialect(None));
         }
         let speaker = match &self.config.audio_out {
             AudioOut::Speaker { device } => match Playback::open(device.as_deref()) {
@@ -318,12 +318,14 @@ impl Worker {
             AudioIn::Files { .. } => Part::Ok,
             AudioIn::None => Part::Missing("マイクを使わない設定です".into()),
         };
+        // Health first: it is what the kiosk waits for before it listens.
         (self.report)(SpeechReport::Health { microphone, speaker, recogniser });
+        (self.report)(SpeechReport::Dialect(dialect));
     }
 
     /// Opens a bundle and, when it is sound, makes it the understander and the
-    /// recogniser's dialect prompt. A bad file changes nothing.
-    fn use_dialect_bundle(&mut self, path: &Path) -> bool {
+    /// recogniser's dialect prompt; returns its version. A bad file changes nothing.
+    fn use_dialect_bundle(&mut self, path: &Path) -> Option<u32> {
         let opened = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
             .and_then(|text| dialect_model::learn::open_bundle(&text).map_err(|e| e.to_string()));
@@ -334,12 +336,11 @@ impl Worker {
                 }
                 self.understander = Some(understander);
                 tracing::info!(version, "dialect bundle in use");
-                (self.report)(SpeechReport::Dialect(Some(version)));
-                true
+                Some(version)
             }
             Err(e) => {
                 tracing::warn!(error = %e, file = %path.display(), "dialect bundle refused; the current one stays");
-                false
+                None
             }
         }
     }
@@ -347,7 +348,9 @@ impl Worker {
     fn command(&mut self, command: SpeechCommand) {
         match command {
             SpeechCommand::UseDialectBundle(path) => {
-                self.use_dialect_bundle(&path);
+                if let Some(version) = self.use_dialect_bundle(&path) {
+                    (self.report)(SpeechReport::Dialect(Some(version)));
+                }
             }
             SpeechCommand::Say { lines, slow } => {
                 self.stop_playback();
@@ -706,8 +709,8 @@ mod tests {
         let torn = dir.path().join("dialect-bundle-4.txt");
         std::fs::write(&torn, &good[..good.len() / 2]).unwrap();
         let before = worker.understander.as_ref().unwrap().lexicon.to_tsv();
-        assert!(!worker.use_dialect_bundle(&torn), "half a file is refused");
-        assert!(!worker.use_dialect_bundle(&dir.path().join("missing.txt")));
+        assert_eq!(worker.use_dialect_bundle(&torn), None, "half a file is refused");
+        assert_eq!(worker.use_dialect_bundle(&dir.path().join("missing.txt")), None);
         assert_eq!(worker.understander.as_ref().unwrap().lexicon.to_tsv(), before, "nothing changed");
         worker.command(SpeechCommand::UseDialectBundle(path));
         assert_eq!(worker.understander.as_ref().unwrap().lexicon.to_tsv(), lexicon);
