@@ -179,10 +179,11 @@ impl Recognizer {
         }
         let (first, hit_cap) = self.decode(samples, self.options.audio_context)?;
         let looped = first_turn_of_loop(&first, MIN_LOOP_PHRASE_CHARS);
-        let first = looped.clone().unwrap_or(first);
+        let unsure_loop = hit_cap && looped.is_none();
+        let first = looped.unwrap_or(first);
         let text = match self.options.audio_context {
             AudioContext::Sized { margin_frames }
-                if (hit_cap && looped.is_none()) || looks_degenerate(&first, samples.len()) =>
+                if unsure_loop || looks_degenerate(&first, samples.len()) =>
             {
                 let wider = margin_frames.max(RETRY_MARGIN_FRAMES);
                 self.decode(samples, AudioContext::Sized { margin_frames: wider })?.0

@@ -389,7 +389,7 @@ pub fn is_heldout(all: &[Example], id: &str) -> bool {
 }
 
 fn hex_sha256(s: &str) -> String {
-    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::model::sha256_hex(s.as_bytes())
 }
 
 /// Which rows of a labelled file to use.

@@ -293,11 +293,12 @@ fn within_one_edit(a: &[char], b: &[char]) -> bool {
         return false;
     }
     let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
-    if short.len() == long.len() {
-        short[prefix + 1.min(short.len() - prefix)..] == long[prefix + 1.min(long.len() - prefix)..]
-    } else {
-        short[prefix..] == long[prefix + 1..]
+    if prefix == short.len() {
+        return true; // equal, or one extra at the end
     }
+    // Past the first difference: a substitution skips one of each, an insertion one of `long`.
+    let skip = usize::from(short.len() == long.len());
+    short[prefix + skip..] == long[prefix + 1..]
 }
 
 /// Where `key` occurs in `text` with exactly one substitution, deletion or insertion

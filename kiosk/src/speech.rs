@@ -681,8 +681,7 @@ mod tests {
 
     /// A worker with no audio and no model: enough for the understanding side.
     fn quiet_worker(reports: std::sync::Arc<std::sync::Mutex<Vec<SpeechReport>>>) -> Worker {
-        let mut config = SpeechConfig::new(None, AudioIn::None, AudioOut::Silent { paced: false });
-        config.tts = OpenJTalk::default();
+        let config = SpeechConfig::new(None, AudioIn::None, AudioOut::Silent { paced: false });
         Worker::new(config, Box::new(move |r| reports.lock().unwrap().push(r)))
     }
 

@@ -262,10 +262,11 @@ impl Staff {
     }
 }
 
-/// Lower-case hex SHA-256 of a string (the staff PIN is configured as its hash).
-pub fn sha256_hex(s: &str) -> String {
+/// Lower-case hex SHA-256 (the staff PIN is configured as its hash; fetched files are
+/// checked against theirs).
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes.as_ref()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
             "dialect-model",
         ],
     )?;
-    let bin = |name: &str| root.join("target/debug").join(name);
+    let bin = |name: &str| crate::target_dir(root).join("debug").join(name);
     let dir = root.join("target/demo");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;

@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension as _, params};
 
 use super::events::Topic;
 use super::office::push_tx;
-use super::{Store, StoreError, UserId, ms, sha256_hex};
+use super::{Store, StoreError, UserId, from_ms, ms, sha256_hex};
 
 /// The first line of every bundle (`dialect-model/src/learn.rs`).
 const MAGIC: &str = "mimamori-dialect-bundle v1";
@@ -109,9 +109,7 @@ impl Store {
         })?;
         rows.map(|row| {
             let (version, sha256, bytes, at) = row?;
-            let published =
-                DateTime::from_timestamp_millis(at).ok_or(StoreError::Corrupt { column: "published_ms" })?;
-            Ok(BundleInfo { version, sha256, bytes: bytes.max(0) as u64, published })
+            Ok(BundleInfo { version, sha256, bytes: bytes.max(0) as u64, published: from_ms(at)? })
         })
         .collect()
     }

