@@ -14,14 +14,14 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: whisper.cpp (cmake, clang for bindgen), Slint (fontconfig, xkbcommon), audio, PC/SC.
-# Tests and demo: pcscd + vpcd + OpenSC, Open JTalk, the UD font, Xvfb + screenshots,
+# Tests and demo: pcscd + vpcd + OpenSC, Open JTalk, IPADIC (kana readings), the UD font, Xvfb + screenshots,
 # PulseAudio null sink, Chromium for dashboard tests, a venv for faster-whisper.
 PACKAGES=(
   build-essential cmake clang libclang-dev pkg-config
   libasound2-dev libpcsclite-dev libfontconfig1-dev libfreetype-dev libxkbcommon-dev
   libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxrandr2 libxi6
   pcscd vsmartcard-vpcd opensc
-  open-jtalk open-jtalk-mecab-naist-jdic
+  open-jtalk open-jtalk-mecab-naist-jdic mecab-ipadic
   fonts-morisawa-bizud-gothic
   xvfb x11-utils xdotool imagemagick
   pulseaudio pulseaudio-utils libasound2-plugins sox

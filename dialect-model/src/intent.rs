@@ -354,8 +354,8 @@ fn main_clause_outcome(a: &Analysis) -> Option<Intent> {
 /// Folds `text` (at most `MAX_CHARS`) and finds its lexicon concepts.
 pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
     let capped: String = text.chars().take(MAX_CHARS).collect();
-    let folded = normalise::fold(&capped);
-    let mut hits = lexicon.hits(&folded);
+    let folded = lexicon.key(&capped);
+    let mut hits = longest_matches(lexicon.hits(&folded));
     // Near misses only where no content word was found as written, and never for
     // help or danger: a false alarm from a misspelling would call staff out.
     // Body parts do not count as found: 「かた」 (肩) is also every past tense.
@@ -367,6 +367,23 @@ pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
     }
     let bare = lexicon.bare(&folded).map(String::from);
     Analysis { folded, hits, bare }
+}
+
+/// Drops a hit that overlaps a longer hit of another concept (the longest match wins,
+/// as in any dictionary segmentation: はらなにやにやする is 腹 + にやにやする, not
+/// 何 "what?"). Help and danger words are never dropped, nor body parts, which name
+/// where inside a longer phrase (胸 in 胸いだい) the trouble is.
+fn longest_matches(hits: Vec<Hit>) -> Vec<Hit> {
+    let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
+    let len = |h: &Hit| h.end - h.start;
+    hits.iter()
+        .filter(|h| {
+            is_alarm(&h.concept)
+                || h.concept.starts_with("body:")
+                || !hits.iter().any(|o| o.concept != h.concept && overlaps(h, o) && len(o) > len(h))
+        })
+        .cloned()
+        .collect()
 }
 
 /// A one- or two-mora answer resolved against the question (fact 8 of the dialect notes).

@@ -228,6 +228,9 @@ pub struct Model {
     weights: HashMap<String, Vec<f32>>,
     /// sha256 of the lexicon and examples it was trained from.
     pub inputs_sha256: String,
+    /// The recogniser's initial prompt that goes with this model (a copy of
+    /// [`ASR_PROMPT_PATH`] made by `dialect-model train`; empty in older models).
+    pub asr_prompt: String,
 }
 
 impl Model {
@@ -259,7 +262,16 @@ impl Model {
             .and_then(|l| l.strip_prefix("# inputs-sha256\t"))
             .ok_or_else(|| LearnError::Model("no inputs-sha256 line".into()))?
             .to_string();
-        let classes: Vec<&str> = lines.next().unwrap_or("").split('\t').skip(1).collect();
+        let mut next = lines.next();
+        // Optional (models before it had none): the recogniser prompt.
+        let asr_prompt = match next.and_then(|l| l.strip_prefix("# asr-prompt\t")) {
+            Some(p) => {
+                next = lines.next();
+                p.to_string()
+            }
+            None => String::new(),
+        };
+        let classes: Vec<&str> = next.unwrap_or("").split('\t').skip(1).collect();
         let expected: Vec<&str> = Intent::ALL.iter().map(|i| i.key()).collect();
         if classes != expected {
             return Err(LearnError::Model(format!("classes {classes:?} are not {expected:?}")));
@@ -276,12 +288,16 @@ impl Model {
                 _ => return Err(LearnError::Model(format!("bad weight row {}", i + 4))),
             }
         }
-        Ok(Self { weights, inputs_sha256: sha })
+        Ok(Self { weights, inputs_sha256: sha, asr_prompt })
     }
 
     /// The model file: header, class row, then one row per feature (sorted, 4 decimals).
     pub fn to_tsv(&self) -> String {
-        let mut out = format!("{MODEL_MAGIC}\n# inputs-sha256\t{}\nclasses", self.inputs_sha256);
+        let mut out = format!("{MODEL_MAGIC}\n# inputs-sha256\t{}\n", self.inputs_sha256);
+        if !self.asr_prompt.is_empty() {
+            let _ = writeln!(out, "# asr-prompt\t{}", self.asr_prompt.replace(['\t', '\n'], " "));
+        }
+        out.push_str("classes");
         for i in Intent::ALL {
             let _ = write!(out, "\t{i}");
         }
@@ -374,7 +390,36 @@ pub fn train(lexicon: &Lexicon, examples: &[Example]) -> Model {
         }
     }
     weights.retain(|_, w| w.iter().any(|x| *x != 0.0));
-    Model { weights, inputs_sha256: inputs_sha256(lexicon, examples) }
+    Model { weights, inputs_sha256: inputs_sha256(lexicon, examples), asr_prompt: String::new() }
+}
+
+/// [`train`], with the recogniser prompt of [`ASR_PROMPT_PATH`] attached: the model
+/// that ships and that bundles carry.
+pub fn train_for_shipping(lexicon: &Lexicon, examples: &[Example]) -> Result<Model, LearnError> {
+    let mut model = train(lexicon, examples);
+    model.asr_prompt = load_asr_prompt(Path::new(ASR_PROMPT_PATH))?;
+    Ok(model)
+}
+
+/// The recogniser prompt the town edits (see the notes in the file).
+pub const ASR_PROMPT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/asr-prompt.txt");
+
+/// The longest recogniser prompt, in characters (Whisper keeps at most 224 prompt
+/// tokens; a longer prompt also costs decoding time).
+pub const ASR_PROMPT_CHARS: usize = 120;
+
+/// Reads a recogniser prompt file: `#` lines are notes, the other lines are joined.
+pub fn load_asr_prompt(path: &Path) -> Result<String, LearnError> {
+    let text = read(path)?;
+    let prompt: String = text.lines().map(str::trim).filter(|l| !l.starts_with('#')).collect();
+    let chars = prompt.chars().count();
+    if chars > ASR_PROMPT_CHARS {
+        return Err(LearnError::Model(format!(
+            "{}: the prompt has {chars} characters, at most {ASR_PROMPT_CHARS} are kept",
+            path.display()
+        )));
+    }
+    Ok(prompt)
 }
 
 /// The held-out part of a labelled set: stratified by intent, and within each intent
@@ -622,7 +667,7 @@ pub fn merge(lexicon: &Lexicon, examples: &[Example], corrections: &[Correction]
             });
         }
     }
-    (Lexicon::from_entries(entries), examples)
+    (lexicon.with_entries(entries), examples)
 }
 
 /// A versioned bundle: lexicon and model in one text file, with a checksum, that the

@@ -10,8 +10,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::normalise::{self, is_kanji};
+use crate::reading::{Reader, ReadingError};
 
 /// The lexicon shipped with the product.
 pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/lexicon.tsv");
@@ -25,6 +27,8 @@ pub enum LexiconError {
     MissingColumn(&'static str),
     #[error("lexicon line {line}: {reason}")]
     Row { line: usize, reason: String },
+    #[error(transparent)]
+    Reading(#[from] ReadingError),
 }
 
 /// One lexicon row.
@@ -65,6 +69,7 @@ pub struct Hit {
 pub struct Lexicon {
     entries: Vec<Entry>,
     patterns: Vec<Pattern>,
+    reader: Arc<Reader>,
 }
 
 /// Concepts that are answers on their own (matched against the whole utterance).
@@ -129,17 +134,26 @@ impl Lexicon {
                 source: cell(7),
             });
         }
-        Ok(Self::from_entries(entries))
+        Self::from_entries(entries)
     }
 
-    /// Builds the folded patterns of `entries`.
-    pub fn from_entries(entries: Vec<Entry>) -> Self {
+    /// Builds the folded patterns of `entries`, with the process's reading dictionary.
+    pub fn from_entries(entries: Vec<Entry>) -> Result<Self, LexiconError> {
+        Ok(Self::with_reader(entries, Reader::shared()?))
+    }
+
+    /// A lexicon of `entries` that reads with this one's dictionary (after a merge).
+    pub fn with_entries(&self, entries: Vec<Entry>) -> Self {
+        Self::with_reader(entries, Arc::clone(&self.reader))
+    }
+
+    fn with_reader(entries: Vec<Entry>, reader: Arc<Reader>) -> Self {
         let mut seen = BTreeSet::new();
         let mut patterns = Vec::new();
         for e in &entries {
             for concept in &e.concepts {
                 for surface in std::iter::once(&e.form).chain(&e.variants) {
-                    let key = normalise::fold(&strip_notes(surface)).replace('|', "");
+                    let key = fold_read(&reader, &strip_notes(surface)).replace('|', "");
                     if key.is_empty() || !seen.insert((key.clone(), concept.clone())) {
                         continue;
                     }
@@ -149,7 +163,13 @@ impl Lexicon {
                 }
             }
         }
-        Self { entries, patterns }
+        Self { entries, patterns, reader }
+    }
+
+    /// The folded key of `text` as said: kanji replaced by their kana readings, then
+    /// `normalise::fold`. Lexicon forms and answers go through this same function.
+    pub fn key(&self, text: &str) -> String {
+        fold_read(&self.reader, text)
     }
 
     pub fn entries(&self) -> &[Entry] {
@@ -172,45 +192,6 @@ impl Lexicon {
             ];
             out.push_str(&cells.map(|c| c.replace(['\t', '\n'], " ")).join("\t"));
             out.push('\n');
-        }
-        out
-    }
-
-    /// A recogniser prompt that biases Whisper towards the dialect's check-in words: the
-    /// headword of every row from a dialect source whose concept is an answer
-    /// (condition, pain, sleep, meal, yes/no, thanks), at most `max_chars` characters.
-    pub fn asr_prompt(&self, max_chars: usize) -> String {
-        const ANSWER: &[&str] = &[
-            "tired",
-            "pain",
-            "yes",
-            "no",
-            "sleep_bad",
-            "thanks",
-            "condition",
-            "fine",
-            "unwell",
-            "night",
-            "meal",
-            "tasty",
-            "not_tasty",
-            "not_understand",
-            "say",
-            "request",
-            "snow",
-            "greeting",
-        ];
-        let mut out = String::new();
-        for e in self.entries.iter().filter(|e| e.category != "mimamori" && e.category != "correction") {
-            if !e.concepts.iter().any(|c| ANSWER.contains(&c.as_str())) {
-                continue;
-            }
-            let word = strip_notes(&e.form);
-            if out.chars().count() + word.chars().count() + 1 > max_chars {
-                break;
-            }
-            out.push_str(&word);
-            out.push('、');
         }
         out
     }
@@ -335,6 +316,10 @@ fn one_edit_match(key: &[char], text: &[char]) -> Option<(usize, usize)> {
 }
 
 /// Drops notes such as 「(庄内)」 and the 「～」 of endings from a written form.
+fn fold_read(reader: &Reader, text: &str) -> String {
+    normalise::fold(&reader.kana(text))
+}
+
 fn strip_notes(s: &str) -> String {
     let mut out = String::new();
     let mut depth = 0u32;

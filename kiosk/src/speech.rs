@@ -90,8 +90,9 @@ pub struct SpeechConfig {
 
 impl SpeechConfig {
     pub fn new(model: Option<PathBuf>, audio_in: AudioIn, audio_out: AudioOut) -> Self {
-        let prompt = dialect_model::lexicon::Lexicon::load_default()
-            .map(|l| l.asr_prompt(ASR_PROMPT_CHARS))
+        // The dialect prompt travels with the understanding model (and its bundles).
+        let prompt = dialect_model::learn::Model::load(dialect_model::learn::MODEL_PATH.as_ref())
+            .map(|m| m.asr_prompt)
             .unwrap_or_default();
         Self {
             model,
@@ -106,9 +107,6 @@ impl SpeechConfig {
         }
     }
 }
-
-/// The length of the dialect prompt that biases recognition towards local words.
-const ASR_PROMPT_CHARS: usize = 120;
 
 /// What the controller asks of the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -331,8 +329,10 @@ impl Worker {
             .and_then(|text| dialect_model::learn::open_bundle(&text).map_err(|e| e.to_string()));
         match opened {
             Ok((version, understander)) => {
-                if let Some(r) = self.recognizer.as_mut() {
-                    r.set_initial_prompt(understander.lexicon.asr_prompt(ASR_PROMPT_CHARS));
+                // A bundle from before prompts travelled in models keeps the current one.
+                let prompt = &understander.model.asr_prompt;
+                if let Some(r) = self.recognizer.as_mut().filter(|_| !prompt.is_empty()) {
+                    r.set_initial_prompt(prompt.clone());
                 }
                 self.understander = Some(understander);
                 tracing::info!(version, "dialect bundle in use");

@@ -132,6 +132,11 @@ impl ModelPaths {
     pub fn voice_mei(&self) -> PathBuf {
         self.root.join("voices/mei_normal.htsvoice")
     }
+    /// The compiled reading dictionary (IPADIC for vibrato, kanji pronunciations only),
+    /// built by `fetch-model`; the version in the name changes with what it keeps.
+    pub fn reading_dictionary(&self) -> PathBuf {
+        self.root.join("models/ipadic-pronunciation-v1.vibrato")
+    }
     fn downloads(&self) -> PathBuf {
         self.root.join("pypi")
     }

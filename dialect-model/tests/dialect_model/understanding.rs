@@ -73,8 +73,9 @@ fn committed_model_is_the_retrain_of_the_committed_examples_and_lexicon() {
     let lexicon = Lexicon::load_default().unwrap();
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
     assert!(examples.len() >= 400, "only {} examples", examples.len());
-    let model = learn::train(&lexicon, &examples);
+    let model = learn::train_for_shipping(&lexicon, &examples).unwrap();
     assert_eq!(model.inputs_sha256, understander().model.inputs_sha256, "run `dialect-model train`");
+    assert!(!model.asr_prompt.is_empty() && model.asr_prompt.contains("んだ"), "{}", model.asr_prompt);
     assert_eq!(model.to_tsv(), understander().model.to_tsv());
 }
 
@@ -204,4 +205,25 @@ fn dialect_answers_through_the_real_speech_path_are_understood_at_ninety_percent
     };
     assert!(field("accuracy=") >= 0.90, "{stdout}");
     assert_eq!(field("critical_recall="), 1.0, "{stdout}");
+}
+
+#[test]
+fn the_recogniser_prompt_is_read_capped_and_carried_by_the_model_and_its_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prompt.txt");
+    std::fs::write(&file, "# a note\nんだず。\n  もっけだの。\n# another\n").unwrap();
+    assert_eq!(learn::load_asr_prompt(&file).unwrap(), "んだず。もっけだの。");
+    std::fs::write(&file, "あ".repeat(learn::ASR_PROMPT_CHARS + 1)).unwrap();
+    let err = learn::load_asr_prompt(&file).unwrap_err().to_string();
+    assert!(err.contains("at most 120"), "{err}");
+
+    let shipped = &understander().model;
+    let text = shipped.to_tsv();
+    assert_eq!(learn::Model::parse(&text).unwrap().asr_prompt, shipped.asr_prompt);
+    // Models (and bundles) from before the prompt travelled with them still open.
+    let older: String =
+        text.lines().filter(|l| !l.starts_with("# asr-prompt")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(learn::Model::parse(&older).unwrap().asr_prompt, "");
+    let (_, opened) = learn::open_bundle(&learn::bundle(7, understander())).unwrap();
+    assert_eq!(opened.model.asr_prompt, shipped.asr_prompt);
 }
