@@ -245,13 +245,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Text of each utterance: as written, or as heard after Open JTalk + VAD + Whisper.
-fn texts(rows: &[(String, String)], audio: bool, speaker: Voice) -> anyhow::Result<Vec<String>> {
+/// `prompt`: the recogniser prompt (the understanding model's).
+fn texts(
+    rows: &[(String, String)],
+    audio: bool,
+    speaker: Voice,
+    prompt: &str,
+) -> anyhow::Result<Vec<String>> {
     if !audio {
         return Ok(rows.iter().map(|(_, t)| t.clone()).collect());
     }
     // The dialect-biased prompt DESIGN §5 asks for, as the shipped model carries it.
-    let prompt = learn::Model::load(learn::MODEL_PATH.as_ref())?.asr_prompt;
-    let options = AsrOptions { initial_prompt: prompt, ..AsrOptions::default() };
+    let options = AsrOptions { initial_prompt: prompt.to_owned(), ..AsrOptions::default() };
     let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), options)
         .context("loading the Whisper model (run `dialect-model fetch-model`)")?;
     // The speaker at the voice's own natural pace (1.0), not the kiosk's slowed one.
@@ -282,7 +287,7 @@ fn understand(tsv: &Path, audio: bool) -> anyhow::Result<()> {
     let rows = learn::parse_utterances(&tsv.display().to_string(), &text)?;
     let u = Understander::load_default()?;
     let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-    let heard = texts(&pairs, audio, Voice::M001)?;
+    let heard = texts(&pairs, audio, Voice::M001, &u.model.asr_prompt)?;
     for (row, text) in rows.iter().zip(heard) {
         println!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
     }
@@ -295,7 +300,7 @@ fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> any
     let u = Understander::load_default()?;
     if audio {
         let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true, speaker)?) {
+        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true, speaker, &u.model.asr_prompt)?) {
             println!("heard {}: {heard}", row.id);
             row.text = heard;
         }

@@ -1,5 +1,5 @@
-//! Kana readings of the kanji a recogniser writes (怖くて → コワクテ, 腰 → コシ, 体操 →
-//! タイソウ), so that understanding compares sounds, not spellings.
+//! Kana pronunciations of the kanji a recogniser writes (怖くて → コワクテ, 越す →
+//! コス, 体操 → タイソー), so that understanding compares sounds, not spellings.
 //!
 //! The reading dictionary is IPADIC (NAIST, Debian package `mecab-ipadic`, which ships
 //! its MeCab sources), compiled once by `dialect-model fetch-model` into a vibrato
@@ -197,15 +197,12 @@ pub fn build(source: &Path, out: &Path, log: &mut dyn Write) -> Result<(), Readi
         unknown.as_bytes(),
     )
     .map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    dict.write(&mut bytes).map_err(|e| bad(e.to_string()))?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut tmp = out.as_os_str().to_owned();
-    tmp.push(".partial");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    dict.write(&mut file).map_err(|e| bad(e.to_string()))?;
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, out)?;
+    crate::model::write_whole(out, &bytes)?;
     writeln!(
         log,
         "fetch-model: reading dictionary (IPADIC, {} files) ready at {}",

@@ -90,13 +90,11 @@ pub struct SpeechConfig {
 
 impl SpeechConfig {
     pub fn new(model: Option<PathBuf>, audio_in: AudioIn, audio_out: AudioOut) -> Self {
-        // The dialect prompt travels with the understanding model (and its bundles).
-        let prompt = dialect_model::learn::Model::load(dialect_model::learn::MODEL_PATH.as_ref())
-            .map(|m| m.asr_prompt)
-            .unwrap_or_default();
         Self {
             model,
-            asr: AsrOptions { initial_prompt: prompt, ..AsrOptions::default() },
+            // The dialect prompt travels with the understanding model (and its bundles):
+            // the worker sets it when it installs one.
+            asr: AsrOptions::default(),
             tts: OpenJTalk::default(),
             audio_in,
             audio_out,
@@ -291,7 +289,7 @@ impl Worker {
         let dialect = bundle.and_then(|path| self.use_dialect_bundle(&path));
         if dialect.is_none() {
             match Understander::load_default() {
-                Ok(u) => self.understander = Some(u),
+                Ok(u) => self.install_understander(u),
                 Err(e) => tracing::error!(error = %e, "dialect understander failed to load"),
             }
         }
@@ -321,6 +319,16 @@ impl Worker {
         (self.report)(SpeechReport::Dialect(dialect));
     }
 
+    /// Makes `understander` the one in use, with the recogniser prompt its model
+    /// carries (a model from before prompts travelled in models keeps the current one).
+    fn install_understander(&mut self, understander: Understander) {
+        let prompt = &understander.model.asr_prompt;
+        if let Some(r) = self.recognizer.as_mut().filter(|_| !prompt.is_empty()) {
+            r.set_initial_prompt(prompt.clone());
+        }
+        self.understander = Some(understander);
+    }
+
     /// Opens a bundle and, when it is sound, makes it the understander and the
     /// recogniser's dialect prompt; returns its version. A bad file changes nothing.
     fn use_dialect_bundle(&mut self, path: &Path) -> Option<u32> {
@@ -329,12 +337,7 @@ impl Worker {
             .and_then(|text| dialect_model::learn::open_bundle(&text).map_err(|e| e.to_string()));
         match opened {
             Ok((version, understander)) => {
-                // A bundle from before prompts travelled in models keeps the current one.
-                let prompt = &understander.model.asr_prompt;
-                if let Some(r) = self.recognizer.as_mut().filter(|_| !prompt.is_empty()) {
-                    r.set_initial_prompt(prompt.clone());
-                }
-                self.understander = Some(understander);
+                self.install_understander(understander);
                 tracing::info!(version, "dialect bundle in use");
                 Some(version)
             }

@@ -157,7 +157,7 @@ fn check_sha256(file: &str, bytes: &[u8], expected: &str) -> Result<(), ModelErr
 
 /// Writes `bytes` to `<path>.partial` first, so a crash never leaves half a file under
 /// the real name.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     std::fs::write(&tmp, bytes)?;
