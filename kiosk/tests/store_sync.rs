@@ -675,6 +675,23 @@ fn an_enrolment_asked_again_after_a_lost_answer_gets_the_same_device() {
     assert!(kiosk::sync::enrol(&office.url(), &code, &other).is_err(), "another tablet cannot use the code");
 }
 
+/// Polls `db` read-only (no migration races with the agent creating it) until its
+/// newest sequence number passes `before`.
+fn wait_for_a_write(db: &Path, before: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seq = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT next_seq - 1 FROM device WHERE id = 1", [], |r| r.get::<_, i64>(0))
+            });
+        if matches!(seq, Ok(n) if n > before as i64) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: the agent wrote nothing within 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// `kiosk-agent` killed with SIGKILL mid-writes and mid-sync, three times, then run
 /// to the end: every committed event reaches the office once, sequence numbers
 /// without gaps, and the local outbox always holds a contiguous tail.
@@ -693,10 +710,15 @@ fn kill_9_of_kiosk_agent_loses_and_doubles_nothing() {
             .stderr(Stdio::null());
         cmd
     };
-    for (i, kill_after_ms) in [400u64, 900, 250].into_iter().enumerate() {
+    // The delays count from the agent's first committed event, not from its start:
+    // enrolment and the first roster pull take longer than the delays on a loaded
+    // CI machine, and a kill before any write tests nothing.
+    for (i, kill_after_ms) in [150u64, 400, 30].into_iter().enumerate() {
+        let before = if db.exists() { Store::open(&db).unwrap().created_seq().unwrap() } else { 0 };
         let mut child =
             tests::ChildGuard::spawn("kiosk-agent", &mut agent(&["--create", "400", "--interval-ms", "2"]))
                 .unwrap();
+        wait_for_a_write(&db, before, &format!("run {i}"));
         std::thread::sleep(Duration::from_millis(kill_after_ms));
         child.stop(); // SIGKILL
         let store = Store::open(&db).unwrap();
@@ -706,7 +728,7 @@ fn kill_9_of_kiosk_agent_loses_and_doubles_nothing() {
             assert_eq!(seqs, (*first..=*last).collect::<Vec<_>>(), "run {i}: outbox not contiguous");
             assert_eq!(*last, created, "run {i}: the newest event is queued");
         }
-        assert!(created > 0, "run {i}: the agent made nothing before the kill");
+        assert!(created > before, "run {i}: the agent made nothing before the kill");
     }
     let out = agent(&["--until-synced", "--deadline-s", "60"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
