@@ -30,6 +30,28 @@ use dialect_model::model::{self, ModelPaths};
 use dialect_model::tts::Voice;
 use dialect_model::vad::{self, VadConfig};
 
+/// `println!` to stdout, except that a reader who went away (`explain … | head`) ends
+/// the command quietly instead of panicking, and any other write error is reported.
+macro_rules! out {
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!`, with `out!`'s handling of a closed stdout.
+macro_rules! out_raw {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("dialect-model: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(version, about = "mimamori speech and dialect tools")]
 struct Cli {
@@ -190,7 +212,7 @@ fn main() -> anyhow::Result<()> {
                 let audio = dialect_model::audio::read_wav_16k_mono(&file)?;
                 let started = Instant::now();
                 let text = recognizer.transcribe(&audio)?;
-                println!("{}\t{}\t{}", file.display(), text, started.elapsed().as_millis());
+                out!("{}\t{}\t{}", file.display(), text, started.elapsed().as_millis());
             }
         }
         Cmd::Eval { tsv, column, model, json, variants } => {
@@ -206,7 +228,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
             }
-            println!("{report}");
+            out!("{report}");
         }
         Cmd::Bench { tsv, column, model } => bench(&tsv, &column, &model)?,
         Cmd::Understand { tsv, audio } => understand(&tsv, audio)?,
@@ -221,19 +243,19 @@ fn main() -> anyhow::Result<()> {
         Cmd::Explain { text, question } => {
             let u = Understander::load_default()?;
             let a = u.analyse(&text);
-            println!("folded: {}\nbare: {:?}", a.folded, a.bare);
+            out!("folded: {}\nbare: {:?}", a.folded, a.bare);
             for h in &a.hits {
                 let neg = if dialect_model::intent::negated(&a.folded, h) { " (negated)" } else { "" };
-                println!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
+                out!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
             }
-            println!("{}", u.understand(&text, question).tsv_fields());
+            out!("{}", u.understand(&text, question).tsv_fields());
         }
         Cmd::CrossValidate { folds } => {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
             let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
             let report = learn::cross_validate(&lexicon, &examples, folds);
-            println!("{folds}-fold cross-validation over {} examples", examples.len());
-            print!("{}", report.table());
+            out!("{folds}-fold cross-validation over {} examples", examples.len());
+            out_raw!("{}", report.table());
         }
         Cmd::Learn { corrections, dev } => learn_loop(&corrections, &dev)?,
         Cmd::Bundle { version, out } => {
@@ -289,7 +311,7 @@ fn understand(tsv: &Path, audio: bool) -> anyhow::Result<()> {
     let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
     let heard = texts(&pairs, audio, Voice::M001, &u.model.asr_prompt)?;
     for (row, text) in rows.iter().zip(heard) {
-        println!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
+        out!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
     }
     Ok(())
 }
@@ -301,19 +323,19 @@ fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> any
     if audio {
         let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
         for (row, heard) in rows.iter_mut().zip(texts(&pairs, true, speaker, &u.model.asr_prompt)?) {
-            println!("heard {}: {heard}", row.id);
+            out!("heard {}: {heard}", row.id);
             row.text = heard;
         }
     }
     let report = learn::evaluate(&u, &rows);
-    println!(
+    out!(
         "{} split of {} ({} rows), {}",
         format!("{split:?}").to_lowercase(),
         tsv.display(),
         rows.len(),
         if audio { "through Open JTalk + VAD + Whisper" } else { "from text" }
     );
-    print!("{}", report.table());
+    out_raw!("{}", report.table());
     // Garbage input: 10 kB of mixed symbols, kana and Latin, timed over 100 runs.
     let mut garbage = String::new();
     for c in "ｑ@#ア¥漢%\u{1F600}z".chars().cycle() {
@@ -333,13 +355,13 @@ fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> any
             "garbage understood"
         );
     }
-    println!(
+    out!(
         "garbage: {} bytes, mean {:.2} ms, worst {:.2} ms over 100 runs",
         garbage.len(),
         started.elapsed().as_secs_f64() * 10.0,
         worst
     );
-    println!(
+    out!(
         "understand-eval: accuracy={:.3} critical_recall={:.3} rows={}",
         report.accuracy(),
         report.critical_recall(),
@@ -359,15 +381,10 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let model = learn::train_for_shipping(&lexicon, &examples)?;
     let after = Understander { lexicon, model };
     let (b, a) = (learn::evaluate(&before, &heldout), learn::evaluate(&after, &heldout));
-    println!(
-        "held-out accuracy before {:.3} after {:.3} ({} rows)",
-        b.accuracy(),
-        a.accuracy(),
-        heldout.len()
-    );
+    out!("held-out accuracy before {:.3} after {:.3} ({} rows)", b.accuracy(), a.accuracy(), heldout.len());
     let fixed =
         corrections.iter().filter(|c| after.understand(&c.text, c.question).intent == c.intent).count();
-    println!("corrections now understood: {fixed}/{}", corrections.len());
+    out!("corrections now understood: {fixed}/{}", corrections.len());
     std::fs::write(learn::EXAMPLES_PATH, learn::examples_tsv(&examples))?;
     std::fs::write(dialect_model::lexicon::DEFAULT_PATH, after.lexicon.to_tsv())?;
     std::fs::write(learn::MODEL_PATH, after.model.to_tsv())?;
@@ -407,16 +424,9 @@ fn report_json(results: &[ClipResult]) -> serde_json::Value {
 }
 
 fn print_table(results: &[ClipResult]) {
-    println!("{:<8} {:<7} {:>6} {:>8}  text", "id", "variant", "CER%", "ms");
+    out!("{:<8} {:<7} {:>6} {:>8}  text", "id", "variant", "CER%", "ms");
     for r in results {
-        println!(
-            "{:<8} {:<7} {:>6.1} {:>8.0}  {}",
-            r.id,
-            r.variant.name(),
-            r.cer * 100.0,
-            r.latency_ms,
-            r.text
-        );
+        out!("{:<8} {:<7} {:>6.1} {:>8.0}  {}", r.id, r.variant.name(), r.cer * 100.0, r.latency_ms, r.text);
     }
 }
 
@@ -456,7 +466,7 @@ fn bench(tsv: &Path, column: &str, args: &ModelArgs) -> anyhow::Result<()> {
     let ours_loaded_1 = run_ours(args, 1, &files)?;
     let fw_loaded = run_faster_whisper(&venv, &ct2, args.threads, &files)?;
     drop(load);
-    println!("{:<34} {:>10} {:>7} {:>9}", "engine (2–5 s utterances)", "median ms", "CER %", "peak MiB");
+    out!("{:<34} {:>10} {:>7} {:>9}", "engine (2–5 s utterances)", "median ms", "CER %", "peak MiB");
     for (name, r) in [
         ("ours whisper.cpp q8_0, idle", &ours_idle),
         ("faster-whisper int8, idle", &fw_idle),
@@ -465,16 +475,16 @@ fn bench(tsv: &Path, column: &str, args: &ModelArgs) -> anyhow::Result<()> {
         ("faster-whisper, other core busy", &fw_loaded),
     ] {
         let peak = r.peak_mib.map_or("-".into(), |m| format!("{m:.0}"));
-        println!("{name:<34} {:>10.0} {:>7.1} {peak:>9}", r.median_ms, r.cer * 100.0);
+        out!("{name:<34} {:>10.0} {:>7.1} {peak:>9}", r.median_ms, r.cer * 100.0);
     }
-    println!(
+    out!(
         "speech-bench-loaded: ours_median_ms={:.0} ours_1thread_median_ms={:.0} faster_whisper_median_ms={:.0} ratio={:.2}",
         ours_loaded.median_ms,
         ours_loaded_1.median_ms,
         fw_loaded.median_ms,
         ours_loaded.median_ms.min(ours_loaded_1.median_ms) / fw_loaded.median_ms
     );
-    println!(
+    out!(
         "speech-bench: ours_median_ms={:.0} faster_whisper_median_ms={:.0} ratio={:.2} ours_cer={:.3} faster_whisper_cer={:.3} clips={}",
         ours_idle.median_ms,
         fw_idle.median_ms,

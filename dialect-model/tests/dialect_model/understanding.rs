@@ -184,6 +184,33 @@ fn understand_command_writes_the_fixed_shape_for_every_row() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Question"));
 }
 
+/// `dialect-model understand … | head -1`: the reader closes the pipe while rows are
+/// still being written; the command ends quietly instead of panicking.
+#[test]
+fn a_closed_stdout_ends_the_command_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("in.tsv");
+    let rows: String = (0..5000).map(|i| format!("R{i}\tこわくてなんねず\n")).collect();
+    std::fs::write(&tsv, format!("id\tutterance_dialect\n{rows}")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialect-model"))
+        .args(["understand", "--tsv"])
+        .arg(&tsv)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up: 5,000 rows are far more than a pipe buffer holds.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("R0\ttired"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+}
+
 /// The dev set as the tablet hears it: Open JTalk speaks each row, the endpointer and
 /// Whisper (the real model) listen, and the understander reads what they wrote.
 #[test]
