@@ -962,6 +962,9 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
     wait_for("three more rounds", Duration::from_secs(10), || seen.lock().unwrap().len() >= rounds + 3);
     assert_eq!(installed.lock().unwrap().len(), 1);
     handle.stop();
+    // The heartbeat tells staff which bundle the tablet has.
+    let rows = office.store.device_list(None).unwrap();
+    assert_eq!(rows.iter().map(|d| d.dialect_bundle).collect::<Vec<_>>(), [Some(2)]);
 
     // Version 3 is damaged in the office's database: the tablet refuses it and keeps 2.
     assert_eq!(office.store.publish_bundle(&learn::bundle(3, &learnt), None, Utc::now()).unwrap(), 3);

@@ -30,6 +30,7 @@ pub(super) async fn heartbeat(
         speaker: part(hb.speaker),
         free_storage_mib: hb.free_storage_mib,
         outbox_len: hb.outbox_len,
+        dialect_bundle: hb.dialect_bundle,
         device_time: hb.device_time,
     };
     blocking(&state.store, move |s| s.record_heartbeat(device.device, &health, now)).await?;

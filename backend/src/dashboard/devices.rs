@@ -18,13 +18,15 @@ const STAFF_ONLY: &str = "端末の管理は職員が行います。";
 
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
-    let devices = blocking(&state.store, |s| s.device_list(None)).await?;
+    let (devices, newest) =
+        blocking(&state.store, |s| Ok((s.device_list(None)?, s.bundles()?.first().map(|b| b.version))))
+            .await?;
     let csrf = session.csrf();
     let mut body = format!(
         "<h1>端末の状態</h1><form method=\"post\" action=\"/devices/enrol\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label>住民番号 <input name=\"resident\" inputmode=\"numeric\" required></label><button>登録コードを発行</button></form>\
          <table id=\"devices\"><tr><th>端末</th><th>地区</th><th>最終連絡</th><th>マイク/リーダー/スピーカー</th>\
-         <th>未送信</th><th>空き容量</th><th>版</th><th></th></tr>"
+         <th>未送信</th><th>空き容量</th><th>版</th><th>方言辞書</th><th></th></tr>"
     );
     for d in devices {
         let seen = d.last_seen.map_or("なし".to_owned(), |t| {
@@ -40,7 +42,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
             )
         };
         body.push_str(&format!(
-            "<tr data-device=\"{}\"><td>{}</td><td>{}</td><td>{seen}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            "<tr data-device=\"{}\"><td>{}</td><td>{}</td><td>{seen}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
             d.device.0,
             d.device.0,
             escape(d.district.as_deref().unwrap_or("-")),
@@ -50,10 +52,24 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
             d.outbox_len.map_or("-".to_owned(), |v| v.to_string()),
             d.free_storage_mib.map_or("-".to_owned(), |v| format!("{v} MiB")),
             escape(&d.app_version),
+            bundle_cell(&d, newest),
         ));
     }
     body.push_str("</table>");
     Ok(page("端末の状態", &body))
+}
+
+/// The dialect bundle a tablet reported, flagged when a newer one is published and
+/// the tablet has not taken it yet (staff look for why: offline, full disk).
+fn bundle_cell(d: &crate::store::DeviceRow, newest: Option<u32>) -> String {
+    if d.last_seen.is_none() {
+        return "-".to_owned();
+    }
+    let has = d.dialect_bundle.map_or("標準".to_owned(), |v| format!("v{v}"));
+    match newest {
+        Some(n) if d.dialect_bundle.is_none_or(|v| v < n) => format!("{has}(v{n} 未適用)"),
+        _ => has,
+    }
 }
 
 pub(super) async fn enrol(

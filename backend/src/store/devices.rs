@@ -53,6 +53,8 @@ pub struct DeviceHealth {
     pub speaker: Part,
     pub free_storage_mib: u64,
     pub outbox_len: u64,
+    /// The installed dialect bundle; `None`: the built-in model.
+    pub dialect_bundle: Option<u32>,
     pub device_time: DateTime<Utc>,
 }
 
@@ -67,6 +69,8 @@ pub struct DeviceRow {
     pub parts: [Part; 3],
     pub outbox_len: Option<u64>,
     pub free_storage_mib: Option<u64>,
+    /// The installed dialect bundle; `None`: the built-in model, or never reported.
+    pub dialect_bundle: Option<u32>,
     pub revoked: bool,
 }
 
@@ -182,7 +186,7 @@ impl Store {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT d.id, d.resident_id, r.district, d.last_seen_ms, d.app_version, d.microphone, d.reader,
-                 d.speaker, d.outbox_len, d.free_storage_mib, d.revoked_ms IS NOT NULL
+                 d.speaker, d.outbox_len, d.free_storage_mib, d.revoked_ms IS NOT NULL, d.dialect_bundle
              FROM devices d LEFT JOIN residents r ON r.id = d.resident_id
              WHERE ?1 IS NULL OR r.district = ?1
              ORDER BY d.revoked_ms IS NOT NULL, ifnull(d.last_seen_ms, 0), d.id",
@@ -198,11 +202,13 @@ impl Store {
                 r.get::<_, Option<i64>>(8)?,
                 r.get::<_, Option<i64>>(9)?,
                 r.get::<_, bool>(10)?,
+                r.get::<_, Option<u32>>(11)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, resident, district, seen, app_version, [m, rd, sp], outbox, free, revoked) = row?;
+            let (id, resident, district, seen, app_version, [m, rd, sp], outbox, free, revoked, bundle) =
+                row?;
             out.push(DeviceRow {
                 device: DeviceId(id),
                 resident: resident.map(ResidentId),
@@ -212,6 +218,7 @@ impl Store {
                 parts: [Part::parse(&m), Part::parse(&rd), Part::parse(&sp)],
                 outbox_len: outbox.map(|v| v.max(0) as u64),
                 free_storage_mib: free.map(|v| v.max(0) as u64),
+                dialect_bundle: bundle,
                 revoked,
             });
         }
@@ -257,7 +264,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.lock().execute(
             "UPDATE devices SET last_seen_ms = ?2, app_version = ?3, microphone = ?4, reader = ?5,
-                 speaker = ?6, free_storage_mib = ?7, outbox_len = ?8, device_clock_skew_ms = ?9
+                 speaker = ?6, free_storage_mib = ?7, outbox_len = ?8, device_clock_skew_ms = ?9,
+                 dialect_bundle = ?10
              WHERE id = ?1",
             params![
                 device.0,
@@ -269,6 +277,7 @@ impl Store {
                 i64::try_from(health.free_storage_mib).unwrap_or(i64::MAX),
                 i64::try_from(health.outbox_len).unwrap_or(i64::MAX),
                 ms(health.device_time) - ms(now),
+                health.dialect_bundle,
             ],
         )?;
         Ok(())
@@ -283,7 +292,7 @@ impl Store {
             .lock()
             .query_row(
                 "SELECT app_version, microphone, reader, speaker, free_storage_mib, outbox_len,
-                        device_clock_skew_ms, last_seen_ms
+                        device_clock_skew_ms, last_seen_ms, dialect_bundle
                  FROM devices WHERE id = ?1 AND last_seen_ms IS NOT NULL",
                 [device.0],
                 |r| {
@@ -294,11 +303,13 @@ impl Store {
                         r.get::<_, i64>(5)?,
                         r.get::<_, i64>(6)?,
                         r.get::<_, i64>(7)?,
+                        r.get::<_, Option<u32>>(8)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((app_version, [mic, reader, speaker], free, outbox, skew, seen)) = row else {
+        let Some((app_version, [mic, reader, speaker], free, outbox, skew, seen, dialect_bundle)) = row
+        else {
             return Ok(None);
         };
         let seen = from_ms(seen)?;
@@ -310,6 +321,7 @@ impl Store {
                 speaker: Part::parse(&speaker),
                 free_storage_mib: free.max(0) as u64,
                 outbox_len: outbox.max(0) as u64,
+                dialect_bundle,
                 device_time: from_ms(ms(seen) + skew)?,
             },
             seen,

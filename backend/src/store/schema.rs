@@ -244,6 +244,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         published_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // The dialect bundle each tablet reports installed (NULL: the built-in model).
+    "
+    ALTER TABLE devices ADD COLUMN dialect_bundle INTEGER;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

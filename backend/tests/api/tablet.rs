@@ -212,7 +212,7 @@ async fn heartbeat_records_health_with_the_server_clock() {
     app.clock.set(local(9, 0));
     let hb = json!({
         "app_version": "1.2.3", "microphone": "ok", "reader": "faulty", "speaker": "a_new_state",
-        "free_storage_mib": 2048, "outbox_len": 17,
+        "free_storage_mib": 2048, "outbox_len": 17, "dialect_bundle": 3,
         // The tablet's clock is five minutes fast: recorded, not trusted.
         "device_time": (local(9, 5)).to_rfc3339(), "battery": 80,
     });
@@ -231,7 +231,13 @@ async fn heartbeat_records_health_with_the_server_clock() {
         (health.free_storage_mib, health.outbox_len, health.app_version.as_str()),
         (2048, 17, "1.2.3")
     );
+    assert_eq!(health.dialect_bundle, Some(3));
     assert_eq!(health.device_time, local(9, 5));
+    // An older tablet says nothing of bundles: it runs the built-in model.
+    let older = json!({ "app_version": "1.2.2", "device_time": local(9, 6).to_rfc3339() });
+    let (status, body) = app.post("/api/v1/heartbeat", &token, older).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.store.device_health(device).unwrap().unwrap().0.dialect_bundle, None);
 }
 
 /// One bad request: what is sent, the status expected, and a fragment of the reason.
@@ -372,7 +378,7 @@ async fn a_burst_of_failed_enrolments_pauses_enrolment() {
 
 /// A bundle as `dialect-model bundle` writes it (the kiosk's tests check that the real
 /// writer and this office agree).
-fn dialect_bundle(version: u32, body: &str) -> String {
+pub(crate) fn dialect_bundle(version: u32, body: &str) -> String {
     use sha2::Digest as _;
     let sha: String = sha2::Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     format!("mimamori-dialect-bundle v1\nversion {version}\nsha256 {sha}\n{body}")

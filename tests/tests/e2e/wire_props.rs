@@ -64,15 +64,27 @@ fn part() -> impl Strategy<Value = PartHealth> {
 }
 
 fn heartbeat() -> impl Strategy<Value = Heartbeat> {
-    (".*", part(), part(), part(), any::<u64>(), any::<u64>(), time()).prop_map(
-        |(app_version, microphone, reader, speaker, free_storage_mib, outbox_len, device_time)| Heartbeat {
+    (".*", part(), part(), part(), any::<u64>(), any::<u64>(), any::<Option<u32>>(), time()).prop_map(
+        |(
             app_version,
             microphone,
             reader,
             speaker,
             free_storage_mib,
             outbox_len,
+            dialect_bundle,
             device_time,
+        )| {
+            Heartbeat {
+                app_version,
+                microphone,
+                reader,
+                speaker,
+                free_storage_mib,
+                outbox_len,
+                dialect_bundle,
+                device_time,
+            }
         },
     )
 }
