@@ -63,6 +63,11 @@ pub fn router() -> Router<AppState> {
         .route("/corrections", get(corrections::list))
         .route("/corrections/{id}", axum::routing::post(corrections::save))
         .route("/corrections.tsv", get(corrections::export))
+        .route(
+            "/dialect-bundles",
+            axum::routing::post(corrections::publish)
+                .layer(axum::extract::DefaultBodyLimit::max(corrections::MAX_BUNDLE_BYTES)),
+        )
         .route("/visits", get(visits::list))
         .route("/visits/{id}", axum::routing::post(visits::record))
         .route("/weather", get(weather::show).post(weather::set))

@@ -1,12 +1,14 @@
 //! Dialect corrections: answers the tablet misunderstood, for staff to give the phrase
 //! the resident used (typed after the visit) and its right meaning; exported as the
-//! TSV `dialect-model learn` reads. Every correction is audited. 民生委員 see and
-//! correct their district only; the export (town-wide) is for office staff.
+//! TSV `dialect-model learn` reads; and the bundle learnt from them, uploaded and
+//! published to every tablet. Every correction and publication is audited. 民生委員
+//! see and correct their district only; the export and publishing (town-wide) are for
+//! office staff.
 
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
@@ -14,12 +16,14 @@ use super::{PageError, Session, check_csrf, escape, page};
 use crate::clock::town_offset;
 use crate::dialect::{BODY_PARTS, INTENTS, intent_label, is_intent, question_label};
 use crate::routes::{AppState, blocking};
-use crate::store::{Correction, Role};
+use crate::store::{BundleError, Correction, Role};
 
 /// Rows listed at once, newest first.
 const ROWS: usize = 200;
 /// The longest phrase kept: one answer, not a conversation.
 pub const MAX_PHRASE_CHARS: usize = 200;
+/// The largest bundle the upload form takes (today's is 0.8 MB; corrections add little).
+pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The district the user is limited to (`None`: the whole town).
 fn scope(session: &Session) -> Result<Option<String>, PageError> {
@@ -91,11 +95,16 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     if session.user.role != Role::Minsei {
         body.push_str("<p><a href=\"/corrections.tsv\">学習用に書き出す (TSV)</a></p>");
         let bundles = blocking(&state.store, |s| s.bundles()).await?;
-        body.push_str(
+        body.push_str(&format!(
             "<h2>配信中の方言辞書</h2><p>書き出した訂正で学習し (<code>dialect-model learn</code>、\
-             <code>dialect-model bundle</code>)、<code>backend publish-bundle</code> で配信すると、\
-             タブレットは次の同期で入れ替えます。</p><table id=\"bundles\"><tr><th>版</th><th>配信日時</th><th>大きさ</th></tr>",
-        );
+             <code>dialect-model bundle</code>)、できたファイルをここで配信すると、\
+             タブレットは次の同期で入れ替えます。版の番号は前より大きくしてください。</p>\
+             <form method=\"post\" action=\"/dialect-bundles\" enctype=\"multipart/form-data\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label>方言辞書ファイル <input type=\"file\" name=\"bundle\" required></label>\
+             <button>配信する</button></form>\
+             <table id=\"bundles\"><tr><th>版</th><th>配信日時</th><th>大きさ</th></tr>"
+        ));
         for b in bundles {
             body.push_str(&format!(
                 "<tr data-bundle=\"{v}\"><td>{v}</td><td>{}</td><td>{} KB</td></tr>",
@@ -152,6 +161,62 @@ pub(super) async fn save(
     }
     tracing::info!(misunderstanding = id, user = user.0, "dialect correction saved");
     Ok(Redirect::to("/corrections").into_response())
+}
+
+/// A bundle file from the upload form: its envelope is checked (magic line, version,
+/// checksum) and its version must be newer than the published one before any tablet
+/// hears of it. A refusal says why and stores nothing.
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    session: Session,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
+    let mut form = HashMap::new();
+    let mut file = None;
+    while let Some(field) =
+        multipart.next_field().await.map_err(|_| bad("送られたフォームを読めませんでした。"))?
+    {
+        match field.name() {
+            Some("csrf") => {
+                let token = field.text().await.map_err(|_| bad("送られたフォームを読めませんでした。"))?;
+                form.insert("csrf".to_owned(), token);
+            }
+            Some("bundle") => {
+                file = Some(field.bytes().await.map_err(|_| bad("ファイルを読めませんでした(16 MB まで)。"))?)
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&session, &form)?;
+    session.require_staff("方言辞書の配信は職員が行います。")?;
+    let not_a_bundle =
+        "方言辞書のファイルではないか、途中で切れています。dialect-model bundle で作り直してください。";
+    let text = file
+        .filter(|f| !f.is_empty())
+        .ok_or(bad("方言辞書ファイルを選んでください。"))
+        .and_then(|f| String::from_utf8(f.to_vec()).map_err(|_| bad(not_a_bundle)))?;
+    let (user, now) = (session.user.user, state.clock.now());
+    let published = blocking(&state.store, move |s| match s.publish_bundle(&text, Some(user), now) {
+        Ok(version) => {
+            s.audit(user, &format!("publish_dialect_bundle v{version}"), None, now)?;
+            Ok(Ok(version))
+        }
+        Err(BundleError::Store(e)) => Err(e),
+        Err(refused) => Ok(Err(refused)),
+    })
+    .await?;
+    match published {
+        Ok(version) => {
+            tracing::info!(version, user = user.0, "dialect bundle published from the dashboard");
+            Ok(Redirect::to("/corrections").into_response())
+        }
+        Err(BundleError::NotNewer { .. }) => Err(PageError::Refused(
+            StatusCode::CONFLICT,
+            "この版はもう配信されているか、配信中の版より古いです。新しい版の番号で作り直してください。",
+        )),
+        Err(_) => Err(bad(not_a_bundle)),
+    }
 }
 
 /// The corrections as `dialect-model learn --corrections` reads them: a header row,

@@ -173,7 +173,8 @@ async fn click(browser: &Client, css: &str) {
 /// Login; the board reflecting a tablet's check-in; a campaign started from the
 /// form whose progress page changes by itself as tablets answer; acknowledging
 /// the alert a "needs help" answer raised; correcting a misunderstood answer;
-/// enrolling a resident. One browser session throughout.
+/// publishing a dialect bundle from a file; enrolling a resident. One browser
+/// session throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report() {
     let started = Instant::now();
@@ -304,6 +305,19 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
         (exported[0].correction.intent.as_str(), exported[0].correction.body_part.as_deref()),
         ("pain", Some("膝"))
     );
+    // The bundle learnt from such corrections, uploaded from a file: every tablet
+    // hears of it.
+    let file = dir.path().join("dialect-bundle-7.txt");
+    std::fs::write(
+        &file,
+        crate::tablet::dialect_bundle(7, "--- lexicon.tsv\nひざいでくて\tpain\n--- model.tsv\nw\t1\n"),
+    )
+    .unwrap();
+    fill(&browser, "form[action='/dialect-bundles'] input[name=bundle]", file.to_str().unwrap()).await;
+    click(&browser, "form[action='/dialect-bundles'] button").await;
+    browser.wait().for_element(Locator::Css("#bundles tr[data-bundle='7']")).await.unwrap();
+    let (_, body) = request(addr, "GET", "/api/v1/pull?after=0", &tablet_t.auth(), "").await;
+    assert!(body.contains("\"dialect_bundle\"") && body.contains("\"version\":7"), "{body}");
 
     // Enrolling a new resident from the form: the profile page shows what was
     // entered and the household's tablet receives it.

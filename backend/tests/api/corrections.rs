@@ -165,3 +165,85 @@ async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
         (vec!["dialect_correction".to_owned()], vec!["dialect_correction".to_owned()])
     );
 }
+
+/// A `multipart/form-data` body as a browser sends the bundle upload form.
+fn upload(csrf: Option<&str>, file: &str) -> (String, String) {
+    let boundary = "----mimamori-test-boundary";
+    let mut body = String::new();
+    if let Some(csrf) = csrf {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"dialect-bundle.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The learning loop without a shell on the server: staff upload the bundle that
+/// `dialect-model bundle` wrote; a damaged, stale or unauthorised upload is refused
+/// with a reason and nothing reaches a tablet.
+#[tokio::test]
+async fn a_bundle_uploaded_on_the_dashboard_is_checked_published_and_audited() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    for (login, role, district) in [("staff", Role::Staff, None), ("minsei", Role::Minsei, Some("大井沢"))]
+    {
+        app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
+    }
+    let tablet = app.tablet(app.resident("大井沢")).await;
+    let (staff, csrf) = login(&app, "staff").await;
+    let (minsei, csrf_m) = login(&app, "minsei").await;
+    let good = crate::tablet::dialect_bundle(5, "--- lexicon.tsv\nこわい\ttired\n--- model.tsv\nw\t1\n");
+    let (_, _, page) = app.raw(Method::GET, "/corrections", &[("cookie", staff.as_str())], "").await;
+    assert!(page.contains("action=\"/dialect-bundles\" enctype=\"multipart/form-data\""), "{page}");
+
+    let app = &app;
+    let post = |cookie: &str, (content_type, body): (String, String)| {
+        let cookie = cookie.to_owned();
+        async move {
+            let headers = [("content-type", content_type.as_str()), ("cookie", cookie.as_str())];
+            app.raw(Method::POST, "/dialect-bundles", &headers, &body).await
+        }
+    };
+    let cut = &good[..good.len() - 10];
+    for (name, cookie, upload, status, reason) in [
+        ("no form token", &staff, upload(None, &good), StatusCode::FORBIDDEN, "確認トークン"),
+        ("a 民生委員", &minsei, upload(Some(&csrf_m), &good), StatusCode::FORBIDDEN, "職員"),
+        ("a truncated file", &staff, upload(Some(&csrf), cut), StatusCode::BAD_REQUEST, "途中で切れて"),
+        ("not a bundle", &staff, upload(Some(&csrf), "hello"), StatusCode::BAD_REQUEST, "ファイルではない"),
+        ("no file", &staff, upload(Some(&csrf), ""), StatusCode::BAD_REQUEST, "選んでください"),
+    ] {
+        let (got, _, page) = post(cookie, upload).await;
+        assert_eq!(got, status, "{name}: {page}");
+        assert!(page.contains(reason), "{name}: {page}");
+    }
+    assert!(app.store.bundles().unwrap().is_empty(), "nothing refused was kept");
+    assert!(!app.pull(&tablet, 0).await.to_string().contains("dialect_bundle"));
+
+    let (status, headers, _) = post(&staff, upload(Some(&csrf), &good)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/corrections");
+    assert_eq!(app.store.bundles().unwrap().iter().map(|b| b.version).collect::<Vec<_>>(), [5]);
+    assert_eq!(app.store.bundle(5).unwrap().unwrap(), good.as_bytes(), "kept byte for byte");
+    let pulled = app.pull(&tablet, 0).await;
+    let item = pulled["items"].as_array().unwrap().iter().find(|i| i["kind"] == "dialect_bundle").unwrap();
+    assert_eq!(item["body"]["version"], 5);
+    let (_, _, page) = app.raw(Method::GET, "/corrections", &[("cookie", staff.as_str())], "").await;
+    assert!(page.contains("<tr data-bundle=\"5\">"));
+    // The same version again: a conflict, with what to do.
+    let (status, _, page) = post(&staff, upload(Some(&csrf), &good)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("新しい版の番号"), "{page}");
+    let db = rusqlite::Connection::open(app._dir.path().join("office.sqlite")).unwrap();
+    let actions: Vec<String> = db
+        .prepare("SELECT action FROM audit_log WHERE action LIKE 'publish_dialect_bundle%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actions, ["publish_dialect_bundle v5"], "one publication, audited");
+}
