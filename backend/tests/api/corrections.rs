@@ -23,6 +23,15 @@ pub async fn login(app: &TestApp, user: &str) -> (String, String) {
     (cookie, csrf)
 }
 
+/// Users `staff` (town-wide) and `minsei` (大井沢 only), password `pw`.
+fn staff_and_minsei(app: &TestApp) {
+    let now = app.clock_now();
+    for (login, role, district) in [("staff", Role::Staff, None), ("minsei", Role::Minsei, Some("大井沢"))]
+    {
+        app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
+    }
+}
+
 /// What a tablet sends when the resident chose another meaning by button.
 pub fn misunderstood(seq: u64, understood: &str, chosen: Option<&str>) -> serde_json::Value {
     event(
@@ -73,11 +82,7 @@ async fn tablets_report_misunderstandings_by_name_only_and_a_smuggled_transcript
 #[tokio::test]
 async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
     let app = TestApp::new();
-    let now = app.clock_now();
-    for (login, role, district) in [("staff", Role::Staff, None), ("minsei", Role::Minsei, Some("大井沢"))]
-    {
-        app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
-    }
+    staff_and_minsei(&app);
     let (here, there) = (app.resident("大井沢"), app.resident("沼山"));
     for r in [here, there] {
         let t = app.tablet(r).await;
@@ -188,11 +193,7 @@ fn upload(csrf: Option<&str>, file: &str) -> (String, String) {
 #[tokio::test]
 async fn a_bundle_uploaded_on_the_dashboard_is_checked_published_and_audited() {
     let app = TestApp::new();
-    let now = app.clock_now();
-    for (login, role, district) in [("staff", Role::Staff, None), ("minsei", Role::Minsei, Some("大井沢"))]
-    {
-        app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
-    }
+    staff_and_minsei(&app);
     let tablet = app.tablet(app.resident("大井沢")).await;
     let (staff, csrf) = login(&app, "staff").await;
     let (minsei, csrf_m) = login(&app, "minsei").await;

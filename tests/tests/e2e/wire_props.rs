@@ -64,29 +64,18 @@ fn part() -> impl Strategy<Value = PartHealth> {
 }
 
 fn heartbeat() -> impl Strategy<Value = Heartbeat> {
-    (".*", part(), part(), part(), any::<u64>(), any::<u64>(), any::<Option<u32>>(), time()).prop_map(
-        |(
-            app_version,
-            microphone,
-            reader,
-            speaker,
-            free_storage_mib,
-            outbox_len,
-            dialect_bundle,
-            device_time,
-        )| {
-            Heartbeat {
-                app_version,
-                microphone,
-                reader,
-                speaker,
-                free_storage_mib,
-                outbox_len,
-                dialect_bundle,
-                device_time,
-            }
-        },
-    )
+    (".*", part(), part(), part(), any::<u64>(), any::<u64>(), any::<Option<u32>>(), time()).prop_map(|t| {
+        Heartbeat {
+            app_version: t.0,
+            microphone: t.1,
+            reader: t.2,
+            speaker: t.3,
+            free_storage_mib: t.4,
+            outbox_len: t.5,
+            dialect_bundle: t.6,
+            device_time: t.7,
+        }
+    })
 }
 
 fn pull_response() -> impl Strategy<Value = PullResponse> {
