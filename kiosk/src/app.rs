@@ -213,6 +213,7 @@ impl App {
                     microphone: part(&h.microphone),
                     reader: part(&h.reader),
                     speaker: part(&h.speaker),
+                    dialect_in_use: h.dialect,
                 }
             },
             move |status| r(Report::Sync(status)),

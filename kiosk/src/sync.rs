@@ -125,6 +125,18 @@ pub struct DeviceHealth {
     pub microphone: wire::PartHealth,
     pub reader: wire::PartHealth,
     pub speaker: wire::PartHealth,
+    /// The dialect bundle the speech worker uses (`Some(None)`: the built-in model);
+    /// `None` when no speech worker has said, as in `kiosk-agent`.
+    pub dialect_in_use: Option<Option<u32>>,
+}
+
+impl DeviceHealth {
+    /// The bundle the heartbeat reports: the one in use when the speech worker has
+    /// said (a bundle that failed to open leaves the built-in model in use, and staff
+    /// must see that), else the newest installed one.
+    pub fn reported_bundle(&self, installed: Option<u32>) -> Option<u32> {
+        self.dialect_in_use.unwrap_or(installed)
+    }
 }
 
 /// Why enrolment failed.

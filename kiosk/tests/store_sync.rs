@@ -913,6 +913,20 @@ fn a_rejected_event_becomes_a_dead_letter_and_is_never_resent() {
     assert!(matches!(seen.lock().unwrap().last(), Some(SyncStatus::Online { outbox_len: 0, .. })));
 }
 
+/// The heartbeat names the bundle the speech worker uses, which is not always the
+/// newest installed one (a file that failed to open leaves the built-in model).
+#[test]
+fn the_heartbeat_reports_the_dialect_bundle_in_use_over_the_one_installed() {
+    let check = |in_use: Option<Option<u32>>, installed: Option<u32>, reported: Option<u32>| {
+        let health = DeviceHealth { dialect_in_use: in_use, ..DeviceHealth::default() };
+        assert_eq!(health.reported_bundle(installed), reported, "in use {in_use:?}, installed {installed:?}");
+    };
+    check(Some(Some(2)), Some(3), Some(2)); // 3 arrived, not swapped in yet
+    check(Some(None), Some(3), None); // 3 failed to open: the built-in model runs
+    check(None, Some(3), Some(3)); // no speech worker (kiosk-agent): what is installed
+    check(None, None, None);
+}
+
 /// The learning loop's last mile: a bundle that `dialect-model` wrote from staff
 /// corrections is published at the office, announced in the pull, fetched, checked,
 /// written beside the database and handed to whoever swaps it in, once; a file the

@@ -65,7 +65,7 @@ fn bundle_cell(d: &crate::store::DeviceRow, newest: Option<u32>) -> String {
     if d.last_seen.is_none() {
         return "-".to_owned();
     }
-    let has = d.dialect_bundle.map_or("標準".to_owned(), |v| format!("v{v}"));
+    let has = d.dialect_bundle.map_or("初期版".to_owned(), |v| format!("v{v}"));
     match newest {
         Some(n) if d.dialect_bundle.is_none_or(|v| v < n) => format!("{has}(v{n} 未適用)"),
         _ => has,

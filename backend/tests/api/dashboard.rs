@@ -531,7 +531,7 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
     let row =
         list.split(&format!("<tr data-device=\"{device}\">")).nth(1).unwrap().split("</tr>").next().unwrap();
     assert!(row.contains("faulty/unknown/unknown") && row.contains("<td>42</td>"), "{row}");
-    assert!(row.contains("<td>標準</td>"), "no bundle reported: the built-in model; {row}");
+    assert!(row.contains("<td>初期版</td>"), "no bundle reported: the built-in model; {row}");
     // A bundle is published: the row says the tablet has not taken it, until it reports it.
     let bundle = super::tablet::dialect_bundle(2, "--- lexicon.tsv\nこわい\ttired\n--- model.tsv\nw\t1\n");
     app.store.publish_bundle(&bundle, None, now).unwrap();
@@ -545,7 +545,7 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
             .to_owned()
     };
     let list = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await.2;
-    assert!(device_row(list).contains("<td>標準(v2 未適用)</td>"));
+    assert!(device_row(list).contains("<td>初期版(v2 未適用)</td>"));
     let hb = json!({"dialect_bundle": 2, "device_time": "2026-11-27T22:05:00Z"});
     assert_eq!(app.post("/api/v1/heartbeat", &token, hb).await.0, StatusCode::OK);
     let list = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await.2;

@@ -117,6 +117,7 @@ fn main() -> anyhow::Result<()> {
             microphone: wire::PartHealth::Missing,
             reader: wire::PartHealth::Missing,
             speaker: wire::PartHealth::Missing,
+            dialect_in_use: None,
         },
         {
             let status = status.clone();

@@ -188,7 +188,8 @@ impl Worker {
                 speaker: health.speaker,
                 free_storage_mib: store.free_storage_mib().unwrap_or(0),
                 outbox_len: store.outbox_len()?,
-                dialect_bundle: store.installed_dialect_bundle()?.map(|(version, _)| version),
+                dialect_bundle: health
+                    .reported_bundle(store.installed_dialect_bundle()?.map(|(version, _)| version)),
                 device_time: Utc::now(),
             };
             api.heartbeat(&creds.token, &hb).await?;
