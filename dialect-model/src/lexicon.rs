@@ -315,11 +315,12 @@ fn one_edit_match(key: &[char], text: &[char]) -> Option<(usize, usize)> {
     None
 }
 
-/// Drops notes such as 「(庄内)」 and the 「～」 of endings from a written form.
+/// `text` read with `reader` (kanji to kana), then folded: see [`Lexicon::key`].
 fn fold_read(reader: &Reader, text: &str) -> String {
     normalise::fold(&reader.kana(text))
 }
 
+/// Drops notes such as 「(庄内)」 and the 「～」 of endings from a written form.
 fn strip_notes(s: &str) -> String {
     let mut out = String::new();
     let mut depth = 0u32;

@@ -68,7 +68,8 @@ pub struct Heartbeat {
     /// Events waiting in the tablet's outbox.
     #[serde(default)]
     pub outbox_len: u64,
-    /// The newest dialect bundle installed on the tablet; `None`: the built-in model.
+    /// The dialect bundle the tablet understands with (the newest installed one where
+    /// no speech runs); `None`: the built-in model.
     #[serde(default)]
     pub dialect_bundle: Option<u32>,
     /// The tablet's clock: recorded to spot drift, never trusted.

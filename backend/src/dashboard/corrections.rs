@@ -172,14 +172,13 @@ pub(super) async fn publish(
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
     let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
+    let unreadable = || bad("送られたフォームを読めませんでした。");
     let mut form = HashMap::new();
     let mut file = None;
-    while let Some(field) =
-        multipart.next_field().await.map_err(|_| bad("送られたフォームを読めませんでした。"))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
         match field.name() {
             Some("csrf") => {
-                let token = field.text().await.map_err(|_| bad("送られたフォームを読めませんでした。"))?;
+                let token = field.text().await.map_err(|_| unreadable())?;
                 form.insert("csrf".to_owned(), token);
             }
             Some("bundle") => {

@@ -53,7 +53,7 @@ pub struct DeviceHealth {
     pub speaker: Part,
     pub free_storage_mib: u64,
     pub outbox_len: u64,
-    /// The installed dialect bundle; `None`: the built-in model.
+    /// The dialect bundle the tablet reported; `None`: the built-in model.
     pub dialect_bundle: Option<u32>,
     pub device_time: DateTime<Utc>,
 }
@@ -69,7 +69,7 @@ pub struct DeviceRow {
     pub parts: [Part; 3],
     pub outbox_len: Option<u64>,
     pub free_storage_mib: Option<u64>,
-    /// The installed dialect bundle; `None`: the built-in model, or never reported.
+    /// The dialect bundle the tablet reported; `None`: the built-in model, or never reported.
     pub dialect_bundle: Option<u32>,
     pub revoked: bool,
 }

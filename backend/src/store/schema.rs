@@ -244,7 +244,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         published_ms INTEGER NOT NULL
     ) STRICT;
     ",
-    // The dialect bundle each tablet reports installed (NULL: the built-in model).
+    // The dialect bundle each tablet reports it uses (NULL: the built-in model).
     "
     ALTER TABLE devices ADD COLUMN dialect_bundle INTEGER;
     ",
