@@ -13,6 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::danger::Ontology;
 use crate::learn::{self, Model};
 use crate::lexicon::{Hit, Lexicon};
 use crate::normalise;
@@ -23,6 +24,11 @@ pub const MAX_CHARS: usize = 2_000;
 
 /// Below this classifier probability, an answer without any lexicon hit is `other`.
 pub const OTHER_BELOW: f32 = 0.5;
+
+/// Below this probability a help or emergency guess with no danger word behind it is
+/// not taken: the danger ontology and the lexicon carry recall, the classifier's
+/// hunches about critical answers were mostly false alarms on near misses.
+pub const CLASSIFIER_ALARM: f32 = 0.75;
 
 macro_rules! names {
     ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
@@ -123,6 +129,42 @@ names!(
     }
 );
 
+names!(
+    /// A danger concept of the ontology (`assets/dialect/danger.tsv`): any answer that
+    /// names one is critical, and the kiosk confirms it with that danger's own question
+    /// (`[help.danger]` in the dialogue script).
+    Danger {
+        Fire = "fire",
+        Smoke = "smoke",
+        GasSmell = "gas_smell",
+        CannotBreathe = "cannot_breathe",
+        Choking = "choking",
+        Collapsed = "collapsed",
+        Unresponsive = "unresponsive",
+        StrokeNumbness = "stroke_numbness",
+        StrokeFace = "stroke_face",
+        StrokeSpeech = "stroke_speech",
+        SuddenConfusion = "sudden_confusion",
+        SuddenHeadache = "sudden_headache",
+        ChestPain = "chest_pain",
+        FallCannotGetUp = "fall_cannot_get_up",
+        HeavyBleeding = "heavy_bleeding",
+        FamilyMissing = "family_missing",
+        BuriedInSnow = "buried_in_snow",
+        WantsToDie = "wants_to_die",
+        Ambulance = "ambulance",
+        NoHeatingCold = "no_heating_cold",
+        NoWater = "no_water",
+        NoPower = "no_power",
+        NoKerosene = "no_kerosene",
+        SnowedIn = "snowed_in",
+        MedicineOut = "medicine_out",
+        StrangerAtDoor = "stranger_at_door",
+        SuspiciousCall = "suspicious_call",
+        HelpRequest = "help_request",
+    }
+);
+
 impl Intent {
     /// Intents that always start the help flow.
     pub fn is_critical(self) -> bool {
@@ -173,11 +215,13 @@ pub struct Understanding {
     pub confidence: f32,
     /// Danger words or a help/emergency intent: the kiosk starts the help flow.
     pub critical: bool,
+    /// The danger concept named, if any (the kiosk confirms with its own question).
+    pub danger: Option<Danger>,
 }
 
 impl Understanding {
     fn other(confidence: f32) -> Self {
-        Self { intent: Intent::Other, body_part: None, confidence, critical: false }
+        Self { intent: Intent::Other, body_part: None, confidence, critical: false, danger: None }
     }
 
     /// The fixed output line after the id: `intent<TAB>body_part<TAB>critical<TAB>confidence`.
@@ -192,11 +236,12 @@ impl Understanding {
     }
 }
 
-/// Lexicon + classifier: everything needed to understand answers.
+/// Lexicon + classifier + danger ontology: everything needed to understand answers.
 #[derive(Debug, Clone)]
 pub struct Understander {
     pub lexicon: Lexicon,
     pub model: Model,
+    pub danger: Ontology,
 }
 
 /// What the text analysis of one answer found (shared by training and understanding).
@@ -210,7 +255,14 @@ pub struct Analysis {
 impl Understander {
     /// The lexicon and model shipped in `assets/dialect/`.
     pub fn load_default() -> Result<Self, learn::LearnError> {
-        Ok(Self { lexicon: Lexicon::load_default()?, model: Model::load(learn::MODEL_PATH.as_ref())? })
+        let lexicon = Lexicon::load_default()?;
+        let danger = Ontology::load_default(&lexicon)?;
+        Ok(Self { model: Model::load(learn::MODEL_PATH.as_ref())?, lexicon, danger })
+    }
+
+    /// This understander with another model (same lexicon and ontology).
+    pub fn with_model(&self, model: Model) -> Self {
+        Self { lexicon: self.lexicon.clone(), model, danger: self.danger.clone() }
     }
 
     pub fn analyse(&self, text: &str) -> Analysis {
@@ -227,7 +279,18 @@ impl Understander {
             Some(u) => u,
             None => self.classify(&a, question),
         };
-        apply_danger(&a, &self.model, &mut u);
+        // The lexicon's danger words in a clause that only talks about a danger (on
+        // television, last winter, mended since) raise nothing.
+        let mut live = a.clone();
+        live.hits.retain(|h| !is_alarm(&h.concept) || !self.danger.is_calm(text, &self.lexicon, clause_of(&a.folded, h)));
+        // A help or emergency guess of the classifier alone, with no danger word live, is
+        // not trusted below `CLASSIFIER_ALARM`: the best calm intent answers instead.
+        let alarm_live = live.hits.iter().any(|h| is_alarm(&h.concept));
+        if u.intent.is_critical() && !alarm_live && u.confidence < CLASSIFIER_ALARM {
+            u = self.calm_guess(&a, question);
+        }
+        apply_danger(&live, &self.model, &mut u);
+        self.apply_ontology(text, &mut u);
         if u.intent == Intent::Pain || u.intent == Intent::Emergency {
             u.body_part = body_part(&a.hits);
         }
@@ -236,6 +299,41 @@ impl Understander {
         }
         u.confidence = u.confidence.clamp(0.0, 1.0);
         u
+    }
+
+    /// The ontology decides last, whatever came before: any danger it finds makes the
+    /// answer critical and names the danger; an emergency outranks a need for help.
+    fn apply_ontology(&self, text: &str, u: &mut Understanding) {
+        let hits = self.danger.find(text, &self.lexicon);
+        let Some(worst) = hits.iter().find(|h| h.kind == Intent::Emergency).or(hits.first()) else {
+            return;
+        };
+        u.critical = true;
+        u.danger = Some(worst.danger);
+        u.confidence = u.confidence.max(0.7);
+        let outranks = worst.kind == Intent::Emergency && u.intent == Intent::NeedHelp;
+        if !u.intent.is_critical() || outranks {
+            u.intent = worst.kind;
+            u.confidence = u.confidence.max(0.7);
+        }
+    }
+
+    /// The classifier's best intent that is not help or emergency.
+    fn calm_guess(&self, a: &Analysis, question: Question) -> Understanding {
+        let probs = self.model.predict(&learn::features(a));
+        let (i, p) = probs
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, _)| !Intent::ALL[i].is_critical())
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .unwrap_or((Intent::Other.index(), 0.0));
+        let intent = match Intent::ALL[i] {
+            Intent::Yes => question.resolve_yes_no(true),
+            Intent::No => question.resolve_yes_no(false),
+            other => other,
+        };
+        Understanding { intent, body_part: None, confidence: p, critical: false, danger: None }
     }
 
     fn classify(&self, a: &Analysis, question: Question) -> Understanding {
@@ -301,7 +399,7 @@ impl Understander {
         if intent == Intent::Yes || intent == Intent::No {
             intent = question.resolve_yes_no(intent == Intent::Yes);
         }
-        Understanding { intent, body_part: None, confidence: p, critical: false }
+        Understanding { intent, body_part: None, confidence: p, critical: false, danger: None }
     }
 }
 
@@ -332,6 +430,11 @@ fn is_content(concept: &str) -> bool {
 /// Concepts that call for help: never taken from a near miss.
 fn is_alarm(concept: &str) -> bool {
     matches!(concept, "help" | "critical" | "critical_chest")
+}
+
+/// The clause (by `|`) a hit starts in.
+fn clause_of(folded: &str, h: &Hit) -> usize {
+    folded.chars().take(h.start).filter(|&c| c == '|').count()
 }
 
 /// The sleep, meal or exercise outcome stated in the last clause, if any.
@@ -389,7 +492,7 @@ fn longest_matches(hits: Vec<Hit>) -> Vec<Hit> {
 /// A one- or two-mora answer resolved against the question (fact 8 of the dialect notes).
 fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
     let sure =
-        |intent, confidence| Some(Understanding { intent, body_part: None, confidence, critical: false });
+        |intent, confidence| Some(Understanding { intent, body_part: None, confidence, critical: false, danger: None });
     match concept {
         "yes" | "yes_tentative" | "yes_understood" => {
             let c = if concept == "yes" { 0.92 } else { 0.8 };

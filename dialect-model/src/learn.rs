@@ -14,6 +14,7 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 
 use crate::intent::{self, Analysis, BodyPart, Intent, Question, Understander, UnknownName};
+use crate::danger::{Ontology, OntologyError};
 use crate::lexicon::{Entry, Lexicon, LexiconError};
 
 /// Labelled examples shipped with the product.
@@ -23,6 +24,7 @@ pub const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dia
 
 const MODEL_MAGIC: &str = "# mimamori dialect intent model v1";
 const BUNDLE_MAGIC: &str = "mimamori-dialect-bundle v1";
+const DANGER_SECTION: &str = "--- danger.tsv\n";
 const EPOCHS: usize = 60;
 const LEARNING_RATE: f32 = 0.2;
 const L2: f32 = 1e-5;
@@ -42,6 +44,8 @@ pub enum LearnError {
     Bundle(String),
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
+    #[error(transparent)]
+    Ontology(#[from] OntologyError),
 }
 
 /// One labelled utterance.
@@ -477,6 +481,9 @@ pub struct Report {
     pub per_intent: Vec<(Intent, usize, usize)>,
     pub critical_rows: usize,
     pub critical_flagged: usize,
+    /// Rows whose gold intent is not critical, and how many of them were flagged.
+    pub calm_rows: usize,
+    pub false_alarms: usize,
     pub body_rows: usize,
     pub body_correct: usize,
     /// Ids of misunderstood rows with what was predicted.
@@ -486,6 +493,10 @@ pub struct Report {
 impl Report {
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.rows.max(1) as f64
+    }
+
+    pub fn false_alarm_rate(&self) -> f64 {
+        self.false_alarms as f64 / self.calm_rows.max(1) as f64
     }
 
     pub fn critical_recall(&self) -> f64 {
@@ -500,7 +511,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{:<16} {:>5} {:>8} {:>8.1}%\ncritical recall: {}/{} = {:.1}%\nbody part (pain/chest rows): {}/{}",
+            "{:<16} {:>5} {:>8} {:>8.1}%\ncritical recall: {}/{} = {:.1}%\nfalse alarms: {}/{} = {:.1}%\nbody part (pain/chest rows): {}/{}",
             "all",
             self.rows,
             self.correct,
@@ -508,6 +519,9 @@ impl Report {
             self.critical_flagged,
             self.critical_rows,
             self.critical_recall() * 100.0,
+            self.false_alarms,
+            self.calm_rows,
+            self.false_alarm_rate() * 100.0,
             self.body_correct,
             self.body_rows
         );
@@ -527,6 +541,8 @@ pub fn evaluate(understander: &Understander, rows: &[Example]) -> Report {
         per_intent: Vec::new(),
         critical_rows: 0,
         critical_flagged: 0,
+        calm_rows: 0,
+        false_alarms: 0,
         body_rows: 0,
         body_correct: 0,
         errors: Vec::new(),
@@ -544,6 +560,9 @@ pub fn evaluate(understander: &Understander, rows: &[Example]) -> Report {
         if e.intent.is_critical() {
             r.critical_rows += 1;
             r.critical_flagged += usize::from(u.critical);
+        } else {
+            r.calm_rows += 1;
+            r.false_alarms += usize::from(u.critical);
         }
         if e.body_part.is_some() {
             r.body_rows += 1;
@@ -556,14 +575,15 @@ pub fn evaluate(understander: &Understander, rows: &[Example]) -> Report {
 
 /// k-fold cross-validation over `examples` (folds by text hash): each fold is understood
 /// by a model trained on the other folds. Returns the pooled report.
-pub fn cross_validate(lexicon: &Lexicon, examples: &[Example], k: usize) -> Report {
+pub fn cross_validate(base: &Understander, examples: &[Example], k: usize) -> Report {
+    let lexicon = &base.lexicon;
     let k = k.max(2);
     let fold_of = |e: &Example| usize::from(Sha256::digest(e.text.as_bytes())[0]) % k;
     let mut pooled: Option<Report> = None;
     for fold in 0..k {
         let (test, train_rows): (Vec<Example>, Vec<Example>) =
             examples.iter().cloned().partition(|e| fold_of(e) == fold);
-        let u = Understander { lexicon: lexicon.clone(), model: train(lexicon, &train_rows) };
+        let u = base.with_model(train(lexicon, &train_rows));
         let r = evaluate(&u, &test);
         pooled = Some(match pooled {
             None => r,
@@ -572,6 +592,8 @@ pub fn cross_validate(lexicon: &Lexicon, examples: &[Example], k: usize) -> Repo
                 p.correct += r.correct;
                 p.critical_rows += r.critical_rows;
                 p.critical_flagged += r.critical_flagged;
+                p.calm_rows += r.calm_rows;
+                p.false_alarms += r.false_alarms;
                 p.body_rows += r.body_rows;
                 p.body_correct += r.body_correct;
                 p.errors.extend(r.errors);
@@ -590,7 +612,7 @@ pub fn cross_validate(lexicon: &Lexicon, examples: &[Example], k: usize) -> Repo
         });
     }
     pooled.unwrap_or_else(|| {
-        evaluate(&Understander { lexicon: lexicon.clone(), model: train(lexicon, &[]) }, &[])
+        evaluate(&base.with_model(train(lexicon, &[])), &[])
     })
 }
 
@@ -670,11 +692,16 @@ pub fn merge(lexicon: &Lexicon, examples: &[Example], corrections: &[Correction]
     (lexicon.with_entries(entries), examples)
 }
 
-/// A versioned bundle: lexicon and model in one text file, with a checksum, that the
-/// backend serves and the kiosk swaps in whole.
+/// A versioned bundle: lexicon, danger ontology and model in one text file, with a
+/// checksum, that the backend serves and the kiosk swaps in whole. (A kiosk from before
+/// the ontology reads its section as lexicon rows without concepts, which match nothing.)
 pub fn bundle(version: u32, understander: &Understander) -> String {
+    let mut danger = understander.danger.to_tsv().to_owned();
+    if !danger.ends_with('\n') {
+        danger.push('\n');
+    }
     let body = format!(
-        "--- lexicon.tsv\n{}--- model.tsv\n{}",
+        "--- lexicon.tsv\n{}{DANGER_SECTION}{danger}--- model.tsv\n{}",
         understander.lexicon.to_tsv(),
         understander.model.to_tsv()
     );
@@ -700,5 +727,15 @@ pub fn open_bundle(text: &str) -> Result<(u32, Understander), LearnError> {
     }
     let rest = body.strip_prefix("--- lexicon.tsv\n").ok_or_else(|| bad("no lexicon section"))?;
     let (lex, model) = rest.split_once("--- model.tsv\n").ok_or_else(|| bad("no model section"))?;
-    Ok((version, Understander { lexicon: Lexicon::parse(lex)?, model: Model::parse(model)? }))
+    let (lex, danger) = match lex.split_once(DANGER_SECTION) {
+        Some((lex, danger)) => (lex, Some(danger)),
+        None => (lex, None),
+    };
+    let lexicon = Lexicon::parse(lex)?;
+    // Bundles from before the ontology travelled in them use the built-in one.
+    let danger = match danger {
+        Some(text) => Ontology::parse(text, &lexicon)?,
+        None => Ontology::load_default(&lexicon)?,
+    };
+    Ok((version, Understander { model: Model::parse(model)?, lexicon, danger }))
 }

@@ -11,6 +11,8 @@
 
 pub mod asr;
 pub mod audio;
+pub mod corpus;
+pub mod danger;
 pub mod eval;
 pub mod intent;
 pub mod learn;

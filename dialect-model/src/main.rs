@@ -157,8 +157,12 @@ enum Cmd {
     },
     /// Accuracy on a labelled TSV (with `intent`): per-intent table and critical recall.
     UnderstandEval {
-        #[arg(long)]
-        tsv: PathBuf,
+        #[arg(long, required_unless_present = "by_author")]
+        tsv: Option<PathBuf>,
+        /// Leave-one-author-out over an author-split corpus (a file or a directory of
+        /// `author-*.tsv`): per author and overall accuracy, critical recall, false alarms.
+        #[arg(long, conflicts_with_all = ["tsv", "split"])]
+        by_author: Option<PathBuf>,
         #[arg(long, default_value = "heldout")]
         split: Split,
         #[arg(long)]
@@ -232,10 +236,14 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Bench { tsv, column, model } => bench(&tsv, &column, &model)?,
         Cmd::Understand { tsv, audio } => understand(&tsv, audio)?,
-        Cmd::UnderstandEval { tsv, split, audio, speaker } => understand_eval(&tsv, split, audio, speaker)?,
+        Cmd::UnderstandEval { tsv, by_author, split, audio, speaker } => match (by_author, tsv) {
+            (Some(corpus), _) => understand_by_author(&corpus, audio, speaker)?,
+            (None, Some(tsv)) => understand_eval(&tsv, split, audio, speaker)?,
+            (None, None) => bail!("give --tsv FILE or --by-author FILE"),
+        },
         Cmd::Train => {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
-            let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+            let examples = dialect_model::corpus::training_set()?;
             let model = learn::train_for_shipping(&lexicon, &examples)?;
             std::fs::write(learn::MODEL_PATH, model.to_tsv()).context("writing the model")?;
             eprintln!("trained on {} examples -> {}", examples.len(), learn::MODEL_PATH);
@@ -248,12 +256,15 @@ fn main() -> anyhow::Result<()> {
                 let neg = if dialect_model::intent::negated(&a.folded, h) { " (negated)" } else { "" };
                 out!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
             }
+            for d in u.danger.find(&text, &u.lexicon) {
+                out!("danger {} ({}) in clause {}", d.danger, d.kind, d.clause);
+            }
             out!("{}", u.understand(&text, question).tsv_fields());
         }
         Cmd::CrossValidate { folds } => {
-            let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
+            let base = Understander::load_default()?;
             let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
-            let report = learn::cross_validate(&lexicon, &examples, folds);
+            let report = learn::cross_validate(&base, &examples, folds);
             out!("{folds}-fold cross-validation over {} examples", examples.len());
             out_raw!("{}", report.table());
         }
@@ -370,6 +381,41 @@ fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> any
     Ok(())
 }
 
+fn understand_by_author(corpus: &Path, audio: bool, speaker: Voice) -> anyhow::Result<()> {
+    use dialect_model::corpus;
+    let train = corpus::load(corpus)?;
+    anyhow::ensure!(!train.is_empty(), "{}: no corpus rows", corpus.display());
+    let u = Understander::load_default()?;
+    let base = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+    let mut test = train.clone();
+    if audio {
+        let pairs: Vec<(String, String)> =
+            test.iter().map(|r| (r.example.id.clone(), r.example.text.clone())).collect();
+        for (row, heard) in test.iter_mut().zip(texts(&pairs, true, speaker, &u.model.asr_prompt)?) {
+            row.example.text = heard;
+        }
+    }
+    let reports = corpus::leave_one_author_out(&u, &base, &train, &test);
+    out!(
+        "leave-one-author-out over {} ({} rows, {} authors), {}",
+        corpus.display(),
+        train.len(),
+        reports.len(),
+        if audio { "through Open JTalk + VAD + Whisper" } else { "from text" }
+    );
+    out_raw!("{}", corpus::table(&reports, 10));
+    for a in &reports {
+        for (id, gold, got) in &a.report.errors {
+            out!("miss {id}: gold {gold}, got {got}");
+        }
+    }
+    let worst = corpus::worst(&reports).map_or(0.0, |w| w.report.accuracy());
+    let recall = reports.iter().map(|a| a.report.critical_recall()).fold(1.0, f64::min);
+    let alarms = reports.iter().map(|a| a.report.false_alarm_rate()).fold(0.0, f64::max);
+    out!("understand-eval: worst_author_accuracy={worst:.3} min_critical_recall={recall:.3} max_false_alarms={alarms:.3} rows={}", train.len());
+    Ok(())
+}
+
 fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(corrections).with_context(|| format!("reading {}", corrections.display()))?;
@@ -379,7 +425,7 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
     let (lexicon, examples) = learn::merge(&before.lexicon, &examples, &corrections);
     let model = learn::train_for_shipping(&lexicon, &examples)?;
-    let after = Understander { lexicon, model };
+    let after = Understander { lexicon, model, danger: before.danger.clone() };
     let (b, a) = (learn::evaluate(&before, &heldout), learn::evaluate(&after, &heldout));
     out!("held-out accuracy before {:.3} after {:.3} ({} rows)", b.accuracy(), a.accuracy(), heldout.len());
     let fixed =

@@ -43,6 +43,27 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// `text` as written, made comparable without folding: full-width ASCII to ASCII,
+/// katakana to hiragana, punctuation to one clause boundary `|`, spaces dropped.
+/// Kanji, voicing and long vowels are kept (the danger ontology matches on this and on
+/// the folded key, so that 火事 is never confused with a folded おかず).
+pub fn surface(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().map(widen_to_ascii).map(to_hiragana) {
+        if is_boundary(c) {
+            if !out.is_empty() && !out.ends_with('|') {
+                out.push('|');
+            }
+        } else if !c.is_whitespace() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    while out.ends_with('|') {
+        out.pop();
+    }
+    out
+}
+
 /// Whether `folded` holds anything a person could have said (kana, kanji or digits).
 pub fn has_speech(folded: &str) -> bool {
     folded.chars().any(|c| is_kana(c) || is_kanji(c))

@@ -704,6 +704,7 @@ mod tests {
             &Understander {
                 lexicon: dialect_model::lexicon::Lexicon::parse(&lexicon).unwrap(),
                 model: builtin.model.clone(),
+                danger: builtin.danger.clone(),
             },
         );
         let path = dir.path().join("dialect-bundle-3.txt");

@@ -110,7 +110,7 @@ fn a_correction_fixes_a_misunderstood_utterance_without_breaking_others() {
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
     let (lexicon, merged) = learn::merge(&u.lexicon, &examples, &corrections);
     assert_eq!(merged.len(), examples.len() + corrections.len());
-    let after = Understander { model: learn::train(&lexicon, &merged), lexicon };
+    let after = Understander { model: learn::train(&lexicon, &merged), lexicon, danger: u.danger.clone() };
     assert_eq!(after.understand(text, Question::Open).intent, corrections[0].intent, "before: {before:?}");
     // Nothing else the old model got right is lost.
     let broken: Vec<&str> = examples
