@@ -163,6 +163,10 @@ pub struct HelpLines {
     pub cancelled: String,
     pub default_responder: String,
     pub buttons: Vec<Button>,
+    /// The confirm question for a named danger, by ontology key (`fire = "火事ですか？…"`);
+    /// a danger without a line here is confirmed with `confirm`.
+    #[serde(default)]
+    pub danger: BTreeMap<String, String>,
 }
 
 /// Lines offering the snow-clearing watch.
@@ -315,6 +319,7 @@ impl Script {
         .into_iter()
         .cloned()
         .collect();
+        v.extend(h.danger.values().cloned());
         for q in self.questions.values() {
             if q.id == QuestionId::Confirm {
                 v.extend(self.meanings.values().map(|m| q.say.replace("{meaning}", m)));
@@ -600,7 +605,9 @@ impl<'s> Session<'s> {
 
     fn start_help(&mut self, during: Option<QuestionId>, heard: Understanding) -> Turn {
         self.state = State::HelpConfirm { during, heard };
-        self.turn(vec![normal(self.script.help.confirm.clone())], vec![])
+        let help = &self.script.help;
+        let line = heard.danger.and_then(|d| help.danger.get(d)).unwrap_or(&help.confirm);
+        self.turn(vec![normal(line.clone())], vec![])
     }
 
     fn raise_help(

@@ -151,12 +151,15 @@ pub struct Understanding {
     /// The model's own flag for danger words (「胸が苦しい」「転んだ」) even when the
     /// intent is something else; care treats it like `NeedHelp`.
     pub critical: bool,
+    /// The danger the resident named (a key of the dialect model's danger ontology,
+    /// such as `fire`): the help flow confirms with that danger's own question.
+    pub danger: Option<&'static str>,
 }
 
 impl Understanding {
     /// A sure understanding of `intent` (what a button press gives).
     pub fn sure(intent: Intent) -> Self {
-        Self { intent, body_part: None, confidence: 1.0, critical: intent.is_critical() }
+        Self { intent, body_part: None, confidence: 1.0, critical: intent.is_critical(), danger: None }
     }
 
     /// A sure pain answer naming `part`.

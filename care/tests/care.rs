@@ -594,7 +594,7 @@ mod checkin_dialogue {
 
     fn voice(intent: Intent, confidence: f32) -> Input {
         let body_part = (intent == Intent::Pain).then_some(BodyPart::Knee);
-        Input::Heard(Understanding { intent, body_part, confidence, critical: false })
+        Input::Heard(Understanding { intent, body_part, confidence, critical: false, danger: None })
     }
 
     /// Starts `entry` and answers by button along `path`; returns the session and the last turn.
@@ -811,9 +811,44 @@ mod checkin_dialogue {
         let turn = s.respond(at(NOW), Input::Pressed(Intent::FeelingGood));
         assert_eq!(turn.step, Step::Question(QuestionId::Slept));
         // A cry for help by voice still goes straight to the help flow.
-        let critical =
-            Understanding { intent: Intent::Other, body_part: None, confidence: 0.3, critical: true };
+        let critical = Understanding {
+            intent: Intent::Other,
+            body_part: None,
+            confidence: 0.3,
+            critical: true,
+            danger: None,
+        };
         assert_eq!(s.respond(at(NOW), Input::Heard(critical)).step, Step::HelpConfirm);
+    }
+
+    #[test]
+    fn a_named_danger_is_confirmed_with_its_own_question_and_only_a_clear_no_cancels() {
+        let script = script();
+        let cases: &[(Option<&'static str>, &str, Input, bool)] = &[
+            (Some("fire"), "火事ですか", Input::Silence, true),
+            (Some("fire"), "火事ですか", Input::Pressed(Intent::Yes), true),
+            (Some("medicine_out"), "お薬", voice(Intent::Other, 0.9), true),
+            (Some("fire"), "火事ですか", Input::Pressed(Intent::No), false),
+            // A danger the script has no line for is confirmed with the general question.
+            (Some("not_in_the_script"), "助けが必要", Input::Silence, true),
+            (None, "助けが必要", Input::Silence, true),
+        ];
+        for &(danger, asks, reply, alerted) in cases {
+            let (mut s, _) = reach(&script, Entry::Checkin, &[]);
+            let heard = Understanding {
+                intent: Intent::Emergency,
+                body_part: None,
+                confidence: 0.7,
+                critical: true,
+                danger,
+            };
+            let turn = s.respond(at(NOW), Input::Heard(heard));
+            assert_eq!(turn.step, Step::HelpConfirm, "{danger:?}");
+            assert!(turn.say[0].text.contains(asks), "{danger:?}: {}", turn.say[0].text);
+            let turn = s.respond(at(NOW), reply);
+            let raised = turn.events.iter().any(|e| matches!(e, CareEvent::HelpAlert { .. }));
+            assert_eq!(raised, alerted, "{danger:?} then {reply:?}");
+        }
     }
 
     #[test]
@@ -964,7 +999,7 @@ mod checkin_dialogue {
         let part = proptest::option::of(proptest::sample::select(BodyPart::ALL.to_vec()));
         prop_oneof![
             3 => (intent.clone(), part, 0.0f32..=1.0, proptest::bool::weighted(0.05)).prop_map(|(intent, body_part, confidence, critical)| {
-                Input::Heard(Understanding { intent, body_part, confidence, critical })
+                Input::Heard(Understanding { intent, body_part, confidence, critical, danger: None })
             }),
             2 => intent.prop_map(Input::Pressed),
             1 => Just(Input::Silence),
@@ -1053,7 +1088,7 @@ mod snow_watch {
                 Do::Tick(m) => w.tick(start + chrono::Duration::minutes(m)),
                 Do::Answer(m, intent, confidence) => w.answer(
                     start + chrono::Duration::minutes(m),
-                    Understanding { intent, body_part: None, confidence, critical: false },
+                    Understanding { intent, body_part: None, confidence, critical: false, danger: None },
                 ),
             };
             lines.extend(out.say);

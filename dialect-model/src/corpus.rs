@@ -56,7 +56,10 @@ pub fn parse(what: &str, text: &str) -> Result<Vec<Row>, LearnError> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let header: Vec<&str> = lines.next().map_or(Vec::new(), |(_, l)| l.split('\t').map(str::trim).collect());
     let col = |name: &'static str| {
-        header.iter().position(|h| *h == name).ok_or(LearnError::MissingColumn { what: what.into(), column: name })
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or(LearnError::MissingColumn { what: what.into(), column: name })
     };
     let (c_author, c_critical, c_tags) = (col("author")?, col("critical")?, col("tags")?);
     let mut rows = Vec::with_capacity(examples.len());
@@ -77,7 +80,12 @@ pub fn parse(what: &str, text: &str) -> Result<Vec<Row>, LearnError> {
         }
         rows.push(Row {
             author: cell(c_author).to_string(),
-            tags: cell(c_tags).split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+            tags: cell(c_tags)
+                .split(';')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
             example,
         });
     }

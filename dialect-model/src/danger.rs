@@ -25,8 +25,14 @@ pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/d
 pub const WINDOW: usize = 16;
 
 /// A form is also matched on the folded key only when its parts fold to at least this
-/// many characters in all: shorter folded keys are everyday words (かす, いき).
+/// many characters in all, and each to at least two: shorter folded keys are everyday
+/// words (かす, いき), and a one-kana part (ねっ → ね) is in every other word.
 const MIN_FOLDED: usize = 4;
+
+/// Whether folded `parts` are long enough to be matched on the folded key.
+fn folded_ok(parts: &[Vec<char>]) -> bool {
+    parts.iter().map(Vec::len).sum::<usize>() >= MIN_FOLDED && parts.iter().all(|p| p.len() >= 2)
+}
 
 /// Why the ontology could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,8 @@ pub enum OntologyError {
 struct Form {
     surface: Vec<Vec<char>>,
     folded: Vec<Vec<char>>,
+    /// `=かじ`: only the whole answer (a one-word cry), never inside other words.
+    whole: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -88,11 +96,13 @@ impl Ontology {
     /// Parses ontology TSV (header row `danger kind forms unless sources`; `#` lines are notes).
     pub fn parse(text: &str, lexicon: &Lexicon) -> Result<Self, OntologyError> {
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
-        let header: Vec<&str> = lines.next().map_or(Vec::new(), |(_, l)| l.split('\t').map(str::trim).collect());
+        let header: Vec<&str> =
+            lines.next().map_or(Vec::new(), |(_, l)| l.split('\t').map(str::trim).collect());
         let col = |name: &'static str| {
             header.iter().position(|h| *h == name).ok_or(OntologyError::MissingColumn(name))
         };
-        let (c_danger, c_kind, c_forms, c_unless) = (col("danger")?, col("kind")?, col("forms")?, col("unless")?);
+        let (c_danger, c_kind, c_forms, c_unless) =
+            (col("danger")?, col("kind")?, col("forms")?, col("unless")?);
         let mut concepts: Vec<Concept> = Vec::new();
         let (mut near_miss, mut resolved) = (Vec::new(), Vec::new());
         for (i, line) in lines {
@@ -111,7 +121,8 @@ impl Ontology {
                 }
                 _ => {}
             }
-            let danger: Danger = cell(c_danger).parse().map_err(|e: crate::intent::UnknownName| row(e.to_string()))?;
+            let danger: Danger =
+                cell(c_danger).parse().map_err(|e: crate::intent::UnknownName| row(e.to_string()))?;
             let kind = match cell(c_kind) {
                 "emergency" => Intent::Emergency,
                 "need_help" => Intent::NeedHelp,
@@ -156,12 +167,17 @@ impl Ontology {
             let found = views.iter().find_map(|(hay, folded)| {
                 c.forms.iter().find_map(|f| {
                     let parts = if *folded { &f.folded } else { &f.surface };
-                    if *folded && parts.iter().map(Vec::len).sum::<usize>() < MIN_FOLDED {
+                    if f.whole {
+                        return (!*folded && is_whole(hay, parts)).then_some(0);
+                    }
+                    if *folded && !folded_ok(parts) {
                         return None;
                     }
                     spans(hay, parts)
                         .into_iter()
-                        .find(|&(start, end)| !negated_after(hay, end, parts) && !self.calm_at(&views, hay, start))
+                        .find(|&(start, end)| {
+                            !negated_after(hay, end, parts) && !self.calm_at(&views, hay, start)
+                        })
                         .map(|(start, _)| clause_of(hay, start))
                 })
             });
@@ -209,27 +225,38 @@ fn find_any(hay: &[char], forms: &[Form], folded: bool) -> Vec<(usize, usize)> {
         .iter()
         .flat_map(|f| {
             let parts = if folded { &f.folded } else { &f.surface };
-            if folded && parts.iter().map(Vec::len).sum::<usize>() < MIN_FOLDED {
-                Vec::new()
-            } else {
-                spans(hay, parts)
-            }
+            if folded && !folded_ok(parts) { Vec::new() } else { spans(hay, parts) }
         })
         .collect()
 }
 
-/// `A, B…C` → forms; each part as written (kana made hiragana) and folded.
+/// Whether the whole answer is the one-part form, with at most a final だ, よ, っ or ー.
+fn is_whole(hay: &[char], parts: &[Vec<char>]) -> bool {
+    let [part] = parts else { return false };
+    let said: String = hay.iter().filter(|&&c| c != '|').collect();
+    let core = said.trim_end_matches(['だ', 'よ', 'っ', 'ー', 'ぁ', 'あ', '!', '！']);
+    core.chars().eq(part.iter().copied())
+}
+
+/// `A, B…C` → forms (`=A`: the whole answer only); each part as written (kana made hiragana) and folded.
 fn parse_forms(cell: &str, lexicon: &Lexicon) -> Vec<Form> {
     cell.split([',', '，', '、'])
         .map(str::trim)
         .filter(|f| !f.is_empty())
         .filter_map(|f| {
+            let (whole, f) = match f.strip_prefix('=') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, f),
+            };
             let parts: Vec<&str> = f.split(['…', '+']).map(str::trim).filter(|p| !p.is_empty()).collect();
-            let surface: Vec<Vec<char>> = parts.iter().map(|p| normalise::surface(p).chars().collect()).collect();
+            let surface: Vec<Vec<char>> =
+                parts.iter().map(|p| normalise::surface(p).chars().collect()).collect();
             let folded: Vec<Vec<char>> =
                 parts.iter().map(|p| lexicon.key(p).replace('|', "").chars().collect()).collect();
-            (!parts.is_empty() && surface.iter().all(|p| !p.is_empty()) && folded.iter().all(|p| !p.is_empty()))
-                .then_some(Form { surface, folded })
+            (!parts.is_empty()
+                && surface.iter().all(|p| !p.is_empty())
+                && folded.iter().all(|p| !p.is_empty()))
+            .then_some(Form { surface, folded, whole })
         })
         .collect()
 }
@@ -274,9 +301,12 @@ fn negated_after(hay: &[char], end: usize, parts: &[Vec<char>]) -> bool {
     if matches!(last, Some('ね' | 'い' | 'て' | 'で')) {
         return false;
     }
-    let next: String = hay[end..].iter().take(3).collect();
-    let next = next.trim_start_matches(['で', 'て', 'は', 'わ']);
-    let negation = next.starts_with('ね') || ["ない", "なえ", "なく", "なぐ", "なか", "なが"].iter().any(|n| next.starts_with(n));
+    // 火事では/でも/もして ねえ: particles and a light する may stand between.
+    let next: String = hay[end..].iter().take(6).collect();
+    let next = next.trim_start_matches(['で', 'て', 'は', 'わ', 'も', 'が']);
+    let next = next.strip_prefix("して").or_else(|| next.strip_prefix("しで")).unwrap_or(next);
+    let negation = next.starts_with('ね')
+        || ["ない", "なえ", "なく", "なぐ", "なか", "なが"].iter().any(|n| next.starts_with(n));
     let question = ["ねが", "ねか", "ねべ", "ねへ", "ねえが", "ねいか"].iter().any(|q| next.starts_with(q));
     negation && !question
 }

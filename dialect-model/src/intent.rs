@@ -271,6 +271,21 @@ impl Understander {
 
     /// Understands one answer to `question`. Never panics; unknown input is `other`.
     pub fn understand(&self, text: &str, question: Question) -> Understanding {
+        // 「元気だず…あ、んでね、腹いでんだった」: a resident who corrects themself means
+        // what follows the correction, when that says anything; a danger anywhere in the
+        // answer still counts (the ontology reads the whole answer, resolved cues included).
+        if let Some(tail) = corrected_tail(text) {
+            let mut u = self.understand_plain(tail, question);
+            if u.intent != Intent::Other {
+                self.apply_ontology(text, &mut u);
+                return u;
+            }
+        }
+        self.understand_plain(text, question)
+    }
+
+    /// [`Self::understand`] without looking for a self-correction.
+    fn understand_plain(&self, text: &str, question: Question) -> Understanding {
         let a = self.analyse(text);
         if !normalise::has_speech(&a.folded) {
             return Understanding::other(0.05);
@@ -279,17 +294,21 @@ impl Understander {
             Some(u) => u,
             None => self.classify(&a, question),
         };
-        // The lexicon's danger words in a clause that only talks about a danger (on
-        // television, last winter, mended since) raise nothing.
+        // A clause that only talks about a danger (on television, last winter, mended
+        // since) raises nothing: its words are left out of the danger rules.
         let mut live = a.clone();
-        live.hits.retain(|h| !is_alarm(&h.concept) || !self.danger.is_calm(text, &self.lexicon, clause_of(&a.folded, h)));
-        // A help or emergency guess of the classifier alone, with no danger word live, is
-        // not trusted below `CLASSIFIER_ALARM`: the best calm intent answers instead.
-        let alarm_live = live.hits.iter().any(|h| is_alarm(&h.concept));
-        if u.intent.is_critical() && !alarm_live && u.confidence < CLASSIFIER_ALARM {
+        live.hits.retain(|h| !self.danger.is_calm(text, &self.lexicon, clause_of(&a.folded, h)));
+        // A help or emergency guess of the classifier is not trusted when every danger
+        // word it saw was talk about a danger, nor below `CLASSIFIER_ALARM` with no
+        // danger word at all: the best calm intent answers instead.
+        let alarm = |h: &&Hit| is_alarm(&h.concept) && !negated_at_once(&a.folded, h);
+        let alarm_live = live.hits.iter().filter(alarm).count();
+        let alarm_seen = a.hits.iter().filter(alarm).count();
+        let all_calm = alarm_seen > 0 && alarm_live == 0;
+        if u.intent.is_critical() && (all_calm || (alarm_live == 0 && u.confidence < CLASSIFIER_ALARM)) {
             u = self.calm_guess(&a, question);
         }
-        apply_danger(&live, &self.model, &mut u);
+        apply_danger(&live, question, &self.model, &mut u);
         self.apply_ontology(text, &mut u);
         if u.intent == Intent::Pain || u.intent == Intent::Emergency {
             u.body_part = body_part(&a.hits);
@@ -320,7 +339,7 @@ impl Understander {
 
     /// The classifier's best intent that is not help or emergency.
     fn calm_guess(&self, a: &Analysis, question: Question) -> Understanding {
-        let probs = self.model.predict(&learn::features(a));
+        let probs = self.model.predict(&learn::features(a, question));
         let (i, p) = probs
             .iter()
             .copied()
@@ -337,7 +356,7 @@ impl Understander {
     }
 
     fn classify(&self, a: &Analysis, question: Question) -> Understanding {
-        let probs = self.model.predict(&learn::features(a));
+        let probs = self.model.predict(&learn::features(a, question));
         let (best, p) = probs
             .iter()
             .copied()
@@ -432,6 +451,37 @@ fn is_alarm(concept: &str) -> bool {
     matches!(concept, "help" | "critical" | "critical_chest")
 }
 
+/// What follows the last self-correction in `text` (「…いや、」「…あ、んでね、」
+/// 「…やっぱり」), when something was said before it and something follows it.
+fn corrected_tail(text: &str) -> Option<&str> {
+    const MARKERS: [&str; 12] = [
+        "いや、",
+        "いや…",
+        "いや。",
+        "んでね、",
+        "んでねくて",
+        "でねくて",
+        "やっぱり",
+        "やっぱ",
+        "じゃなくて",
+        "どごだげんど",
+        "ところだけど",
+        "と思ったげんど",
+    ];
+    let (at, len) =
+        MARKERS.iter().filter_map(|m| text.rfind(m).map(|at| (at, m.len()))).max_by_key(|&(at, _)| at)?;
+    let before = normalise::fold(&text[..at]);
+    let tail = &text[at + len..];
+    (before.chars().filter(|c| *c != '|').count() >= 2 && normalise::fold(tail).chars().count() >= 2)
+        .then_some(tail)
+}
+
+/// A negation right after a danger word (転ばねよう, 倒れねように): it did not happen.
+fn negated_at_once(folded: &str, h: &Hit) -> bool {
+    let next: String = folded.chars().skip(h.end).take(2).collect();
+    next.starts_with('ね') || next.starts_with('な')
+}
+
 /// The clause (by `|`) a hit starts in.
 fn clause_of(folded: &str, h: &Hit) -> usize {
     folded.chars().take(h.start).filter(|&c| c == '|').count()
@@ -491,8 +541,9 @@ fn longest_matches(hits: Vec<Hit>) -> Vec<Hit> {
 
 /// A one- or two-mora answer resolved against the question (fact 8 of the dialect notes).
 fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
-    let sure =
-        |intent, confidence| Some(Understanding { intent, body_part: None, confidence, critical: false, danger: None });
+    let sure = |intent, confidence| {
+        Some(Understanding { intent, body_part: None, confidence, critical: false, danger: None })
+    };
     match concept {
         "yes" | "yes_tentative" | "yes_understood" => {
             let c = if concept == "yes" { 0.92 } else { 0.8 };
@@ -522,16 +573,11 @@ pub fn negated(folded: &str, hit: &Hit) -> bool {
 
 /// Danger words force `critical`; with no help intent chosen, the stronger of
 /// help/emergency takes over (critical detection favours recall).
-fn apply_danger(a: &Analysis, model: &Model, u: &mut Understanding) {
+fn apply_danger(a: &Analysis, question: Question, model: &Model, u: &mut Understanding) {
     let live = |c: &str| a.hits.iter().any(|h| h.concept == c && !negated(&a.folded, h));
     // Danger words are cancelled only by a negation right after them (転ばねよう);
     // 「息がでぎね」 and 「埋まって出らんね」 stay dangerous: recall first.
-    let danger_word = |c: &str| {
-        a.hits.iter().any(|h| {
-            let next: String = a.folded.chars().skip(h.end).take(2).collect();
-            h.concept == c && !(next.starts_with('ね') || next.starts_with("な"))
-        })
-    };
+    let danger_word = |c: &str| a.hits.iter().any(|h| h.concept == c && !negated_at_once(&a.folded, h));
     let has = |c: &str| a.hits.iter().any(|h| h.concept == c);
     let chest = has("body:胸") && (has("pain") || has("palpitation") || has("critical_chest"));
     let breath = has("critical_chest");
@@ -559,7 +605,7 @@ fn apply_danger(a: &Analysis, model: &Model, u: &mut Understanding) {
         u.confidence = u.confidence.max(0.7);
         return;
     }
-    let probs = model.predict(&learn::features(a));
+    let probs = model.predict(&learn::features(a, question));
     let (e, h) = (probs[Intent::Emergency.index()], probs[Intent::NeedHelp.index()]);
     u.intent = if chest || breath || e >= h { Intent::Emergency } else { Intent::NeedHelp };
     u.confidence = (e + h).max(0.7);

@@ -13,8 +13,8 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::intent::{self, Analysis, BodyPart, Intent, Question, Understander, UnknownName};
 use crate::danger::{Ontology, OntologyError};
+use crate::intent::{self, Analysis, BodyPart, Intent, Question, Understander, UnknownName};
 use crate::lexicon::{Entry, Lexicon, LexiconError};
 
 /// Labelled examples shipped with the product.
@@ -195,10 +195,12 @@ pub fn parse_utterances(what: &str, text: &str) -> Result<Vec<Utterance>, LearnE
         .collect()
 }
 
-/// Classifier features of an analysed answer: character 1–3-grams of the folded text,
-/// lexicon concepts (with `~neg` when negated in their clause) and the bare-answer kind.
-pub fn features(a: &Analysis) -> Vec<String> {
-    let mut f = vec!["^bias".to_string()];
+/// Classifier features of an analysed answer to `question`: character 1–3-grams of the
+/// folded text, lexicon concepts (with `~neg` when negated in their clause), the
+/// bare-answer kind, and the question with each concept (an answer to 「よく眠れまし
+/// たか」 is most likely about sleep, whatever words it uses).
+pub fn features(a: &Analysis, question: Question) -> Vec<String> {
+    let mut f = vec!["^bias".to_string(), format!("?{question}")];
     let chars: Vec<char> = std::iter::once('^').chain(a.folded.chars()).chain(std::iter::once('$')).collect();
     for n in 1..=3 {
         for w in chars.windows(n) {
@@ -217,6 +219,7 @@ pub fn features(a: &Analysis) -> Vec<String> {
         if h.start >= main_start {
             f.push(format!("#{}{neg}@main", h.concept));
         }
+        f.push(format!("#{}{neg}?{question}", h.concept));
     }
     if let Some(b) = &a.bare {
         f.push(format!("@{b}"));
@@ -340,8 +343,10 @@ pub fn inputs_sha256(lexicon: &Lexicon, examples: &[Example]) -> String {
 
 /// Trains the classifier on `examples` (deterministic: same inputs, same weights).
 pub fn train(lexicon: &Lexicon, examples: &[Example]) -> Model {
-    let data: Vec<(Vec<String>, usize)> =
-        examples.iter().map(|e| (features(&intent::analyse(lexicon, &e.text)), e.intent.index())).collect();
+    let data: Vec<(Vec<String>, usize)> = examples
+        .iter()
+        .map(|e| (features(&intent::analyse(lexicon, &e.text), e.question), e.intent.index()))
+        .collect();
     let k = Intent::ALL.len();
     let mut weights: HashMap<String, Vec<f32>> = HashMap::new();
     // The mean of the weights after each epoch from the second half on: steadier than
@@ -611,9 +616,7 @@ pub fn cross_validate(base: &Understander, examples: &[Example], k: usize) -> Re
             }
         });
     }
-    pooled.unwrap_or_else(|| {
-        evaluate(&base.with_model(train(lexicon, &[])), &[])
-    })
+    pooled.unwrap_or_else(|| evaluate(&base.with_model(train(lexicon, &[])), &[]))
 }
 
 /// One staff correction (text only, never audio).

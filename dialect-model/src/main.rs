@@ -163,6 +163,10 @@ enum Cmd {
         /// `author-*.tsv`): per author and overall accuracy, critical recall, false alarms.
         #[arg(long, conflicts_with_all = ["tsv", "split"])]
         by_author: Option<PathBuf>,
+        /// With `--by-author --audio`: keep what was heard here and reuse it on the next
+        /// run for rows whose text, voice and recogniser prompt are unchanged.
+        #[arg(long, requires = "audio")]
+        heard_cache: Option<PathBuf>,
         #[arg(long, default_value = "heldout")]
         split: Split,
         #[arg(long)]
@@ -236,11 +240,13 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Bench { tsv, column, model } => bench(&tsv, &column, &model)?,
         Cmd::Understand { tsv, audio } => understand(&tsv, audio)?,
-        Cmd::UnderstandEval { tsv, by_author, split, audio, speaker } => match (by_author, tsv) {
-            (Some(corpus), _) => understand_by_author(&corpus, audio, speaker)?,
-            (None, Some(tsv)) => understand_eval(&tsv, split, audio, speaker)?,
-            (None, None) => bail!("give --tsv FILE or --by-author FILE"),
-        },
+        Cmd::UnderstandEval { tsv, by_author, heard_cache, split, audio, speaker } => {
+            match (by_author, tsv) {
+                (Some(corpus), _) => understand_by_author(&corpus, audio, speaker, heard_cache.as_deref())?,
+                (None, Some(tsv)) => understand_eval(&tsv, split, audio, speaker)?,
+                (None, None) => bail!("give --tsv FILE or --by-author FILE"),
+            }
+        }
         Cmd::Train => {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
             let examples = dialect_model::corpus::training_set()?;
@@ -381,7 +387,12 @@ fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> any
     Ok(())
 }
 
-fn understand_by_author(corpus: &Path, audio: bool, speaker: Voice) -> anyhow::Result<()> {
+fn understand_by_author(
+    corpus: &Path,
+    audio: bool,
+    speaker: Voice,
+    cache: Option<&Path>,
+) -> anyhow::Result<()> {
     use dialect_model::corpus;
     let train = corpus::load(corpus)?;
     anyhow::ensure!(!train.is_empty(), "{}: no corpus rows", corpus.display());
@@ -389,10 +400,35 @@ fn understand_by_author(corpus: &Path, audio: bool, speaker: Voice) -> anyhow::R
     let base = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
     let mut test = train.clone();
     if audio {
-        let pairs: Vec<(String, String)> =
-            test.iter().map(|r| (r.example.id.clone(), r.example.text.clone())).collect();
-        for (row, heard) in test.iter_mut().zip(texts(&pairs, true, speaker, &u.model.asr_prompt)?) {
-            row.example.text = heard;
+        // A cached transcript counts only for the same text, voice and prompt.
+        let key = |text: &str| {
+            model::sha256_hex(
+                format!("{text}\u{0}{}\u{0}{}", speaker.path().display(), u.model.asr_prompt).as_bytes(),
+            )
+        };
+        let mut cached: std::collections::HashMap<String, String> = match cache {
+            Some(path) if path.is_file() => std::fs::read_to_string(path)?
+                .lines()
+                .filter_map(|l| l.split_once('\t').map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .collect(),
+            _ => Default::default(),
+        };
+        let missing: Vec<(String, String)> = test
+            .iter()
+            .filter(|r| !cached.contains_key(&key(&r.example.text)))
+            .map(|r| (r.example.id.clone(), r.example.text.clone()))
+            .collect();
+        eprintln!("hearing {} rows ({} from the cache)", missing.len(), test.len() - missing.len());
+        for ((_, text), heard) in missing.iter().zip(texts(&missing, true, speaker, &u.model.asr_prompt)?) {
+            cached.insert(key(text), heard.replace(['\t', '\n'], " "));
+        }
+        if let Some(path) = cache {
+            let mut lines: Vec<String> = cached.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
+            lines.sort();
+            std::fs::write(path, lines.concat()).with_context(|| format!("writing {}", path.display()))?;
+        }
+        for row in &mut test {
+            row.example.text = cached[&key(&row.example.text)].clone();
         }
     }
     let reports = corpus::leave_one_author_out(&u, &base, &train, &test);
@@ -412,7 +448,10 @@ fn understand_by_author(corpus: &Path, audio: bool, speaker: Voice) -> anyhow::R
     let worst = corpus::worst(&reports).map_or(0.0, |w| w.report.accuracy());
     let recall = reports.iter().map(|a| a.report.critical_recall()).fold(1.0, f64::min);
     let alarms = reports.iter().map(|a| a.report.false_alarm_rate()).fold(0.0, f64::max);
-    out!("understand-eval: worst_author_accuracy={worst:.3} min_critical_recall={recall:.3} max_false_alarms={alarms:.3} rows={}", train.len());
+    out!(
+        "understand-eval: worst_author_accuracy={worst:.3} min_critical_recall={recall:.3} max_false_alarms={alarms:.3} rows={}",
+        train.len()
+    );
     Ok(())
 }
 
@@ -424,7 +463,10 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let before = Understander::load_default()?;
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
     let (lexicon, examples) = learn::merge(&before.lexicon, &examples, &corrections);
-    let model = learn::train_for_shipping(&lexicon, &examples)?;
+    // The shipped model learns from the examples (with the corrections) and the corpus.
+    let corpus = dialect_model::corpus::load(Path::new(dialect_model::corpus::CORPUS_DIR))?;
+    let everything: Vec<_> = examples.iter().cloned().chain(corpus.into_iter().map(|r| r.example)).collect();
+    let model = learn::train_for_shipping(&lexicon, &everything)?;
     let after = Understander { lexicon, model, danger: before.danger.clone() };
     let (b, a) = (learn::evaluate(&before, &heldout), learn::evaluate(&after, &heldout));
     out!("held-out accuracy before {:.3} after {:.3} ({} rows)", b.accuracy(), a.accuracy(), heldout.len());

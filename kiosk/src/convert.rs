@@ -51,6 +51,7 @@ pub fn understanding(u: &dialect_model::intent::Understanding) -> Understanding 
         body_part: u.body_part.and_then(body_part),
         confidence: u.confidence,
         critical: u.critical,
+        danger: u.danger.map(dialect_model::intent::Danger::key),
     }
 }
 
@@ -66,5 +67,16 @@ mod tests {
         let parts: std::collections::BTreeSet<_> =
             dialect_model::intent::BodyPart::ALL.iter().filter_map(|&p| body_part(p)).collect();
         assert_eq!(parts.len(), BodyPart::ALL.len(), "one-to-one");
+    }
+
+    #[test]
+    fn every_danger_of_the_ontology_has_its_own_confirm_question() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialogue/checkin.toml");
+        let script = care::dialogue::Script::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for &d in dialect_model::intent::Danger::ALL {
+            let line = script.help.danger.get(d.key()).unwrap_or_else(|| panic!("no [help.danger] {d}"));
+            assert!(line.ends_with('？') || line.ends_with('。'), "{d}: {line}");
+        }
+        assert_eq!(script.help.danger.len(), dialect_model::intent::Danger::ALL.len(), "no stray keys");
     }
 }

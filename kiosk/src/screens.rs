@@ -120,6 +120,7 @@ pub fn capture_all(
         body_part: Some(care::understanding::BodyPart::Knee),
         confidence: 0.45,
         critical: false,
+        danger: None,
     }));
     pump(&app);
     shoot("checkin-confirm");

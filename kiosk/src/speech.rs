@@ -667,7 +667,7 @@ mod tests {
     use care::understanding::{Intent, Understanding};
 
     fn check(text: &str, intent: Intent, confidence: f32, early: bool) {
-        let u = Understanding { intent, body_part: None, confidence, critical: false };
+        let u = Understanding { intent, body_part: None, confidence, critical: false, danger: None };
         assert_eq!(complete_answer(text, &u), early, "{text:?} {intent:?} {confidence}");
     }
 

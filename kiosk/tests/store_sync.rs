@@ -945,7 +945,8 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
         learn::parse_corrections("fixture", &std::fs::read_to_string(fixtures).unwrap()).unwrap();
     let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
     let (lexicon, merged) = learn::merge(&builtin.lexicon, &examples, &corrections);
-    let learnt = Understander { model: learn::train(&lexicon, &merged), lexicon, danger: builtin.danger.clone() };
+    let learnt =
+        Understander { model: learn::train(&lexicon, &merged), lexicon, danger: builtin.danger.clone() };
     let text = learn::bundle(2, &learnt);
     assert_eq!(office.store.publish_bundle(&text, None, Utc::now()).unwrap(), 2);
 

@@ -201,6 +201,7 @@ fn low_confidence_answer_is_confirmed_not_asked_again() {
         body_part: Some(BodyPart::Knee),
         confidence: 0.45,
         critical: false,
+        danger: None,
     });
     assert!(rig.caption().contains("ということですね"), "confirms: {}", rig.caption());
     assert!(rig.caption().contains("膝"), "names what it understood: {}", rig.caption());
@@ -219,6 +220,7 @@ fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
         body_part: Some(BodyPart::Chest),
         confidence: 0.9,
         critical: true,
+        danger: None,
     });
     let buttons = rig.buttons();
     assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
@@ -229,6 +231,24 @@ fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
         r.outbox_kinds().contains(&wire::EventKind::HelpRequest)
     });
     assert!(rig.caption().contains("知らせ"), "says who was told: {}", rig.caption());
+}
+
+/// A danger named in dialect, read by the real understander: the tablet asks about that
+/// danger, and silence (a resident who cannot answer) raises the alert.
+#[test]
+fn a_named_danger_is_confirmed_by_its_own_question_and_silence_raises_the_alert() {
+    let understander = dialect_model::intent::Understander::load_default().unwrap();
+    let heard = understander.understand("台所、煙でいっぱいだ", dialect_model::intent::Question::HowFeeling);
+    assert_eq!(heard.danger, Some(dialect_model::intent::Danger::Smoke), "{heard:?}");
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(kiosk::convert::understanding(&heard));
+    assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
+    assert!(rig.caption().contains("煙が出ているのですか"), "asks about the smoke: {}", rig.caption());
+    rig.app.report(Report::Speech(SpeechReport::Silence));
+    rig.pump_until("the help request in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::HelpRequest)
+    });
 }
 
 #[test]
@@ -482,7 +502,13 @@ fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
 fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
     let rig = rig(RigOptions::default());
     rig.start_checkin();
-    rig.heard(Understanding { intent: Intent::Tired, body_part: None, confidence: 0.5, critical: false });
+    rig.heard(Understanding {
+        intent: Intent::Tired,
+        body_part: None,
+        confidence: 0.5,
+        critical: false,
+        danger: None,
+    });
     assert!(rig.caption().contains("ということですね"), "{}", rig.caption());
     rig.press("いいえ");
     rig.settle();

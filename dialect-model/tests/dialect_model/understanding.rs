@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use dialect_model::intent::{Intent, Question, Understander};
+use dialect_model::intent::{Danger, Intent, Question, Understander};
 use dialect_model::learn::{self, Split};
 use dialect_model::lexicon::Lexicon;
 
@@ -48,6 +48,54 @@ fn hard_cases_from_the_dialect_notes_are_understood() {
     );
 }
 
+/// Every danger concept of the ontology, in dialect forms, is critical and named, and
+/// every near miss (television, last winter, 死ぬほど, a mended stove) is not.
+#[test]
+fn every_danger_concept_is_critical_and_near_misses_are_not() {
+    let text = std::fs::read_to_string(data("danger-cases.tsv")).unwrap();
+    let mut failures = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let u = understander().understand(c[0], c[1].parse().unwrap());
+        let want: Option<Danger> = (!c[2].is_empty()).then(|| c[2].parse().unwrap());
+        covered.extend(want);
+        let ok = match want {
+            Some(d) => u.critical && u.danger == Some(d) && u.intent.is_critical(),
+            None => !u.critical,
+        };
+        if !ok {
+            failures.push(format!("{:?} [{}]: want {:?}, got {u:?}", c[0], c[1], want));
+        }
+    }
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    let missing: Vec<_> = Danger::ALL.iter().filter(|d| !covered.contains(*d)).collect();
+    assert!(missing.is_empty(), "no case for {missing:?}");
+}
+
+/// Leave-one-author-out on the author-split corpus, from text: each author is read by a
+/// model that never saw their rows. The floors are today's figures (README), so a change
+/// that makes understanding worse for people it never heard fails here; the targets
+/// (worst author 95%, every critical row) are not reached yet.
+#[test]
+fn leave_one_author_out_holds_todays_figures() {
+    use dialect_model::corpus;
+    let rows = corpus::load(Path::new(corpus::CORPUS_DIR)).unwrap();
+    let authors: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.author.as_str()).collect();
+    assert!(rows.len() >= 1_500 && authors.len() >= 8, "{} rows, {} authors", rows.len(), authors.len());
+    let base = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let reports = corpus::leave_one_author_out(understander(), &base, &rows, &rows);
+    let table = corpus::table(&reports, 10);
+    let pooled: (usize, usize) =
+        reports.iter().fold((0, 0), |(r, c), a| (r + a.report.rows, c + a.report.correct));
+    assert!(pooled.1 as f64 / pooled.0 as f64 >= 0.84, "{table}");
+    for a in &reports {
+        assert!(a.report.accuracy() >= 0.78, "{}: {table}", a.author);
+        assert!(a.report.critical_recall() >= 0.95, "{}: {table}", a.author);
+        assert!(a.report.false_alarm_rate() <= 0.10, "{}: {table}", a.author);
+    }
+}
+
 #[test]
 fn garbage_and_empty_input_is_other_with_low_confidence() {
     let mut garbage = String::new();
@@ -71,8 +119,8 @@ fn garbage_and_empty_input_is_other_with_low_confidence() {
 #[test]
 fn committed_model_is_the_retrain_of_the_committed_examples_and_lexicon() {
     let lexicon = Lexicon::load_default().unwrap();
-    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
-    assert!(examples.len() >= 400, "only {} examples", examples.len());
+    let examples = dialect_model::corpus::training_set().unwrap();
+    assert!(examples.len() >= 2_000, "only {} examples", examples.len());
     let model = learn::train_for_shipping(&lexicon, &examples).unwrap();
     assert_eq!(model.inputs_sha256, understander().model.inputs_sha256, "run `dialect-model train`");
     assert!(!model.asr_prompt.is_empty() && model.asr_prompt.contains("んだ"), "{}", model.asr_prompt);
@@ -81,9 +129,9 @@ fn committed_model_is_the_retrain_of_the_committed_examples_and_lexicon() {
 
 #[test]
 fn heldout_split_is_never_trained_on_and_is_understood() {
-    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dialect/utterances-dev.tsv");
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/dialect/dev/utterances-dev.tsv");
     let Ok(all) = learn::load_examples(&dev) else {
-        panic!("the shared dialect dev set is missing at {}", dev.display());
+        panic!("the dialect dev set is missing at {}", dev.display());
     };
     let heldout = learn::select(&all, Split::Heldout);
     let train = learn::select(&all, Split::Train);
@@ -107,21 +155,31 @@ fn a_correction_fixes_a_misunderstood_utterance_without_breaking_others() {
         learn::parse_corrections("test", &std::fs::read_to_string(data("corrections.tsv")).unwrap()).unwrap();
     assert_eq!(corrections[0].text, text);
     assert_ne!(before.intent, corrections[0].intent, "the case no longer needs correcting: pick another");
-    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let examples = dialect_model::corpus::training_set().unwrap();
     let (lexicon, merged) = learn::merge(&u.lexicon, &examples, &corrections);
     assert_eq!(merged.len(), examples.len() + corrections.len());
     let after = Understander { model: learn::train(&lexicon, &merged), lexicon, danger: u.danger.clone() };
     assert_eq!(after.understand(text, Question::Open).intent, corrections[0].intent, "before: {before:?}");
-    // Nothing else the old model got right is lost.
-    let broken: Vec<&str> = examples
-        .iter()
-        .filter(|e| {
-            u.understand(&e.text, e.question).intent == e.intent
-                && after.understand(&e.text, e.question).intent != e.intent
-        })
-        .map(|e| e.text.as_str())
-        .collect();
-    assert!(broken.is_empty(), "the correction broke: {broken:?}");
+    // Nothing else the old model got right is lost among the written examples; of the
+    // corpus rows, a retrain may flip a borderline few (1,622 rows, at most 3).
+    let broken = |rows: &[learn::Example]| -> Vec<String> {
+        rows.iter()
+            .filter(|e| {
+                u.understand(&e.text, e.question).intent == e.intent
+                    && after.understand(&e.text, e.question).intent != e.intent
+            })
+            .map(|e| e.text.clone())
+            .collect()
+    };
+    let written = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let corpus: Vec<learn::Example> =
+        dialect_model::corpus::load(Path::new(dialect_model::corpus::CORPUS_DIR))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.example)
+            .collect();
+    assert!(broken(&written).is_empty(), "the correction broke: {:?}", broken(&written));
+    assert!(broken(&corpus).len() <= 3, "the correction broke: {:?}", broken(&corpus));
     let hard = std::fs::read_to_string(data("understanding-cases.tsv")).unwrap();
     let failures: Vec<String> =
         hard.lines().filter(|l| !l.starts_with('#')).skip(1).filter_map(|l| check(&after, l)).collect();
@@ -138,6 +196,20 @@ fn a_bundle_round_trips_and_a_tampered_one_is_refused() {
     let tampered = text.replacen("tired", "thanks", 1);
     assert!(learn::open_bundle(&tampered).is_err());
     assert!(learn::open_bundle("").is_err());
+    // The danger ontology travels in the bundle: a town's added form reaches the tablets.
+    assert_eq!(u.danger.to_tsv(), understander().danger.to_tsv());
+    let mut town = understander().clone();
+    let edited = format!("{}fire\temergency\tひばしら立った\t\ttown edit\n", town.danger.to_tsv());
+    town.danger = dialect_model::danger::Ontology::parse(&edited, &town.lexicon).unwrap();
+    let (_, shipped) = learn::open_bundle(&learn::bundle(8, &town)).unwrap();
+    let heard = shipped.understand("裏でひばしら立ったっけ", Question::Open);
+    assert_eq!((heard.critical, heard.danger), (true, Some(Danger::Fire)), "{heard:?}");
+    // A bundle from before the ontology travelled in them opens with the built-in one.
+    let body = format!("--- lexicon.tsv\n{}--- model.tsv\n{}", u.lexicon.to_tsv(), u.model.to_tsv());
+    let sha = dialect_model::model::sha256_hex(body.as_bytes());
+    let (_, older) =
+        learn::open_bundle(&format!("mimamori-dialect-bundle v1\nversion 3\nsha256 {sha}\n{body}")).unwrap();
+    assert_eq!(older.danger.to_tsv(), understander().danger.to_tsv());
 }
 
 #[test]
@@ -215,8 +287,8 @@ fn a_closed_stdout_ends_the_command_without_a_panic() {
 /// Whisper (the real model) listen, and the understander reads what they wrote.
 #[test]
 fn dialect_answers_through_the_real_speech_path_are_understood_at_ninety_percent() {
-    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dialect/utterances-dev.tsv");
-    assert!(dev.is_file(), "the shared dialect dev set is missing at {}", dev.display());
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/dialect/dev/utterances-dev.tsv");
+    assert!(dev.is_file(), "the dialect dev set is missing at {}", dev.display());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialect-model"))
         .args(["understand-eval", "--split", "all", "--audio", "--tsv"])
         .arg(&dev)
