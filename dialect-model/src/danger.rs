@@ -150,11 +150,6 @@ impl Ontology {
         &self.text
     }
 
-    /// Every danger concept this ontology knows.
-    pub fn dangers(&self) -> impl Iterator<Item = Danger> + '_ {
-        self.concepts.iter().map(|c| c.danger)
-    }
-
     /// The dangers `text` names (once each, in ontology order), near misses left out.
     pub fn find(&self, text: &str, lexicon: &Lexicon) -> Vec<DangerHit> {
         let capped: String = text.chars().take(crate::intent::MAX_CHARS).collect();
