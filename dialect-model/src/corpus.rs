@@ -142,13 +142,11 @@ pub fn table(reports: &[AuthorReport], confusions: usize) -> String {
         "{:<8} {:>5} {:>9} {:>16} {:>18}\n",
         "author", "rows", "accuracy", "critical recall", "false alarms"
     );
-    let mut pooled = Pooled::default();
-    for a in reports {
-        let r = &a.report;
+    let row = |out: &mut String, name: &str, r: &Report| {
         let _ = writeln!(
             out,
             "{:<8} {:>5} {:>8.1}% {:>8}/{:<3} {:>5.1}% {:>6}/{:<4} {:>5.1}%",
-            a.author,
+            name,
             r.rows,
             r.accuracy() * 100.0,
             r.critical_flagged,
@@ -158,21 +156,18 @@ pub fn table(reports: &[AuthorReport], confusions: usize) -> String {
             r.calm_rows,
             r.false_alarm_rate() * 100.0
         );
-        pooled.add(r);
+    };
+    let mut pooled: Option<Report> = None;
+    for a in reports {
+        row(&mut out, &a.author, &a.report);
+        match &mut pooled {
+            None => pooled = Some(a.report.clone()),
+            Some(p) => p.absorb(a.report.clone()),
+        }
     }
-    let _ = writeln!(
-        out,
-        "{:<8} {:>5} {:>8.1}% {:>8}/{:<3} {:>5.1}% {:>6}/{:<4} {:>5.1}%",
-        "all",
-        pooled.rows,
-        pooled.correct as f64 * 100.0 / pooled.rows.max(1) as f64,
-        pooled.critical_flagged,
-        pooled.critical_rows,
-        pooled.critical_flagged as f64 * 100.0 / pooled.critical_rows.max(1) as f64,
-        pooled.false_alarms,
-        pooled.calm_rows,
-        pooled.false_alarms as f64 * 100.0 / pooled.calm_rows.max(1) as f64
-    );
+    if let Some(p) = &pooled {
+        row(&mut out, "all", p);
+    }
     if let Some(w) = worst(reports) {
         let _ = writeln!(out, "worst author: {} ({:.1}%)", w.author, w.report.accuracy() * 100.0);
     }
@@ -193,25 +188,4 @@ pub fn table(reports: &[AuthorReport], confusions: usize) -> String {
 /// The author with the lowest accuracy.
 pub fn worst(reports: &[AuthorReport]) -> Option<&AuthorReport> {
     reports.iter().min_by(|a, b| a.report.accuracy().total_cmp(&b.report.accuracy()))
-}
-
-#[derive(Default)]
-struct Pooled {
-    rows: usize,
-    correct: usize,
-    critical_rows: usize,
-    critical_flagged: usize,
-    calm_rows: usize,
-    false_alarms: usize,
-}
-
-impl Pooled {
-    fn add(&mut self, r: &Report) {
-        self.rows += r.rows;
-        self.correct += r.correct;
-        self.critical_rows += r.critical_rows;
-        self.critical_flagged += r.critical_flagged;
-        self.calm_rows += r.calm_rows;
-        self.false_alarms += r.false_alarms;
-    }
 }

@@ -500,6 +500,29 @@ impl Report {
         self.correct as f64 / self.rows.max(1) as f64
     }
 
+    /// Adds another report's rows to this one (pooling folds or authors).
+    pub fn absorb(&mut self, r: Report) {
+        self.rows += r.rows;
+        self.correct += r.correct;
+        self.critical_rows += r.critical_rows;
+        self.critical_flagged += r.critical_flagged;
+        self.calm_rows += r.calm_rows;
+        self.false_alarms += r.false_alarms;
+        self.body_rows += r.body_rows;
+        self.body_correct += r.body_correct;
+        self.errors.extend(r.errors);
+        for (i, n, c) in r.per_intent {
+            match self.per_intent.iter_mut().find(|x| x.0 == i) {
+                Some(x) => {
+                    x.1 += n;
+                    x.2 += c;
+                }
+                None => self.per_intent.push((i, n, c)),
+            }
+        }
+        self.per_intent.sort();
+    }
+
     pub fn false_alarm_rate(&self) -> f64 {
         self.false_alarms as f64 / self.calm_rows.max(1) as f64
     }
@@ -593,25 +616,7 @@ pub fn cross_validate(base: &Understander, examples: &[Example], k: usize) -> Re
         pooled = Some(match pooled {
             None => r,
             Some(mut p) => {
-                p.rows += r.rows;
-                p.correct += r.correct;
-                p.critical_rows += r.critical_rows;
-                p.critical_flagged += r.critical_flagged;
-                p.calm_rows += r.calm_rows;
-                p.false_alarms += r.false_alarms;
-                p.body_rows += r.body_rows;
-                p.body_correct += r.body_correct;
-                p.errors.extend(r.errors);
-                for (i, n, c) in r.per_intent {
-                    match p.per_intent.iter_mut().find(|x| x.0 == i) {
-                        Some(x) => {
-                            x.1 += n;
-                            x.2 += c;
-                        }
-                        None => p.per_intent.push((i, n, c)),
-                    }
-                }
-                p.per_intent.sort();
+                p.absorb(r);
                 p
             }
         });
