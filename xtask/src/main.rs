@@ -58,8 +58,13 @@ fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
     if ONE_SHOT_BUILD.load(Ordering::Relaxed) {
         cmd.env("CARGO_INCREMENTAL", "0");
     }
+    let started = Instant::now();
     let status =
         cmd.args(args).current_dir(root).status().with_context(|| format!("cannot run {program}"))?;
+    // Each stage's time, so a slow CI run shows where it went.
+    let name = Path::new(program).file_name().map_or(program.into(), |n| n.to_string_lossy());
+    let first = args.first().copied().unwrap_or("");
+    eprintln!("xtask: {name} {first} took {} s", started.elapsed().as_secs());
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
