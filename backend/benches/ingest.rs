@@ -105,9 +105,17 @@ fn main() -> anyhow::Result<()> {
                         effect,
                     });
                 };
-                push("check_in", Effect::CheckIn, r#"{"feeling":"good","slept":"well","appetite":"good"}"#);
+                push(
+                    wire::EventKind::CheckIn,
+                    Effect::CheckIn,
+                    r#"{"feeling":"good","slept":"well","appetite":"good"}"#,
+                );
                 if (k + i) % 3 == 0 {
-                    push("exercise_done", Effect::Record, r#"{"plan":"seated-winter","minutes":12}"#);
+                    push(
+                        wire::EventKind::ExerciseDone,
+                        Effect::Record,
+                        r#"{"plan":"seated-winter","minutes":12}"#,
+                    );
                 }
             }
             history += events.len();

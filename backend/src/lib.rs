@@ -9,11 +9,10 @@
 //! data (names, health answers) never reaches a log line.
 
 pub mod api;
-pub mod care_terms;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
-pub mod dialect;
+pub mod domain;
 pub mod error;
 pub mod escalation;
 pub mod routes;

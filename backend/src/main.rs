@@ -65,8 +65,8 @@ fn add_user(args: &[String]) -> anyhow::Result<()> {
     let (Some(login), Some(role)) = (args.first(), args.get(1)) else {
         bail!("usage: backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]  (password on stdin)");
     };
-    let role =
-        Role::parse(role).map_err(|_| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
+    let role = Role::from_key(role)
+        .ok_or_else(|| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
     let rest: Vec<&String> = args[2..].iter().collect();
     let config_path = rest.iter().find(|a| a.ends_with(".toml")).map(PathBuf::from);
     let district = rest.iter().find(|a| !a.ends_with(".toml")).map(|d| d.as_str());

@@ -35,8 +35,15 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&store)).await.map_err(|_| AppError::Task)?.map_err(AppError::from)
 }
 
+/// The body of `GET /healthz`.
+#[derive(Debug, serde::Serialize)]
+struct Health {
+    status: &'static str,
+    schema_version: usize,
+}
+
 /// Liveness and schema version, for staff tooling and the kiosk's embedded server.
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
     let version = blocking(&state.store, |s| s.schema_version()).await?;
-    Ok(Json(serde_json::json!({ "status": "ok", "schema_version": version })))
+    Ok(Json(Health { status: "ok", schema_version: version }))
 }

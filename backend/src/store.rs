@@ -10,6 +10,7 @@ mod corrections;
 mod devices;
 mod events;
 mod office;
+mod pull_log;
 mod residents;
 mod schema;
 mod users;
@@ -24,14 +25,20 @@ use rusqlite::Connection;
 pub use bundles::{BundleError, BundleInfo, check_envelope};
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
-pub use events::{Ack, Effect, IncomingEvent, PulledItem, TimelineEvent, Topic};
+pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
 pub use office::{
-    Alert, AlertKind, BoardCounts, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow,
-    ResidentDay, Risk, Role, Status,
+    Alert, BoardCounts, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow, ResidentDay,
+    Risk,
 };
+pub use pull_log::PulledItem;
 pub use residents::{Contact, Pause, Profile, ResidentRecord, VisitRow};
-pub use users::{BoardRow, BoardState, SessionUser};
+pub use users::{BoardRow, SessionUser};
 pub use weather::StoredWeather;
+
+pub use crate::domain::{
+    AlertKind, BoardState, CampaignId, CardIdentity, CheckinWindow, DeviceId, ResidentId, Role, Status,
+    UserId,
+};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,70 +52,6 @@ pub enum StoreError {
     /// A stored value the code cannot read back (a bug or a hand-edited file).
     #[error("corrupt value in column {column}")]
     Corrupt { column: &'static str },
-}
-
-/// A resident (one person checked on daily).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResidentId(pub i64);
-
-/// An enrolled tablet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeviceId(pub i64);
-
-/// A safety-confirmation campaign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CampaignId(pub i64);
-
-/// A dashboard user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(pub i64);
-
-/// The card a resident signs in with: the lowercase hex SHA-256 of their JPKI
-/// user-authentication certificate. Never the individual number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CardIdentity(String);
-
-impl CardIdentity {
-    /// Accepts exactly 64 hex digits (any case); anything else is `None`.
-    pub fn parse(text: &str) -> Option<Self> {
-        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| Self(text.to_ascii_lowercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A resident's daily check-in window in local (Japan) time, and the grace after it.
-/// A window whose end is before its start crosses midnight (22:00–01:00): it belongs
-/// to the day it starts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckinWindow {
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-    pub grace_minutes: u32,
-}
-
-impl CheckinWindow {
-    pub fn crosses_midnight(&self) -> bool {
-        self.end < self.start
-    }
-
-    /// The day whose window a check-in at `t` answers: the local day, except in the
-    /// small hours before a midnight-crossing window's end, which still belong to
-    /// the window that started the evening before.
-    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
-        let local = t.with_timezone(&crate::clock::town_offset());
-        let day = local.date_naive();
-        if self.crosses_midnight() && local.time() < self.start { day.pred_opt().unwrap_or(day) } else { day }
-    }
-
-    /// When day `day`'s window and its grace are over.
-    pub fn due(&self, day: NaiveDate) -> DateTime<Utc> {
-        let end_day = if self.crosses_midnight() { day.succ_opt().unwrap_or(day) } else { day };
-        crate::clock::at_local(end_day, self.end) + chrono::Duration::minutes(i64::from(self.grace_minutes))
-    }
 }
 
 /// Who caused a change: a tablet, a dashboard user, or the server's own engine.
@@ -170,6 +113,14 @@ impl Store {
 /// Milliseconds since the Unix epoch: how every instant is stored.
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+fn parse_status(s: &str) -> Result<Status, StoreError> {
+    Status::from_key(s).ok_or(StoreError::Corrupt { column: "statuses.status" })
+}
+
+fn parse_role(s: &str) -> Result<Role, StoreError> {
+    Role::from_key(s).ok_or(StoreError::Corrupt { column: "users.role" })
 }
 
 fn from_ms(v: i64) -> Result<DateTime<Utc>, StoreError> {

@@ -114,30 +114,7 @@ pub enum Equipment {
     Ball,
 }
 
-/// Conditions under which an exercise must not be offered; the same words describe a
-/// resident's profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Contraindication {
-    Knee,
-    Hip,
-    Back,
-    Shoulder,
-    Balance,
-    Heart,
-    RecentFall,
-}
-
-impl Contraindication {
-    pub const ALL: [Contraindication; 7] = [
-        Contraindication::Knee,
-        Contraindication::Hip,
-        Contraindication::Back,
-        Contraindication::Shoulder,
-        Contraindication::Balance,
-        Contraindication::Heart,
-        Contraindication::RecentFall,
-    ];
-}
+pub use vocab::Contraindication;
 
 /// How much of an exercise to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,10 +283,9 @@ fn validate(
         _ => None,
     })
     .map_err(|v| unknown("equipment", &v))?;
-    let contraindications = parse_set(req!(contraindications), parse_contraindication)
+    let contraindications = parse_set(req!(contraindications), |s| s.parse::<Contraindication>().ok())
         .map_err(|v| unknown("contraindications", &v))?;
-    let loads = parse_set(req!(loads), |s| BodyPart::deserialize(toml::Value::String(s.into())).ok())
-        .map_err(|v| unknown("loads", &v))?;
+    let loads = parse_set(req!(loads), |s| s.parse::<BodyPart>().ok()).map_err(|v| unknown("loads", &v))?;
     let season_names = req!(seasons);
     let seasons = if season_names.iter().any(|s| s == "all") {
         [Season::Snow, Season::Thaw, Season::Green, Season::Rainy, Season::Heat, Season::Autumn].into()
@@ -364,19 +340,6 @@ fn validate(
         steps,
         script,
         source,
-    })
-}
-
-fn parse_contraindication(s: &str) -> Option<Contraindication> {
-    Some(match s {
-        "knee" => Contraindication::Knee,
-        "hip" => Contraindication::Hip,
-        "back" => Contraindication::Back,
-        "shoulder" => Contraindication::Shoulder,
-        "balance" => Contraindication::Balance,
-        "heart" => Contraindication::Heart,
-        "recent_fall" => Contraindication::RecentFall,
-        _ => return None,
     })
 }
 

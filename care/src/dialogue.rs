@@ -19,38 +19,13 @@ use chrono::{NaiveDateTime, NaiveTime, Timelike};
 use serde::Deserialize;
 
 use crate::record::{Answer, AnsweredBy, CareEvent, CheckinRecord, Outcome};
-use crate::understanding::{CONFIRM_BELOW, Intent, UNDERSTOOD_FROM, Understanding};
+use crate::understanding::{CONFIRM_BELOW, Danger, Intent, UNDERSTOOD_FROM, Understanding};
 use crate::watch::WatchLine;
 use crate::weather::{Conditions, Heat};
 
-/// The questions the script must define.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QuestionId {
-    HowFeeling,
-    Slept,
-    Appetite,
-    PainCheck,
-    ExerciseToday,
-    ExercisedDone,
-    SafetyCheck,
-    Open,
-    Confirm,
-}
-
-impl QuestionId {
-    pub const ALL: [QuestionId; 9] = [
-        QuestionId::HowFeeling,
-        QuestionId::Slept,
-        QuestionId::Appetite,
-        QuestionId::PainCheck,
-        QuestionId::ExerciseToday,
-        QuestionId::ExercisedDone,
-        QuestionId::SafetyCheck,
-        QuestionId::Open,
-        QuestionId::Confirm,
-    ];
-}
+/// The questions the script must define: the vocabulary's questions, by the name the
+/// script's `[[question]] id` uses.
+pub use vocab::Question as QuestionId;
 
 /// Where an answer leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +141,7 @@ pub struct HelpLines {
     /// The confirm question for a named danger, by ontology key (`fire = "火事ですか？…"`);
     /// a danger without a line here is confirmed with `confirm`.
     #[serde(default)]
-    pub danger: BTreeMap<String, String>,
+    pub danger: BTreeMap<Danger, String>,
 }
 
 /// Lines offering the snow-clearing watch.
@@ -254,7 +229,7 @@ impl Script {
                 return Err(DialogueError::DuplicateQuestion(q.id));
             }
         }
-        for id in QuestionId::ALL {
+        for &id in QuestionId::ALL {
             if !questions.contains_key(&id) {
                 return Err(DialogueError::MissingQuestion(id));
             }
@@ -606,7 +581,7 @@ impl<'s> Session<'s> {
     fn start_help(&mut self, during: Option<QuestionId>, heard: Understanding) -> Turn {
         self.state = State::HelpConfirm { during, heard };
         let help = &self.script.help;
-        let line = heard.danger.and_then(|d| help.danger.get(d)).unwrap_or(&help.confirm);
+        let line = heard.danger.and_then(|d| help.danger.get(&d)).unwrap_or(&help.confirm);
         self.turn(vec![normal(line.clone())], vec![])
     }
 
@@ -631,7 +606,7 @@ impl<'s> Session<'s> {
 
     fn confirm_line(&self, u: &Understanding) -> String {
         let meaning = match (u.intent, u.body_part) {
-            (Intent::Pain, Some(part)) => self.meaning("pain").replace("{part}", part.ja()),
+            (Intent::Pain, Some(part)) => self.meaning("pain").replace("{part}", part.label()),
             (Intent::Pain, None) => self.meaning("pain_unknown_part"),
             (intent, _) => self.meaning(intent.key()),
         };

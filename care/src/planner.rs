@@ -278,10 +278,10 @@ pub fn plan_day(
         plan.items.iter().any(|i| catalogue.get(&i.exercise_id).is_some_and(|e| e.place == Place::Outdoor));
     let pain_note = match today.pains.len() {
         0 => None,
-        1 => today.pains.first().map(|p| format!("{0}が痛いので、{0}を使わない体操にしました。", p.ja())),
+        1 => today.pains.first().map(|p| format!("{0}が痛いので、{0}を使わない体操にしました。", p.label())),
         // Name two at most, so the sentence stays short.
         n => {
-            let parts: Vec<&str> = today.pains.iter().take(2).map(|p| p.ja()).collect();
+            let parts: Vec<&str> = today.pains.iter().take(2).map(|p| p.label()).collect();
             let more = if n > 2 { "など" } else { "" };
             Some(format!("{}{more}が痛いので、そこを使わない体操にしました。", parts.join("と")))
         }

@@ -12,15 +12,7 @@ use crate::dialogue::QuestionId;
 use crate::planner::{Feeling, TodayFacts};
 use crate::understanding::{BodyPart, Intent};
 
-/// How an answer was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnsweredBy {
-    /// Understood by voice with enough confidence.
-    Voice,
-    /// Understood by voice, then confirmed by the resident (「〜ということですね？」「はい」).
-    VoiceConfirmed,
-    Button,
-}
+pub use vocab::AnsweredBy;
 
 /// One accepted answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,15 +24,7 @@ pub struct Answer {
     pub by: AnsweredBy,
 }
 
-/// How a dialogue ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Completed,
-    /// The help flow raised an alert.
-    HelpRequested,
-    /// The resident stopped answering.
-    NoAnswer,
-}
+pub use vocab::Outcome;
 
 /// The result of one dialogue, for the outbox and for the planner.
 #[derive(Debug, Clone, PartialEq)]

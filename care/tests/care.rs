@@ -14,7 +14,7 @@ use care::record::{AnsweredBy, CareEvent, Outcome};
 use care::score;
 use care::season::RegionCalendar;
 use care::speech;
-use care::understanding::{BodyPart, Intent, Understanding};
+use care::understanding::{BodyPart, Danger, Intent, Understanding};
 use care::watch::{self, SafetyStatus, SnowWatch, WatchLine, WatchState};
 use care::weather::{Conditions, Heat, Warning, Weather};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -408,7 +408,7 @@ mod planning {
     type DayFacts = (Option<(u32, f32, bool, bool, bool)>, Feeling, BTreeSet<BodyPart>, bool, u8);
 
     fn any_day() -> impl Strategy<Value = DayFacts> {
-        (any_weather(), feeling(), any_subset(&BodyPart::ALL, 0.1), proptest::bool::weighted(0.1), 0u8..=5)
+        (any_weather(), feeling(), any_subset(BodyPart::ALL, 0.1), proptest::bool::weighted(0.1), 0u8..=5)
     }
 
     fn to_weather(day: NaiveDate, w: (u32, f32, bool, bool, bool)) -> Weather {
@@ -730,7 +730,7 @@ mod checkin_dialogue {
         };
         let mut checked = 0;
         for (q, listed) in table {
-            for intent in Intent::ALL {
+            for &intent in Intent::ALL {
                 let expected = listed
                     .iter()
                     .find(|(i, _)| *i == intent)
@@ -823,14 +823,16 @@ mod checkin_dialogue {
 
     #[test]
     fn a_named_danger_is_confirmed_with_its_own_question_and_only_a_clear_no_cancels() {
-        let script = script();
-        let cases: &[(Option<&'static str>, &str, Input, bool)] = &[
-            (Some("fire"), "火事ですか", Input::Silence, true),
-            (Some("fire"), "火事ですか", Input::Pressed(Intent::Yes), true),
-            (Some("medicine_out"), "お薬", voice(Intent::Other, 0.9), true),
-            (Some("fire"), "火事ですか", Input::Pressed(Intent::No), false),
+        let mut script = script();
+        // This script has no line for no_kerosene.
+        script.help.danger.remove(&Danger::NoKerosene);
+        let cases: &[(Option<Danger>, &str, Input, bool)] = &[
+            (Some(Danger::Fire), "火事ですか", Input::Silence, true),
+            (Some(Danger::Fire), "火事ですか", Input::Pressed(Intent::Yes), true),
+            (Some(Danger::MedicineOut), "お薬", voice(Intent::Other, 0.9), true),
+            (Some(Danger::Fire), "火事ですか", Input::Pressed(Intent::No), false),
             // A danger the script has no line for is confirmed with the general question.
-            (Some("not_in_the_script"), "助けが必要", Input::Silence, true),
+            (Some(Danger::NoKerosene), "助けが必要", Input::Silence, true),
             (None, "助けが必要", Input::Silence, true),
         ];
         for &(danger, asks, reply, alerted) in cases {
@@ -849,6 +851,16 @@ mod checkin_dialogue {
             let raised = turn.events.iter().any(|e| matches!(e, CareEvent::HelpAlert { .. }));
             assert_eq!(raised, alerted, "{danger:?} then {reply:?}");
         }
+    }
+
+    #[test]
+    fn every_danger_of_the_vocabulary_has_its_own_confirm_question() {
+        let script = script();
+        for &d in Danger::ALL {
+            let line = script.help.danger.get(&d).unwrap_or_else(|| panic!("no [help.danger] {d}"));
+            assert!(line.ends_with('？') || line.ends_with('。'), "{d}: {line}");
+        }
+        assert_eq!(script.help.danger.len(), Danger::ALL.len());
     }
 
     #[test]
@@ -950,7 +962,7 @@ mod checkin_dialogue {
                 .replace("{part}", "背中");
             assert_eq!(speech::line_problem(&line), None, "{line}");
         }
-        for q in QuestionId::ALL {
+        for &q in QuestionId::ALL {
             let buttons = &script.question(q).buttons;
             assert!((2..=3).contains(&buttons.len()), "{q:?}");
             for b in buttons {

@@ -1,17 +1,14 @@
 //! Understanding one answer: folded text + lexicon concepts + the question just asked
 //! → intent, body part, confidence and a `critical` flag.
 //!
-//! The intent, body-part and question names mirror `care::understanding` exactly (the
-//! kiosk converts between them); this crate does not depend on care and care does not
-//! depend on it.
+//! The intent, body-part, question and danger names are the product's one vocabulary
+//! (`vocab`), shared with care; this crate does not depend on care and care does not
+//! depend on it. Data files name body parts by kanji (`BodyPart::kanji`).
 //!
 //! Order of decisions: empty or speechless input is `other` with low confidence; a bare
 //! answer (んだ, んねっす, く, かね) is resolved against the question; otherwise the
 //! learned classifier decides; danger words then force `critical` (recall first) and,
 //! when the classifier did not already say so, turn the intent into help or emergency.
-
-use std::fmt;
-use std::str::FromStr;
 
 use crate::danger::Ontology;
 use crate::learn::{self, Model};
@@ -30,180 +27,11 @@ pub const OTHER_BELOW: f32 = 0.5;
 /// hunches about critical answers were mostly false alarms on near misses.
 pub const CLASSIFIER_ALARM: f32 = 0.75;
 
-macro_rules! names {
-    ($(#[$m:meta])* $ty:ident { $($v:ident = $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $ty { $($v),* }
+pub use vocab::{BodyPart, Danger, Intent, Question, UnknownName};
 
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$v),*];
-
-            /// The name used in data files and on the command line.
-            pub fn key(self) -> &'static str {
-                match self { $($ty::$v => $s),* }
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
-                match s.trim() {
-                    $($s => Ok($ty::$v),)*
-                    _ => Err(UnknownName { kind: stringify!($ty), name: s.to_string() }),
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.key())
-            }
-        }
-    };
-}
-
-/// A name that is not one of the fixed intents, body parts or questions.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} {name:?}")]
-pub struct UnknownName {
-    pub kind: &'static str,
-    pub name: String,
-}
-
-names!(
-    /// A resident's meaning (mirrors `care::understanding::Intent`).
-    Intent {
-        FeelingGood = "feeling_good",
-        FeelingUnwell = "feeling_unwell",
-        Tired = "tired",
-        Pain = "pain",
-        SleptWell = "slept_well",
-        SleptBadly = "slept_badly",
-        AppetiteGood = "appetite_good",
-        AppetitePoor = "appetite_poor",
-        Exercised = "exercised",
-        NotExercised = "not_exercised",
-        NeedHelp = "need_help",
-        Emergency = "emergency",
-        Yes = "yes",
-        No = "no",
-        RepeatRequest = "repeat_request",
-        Thanks = "thanks",
-        Greeting = "greeting",
-        WeatherSnow = "weather_snow",
-        Other = "other",
-    }
-);
-
-names!(
-    /// A body part named with pain (mirrors `care::understanding::BodyPart`, written as the kiosk says it).
-    BodyPart {
-        Head = "頭",
-        Neck = "首",
-        Shoulder = "肩",
-        Back = "背中",
-        LowerBack = "腰",
-        Chest = "胸",
-        Belly = "腹",
-        Knee = "膝",
-        Leg = "足",
-        Hand = "手",
-        Teeth = "歯",
-        Eye = "目",
-    }
-);
-
-names!(
-    /// The question just asked (mirrors the question ids of `assets/dialogue/checkin.toml`).
-    Question {
-        HowFeeling = "how_feeling",
-        Slept = "slept",
-        Appetite = "appetite",
-        PainCheck = "pain_check",
-        ExerciseToday = "exercise_today",
-        ExercisedDone = "exercised_done",
-        SafetyCheck = "safety_check",
-        Open = "open",
-        Confirm = "confirm",
-    }
-);
-
-names!(
-    /// A danger concept of the ontology (`assets/dialect/danger.tsv`): any answer that
-    /// names one is critical, and the kiosk confirms it with that danger's own question
-    /// (`[help.danger]` in the dialogue script).
-    Danger {
-        Fire = "fire",
-        Smoke = "smoke",
-        GasSmell = "gas_smell",
-        CannotBreathe = "cannot_breathe",
-        Choking = "choking",
-        Collapsed = "collapsed",
-        Unresponsive = "unresponsive",
-        StrokeNumbness = "stroke_numbness",
-        StrokeFace = "stroke_face",
-        StrokeSpeech = "stroke_speech",
-        SuddenConfusion = "sudden_confusion",
-        SuddenHeadache = "sudden_headache",
-        ChestPain = "chest_pain",
-        FallCannotGetUp = "fall_cannot_get_up",
-        HeavyBleeding = "heavy_bleeding",
-        FamilyMissing = "family_missing",
-        BuriedInSnow = "buried_in_snow",
-        WantsToDie = "wants_to_die",
-        Ambulance = "ambulance",
-        NoHeatingCold = "no_heating_cold",
-        NoWater = "no_water",
-        NoPower = "no_power",
-        NoKerosene = "no_kerosene",
-        SnowedIn = "snowed_in",
-        MedicineOut = "medicine_out",
-        StrangerAtDoor = "stranger_at_door",
-        SuspiciousCall = "suspicious_call",
-        HelpRequest = "help_request",
-    }
-);
-
-impl Intent {
-    /// Intents that always start the help flow.
-    pub fn is_critical(self) -> bool {
-        matches!(self, Intent::NeedHelp | Intent::Emergency)
-    }
-
-    /// Index in `Intent::ALL` (the classifier's class order).
-    pub fn index(self) -> usize {
-        Intent::ALL.iter().position(|&i| i == self).unwrap_or(Intent::ALL.len() - 1)
-    }
-}
-
-impl BodyPart {
-    /// The body part a lexicon concept `body:X` names.
-    pub fn from_concept(concept: &str) -> Option<Self> {
-        concept.strip_prefix("body:").and_then(|p| p.parse().ok())
-    }
-}
-
-impl Question {
-    /// What a plain yes or no means as an answer to this question (as the dialogue's aliases).
-    pub fn resolve_yes_no(self, yes: bool) -> Intent {
-        use Intent as I;
-        match (self, yes) {
-            (Question::HowFeeling, true) => I::FeelingGood,
-            (Question::HowFeeling, false) => I::FeelingUnwell,
-            (Question::Slept, true) => I::SleptWell,
-            (Question::Slept, false) => I::SleptBadly,
-            (Question::Appetite, true) => I::AppetiteGood,
-            (Question::Appetite, false) => I::AppetitePoor,
-            (Question::PainCheck, true) => I::Pain,
-            (Question::ExercisedDone, true) => I::Exercised,
-            (Question::ExercisedDone, false) => I::NotExercised,
-            (Question::SafetyCheck, true) => I::FeelingGood,
-            (Question::SafetyCheck, false) => I::NeedHelp,
-            (_, true) => I::Yes,
-            (_, false) => I::No,
-        }
-    }
+/// Body parts as the lexicon's concepts name them (`body:膝`).
+pub fn body_part_of_concept(concept: &str) -> Option<BodyPart> {
+    concept.strip_prefix("body:").and_then(|p| BodyPart::from_kanji(p).ok())
 }
 
 /// One understood answer.
@@ -229,7 +57,7 @@ impl Understanding {
         format!(
             "{}\t{}\t{}\t{:.3}",
             self.intent,
-            self.body_part.map_or("", BodyPart::key),
+            self.body_part.map_or("", BodyPart::kanji),
             self.critical,
             self.confidence
         )
@@ -614,7 +442,7 @@ fn apply_danger(a: &Analysis, question: Question, model: &Model, u: &mut Underst
 /// The body part named: the longest, then earliest, `body:` concept.
 fn body_part(hits: &[Hit]) -> Option<BodyPart> {
     hits.iter()
-        .filter_map(|h| BodyPart::from_concept(&h.concept).map(|b| (h, b)))
+        .filter_map(|h| body_part_of_concept(&h.concept).map(|b| (h, b)))
         .max_by(|(x, _), (y, _)| (x.end - x.start, y.start).cmp(&(y.end - y.start, x.start)))
         .map(|(_, b)| b)
 }

@@ -118,7 +118,7 @@ fn parse_body(s: &str) -> Result<Option<BodyPart>, UnknownName> {
         "脚" | "足首" | "かかと" => "足",
         other => other,
     };
-    coarse.parse().map(Some)
+    BodyPart::from_kanji(coarse).map(Some)
 }
 
 fn parse_question(s: &str) -> Result<Question, UnknownName> {
@@ -163,7 +163,7 @@ pub fn examples_tsv(examples: &[Example]) -> String {
             e.text.replace(['\t', '\n'], " "),
             e.question,
             e.intent,
-            e.body_part.map_or("", BodyPart::key),
+            e.body_part.map_or("", BodyPart::kanji),
             e.source.replace(['\t', '\n'], " ")
         );
     }

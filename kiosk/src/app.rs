@@ -423,10 +423,10 @@ impl App {
                 }
                 Record::Misunderstanding { question, understood, confidence, chosen, .. } => {
                     let body = wire::MisunderstandingBody {
-                        question: crate::convert::question(*question).key().to_string(),
-                        understood: understood.key().to_string(),
+                        question: (*question).into(),
+                        understood: (*understood).into(),
                         confidence: *confidence,
-                        chosen: chosen.map(|c| c.key().to_string()),
+                        chosen: chosen.map(Into::into),
                     };
                     store.record_misunderstanding(&body, now)
                 }

@@ -1047,7 +1047,7 @@ fn understood_text(script: &Script, u: &Understanding) -> String {
         if u.intent == Intent::Pain && u.body_part.is_none() { "pain_unknown_part" } else { u.intent.key() };
     let text = script.meanings.get(key).cloned().unwrap_or_default();
     match u.body_part {
-        Some(part) => text.replace("{part}", part.ja()),
+        Some(part) => text.replace("{part}", part.label()),
         None => text,
     }
 }

@@ -365,7 +365,7 @@ impl Worker {
                 self.speaking = None;
             }
             SpeechCommand::Listen(q) => {
-                let question = convert::question(q);
+                let question = q;
                 if self.recognizer.is_none() || matches!(self.config.audio_in, AudioIn::None) {
                     // Buttons only: nothing to listen with, and no silence to report either
                     // (the resident is never rushed).

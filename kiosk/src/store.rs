@@ -288,14 +288,14 @@ impl Store {
         event: &CareEvent,
         device_now: DateTime<Utc>,
     ) -> Result<wire::EventId, StoreError> {
-        let (kind, body) = events::care_event(resident, event);
+        let body = events::care_event(resident, event);
         let tx = self.write()?;
-        let id = append(&tx, kind, &body, device_now)?;
+        let id = append(&tx, &body, device_now)?;
         let key = id.0.to_string();
         match event {
             CareEvent::Checkin(r) => {
                 let day = r.ended_at.date();
-                let pains: Vec<&str> = r.pains().into_iter().map(events::body_part_key).collect();
+                let pains: Vec<&str> = r.pains().into_iter().map(BodyPart::key).collect();
                 tx.execute(
                     "INSERT INTO checkins (event_id, resident_id, day, started_at, ended_at, outcome, feeling, pains)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -305,7 +305,7 @@ impl Store {
                         day.to_string(),
                         events::local(r.started_at),
                         events::local(r.ended_at),
-                        events::outcome_key(r.outcome),
+                        r.outcome.key(),
                         events::feeling_key(r.feeling()),
                         pains.join(","),
                     ],
@@ -318,10 +318,9 @@ impl Store {
                 }
             }
             other => {
-                let (name, at) = events::log_kind(other);
                 tx.execute(
                     "INSERT INTO care_log (event_id, resident_id, kind, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![key, resident.0, name, events::local(at)],
+                    params![key, resident.0, body.kind().name(), events::local(events::happened_at(other))],
                 )?;
             }
         }
@@ -347,18 +346,24 @@ impl Store {
         if minutes > 24 * 60 {
             return Err(StoreError::Invalid(format!("{minutes} minutes is longer than a day")));
         }
-        let body = serde_json::json!({
-            "resident_id": resident.0,
-            "day": on.to_string(),
-            "exercise_ids": exercise_ids,
-            "minutes": minutes,
-        });
+        let body = wire::ExerciseDoneBody {
+            resident_id: resident.0,
+            day: Some(on),
+            exercise_ids: exercise_ids.to_vec(),
+            minutes,
+        };
         let tx = self.write()?;
-        let id = append(&tx, wire::EventKind::ExerciseDone, &body, device_now)?;
+        let id = append(&tx, &wire::Event::ExerciseDone(body), device_now)?;
         tx.execute(
             "INSERT INTO exercise_sessions (event_id, resident_id, day, exercise_ids, minutes)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id.0.to_string(), resident.0, on.to_string(), body["exercise_ids"].to_string(), minutes],
+            params![
+                id.0.to_string(),
+                resident.0,
+                on.to_string(),
+                Value::from(exercise_ids).to_string(),
+                minutes
+            ],
         )?;
         tx.commit()?;
         Ok(id)
@@ -374,15 +379,14 @@ impl Store {
     ) -> Result<wire::EventId, StoreError> {
         let campaign = i64::try_from(campaign_id)
             .map_err(|_| StoreError::Invalid(format!("campaign id {campaign_id} out of range")))?;
-        let body = serde_json::to_value(wire::SafetyAnswerBody { campaign_id, answer: reply })
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body = wire::SafetyAnswerBody { campaign_id, answer: reply };
         let tx = self.write()?;
-        let id = append(&tx, wire::EventKind::SafetyAnswer, &body, device_now)?;
+        let id = append(&tx, &wire::Event::SafetyAnswer(body), device_now)?;
         tx.execute(
             "INSERT INTO safety_answers (campaign_id, resident_id, reply, event_id) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (campaign_id, resident_id) DO UPDATE SET reply = excluded.reply,
                  event_id = excluded.event_id",
-            params![campaign, resident.0, body["answer"].as_str().unwrap_or("safe"), id.0.to_string()],
+            params![campaign, resident.0, safety_reply_key(reply), id.0.to_string()],
         )?;
         tx.commit()?;
         Ok(id)
@@ -399,10 +403,9 @@ impl Store {
     ) -> Result<wire::EventId, StoreError> {
         let card = normalise_card(card_identity_hex)
             .ok_or_else(|| StoreError::Invalid("a card identity is 64 hex digits (SHA-256)".to_owned()))?;
-        let body = serde_json::to_value(wire::CardLinkBody { card_identity: card.clone() })
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body = wire::CardLinkBody { card_identity: card.clone() };
         let tx = self.write()?;
-        let id = append(&tx, wire::EventKind::CardLinkRequested, &body, device_now)?;
+        let id = append(&tx, &wire::Event::CardLinkRequested(body), device_now)?;
         tx.execute(
             "INSERT INTO card_link_requests (event_id, resident_id, card_identity) VALUES (?1, ?2, ?3)",
             params![id.0.to_string(), resident.0, card],
@@ -421,9 +424,8 @@ impl Store {
         if !(0.0..=1.0).contains(&body.confidence) {
             return Err(StoreError::Invalid("a confidence is between 0 and 1".to_owned()));
         }
-        let body = serde_json::to_value(body).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let tx = self.write()?;
-        let id = append(&tx, wire::EventKind::Misunderstanding, &body, device_now)?;
+        let id = append(&tx, &wire::Event::Misunderstanding(body.clone()), device_now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -575,7 +577,7 @@ impl Store {
         Ok(Some(OfficeSettings {
             checkin_window: (time(&start)?, time(&end)?),
             grace_minutes: grace as u32,
-            contraindications: contra.split(',').filter_map(parse_contraindication).collect(),
+            contraindications: contra.split(',').filter_map(|c| c.parse().ok()).collect(),
             pauses,
             emergency_contacts,
         }))
@@ -678,10 +680,12 @@ impl Store {
                 day: parse_day(&day)?,
                 started_at: parse_local(&started)?,
                 ended_at: parse_local(&ended)?,
-                outcome: events::parse_outcome(&outcome)
+                outcome: outcome
+                    .parse::<Outcome>()
+                    .ok()
                     .ok_or_else(|| StoreError::Corrupt { detail: "checkins.outcome".to_owned() })?,
                 feeling: events::parse_feeling(&feeling),
-                pains: pains.split(',').filter_map(events::parse_body_part).collect(),
+                pains: pains.split(',').filter_map(|p| p.parse::<BodyPart>().ok()).collect(),
             });
         }
         Ok(out)
@@ -875,7 +879,7 @@ impl Store {
             out.push(wire::EventEnvelope {
                 id: wire::EventId(id.parse().map_err(|_| bad("event id"))?),
                 seq: wire::DeviceSeq(seq as u64),
-                kind: events::parse_kind(&kind),
+                kind: wire::EventKind::from_name(&kind),
                 device_time: downstream::from_ms(device_ms)?,
                 body: serde_json::from_str(&body).map_err(|_| bad("body"))?,
             });
@@ -966,8 +970,7 @@ impl Store {
 /// Writes one outbox row with the next sequence number.
 fn append(
     tx: &Transaction<'_>,
-    kind: wire::EventKind,
-    body: &Value,
+    event: &wire::Event,
     device_now: DateTime<Utc>,
 ) -> Result<wire::EventId, StoreError> {
     let seq: i64 = tx.query_row(
@@ -976,15 +979,19 @@ fn append(
         |r| r.get(0),
     )?;
     let id = wire::EventId::new_random();
+    let envelope = event
+        .envelope(id, wire::DeviceSeq(seq as u64), device_now)
+        .ok_or_else(|| StoreError::Invalid("an event of unknown kind cannot be made".to_owned()))?
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
     tx.prepare_cached(
         "INSERT INTO outbox (seq, event_id, kind, device_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
         seq,
         id.0.to_string(),
-        events::kind_key(kind),
+        envelope.kind.name(),
         device_now.timestamp_millis(),
-        body.to_string()
+        envelope.body.to_string()
     ])?;
     Ok(id)
 }
@@ -1056,8 +1063,7 @@ fn parse_day(s: &str) -> Result<NaiveDate, StoreError> {
 }
 
 fn parse_local(s: &str) -> Result<NaiveDateTime, StoreError> {
-    NaiveDateTime::parse_from_str(s, events::LOCAL_FORMAT)
-        .map_err(|_| StoreError::Corrupt { detail: "a local time".to_owned() })
+    s.parse::<NaiveDateTime>().map_err(|_| StoreError::Corrupt { detail: "a local time".to_owned() })
 }
 
 /// A card identity as stored: 64 lowercase hex digits.
@@ -1097,24 +1103,11 @@ pub fn care_weather(r: &wire::WeatherReport) -> care::weather::Weather {
     }
 }
 
-fn contraindication_key(c: care::catalogue::Contraindication) -> &'static str {
-    use care::catalogue::Contraindication as C;
-    match c {
-        C::Knee => "knee",
-        C::Hip => "hip",
-        C::Back => "back",
-        C::Shoulder => "shoulder",
-        C::Balance => "balance",
-        C::Heart => "heart",
-        C::RecentFall => "recent_fall",
+fn safety_reply_key(reply: wire::SafetyReply) -> &'static str {
+    match reply {
+        wire::SafetyReply::Safe => "safe",
+        wire::SafetyReply::NeedsHelp => "needs_help",
     }
-}
-
-fn parse_contraindication(s: &str) -> Option<care::catalogue::Contraindication> {
-    use care::catalogue::Contraindication as C;
-    [C::Knee, C::Hip, C::Back, C::Shoulder, C::Balance, C::Heart, C::RecentFall]
-        .into_iter()
-        .find(|c| contraindication_key(*c) == s)
 }
 
 /// `store.sqlite` → `store.sqlite.corrupt-<unix ms>`.

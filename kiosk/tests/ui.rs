@@ -519,7 +519,7 @@ fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
     let event = rig.outbox().into_iter().find(|e| e.kind == wire::EventKind::Misunderstanding).unwrap();
     let body: wire::MisunderstandingBody = serde_json::from_value(event.body.clone()).unwrap();
     assert_eq!(
-        (body.question.as_str(), body.understood.as_str(), body.chosen.as_deref()),
+        (body.question.key(), body.understood.key(), body.chosen.as_ref().map(wire::Name::key)),
         ("how_feeling", "tired", Some("feeling_good"))
     );
     let fields: Vec<&String> = event.body.as_object().unwrap().keys().collect();

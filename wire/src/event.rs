@@ -38,10 +38,46 @@ pub enum EventKind {
     SnowWatchEnded,
     SnowWatchAlert,
     CardLinkRequested,
-    /// The tablet misunderstood an answer (see [`MisunderstandingBody`]).
+    /// The tablet misunderstood an answer (see [`crate::MisunderstandingBody`]).
     Misunderstanding,
     #[serde(other)]
     Unknown,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::CheckIn,
+        EventKind::HelpRequest,
+        EventKind::ExerciseDone,
+        EventKind::SafetyAnswer,
+        EventKind::SnowWatchStarted,
+        EventKind::SnowWatchEnded,
+        EventKind::SnowWatchAlert,
+        EventKind::CardLinkRequested,
+        EventKind::Misunderstanding,
+        EventKind::Unknown,
+    ];
+
+    /// The kind's name on the wire and in both stores (`check_in`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::CheckIn => "check_in",
+            EventKind::HelpRequest => "help_request",
+            EventKind::ExerciseDone => "exercise_done",
+            EventKind::SafetyAnswer => "safety_answer",
+            EventKind::SnowWatchStarted => "snow_watch_started",
+            EventKind::SnowWatchEnded => "snow_watch_ended",
+            EventKind::SnowWatchAlert => "snow_watch_alert",
+            EventKind::CardLinkRequested => "card_link_requested",
+            EventKind::Misunderstanding => "misunderstanding",
+            EventKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind of a name; a name this build does not know is [`EventKind::Unknown`].
+    pub fn from_name(name: &str) -> EventKind {
+        EventKind::ALL.into_iter().find(|k| k.name() == name).unwrap_or(EventKind::Unknown)
+    }
 }
 
 /// One event as stored in the tablet's outbox and sent to the server.
@@ -85,22 +121,6 @@ pub struct UploadAck {
     pub reasons: Vec<(EventId, String)>,
 }
 
-/// The body of an [`EventKind::Misunderstanding`] event: the tablet's understanding
-/// of an answer was wrong (the resident then chose another meaning by button) or too
-/// unsure. Names only, never what was said: staff type the phrase in after a visit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MisunderstandingBody {
-    /// The question asked, by the dialect model's name (`how_feeling`, `slept`, …).
-    pub question: String,
-    /// The intent the tablet understood (`feeling_good`, `pain`, …).
-    pub understood: String,
-    /// The understanding's confidence, 0 to 1.
-    pub confidence: f32,
-    /// The intent the resident chose by button instead, if they did.
-    #[serde(default)]
-    pub chosen: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,9 +155,18 @@ mod tests {
 
     #[test]
     fn a_misunderstanding_body_without_a_choice_reads() {
-        let b: MisunderstandingBody =
+        let b: crate::MisunderstandingBody =
             serde_json::from_str(r#"{"question":"how_feeling","understood":"tired","confidence":0.4}"#)
                 .unwrap();
-        assert_eq!((b.understood.as_str(), b.chosen), ("tired", None));
+        assert_eq!((b.understood.key(), b.chosen), ("tired", None));
+    }
+
+    #[test]
+    fn kind_names_are_the_serde_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(EventKind::from_name(kind.name()), kind);
+        }
+        assert_eq!(EventKind::from_name("x_new"), EventKind::Unknown);
     }
 }

@@ -8,18 +8,27 @@
 //! unknown fields are ignored (no `deny_unknown_fields`), so an old tablet keeps
 //! talking to a new office server and the other way round.
 
+mod body;
 mod device;
 mod event;
+mod name;
 mod pull;
 mod weather;
 
-pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
-pub use event::{
-    DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, MisunderstandingBody, UploadAck,
+pub use body::{
+    AnswerBody, BodyError, CardLinkBody, CheckInBody, Event, EventBody, ExerciseDoneBody, HelpRequestBody,
+    LocalTime, MisunderstandingBody, SafetyAnswerBody, SafetyReply, SnowWatchAlertBody, SnowWatchEndedBody,
+    SnowWatchStartedBody,
 };
+pub use name::Name;
+/// The shared vocabulary, as the wire bodies name it.
+pub use vocab;
+
+pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
+pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
 pub use pull::{
-    CampaignNotice, CardLinkBody, DialectBundleBody, EmergencyContact, PausePeriod, PullItem, PullKind,
-    PullResponse, ResidentSettingsBody, SafetyAnswerBody, SafetyReply,
+    CampaignNotice, DialectBundleBody, EmergencyContact, PausePeriod, PullBody, PullItem, PullKind,
+    PullResponse, RepromptBody, ResidentSettingsBody, RosterEntryBody,
 };
 pub use weather::{WeatherReport, WeatherSource};
 

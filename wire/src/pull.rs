@@ -4,6 +4,7 @@
 //! A tablet stores the cursor of the last item it applied and asks for what came
 //! after it, so a tablet that was offline for weeks catches up without gaps.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// What kind of change an item carries. Unknown kinds from a newer server deserialize
@@ -26,6 +27,43 @@ pub enum PullKind {
     Unknown,
 }
 
+impl PullKind {
+    pub const ALL: [PullKind; 8] = [
+        PullKind::RosterEntry,
+        PullKind::ResidentSettings,
+        PullKind::Plan,
+        PullKind::Campaign,
+        PullKind::Weather,
+        PullKind::DialectBundle,
+        PullKind::Reprompt,
+        PullKind::Unknown,
+    ];
+
+    /// The kind's name on the wire and in the office's log (`roster_entry`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            PullKind::RosterEntry => "roster_entry",
+            PullKind::ResidentSettings => "resident_settings",
+            PullKind::Plan => "plan",
+            PullKind::Campaign => "campaign",
+            PullKind::Weather => "weather",
+            PullKind::DialectBundle => "dialect_bundle",
+            PullKind::Reprompt => "reprompt",
+            PullKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind of a name; a name this build does not know is [`PullKind::Unknown`].
+    pub fn from_name(name: &str) -> PullKind {
+        PullKind::ALL.into_iter().find(|k| k.name() == name).unwrap_or(PullKind::Unknown)
+    }
+}
+
+/// A body of one pull kind; the kind is the type's.
+pub trait PullBody: Serialize + DeserializeOwned {
+    const KIND: PullKind;
+}
+
 /// One change, at position `cursor` of the office's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullItem {
@@ -33,6 +71,14 @@ pub struct PullItem {
     pub kind: PullKind,
     #[serde(default)]
     pub body: serde_json::Value,
+}
+
+impl PullItem {
+    /// The body as `B`, when this item is of `B`'s kind; `None` for another kind or a
+    /// body this build cannot read (the tablet skips it and moves its cursor on).
+    pub fn decode<B: PullBody>(&self) -> Option<B> {
+        (self.kind == B::KIND).then(|| serde_json::from_value(self.body.clone()).ok()).flatten()
+    }
 }
 
 /// `GET /api/v1/pull?after=<cursor>`: the next items, oldest first.
@@ -56,29 +102,36 @@ pub struct DialectBundleBody {
     pub bytes: u64,
 }
 
-/// The body of a [`crate::EventKind::SafetyAnswer`] event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SafetyAnswerBody {
-    /// The campaign id from the [`PullKind::Campaign`] item.
-    pub campaign_id: u64,
-    pub answer: SafetyReply,
+impl PullBody for DialectBundleBody {
+    const KIND: PullKind = PullKind::DialectBundle;
 }
 
-/// The body of a [`crate::EventKind::CardLinkRequested`] event: staff approve it on
-/// the dashboard before the card signs the resident in.
+/// The body of a [`PullKind::RosterEntry`] item: one resident of the household.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardLinkBody {
-    /// Lowercase hex SHA-256 of the card's JPKI user-authentication certificate.
-    /// Never the individual number.
-    pub card_identity: String,
+pub struct RosterEntryBody {
+    pub resident_id: i64,
+    /// How the tablet greets them (「花子さん」).
+    pub display_name: String,
+    /// Lowercase hex SHA-256 of the linked card's certificate; `None` when no card
+    /// signs them in (or a link was withdrawn).
+    #[serde(default)]
+    pub card_identity: Option<String>,
 }
 
-/// A resident's reply to 「大丈夫ですか？」.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SafetyReply {
-    Safe,
-    NeedsHelp,
+impl PullBody for RosterEntryBody {
+    const KIND: PullKind = PullKind::RosterEntry;
+}
+
+/// The body of a [`PullKind::Reprompt`] item: the office has not seen the check-in
+/// of `day` (the resident's local day) and asks the tablet to ask again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepromptBody {
+    pub resident_id: i64,
+    pub day: chrono::NaiveDate,
+}
+
+impl PullBody for RepromptBody {
+    const KIND: PullKind = PullKind::Reprompt;
 }
 
 /// The body of a [`PullKind::Campaign`] item.
@@ -92,6 +145,10 @@ pub struct CampaignNotice {
     pub closed: bool,
 }
 
+impl PullBody for CampaignNotice {
+    const KIND: PullKind = PullKind::Campaign;
+}
+
 /// The body of a [`PullKind::ResidentSettings`] item: the resident's whole current
 /// settings (each item replaces the last). Health reasons for pauses stay in the office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,16 +158,20 @@ pub struct ResidentSettingsBody {
     pub checkin_window: [String; 2],
     #[serde(default)]
     pub grace_minutes: u32,
-    /// care's contraindication names (`knee`, `heart`, …): the planner never offers
+    /// Contraindications (`knee`, `heart`, …; a newer office's are kept as names): the planner never offers
     /// an exercise that names one of them.
     #[serde(default)]
-    pub contraindications: Vec<String>,
+    pub contraindications: Vec<crate::Name<vocab::Contraindication>>,
     /// Periods when the tablet should not ask (hospital stay, away with family).
     #[serde(default)]
     pub pauses: Vec<PausePeriod>,
     /// Whom the help flow shows as coming, in order.
     #[serde(default)]
     pub emergency_contacts: Vec<EmergencyContact>,
+}
+
+impl PullBody for ResidentSettingsBody {
+    const KIND: PullKind = PullKind::ResidentSettings;
 }
 
 /// A pause of check-ins and alarms.
@@ -142,5 +203,22 @@ mod tests {
         .unwrap();
         assert_eq!(r.items[0].kind, PullKind::Unknown);
         assert!(r.items[0].body.is_null());
+        assert!(r.items[0].decode::<CampaignNotice>().is_none());
+    }
+
+    #[test]
+    fn kind_names_are_the_serde_names_and_bodies_read_by_kind() {
+        for kind in PullKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(PullKind::from_name(kind.name()), kind);
+        }
+        let item = PullItem {
+            cursor: 1,
+            kind: PullKind::Reprompt,
+            body: serde_json::json!({"resident_id": 4, "day": "2026-12-06", "v2": true}),
+        };
+        let body = item.decode::<RepromptBody>().unwrap();
+        assert_eq!((body.resident_id, body.day.to_string().as_str()), (4, "2026-12-06"));
+        assert!(item.decode::<RosterEntryBody>().is_none(), "another kind's body");
     }
 }

@@ -67,6 +67,10 @@ pub struct WeatherReport {
     pub fetched_at: DateTime<Utc>,
 }
 
+impl crate::PullBody for WeatherReport {
+    const KIND: crate::PullKind = crate::PullKind::Weather;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,35 +8,18 @@ use crate::error::AppError;
 use crate::routes::{AppState, blocking};
 use crate::store::{Ack, CampaignId, CardIdentity, Effect, IncomingEvent, MisunderstandingNote};
 
-fn kind_name(k: wire::EventKind) -> &'static str {
-    match k {
-        wire::EventKind::CheckIn => "check_in",
-        wire::EventKind::HelpRequest => "help_request",
-        wire::EventKind::ExerciseDone => "exercise_done",
-        wire::EventKind::SafetyAnswer => "safety_answer",
-        wire::EventKind::SnowWatchStarted => "snow_watch_started",
-        wire::EventKind::SnowWatchEnded => "snow_watch_ended",
-        wire::EventKind::SnowWatchAlert => "snow_watch_alert",
-        wire::EventKind::CardLinkRequested => "card_link_requested",
-        wire::EventKind::Misunderstanding => "misunderstanding",
-        wire::EventKind::Unknown => "unknown",
-    }
-}
-
-/// What the event does, or why it cannot be accepted.
-fn effect(ev: &wire::EventEnvelope) -> Result<Effect, String> {
-    Ok(match ev.kind {
+/// What the event does, or why it cannot be accepted; and its body as the office
+/// keeps it (typed fields only, so fields a tablet adds are not stored).
+fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
+    let event = ev.event().map_err(|e| e.to_string())?;
+    let effect = match &event {
         // A check-in the resident stopped answering is no sign that they are safe: it
         // is kept on the timeline, and the escalation ladder goes on.
-        wire::EventKind::CheckIn if ev.body.get("outcome").and_then(|o| o.as_str()) == Some("no_answer") => {
-            Effect::Record
-        }
-        wire::EventKind::CheckIn => Effect::CheckIn,
+        wire::Event::CheckIn(body) if body.unanswered() => Effect::Record,
+        wire::Event::CheckIn(_) => Effect::CheckIn,
         // A snow-clearing watch that got no answer is as urgent as a call for help.
-        wire::EventKind::HelpRequest | wire::EventKind::SnowWatchAlert => Effect::HelpRequest,
-        wire::EventKind::SafetyAnswer => {
-            let body: wire::SafetyAnswerBody =
-                serde_json::from_value(ev.body.clone()).map_err(|e| format!("safety answer body: {e}"))?;
+        wire::Event::HelpRequest(_) | wire::Event::SnowWatchAlert(_) => Effect::HelpRequest,
+        wire::Event::SafetyAnswer(body) => {
             let campaign =
                 i64::try_from(body.campaign_id).map_err(|_| "campaign id out of range".to_owned())?;
             Effect::SafetyAnswer {
@@ -44,51 +27,34 @@ fn effect(ev: &wire::EventEnvelope) -> Result<Effect, String> {
                 needs_help: body.answer == wire::SafetyReply::NeedsHelp,
             }
         }
-        wire::EventKind::CardLinkRequested => {
-            let body: wire::CardLinkBody =
-                serde_json::from_value(ev.body.clone()).map_err(|e| format!("card link body: {e}"))?;
+        wire::Event::CardLinkRequested(body) => {
             let card = CardIdentity::parse(&body.card_identity)
                 .ok_or_else(|| "card_identity must be a hex SHA-256".to_owned())?;
             Effect::CardLinkRequest(card)
         }
-        wire::EventKind::Misunderstanding => Effect::Misunderstanding(misunderstanding(&ev.body)?),
-        _ => Effect::Record,
-    })
+        wire::Event::Misunderstanding(body) => Effect::Misunderstanding(misunderstanding(body)?),
+        wire::Event::ExerciseDone(_)
+        | wire::Event::SnowWatchStarted(_)
+        | wire::Event::SnowWatchEnded(_)
+        | wire::Event::Unknown => Effect::Record,
+    };
+    // An unknown kind's body is kept as sent: a newer office may read it later.
+    let stored = event.to_json().unwrap_or_else(|| ev.body.to_string());
+    Ok((effect, stored))
 }
 
-/// A misunderstanding's names and confidence, checked: names only, so a body can
-/// never smuggle what the resident said into the office.
-fn misunderstanding(body: &serde_json::Value) -> Result<MisunderstandingNote, String> {
-    let body: wire::MisunderstandingBody =
-        serde_json::from_value(body.clone()).map_err(|e| format!("misunderstanding body: {e}"))?;
-    let names = [Some(&body.question), Some(&body.understood), body.chosen.as_ref()];
-    if !names.into_iter().flatten().all(|n| crate::dialect::is_name(n)) {
-        return Err("question and intents must be vocabulary names".to_owned());
-    }
+/// A misunderstanding's names and confidence: names only (the wire reads nothing
+/// else into them), so a body can never smuggle what the resident said into the office.
+fn misunderstanding(body: &wire::MisunderstandingBody) -> Result<MisunderstandingNote, String> {
     if !(0.0..=1.0).contains(&body.confidence) {
         return Err("confidence must be between 0 and 1".to_owned());
     }
     Ok(MisunderstandingNote {
-        question: body.question,
-        understood: body.understood,
+        question: body.question.key().to_owned(),
+        understood: body.understood.key().to_owned(),
         confidence: body.confidence,
-        chosen: body.chosen,
+        chosen: body.chosen.as_ref().map(|c| c.key().to_owned()),
     })
-}
-
-/// The body as stored: for kinds whose body is typed, the typed fields only, so
-/// unknown fields a tablet adds (tolerated on the wire) are not kept.
-fn stored_body(ev: &wire::EventEnvelope, effect: &Effect) -> String {
-    match effect {
-        Effect::Misunderstanding(n) => serde_json::to_string(&wire::MisunderstandingBody {
-            question: n.question.clone(),
-            understood: n.understood.clone(),
-            confidence: n.confidence,
-            chosen: n.chosen.clone(),
-        })
-        .unwrap_or_default(),
-        _ => ev.body.to_string(),
-    }
 }
 
 pub(super) async fn upload(
@@ -106,13 +72,13 @@ pub(super) async fn upload(
     let mut positions = Vec::new();
     for (i, ev) in batch.events.iter().enumerate() {
         match effect(ev) {
-            Ok(effect) => {
+            Ok((effect, body)) => {
                 incoming.push(IncomingEvent {
                     id: ev.id.0,
                     seq: ev.seq.0,
-                    kind: kind_name(ev.kind),
+                    kind: ev.kind,
                     device_time: ev.device_time,
-                    body: stored_body(ev, &effect),
+                    body,
                     effect,
                 });
                 positions.push(i);

@@ -6,20 +6,6 @@ use axum::extract::{Query, State};
 use super::Device;
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
-use crate::store::Topic;
-
-fn kind(t: Topic) -> wire::PullKind {
-    match t {
-        Topic::RosterEntry => wire::PullKind::RosterEntry,
-        Topic::ResidentSettings => wire::PullKind::ResidentSettings,
-        Topic::Plan => wire::PullKind::Plan,
-        Topic::Campaign => wire::PullKind::Campaign,
-        Topic::Weather => wire::PullKind::Weather,
-        Topic::DialectBundle => wire::PullKind::DialectBundle,
-        Topic::Reprompt => wire::PullKind::Reprompt,
-    }
-}
-
 pub(super) async fn pull(
     State(state): State<AppState>,
     Device(device): Device,
@@ -38,7 +24,7 @@ pub(super) async fn pull(
         // The log holds JSON the server wrote itself; unreadable means a bug, so 5xx.
         let body = serde_json::from_str(&item.body)
             .map_err(|_| AppError::Store(crate::store::StoreError::Corrupt { column: "pull_log.body" }))?;
-        out.push(wire::PullItem { cursor: item.cursor, kind: kind(item.topic), body });
+        out.push(wire::PullItem { cursor: item.cursor, kind: item.kind, body });
     }
     let cursor = out.last().map_or(after, |i| i.cursor);
     Ok(Json(wire::PullResponse { items: out, cursor, more }))

@@ -10,16 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::{PageError, Session, check_csrf, escape, page};
 use crate::routes::{AppState, blocking};
-use crate::store::{AlertKind, Role};
-
-fn label(k: AlertKind) -> &'static str {
-    match k {
-        AlertKind::HelpRequest => "助けを求めています",
-        AlertKind::NoCheckin => "本日の確認がありません",
-        AlertKind::CampaignHelp => "安否確認で「助けが必要」",
-        AlertKind::CampaignNoAnswer => "安否確認に回答がありません",
-    }
-}
+use crate::store::Role;
 
 /// The district the user is limited to (`None`: the whole town).
 fn scope(session: &Session) -> Result<Option<String>, PageError> {
@@ -57,7 +48,7 @@ pub(super) async fn queue(
             "<tr data-alert=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{raised}</td><td>{ack}\
              <form method=\"post\" action=\"/alerts/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input name=\"note\" placeholder=\"電話・訪問の結果\" required><button>解決</button></form></td></tr>",
-            label(alert.kind),
+            alert.kind.label(),
             escape(&name),
             escape(&district),
             id = alert.id

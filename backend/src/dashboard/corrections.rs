@@ -14,9 +14,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::{PageError, Session, check_csrf, escape, page};
 use crate::clock::town_offset;
-use crate::dialect::{BODY_PARTS, INTENTS, intent_label, is_intent, question_label};
 use crate::routes::{AppState, blocking};
 use crate::store::{BundleError, Correction, Role};
+use vocab::{BodyPart, Intent, Question};
 
 /// Rows listed at once, newest first.
 const ROWS: usize = 200;
@@ -37,19 +37,20 @@ fn scope(session: &Session) -> Result<Option<String>, PageError> {
 }
 
 fn options(selected: &str) -> String {
-    INTENTS
+    Intent::ALL
         .iter()
-        .map(|(name, label)| {
-            let sel = if *name == selected { " selected" } else { "" };
-            format!("<option value=\"{name}\"{sel}>{label}</option>")
+        .map(|i| {
+            let sel = if i.key() == selected { " selected" } else { "" };
+            format!("<option value=\"{}\"{sel}>{}</option>", i.key(), i.label())
         })
         .collect()
 }
 
 fn body_options(selected: Option<&str>) -> String {
     let mut out = String::from("<option value=\"\">(なし)</option>");
-    for part in BODY_PARTS {
-        let sel = if Some(*part) == selected { " selected" } else { "" };
+    // Corrections are exported as `dialect-model learn` reads them: body parts by kanji.
+    for part in BodyPart::ALL.iter().map(|b| b.kanji()) {
+        let sel = if Some(part) == selected { " selected" } else { "" };
         out.push_str(&format!("<option value=\"{part}\"{sel}>{part}</option>"));
     }
     out
@@ -80,10 +81,10 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
             m.correction.is_some(),
             m.at.with_timezone(&town_offset()).format("%m/%d %H:%M"),
             escape(&m.district),
-            escape(question_label(&m.note.question)),
-            escape(intent_label(&m.note.understood)),
+            escape(Question::label_of(&m.note.question)),
+            escape(Intent::label_of(&m.note.understood)),
             m.note.confidence * 100.0,
-            escape(m.note.chosen.as_deref().map(intent_label).unwrap_or("-")),
+            escape(m.note.chosen.as_deref().map(Intent::label_of).unwrap_or("-")),
             escape(text),
             options(intent),
             body_options(part),
@@ -146,12 +147,12 @@ pub(super) async fn save(
         return Err(bad("言い方は1〜200文字で書いてください。"));
     }
     let intent = form.get("intent").map(String::as_str).unwrap_or_default();
-    if !is_intent(intent) {
+    if intent.parse::<Intent>().is_err() {
         return Err(bad("正しい意味を一覧から選んでください。"));
     }
     let body_part = match form.get("body_part").map(String::as_str).unwrap_or_default() {
         "" => None,
-        p if BODY_PARTS.contains(&p) => Some(p.to_owned()),
+        p if BodyPart::from_kanji(p).is_ok() => Some(p.to_owned()),
         _ => return Err(bad("体の部位を一覧から選んでください。")),
     };
     let correction = Correction { text, intent: intent.to_owned(), body_part };

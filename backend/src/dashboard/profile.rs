@@ -11,10 +11,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDate, NaiveTime};
 
 use super::{PageError, Session, check_csrf, escape, page};
-use crate::care_terms::{CONTRAINDICATIONS, is_contraindication};
 use crate::clock::{at_local, local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::store::{CheckinWindow, Contact, Profile, ResidentId};
+use vocab::Contraindication;
 
 const STAFF_ONLY: &str = "住民の登録と変更は職員が行います。";
 /// Contact rows on the form.
@@ -63,13 +63,13 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         }
     };
     let mut contraindications = Vec::new();
-    for (name, _) in CONTRAINDICATIONS {
-        if form.get(&format!("ci_{name}")).is_some_and(|v| v == "on") {
-            contraindications.push((*name).to_owned());
+    for c in Contraindication::ALL {
+        if form.get(&format!("ci_{c}")).is_some_and(|v| v == "on") {
+            contraindications.push(c.key().to_owned());
         }
     }
     // A field the form does not have is an edited request: refuse, do not drop it.
-    if form.keys().filter_map(|k| k.strip_prefix("ci_")).any(|n| !is_contraindication(n)) {
+    if form.keys().filter_map(|k| k.strip_prefix("ci_")).any(|n| n.parse::<Contraindication>().is_err()) {
         return Err(bad("注意する体の状態は一覧から選んでください。"));
     }
     let birth_year = match form.get("birth_year").map(|b| b.trim()).filter(|b| !b.is_empty()) {
@@ -121,7 +121,8 @@ fn profile_fields(p: &Profile) -> String {
         p.window.end.format("%H:%M"),
         p.window.grace_minutes
     );
-    for (name, label) in CONTRAINDICATIONS {
+    for c in Contraindication::ALL {
+        let (name, label) = (c.key(), c.label());
         let checked = if p.contraindications.iter().any(|c| c == name) { " checked" } else { "" };
         out.push_str(&format!(
             "<label><input type=\"checkbox\" name=\"ci_{name}\" value=\"on\"{checked}> {label}</label>"

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Html;
 
 use super::{PageError, Session, escape, page};
-use crate::care_terms::contraindication_label;
 use crate::clock::{local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::store::{ResidentId, ResidentRecord, Role, Status};
+use vocab::Contraindication;
 
 /// Timeline entries shown.
 const EVENTS: usize = 100;
@@ -26,7 +26,7 @@ fn profile_section(r: &ResidentRecord, now: chrono::DateTime<chrono::Utc>, edita
         p.window.end.format("%H:%M"),
         p.window.grace_minutes
     );
-    let contra: Vec<&str> = p.contraindications.iter().map(|c| contraindication_label(c)).collect();
+    let contra: Vec<&str> = p.contraindications.iter().map(|c| Contraindication::label_of(c)).collect();
     let mut contacts = String::new();
     for c in &p.contacts {
         contacts.push_str(&format!(

@@ -10,8 +10,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::events::Topic;
-use super::office::push_tx;
+use super::pull_log::push_tx;
 use super::{Store, StoreError, UserId, from_ms, ms, sha256_hex};
 
 /// The first line of every bundle (`dialect-model/src/learn.rs`).
@@ -83,9 +82,7 @@ impl Store {
         )
         .map_err(StoreError::from)?;
         let body = wire::DialectBundleBody { version, sha256, bytes: text.len() as u64 };
-        let body =
-            serde_json::to_string(&body).map_err(|_| StoreError::Corrupt { column: "pull_log.body" })?;
-        push_tx(&tx, None, None, Topic::DialectBundle, &body, now)?;
+        push_tx(&tx, None, None, &body, now)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(version)
     }

@@ -1,15 +1,16 @@
-//! Events from tablets (stored once by UUID, acknowledged one by one, applied to
-//! statuses, alerts and campaign answers) and the downstream log tablets pull.
+//! Events from tablets: stored once by UUID, acknowledged one by one, applied to
+//! statuses, alerts and campaign answers.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{ErrorCode, OptionalExtension as _, Transaction, params};
 
 use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
-use super::office::{AlertKind, Status, raise_alert_tx, set_status_tx};
+use super::office::{raise_alert_tx, set_status_tx};
 use super::{
     Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, devices::Enrolment,
     from_minutes, from_ms, ms,
 };
+use super::{AlertKind, Status};
 use crate::clock::local_day;
 
 /// What a stored event does to the office's picture, decided at the API edge from
@@ -35,8 +36,7 @@ pub enum Effect {
 pub struct IncomingEvent {
     pub id: uuid::Uuid,
     pub seq: u64,
-    /// The wire kind's name, for the timeline.
-    pub kind: &'static str,
+    pub kind: wire::EventKind,
     pub device_time: DateTime<Utc>,
     /// The body as JSON text, stored as sent.
     pub body: String,
@@ -53,61 +53,12 @@ pub enum Ack {
     Rejected(&'static str),
 }
 
-/// One item of the downstream log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PulledItem {
-    pub cursor: u64,
-    pub topic: Topic,
-    /// JSON text in the wire shape for the topic.
-    pub body: String,
-}
-
 /// One event on a resident's timeline (its body stays in the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEvent {
     pub kind: String,
     pub device_time: DateTime<Utc>,
     pub server_time: DateTime<Utc>,
-}
-
-/// What a downstream item is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    RosterEntry,
-    ResidentSettings,
-    Plan,
-    Campaign,
-    Weather,
-    DialectBundle,
-    Reprompt,
-}
-
-impl Topic {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Topic::RosterEntry => "roster_entry",
-            Topic::ResidentSettings => "resident_settings",
-            Topic::Plan => "plan",
-            Topic::Campaign => "campaign",
-            Topic::Weather => "weather",
-            Topic::DialectBundle => "dialect_bundle",
-            Topic::Reprompt => "reprompt",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Topic> {
-        [
-            Topic::RosterEntry,
-            Topic::ResidentSettings,
-            Topic::Plan,
-            Topic::Campaign,
-            Topic::Weather,
-            Topic::DialectBundle,
-            Topic::Reprompt,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-    }
 }
 
 impl Store {
@@ -152,37 +103,6 @@ impl Store {
         let n: i64 = self.lock().query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
         Ok(n as u64)
     }
-
-    /// The downstream items for a tablet after `after`, oldest first, at most
-    /// `limit`; the flag says whether more are waiting.
-    pub fn pull(
-        &self,
-        device: &Enrolment,
-        after: u64,
-        limit: usize,
-    ) -> Result<(Vec<PulledItem>, bool), StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT cursor, kind, body FROM pull_log
-             WHERE cursor > ?1 AND (resident_id = ?2
-                 OR (resident_id IS NULL AND (district IS NULL OR district = ?3)))
-             ORDER BY cursor LIMIT ?4",
-        )?;
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(
-            params![after, device.resident.map(|r| r.0), device.district, limit as i64 + 1],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
-        )?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (cursor, kind, body) = row?;
-            let topic = Topic::parse(&kind).ok_or(StoreError::Corrupt { column: "pull_log.kind" })?;
-            items.push(PulledItem { cursor: cursor as u64, topic, body });
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
-        Ok((items, more))
-    }
 }
 
 fn ingest_one(
@@ -219,7 +139,7 @@ fn ingest_one(
             device.device.0,
             seq,
             device.resident.map(|r| r.0),
-            ev.kind,
+            ev.kind.name(),
             ms(ev.device_time),
             ms(now),
             ev.body,

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::events::Topic;
+use super::pull_log::push_tx;
 use super::{
-    Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, UserId, day_text,
-    from_minutes, from_ms, minutes, ms,
+    Actor, AlertKind, CampaignId, CardIdentity, CheckinWindow, ResidentId, Role, Status, Store, StoreError,
+    UserId, day_text, from_minutes, from_ms, minutes, ms, parse_status,
 };
 
 /// A resident as staff enrol them.
@@ -17,64 +17,6 @@ pub struct NewResident {
     pub district: String,
     pub card: Option<CardIdentity>,
     pub window: CheckinWindow,
-}
-
-/// A resident's stored status for one day. No row means "not yet due / pending".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Confirmed,
-    Unconfirmed,
-    NeedsHelp,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Confirmed => "confirmed",
-            Status::Unconfirmed => "unconfirmed",
-            Status::NeedsHelp => "needs_help",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Status, StoreError> {
-        match s {
-            "confirmed" => Ok(Status::Confirmed),
-            "unconfirmed" => Ok(Status::Unconfirmed),
-            "needs_help" => Ok(Status::NeedsHelp),
-            _ => Err(StoreError::Corrupt { column: "statuses.status" }),
-        }
-    }
-}
-
-/// Why staff are alerted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlertKind {
-    /// The tablet's help flow, or 助けが必要 in the dialogue.
-    HelpRequest,
-    /// No check-in after the window, the grace and the tablet's re-prompt.
-    NoCheckin,
-    /// 助けが必要 answered to a safety campaign.
-    CampaignHelp,
-    /// No answer to a safety campaign by its deadline.
-    CampaignNoAnswer,
-}
-
-impl AlertKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::HelpRequest => "help_request",
-            AlertKind::NoCheckin => "no_checkin",
-            AlertKind::CampaignHelp => "campaign_help",
-            AlertKind::CampaignNoAnswer => "campaign_no_answer",
-        }
-    }
-
-    fn parse(s: &str) -> Result<AlertKind, StoreError> {
-        [AlertKind::HelpRequest, AlertKind::NoCheckin, AlertKind::CampaignHelp, AlertKind::CampaignNoAnswer]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(StoreError::Corrupt { column: "alerts.kind" })
-    }
 }
 
 /// An alert as the escalation queue lists it.
@@ -87,34 +29,6 @@ pub struct Alert {
     pub raised: DateTime<Utc>,
     pub acknowledged: bool,
     pub resolved: bool,
-}
-
-/// Dashboard roles. 民生委員 (`Minsei`) see only their own district.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Officer,
-    Staff,
-    Minsei,
-}
-
-impl Role {
-    /// `admin`, `officer`, `staff` or `minsei`.
-    pub fn parse(s: &str) -> Result<Role, StoreError> {
-        [Role::Admin, Role::Officer, Role::Staff, Role::Minsei]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or(StoreError::Corrupt { column: "users.role" })
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Officer => "officer",
-            Role::Staff => "staff",
-            Role::Minsei => "minsei",
-        }
-    }
 }
 
 /// What the escalation engine needs to know about one resident on one day.
@@ -232,12 +146,12 @@ impl Store {
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
-        let roster = serde_json::json!({
-            "resident_id": id.0,
-            "display_name": r.display_name,
-            "card_identity": r.card.as_ref().map(|c| c.as_str()),
-        });
-        push_tx(&tx, Some(id), None, Topic::RosterEntry, &roster.to_string(), now)?;
+        let roster = wire::RosterEntryBody {
+            resident_id: id.0,
+            display_name: r.display_name.clone(),
+            card_identity: r.card.as_ref().map(|c| c.as_str().to_owned()),
+        };
+        push_tx(&tx, Some(id), None, &roster, now)?;
         super::residents::push_settings_tx(&tx, id, now)?;
         tx.commit()?;
         Ok(id)
@@ -273,7 +187,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        s.map(|s| Status::parse(&s)).transpose()
+        s.map(|s| parse_status(&s)).transpose()
     }
 
     /// The status history of a resident, oldest first.
@@ -297,8 +211,8 @@ impl Store {
             let (day, from, to, actor, at) = row?;
             out.push(StatusChange {
                 day,
-                from: from.map(|f| Status::parse(&f)).transpose()?,
-                to: Status::parse(&to)?,
+                from: from.map(|f| parse_status(&f)).transpose()?,
+                to: parse_status(&to)?,
                 actor,
                 at: from_ms(at)?,
             });
@@ -342,7 +256,7 @@ impl Store {
                     grace_minutes: u32::try_from(grace)
                         .map_err(|_| StoreError::Corrupt { column: "grace_min" })?,
                 },
-                status: status.map(|s| Status::parse(&s)).transpose()?,
+                status: status.map(|s| parse_status(&s)).transpose()?,
                 status_since: since.map(from_ms).transpose()?,
                 paused,
                 no_checkin_alerted: alerted,
@@ -370,8 +284,7 @@ impl Store {
         )? == 1;
         if changed {
             record_change_tx(&tx, resident, day, None, Status::Unconfirmed, Actor::Engine, now)?;
-            let body = serde_json::json!({ "resident_id": resident.0, "day": day_text(day) });
-            push_tx(&tx, Some(resident), None, Topic::Reprompt, &body.to_string(), now)?;
+            push_tx(&tx, Some(resident), None, &wire::RepromptBody { resident_id: resident.0, day }, now)?;
         }
         tx.commit()?;
         Ok(changed)
@@ -419,7 +332,7 @@ impl Store {
             out.push(Alert {
                 id,
                 resident: ResidentId(resident),
-                kind: AlertKind::parse(&kind)?,
+                kind: kind.parse().map_err(|_| StoreError::Corrupt { column: "alerts.kind" })?,
                 campaign: campaign.map(CampaignId),
                 raised: from_ms(raised)?,
                 acknowledged,
@@ -458,7 +371,7 @@ impl Store {
             let alert = Alert {
                 id,
                 resident: ResidentId(resident),
-                kind: AlertKind::parse(&kind)?,
+                kind: kind.parse().map_err(|_| StoreError::Corrupt { column: "alerts.kind" })?,
                 campaign: campaign.map(CampaignId),
                 raised: from_ms(raised)?,
                 acknowledged,
@@ -624,8 +537,8 @@ impl Store {
             params![ms(now), user.0, resident],
         )?;
         let roster =
-            serde_json::json!({ "resident_id": resident, "display_name": name, "card_identity": card });
-        push_tx(&tx, Some(ResidentId(resident)), None, Topic::RosterEntry, &roster.to_string(), now)?;
+            wire::RosterEntryBody { resident_id: resident, display_name: name, card_identity: Some(card) };
+        push_tx(&tx, Some(ResidentId(resident)), None, &roster, now)?;
         tx.commit()?;
         Ok(CardLinkOutcome::Linked)
     }
@@ -653,8 +566,7 @@ impl Store {
             deadline,
             closed: false,
         };
-        let body = serde_json::to_string(&notice).map_err(|_| StoreError::Corrupt { column: "campaign" })?;
-        push_tx(&tx, None, district, Topic::Campaign, &body, now)?;
+        push_tx(&tx, None, district, &notice, now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -759,8 +671,7 @@ impl Store {
             deadline: from_ms(deadline)?,
             closed: true,
         };
-        let body = serde_json::to_string(&notice).map_err(|_| StoreError::Corrupt { column: "campaign" })?;
-        push_tx(&tx, None, district.as_deref(), Topic::Campaign, &body, now)?;
+        push_tx(&tx, None, district.as_deref(), &notice, now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -834,7 +745,7 @@ impl Store {
         for row in rows {
             let (status, paused, offline) = row?;
             c.device_offline += u64::from(offline);
-            match (status.map(|s| Status::parse(&s)).transpose()?, paused) {
+            match (status.map(|s| parse_status(&s)).transpose()?, paused) {
                 (Some(Status::NeedsHelp), _) => c.needs_help += 1,
                 (Some(Status::Confirmed), _) => c.confirmed += 1,
                 (_, true) => c.paused += 1,
@@ -857,7 +768,7 @@ impl Store {
         let conn = self.lock();
         conn.execute(
             "INSERT INTO users (login, password_hash, role, district, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![login, password_hash, role.as_str(), district, ms(now)],
+            params![login, password_hash, role.key(), district, ms(now)],
         )?;
         Ok(UserId(conn.last_insert_rowid()))
     }
@@ -914,7 +825,7 @@ pub(super) fn set_status_tx(
         .prepare_cached("SELECT status FROM statuses WHERE resident_id = ?1 AND day = ?2")?
         .query_row(params![resident.0, day_s], |r| r.get(0))
         .optional()?;
-    let current = current.map(|s| Status::parse(&s)).transpose()?;
+    let current = current.map(|s| parse_status(&s)).transpose()?;
     if current == Some(to) || current.is_some_and(|c| keep.contains(&c)) {
         return Ok(());
     }
@@ -922,7 +833,7 @@ pub(super) fn set_status_tx(
         "INSERT INTO statuses (resident_id, day, status, changed_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (resident_id, day) DO UPDATE SET status = excluded.status, changed_ms = excluded.changed_ms",
     )?
-    .execute(params![resident.0, day_s, to.as_str(), ms(now)])?;
+    .execute(params![resident.0, day_s, to.key(), ms(now)])?;
     record_change_tx(tx, resident, day, current, to, actor, now)
 }
 
@@ -942,8 +853,8 @@ fn record_change_tx(
     .execute(params![
         resident.0,
         day_text(day),
-        from.map(Status::as_str),
-        to.as_str(),
+        from.map(Status::key),
+        to.key(),
         actor.encode(),
         ms(now)
     ])?;
@@ -963,21 +874,6 @@ pub(super) fn raise_alert_tx(
             "INSERT INTO alerts (resident_id, kind, day, campaign_id, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT DO NOTHING",
         )?
-        .execute(params![resident.0, kind.as_str(), day_text(day), campaign.map(|c| c.0), ms(now)])?;
+        .execute(params![resident.0, kind.key(), day_text(day), campaign.map(|c| c.0), ms(now)])?;
     Ok(n == 1)
-}
-
-pub(super) fn push_tx(
-    tx: &Transaction<'_>,
-    resident: Option<ResidentId>,
-    district: Option<&str>,
-    topic: Topic,
-    body: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO pull_log (resident_id, district, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![resident.map(|r| r.0), district, topic.as_str(), body, ms(now)])?;
-    Ok(())
 }

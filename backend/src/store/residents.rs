@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
-use super::events::Topic;
-use super::office::push_tx;
+use super::pull_log::push_tx;
 use super::{CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms};
 
 /// Someone to call for a resident.
@@ -160,7 +159,7 @@ pub(super) fn push_settings_tx(
             p.window.end.format("%H:%M").to_string(),
         ],
         grace_minutes: p.window.grace_minutes,
-        contraindications: p.contraindications.clone(),
+        contraindications: p.contraindications.iter().filter_map(|c| wire::Name::parse(c).ok()).collect(),
         // Past pauses are history; the tablet needs the ones still to come.
         pauses: rec
             .pauses
@@ -178,8 +177,7 @@ pub(super) fn push_settings_tx(
             })
             .collect(),
     };
-    let json = serde_json::to_string(&body).map_err(|_| StoreError::Corrupt { column: "settings" })?;
-    push_tx(tx, Some(resident), None, Topic::ResidentSettings, &json, now)
+    push_tx(tx, Some(resident), None, &body, now)
 }
 
 impl Store {
@@ -212,9 +210,12 @@ impl Store {
         )?;
         let id = ResidentId(tx.last_insert_rowid());
         contacts_tx(&tx, id, &profile.contacts)?;
-        let roster =
-            serde_json::json!({ "resident_id": id.0, "display_name": display_name, "card_identity": null });
-        push_tx(&tx, Some(id), None, Topic::RosterEntry, &roster.to_string(), now)?;
+        let roster = wire::RosterEntryBody {
+            resident_id: id.0,
+            display_name: display_name.to_owned(),
+            card_identity: None,
+        };
+        push_tx(&tx, Some(id), None, &roster, now)?;
         push_settings_tx(&tx, id, now)?;
         audit_tx(&tx, user, "enrol", id, now)?;
         tx.commit()?;

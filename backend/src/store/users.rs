@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::office::{DEVICE_OFFLINE_AFTER, Role};
+use super::office::DEVICE_OFFLINE_AFTER;
+use super::{BoardState, Role, parse_role};
 use super::{ResidentId, Store, StoreError, UserId, day_text, devices::random_bytes, hex, ms, sha256_hex};
 use crate::clock::local_day;
 
@@ -16,18 +17,6 @@ pub struct SessionUser {
     pub role: Role,
     /// The only district a 民生委員 may see; `None` for town-wide roles.
     pub district: Option<String>,
-}
-
-/// A resident's state on today's board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum BoardState {
-    // Ordered by risk: the board lists the first ones first.
-    NeedsHelp,
-    Unconfirmed,
-    DeviceOffline,
-    Pending,
-    Paused,
-    Confirmed,
 }
 
 /// One line of today's board.
@@ -62,7 +51,7 @@ impl Store {
             )
             .optional()?;
         let Some((id, login, role, district, hash)) = row else { return Ok(None) };
-        Ok(Some((SessionUser { user: UserId(id), login, role: Role::parse(&role)?, district }, hash)))
+        Ok(Some((SessionUser { user: UserId(id), login, role: parse_role(&role)?, district }, hash)))
     }
 
     /// Starts a session; returns its token (the cookie value), shown only now.
@@ -94,7 +83,7 @@ impl Store {
             )
             .optional()?;
         let Some((id, login, role, district)) = row else { return Ok(None) };
-        Ok(Some(SessionUser { user: UserId(id), login, role: Role::parse(&role)?, district }))
+        Ok(Some(SessionUser { user: UserId(id), login, role: parse_role(&role)?, district }))
     }
 
     pub fn end_session(&self, token: &str) -> Result<(), StoreError> {

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::events::Topic;
-use super::office::push_tx;
+use super::pull_log::push_json_tx;
 use super::{Store, StoreError, UserId, ms};
 
 /// The stored reports (wire JSON text).
@@ -48,7 +47,7 @@ impl Store {
             tx.query_row("SELECT EXISTS (SELECT 1 FROM weather WHERE source = 'manual')", [], |r| r.get(0))?;
         let send = changed && !overridden;
         if send {
-            push_tx(&tx, None, None, Topic::Weather, body, now)?;
+            push_json_tx::<wire::WeatherReport>(&tx, None, None, body, now)?;
         }
         tx.commit()?;
         Ok(send)
@@ -69,7 +68,7 @@ impl Store {
                  at_ms = excluded.at_ms",
             params![body, user.0, ms(now)],
         )?;
-        push_tx(&tx, None, None, Topic::Weather, body, now)?;
+        push_json_tx::<wire::WeatherReport>(&tx, None, None, body, now)?;
         tx.execute(
             "INSERT INTO audit_log (at_ms, user_id, action) VALUES (?1, ?2, 'weather_override')",
             params![ms(now), user.0],
@@ -89,7 +88,7 @@ impl Store {
         let fetched: Option<String> =
             tx.query_row("SELECT body FROM weather WHERE source = 'jma'", [], |r| r.get(0)).optional()?;
         if let Some(body) = fetched {
-            push_tx(&tx, None, None, Topic::Weather, &body, now)?;
+            push_json_tx::<wire::WeatherReport>(&tx, None, None, &body, now)?;
         }
         tx.execute(
             "INSERT INTO audit_log (at_ms, user_id, action) VALUES (?1, ?2, 'weather_override_cleared')",

@@ -171,22 +171,32 @@ fn main() -> anyhow::Result<()> {
         Some(SyncStatus::NotEnrolled) => "not_enrolled",
         None => "unknown",
     };
-    println!(
-        "{}",
-        serde_json::json!({
-            "created": created,
-            "created_seq": f.created_seq,
-            "outbox_len": f.outbox_len,
-            "dead_letter": f.dead_letter_len,
-            "full": full,
-            "sync": state,
-            "elapsed_ms": started.elapsed().as_millis() as u64,
-        })
-    );
+    let line = AgentReport {
+        created,
+        created_seq: f.created_seq,
+        outbox_len: f.outbox_len,
+        dead_letter: f.dead_letter_len,
+        full,
+        sync: state,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    println!("{}", serde_json::to_string(&line)?);
     if !synced {
         bail!("outbox not empty by the deadline ({} left)", f.outbox_len);
     }
     Ok(())
+}
+
+/// The one JSON line the agent prints when it stops (read by the soak test).
+#[derive(Debug, serde::Serialize)]
+struct AgentReport {
+    created: u64,
+    created_seq: u64,
+    outbox_len: u64,
+    dead_letter: u64,
+    full: u64,
+    sync: &'static str,
+    elapsed_ms: u64,
 }
 
 /// The enrolled resident from the roster the worker pulls (waits up to 10 s for the

@@ -5,9 +5,8 @@
 //! item. An item of a kind this tablet does not know, or with a body it cannot read,
 //! is skipped (counted), never retried forever: the cursor moves past it.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use rusqlite::{Transaction, params};
-use serde_json::Value;
 
 use super::StoreError;
 
@@ -18,34 +17,28 @@ pub(super) enum Applied {
 }
 
 pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Applied, StoreError> {
-    let b = &item.body;
+    // A body that does not read as its kind's is skipped like an unknown kind.
     let ok = match item.kind {
-        wire::PullKind::RosterEntry => roster(tx, b)?,
-        wire::PullKind::ResidentSettings => settings(tx, b)?,
-        wire::PullKind::Campaign => campaign(tx, b)?,
-        wire::PullKind::Weather => weather(tx, b)?,
-        wire::PullKind::Reprompt => reprompt(tx, b)?,
-        wire::PullKind::DialectBundle => dialect_bundle(tx, b)?,
+        wire::PullKind::RosterEntry => item.decode().map(|b| roster(tx, &b)),
+        wire::PullKind::ResidentSettings => item.decode().map(|b| settings(tx, &b)),
+        wire::PullKind::Campaign => item.decode().map(|b| campaign(tx, &b)),
+        wire::PullKind::Weather => item.decode().map(|b| weather(tx, &b)),
+        wire::PullKind::Reprompt => item.decode().map(|b| reprompt(tx, &b)),
+        wire::PullKind::DialectBundle => item.decode().map(|b| dialect_bundle(tx, &b)),
         // Plans are made on the tablet: nothing to apply, and the cursor moves on.
-        wire::PullKind::Plan | wire::PullKind::Unknown => false,
+        wire::PullKind::Plan | wire::PullKind::Unknown => None,
     };
-    Ok(if ok { Applied::Applied } else { Applied::Skipped })
+    Ok(if ok.transpose()? == Some(true) { Applied::Applied } else { Applied::Skipped })
 }
 
-fn resident_id(b: &Value) -> Option<i64> {
-    b.get("resident_id")?.as_i64()
-}
-
-fn roster(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    let (Some(id), Some(name)) = (resident_id(b), b.get("display_name").and_then(Value::as_str)) else {
-        return Ok(false);
-    };
-    let card = match b.get("card_identity") {
-        Some(Value::String(c)) => match super::normalise_card(c) {
+fn roster(tx: &Transaction<'_>, b: &wire::RosterEntryBody) -> Result<bool, StoreError> {
+    let (id, name) = (b.resident_id, &b.display_name);
+    let card = match &b.card_identity {
+        Some(c) => match super::normalise_card(c) {
             Some(c) => Some(c),
             None => return Ok(false),
         },
-        _ => None,
+        None => None,
     };
     // A card now linked here was perhaps linked to someone else before (re-linked
     // by staff): the office is the authority, so the older local link goes.
@@ -64,18 +57,14 @@ fn roster(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn settings(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    let Ok(body) = serde_json::from_value::<wire::ResidentSettingsBody>(b.clone()) else { return Ok(false) };
+fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<bool, StoreError> {
     let Ok(id) = i64::try_from(body.resident_id) else { return Ok(false) };
     let parse = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
     let [start, end] = &body.checkin_window;
     let (Some(start), Some(end)) = (parse(start), parse(end)) else { return Ok(false) };
     // Names care does not know (from a newer office) are left out, not fatal.
-    let known: Vec<&str> = body
-        .contraindications
-        .iter()
-        .filter_map(|c| super::parse_contraindication(c).map(super::contraindication_key))
-        .collect();
+    let known: Vec<&str> =
+        body.contraindications.iter().filter_map(wire::Name::known).map(|c| c.key()).collect();
     tx.execute(
         "INSERT INTO office_settings (resident_id, window_start, window_end, grace_minutes, contraindications)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -107,8 +96,7 @@ fn settings(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn campaign(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    let Ok(notice) = serde_json::from_value::<wire::CampaignNotice>(b.clone()) else { return Ok(false) };
+fn campaign(tx: &Transaction<'_>, notice: &wire::CampaignNotice) -> Result<bool, StoreError> {
     let Ok(id) = i64::try_from(notice.campaign_id) else { return Ok(false) };
     tx.execute(
         "INSERT INTO campaigns (campaign_id, message, deadline_ms, closed) VALUES (?1, ?2, ?3, ?4)
@@ -119,20 +107,17 @@ fn campaign(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn weather(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    if serde_json::from_value::<wire::WeatherReport>(b.clone()).is_err() {
-        return Ok(false);
-    }
+fn weather(tx: &Transaction<'_>, report: &wire::WeatherReport) -> Result<bool, StoreError> {
+    let Ok(text) = serde_json::to_string(report) else { return Ok(false) };
     tx.execute(
         "INSERT INTO weather (id, body) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-        [b.to_string()],
+        [text],
     )?;
     Ok(true)
 }
 
 /// Only the announcement: the sync worker fetches the file after the pull.
-fn dialect_bundle(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    let Ok(body) = serde_json::from_value::<wire::DialectBundleBody>(b.clone()) else { return Ok(false) };
+fn dialect_bundle(tx: &Transaction<'_>, body: &wire::DialectBundleBody) -> Result<bool, StoreError> {
     tx.execute(
         "INSERT OR IGNORE INTO dialect_bundles (version, sha256, bytes) VALUES (?1, ?2, ?3)",
         params![body.version, body.sha256, body.bytes],
@@ -140,11 +125,8 @@ fn dialect_bundle(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn reprompt(tx: &Transaction<'_>, b: &Value) -> Result<bool, StoreError> {
-    let Some(id) = resident_id(b) else { return Ok(false) };
-    let Some(day) = b.get("day").and_then(Value::as_str).and_then(|d| d.parse::<NaiveDate>().ok()) else {
-        return Ok(false);
-    };
+fn reprompt(tx: &Transaction<'_>, b: &wire::RepromptBody) -> Result<bool, StoreError> {
+    let (id, day) = (b.resident_id, b.day);
     // A check-in already recorded that day answers the re-prompt (it crossed in the post).
     let done: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM checkins WHERE resident_id = ?1 AND day = ?2 AND outcome != 'no_answer')",

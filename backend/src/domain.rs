@@ -1,0 +1,158 @@
+//! The office's domain types, apart from how they are stored or shown: residents,
+//! cards, windows, statuses, roles, alert kinds and the state a resident is in today.
+//!
+//! No SQL, HTTP or HTML here; `store` keeps these, `dashboard` and `api` show and
+//! take them. Names shared with the tablets (alert kinds, intents) come from `vocab`.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+pub use vocab::AlertKind;
+
+/// A resident (one person checked on daily).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResidentId(pub i64);
+
+/// An enrolled tablet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub i64);
+
+/// A safety-confirmation campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CampaignId(pub i64);
+
+/// A dashboard user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// The card a resident signs in with: the lowercase hex SHA-256 of their JPKI
+/// user-authentication certificate. Never the individual number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CardIdentity(String);
+
+impl CardIdentity {
+    /// Accepts exactly 64 hex digits (any case); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Self(text.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A resident's daily check-in window in local (Japan) time, and the grace after it.
+/// A window whose end is before its start crosses midnight (22:00–01:00): it belongs
+/// to the day it starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckinWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub grace_minutes: u32,
+}
+
+impl CheckinWindow {
+    pub fn crosses_midnight(&self) -> bool {
+        self.end < self.start
+    }
+
+    /// The day whose window a check-in at `t` answers: the local day, except in the
+    /// small hours before a midnight-crossing window's end, which still belong to
+    /// the window that started the evening before.
+    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        let local = t.with_timezone(&crate::clock::town_offset());
+        let day = local.date_naive();
+        if self.crosses_midnight() && local.time() < self.start { day.pred_opt().unwrap_or(day) } else { day }
+    }
+
+    /// When day `day`'s window and its grace are over.
+    pub fn due(&self, day: NaiveDate) -> DateTime<Utc> {
+        let end_day = if self.crosses_midnight() { day.succ_opt().unwrap_or(day) } else { day };
+        crate::clock::at_local(end_day, self.end) + chrono::Duration::minutes(i64::from(self.grace_minutes))
+    }
+}
+
+/// A resident's stored status for one day. No row means "not yet due / pending".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Confirmed,
+    Unconfirmed,
+    NeedsHelp,
+}
+
+impl Status {
+    /// The name stored and shown in histories.
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Confirmed => "confirmed",
+            Status::Unconfirmed => "unconfirmed",
+            Status::NeedsHelp => "needs_help",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<Status> {
+        [Status::Confirmed, Status::Unconfirmed, Status::NeedsHelp].into_iter().find(|x| x.key() == s)
+    }
+}
+
+/// Dashboard roles. 民生委員 (`Minsei`) see only their own district.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Officer,
+    Staff,
+    Minsei,
+}
+
+impl Role {
+    /// `admin`, `officer`, `staff` or `minsei`.
+    pub fn from_key(s: &str) -> Option<Role> {
+        [Role::Admin, Role::Officer, Role::Staff, Role::Minsei].into_iter().find(|r| r.key() == s)
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Officer => "officer",
+            Role::Staff => "staff",
+            Role::Minsei => "minsei",
+        }
+    }
+}
+
+/// A resident's state on today's board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BoardState {
+    // Ordered by risk: the board lists the first ones first.
+    NeedsHelp,
+    Unconfirmed,
+    DeviceOffline,
+    Pending,
+    Paused,
+    Confirmed,
+}
+
+impl BoardState {
+    /// Every state, in risk order (a state's position is its code in the store's
+    /// one query of the state today).
+    pub const ALL: [BoardState; 6] = [
+        BoardState::NeedsHelp,
+        BoardState::Unconfirmed,
+        BoardState::DeviceOffline,
+        BoardState::Pending,
+        BoardState::Paused,
+        BoardState::Confirmed,
+    ];
+
+    /// What the board shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            BoardState::NeedsHelp => "要支援",
+            BoardState::Unconfirmed => "未確認",
+            BoardState::DeviceOffline => "端末オフライン",
+            BoardState::Pending => "確認待ち",
+            BoardState::Paused => "一時停止",
+            BoardState::Confirmed => "確認済み",
+        }
+    }
+}

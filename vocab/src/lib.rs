@@ -1,0 +1,370 @@
+//! The product's one vocabulary: every name that care, the dialect model, the kiosk,
+//! the office and the wire share, with the Japanese label staff see, defined once.
+//!
+//! Each name is an enum whose `key` is its snake_case name in data files, on the wire
+//! and in the databases; `FromStr` and `Display` go through the key. Nothing here
+//! knows how a name is used: care decides what an intent does, the dialect model how
+//! one is heard, the office how an alert escalates.
+//!
+//! No dependencies; the `serde` feature writes each name as its key.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A fixed set of names: what the macro below gives every enum of this crate.
+pub trait Vocabulary: Copy + Eq + Ord + fmt::Debug + FromStr<Err = UnknownName> + 'static {
+    /// What kind of name this is, for error messages (`intent`, `body part`, …).
+    const KIND: &'static str;
+    /// Every name, in declaration order.
+    const ALL: &'static [Self];
+    /// The snake_case name.
+    fn key(self) -> &'static str;
+    /// What staff read on the dashboard (Japanese).
+    fn label(self) -> &'static str;
+}
+
+/// A name that is not one of a vocabulary's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}", self.kind, self.name)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// A plausible name from a newer vocabulary: 1–40 of `a-z` and `_`. A newer tablet or
+/// office may know names this build lacks; anything else (text, markup, numbers) is
+/// not a name, so a field meant for one can never carry what a resident said.
+pub fn is_plausible_name(name: &str) -> bool {
+    (1..=40).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+macro_rules! vocabulary {
+    ($(#[$m:meta])* $ty:ident ($kind:literal) { $($(#[$vm:meta])* $v:ident = $key:literal / $label:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $ty { $($(#[$vm])* $v),* }
+
+        impl $ty {
+            /// Every name, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$v),*];
+
+            /// The snake_case name used in data files, on the wire and in databases.
+            pub fn key(self) -> &'static str {
+                match self { $($ty::$v => $key),* }
+            }
+
+            /// What staff read (Japanese).
+            pub fn label(self) -> &'static str {
+                match self { $($ty::$v => $label),* }
+            }
+
+            /// The label of a name, or the name itself when it is not one of ours (a
+            /// newer tablet's): never fails, for display only.
+            pub fn label_of(name: &str) -> &str {
+                name.parse::<$ty>().map_or(name, |v| v.label())
+            }
+        }
+
+        impl Vocabulary for $ty {
+            const KIND: &'static str = $kind;
+            const ALL: &'static [$ty] = $ty::ALL;
+            fn key(self) -> &'static str { $ty::key(self) }
+            fn label(self) -> &'static str { $ty::label(self) }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s.trim() {
+                    $($key => Ok($ty::$v),)*
+                    _ => Err(UnknownName { kind: $kind, name: s.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.key())
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.key())
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// A resident's meaning, as understood from one answer or chosen by button. The
+    /// order is the dialect classifier's class order.
+    Intent("intent") {
+        FeelingGood = "feeling_good" / "元気",
+        FeelingUnwell = "feeling_unwell" / "具合が悪い",
+        Tired = "tired" / "疲れている",
+        Pain = "pain" / "痛みがある",
+        SleptWell = "slept_well" / "よく眠れた",
+        SleptBadly = "slept_badly" / "眠れなかった",
+        AppetiteGood = "appetite_good" / "食欲がある",
+        AppetitePoor = "appetite_poor" / "食欲がない",
+        Exercised = "exercised" / "体操した",
+        NotExercised = "not_exercised" / "体操していない",
+        NeedHelp = "need_help" / "助けが必要",
+        Emergency = "emergency" / "緊急",
+        Yes = "yes" / "はい",
+        No = "no" / "いいえ",
+        RepeatRequest = "repeat_request" / "もう一度",
+        Thanks = "thanks" / "お礼",
+        Greeting = "greeting" / "あいさつ",
+        WeatherSnow = "weather_snow" / "雪・天気",
+        Other = "other" / "その他",
+    }
+);
+
+impl Intent {
+    /// Intents that always start the help flow, whatever the question.
+    pub fn is_critical(self) -> bool {
+        matches!(self, Intent::NeedHelp | Intent::Emergency)
+    }
+
+    /// Position in [`Intent::ALL`] (the classifier's class order).
+    pub fn index(self) -> usize {
+        Intent::ALL.iter().position(|&i| i == self).unwrap_or(Intent::ALL.len() - 1)
+    }
+}
+
+vocabulary!(
+    /// A question of the check-in (the ids of `assets/dialogue/checkin.toml`).
+    Question("question") {
+        HowFeeling = "how_feeling" / "体調",
+        Slept = "slept" / "睡眠",
+        Appetite = "appetite" / "食欲",
+        PainCheck = "pain_check" / "痛み",
+        ExerciseToday = "exercise_today" / "今日の体操",
+        ExercisedDone = "exercised_done" / "体操の確認",
+        SafetyCheck = "safety_check" / "安否確認",
+        Open = "open" / "自由な話",
+        Confirm = "confirm" / "確認",
+    }
+);
+
+impl Question {
+    /// What a plain yes or no means as an answer to this question.
+    pub fn resolve_yes_no(self, yes: bool) -> Intent {
+        use Intent as I;
+        match (self, yes) {
+            (Question::HowFeeling, true) => I::FeelingGood,
+            (Question::HowFeeling, false) => I::FeelingUnwell,
+            (Question::Slept, true) => I::SleptWell,
+            (Question::Slept, false) => I::SleptBadly,
+            (Question::Appetite, true) => I::AppetiteGood,
+            (Question::Appetite, false) => I::AppetitePoor,
+            (Question::PainCheck, true) => I::Pain,
+            (Question::ExercisedDone, true) => I::Exercised,
+            (Question::ExercisedDone, false) => I::NotExercised,
+            (Question::SafetyCheck, true) => I::FeelingGood,
+            (Question::SafetyCheck, false) => I::NeedHelp,
+            (_, true) => I::Yes,
+            (_, false) => I::No,
+        }
+    }
+}
+
+vocabulary!(
+    /// A body part a resident can name (「膝が痛い」); the label is the word the kiosk says.
+    BodyPart("body part") {
+        Head = "head" / "頭",
+        Neck = "neck" / "首",
+        Shoulder = "shoulder" / "肩",
+        Back = "back" / "背中",
+        LowerBack = "lower_back" / "腰",
+        Chest = "chest" / "胸",
+        Belly = "belly" / "おなか",
+        Knee = "knee" / "膝",
+        Leg = "leg" / "足",
+        Hand = "hand" / "手",
+        Teeth = "teeth" / "歯",
+        Eye = "eye" / "目",
+    }
+);
+
+impl BodyPart {
+    /// The kanji the dialect data files and the lexicon (`body:膝`) name it by.
+    pub fn kanji(self) -> &'static str {
+        match self {
+            BodyPart::Belly => "腹",
+            other => other.label(),
+        }
+    }
+
+    /// The body part written as [`BodyPart::kanji`].
+    pub fn from_kanji(s: &str) -> Result<Self, UnknownName> {
+        let s = s.trim();
+        BodyPart::ALL
+            .iter()
+            .copied()
+            .find(|b| b.kanji() == s)
+            .ok_or_else(|| UnknownName { kind: "body part", name: s.to_owned() })
+    }
+}
+
+vocabulary!(
+    /// A danger concept of the ontology (`assets/dialect/danger.tsv`): an answer that
+    /// names one is critical, and the kiosk confirms it with that danger's own question
+    /// (`[help.danger]` in the dialogue script).
+    Danger("danger") {
+        Fire = "fire" / "火事",
+        Smoke = "smoke" / "煙",
+        GasSmell = "gas_smell" / "ガスのにおい",
+        CannotBreathe = "cannot_breathe" / "息ができない",
+        Choking = "choking" / "のどに詰まった",
+        Collapsed = "collapsed" / "倒れた",
+        Unresponsive = "unresponsive" / "意識がない",
+        StrokeNumbness = "stroke_numbness" / "しびれ（脳卒中の疑い）",
+        StrokeFace = "stroke_face" / "顔のゆがみ（脳卒中の疑い）",
+        StrokeSpeech = "stroke_speech" / "ろれつ（脳卒中の疑い）",
+        SuddenConfusion = "sudden_confusion" / "急な混乱",
+        SuddenHeadache = "sudden_headache" / "急な激しい頭痛",
+        ChestPain = "chest_pain" / "胸の痛み",
+        FallCannotGetUp = "fall_cannot_get_up" / "転んで起き上がれない",
+        HeavyBleeding = "heavy_bleeding" / "大量の出血",
+        FamilyMissing = "family_missing" / "家族が戻らない",
+        BuriedInSnow = "buried_in_snow" / "雪に埋まった",
+        WantsToDie = "wants_to_die" / "死にたい気持ち",
+        Ambulance = "ambulance" / "救急車",
+        NoHeatingCold = "no_heating_cold" / "暖房が止まり寒い",
+        NoWater = "no_water" / "水が出ない",
+        NoPower = "no_power" / "停電",
+        NoKerosene = "no_kerosene" / "灯油がない",
+        SnowedIn = "snowed_in" / "雪で出られない",
+        MedicineOut = "medicine_out" / "薬が切れた",
+        StrangerAtDoor = "stranger_at_door" / "不審な訪問者",
+        SuspiciousCall = "suspicious_call" / "不審な電話",
+        HelpRequest = "help_request" / "助けを求める",
+    }
+);
+
+vocabulary!(
+    /// How an answer was given.
+    AnsweredBy("answer source") {
+        /// Understood by voice with enough confidence.
+        Voice = "voice" / "声",
+        /// Understood by voice, then confirmed (「〜ということですね？」「はい」).
+        VoiceConfirmed = "voice_confirmed" / "声（確認済み）",
+        Button = "button" / "ボタン",
+    }
+);
+
+vocabulary!(
+    /// How a check-in ended.
+    Outcome("outcome") {
+        Completed = "completed" / "完了",
+        /// The help flow raised an alert.
+        HelpRequested = "help_requested" / "助けを求めた",
+        /// The resident stopped answering.
+        NoAnswer = "no_answer" / "応答なし",
+    }
+);
+
+vocabulary!(
+    /// Conditions under which an exercise must not be offered; the same words describe
+    /// a resident's profile on the dashboard.
+    Contraindication("contraindication") {
+        Knee = "knee" / "膝",
+        Hip = "hip" / "股関節",
+        Back = "back" / "腰・背中",
+        Shoulder = "shoulder" / "肩",
+        Balance = "balance" / "ふらつき",
+        Heart = "heart" / "心臓",
+        RecentFall = "recent_fall" / "最近の転倒",
+    }
+);
+
+vocabulary!(
+    /// Why the office alerts staff.
+    AlertKind("alert kind") {
+        /// The tablet's help flow, or 助けが必要 in the dialogue.
+        HelpRequest = "help_request" / "助けを求めています",
+        /// No check-in after the window, the grace and the tablet's re-prompt.
+        NoCheckin = "no_checkin" / "本日の確認がありません",
+        /// 助けが必要 answered to a safety campaign.
+        CampaignHelp = "campaign_help" / "安否確認で「助けが必要」",
+        /// No answer to a safety campaign by its deadline.
+        CampaignNoAnswer = "campaign_no_answer" / "安否確認に回答がありません",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<V: Vocabulary + fmt::Display>() {
+        let mut keys = std::collections::BTreeSet::new();
+        for &v in V::ALL {
+            assert!(is_plausible_name(v.key()), "{}: {:?}", V::KIND, v);
+            assert!(keys.insert(v.key()), "{} key {} twice", V::KIND, v.key());
+            assert_eq!(v.key().parse::<V>(), Ok(v));
+            assert_eq!(v.to_string(), v.key());
+            assert!(!v.label().is_empty() && !v.label().is_ascii(), "{:?} has a Japanese label", v);
+        }
+        let err = "膝が痛い".parse::<V>().unwrap_err();
+        assert_eq!(err.kind, V::KIND);
+    }
+
+    #[test]
+    fn every_vocabulary_has_unique_plausible_keys_and_labels() {
+        check::<Intent>();
+        check::<Question>();
+        check::<BodyPart>();
+        check::<Danger>();
+        check::<AnsweredBy>();
+        check::<Outcome>();
+        check::<Contraindication>();
+        check::<AlertKind>();
+    }
+
+    #[test]
+    fn body_parts_read_as_the_data_files_write_them() {
+        for &b in BodyPart::ALL {
+            assert_eq!(BodyPart::from_kanji(b.kanji()), Ok(b));
+        }
+        assert_eq!(BodyPart::Belly.kanji(), "腹");
+        assert_eq!(BodyPart::Belly.label(), "おなか");
+        assert!(BodyPart::from_kanji("knee").is_err());
+    }
+
+    #[test]
+    fn labels_fall_back_to_the_name_and_names_are_plausible_only() {
+        assert_eq!(Intent::label_of("pain"), "痛みがある");
+        assert_eq!(Intent::label_of("new_intent"), "new_intent");
+        assert!(is_plausible_name("new_intent"));
+        for bad in ["", "膝が痛い", "pain; DROP", "Pain", &"a".repeat(41)] {
+            assert!(!is_plausible_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_classifier_order_is_the_declaration_order() {
+        for (i, &intent) in Intent::ALL.iter().enumerate() {
+            assert_eq!(intent.index(), i);
+        }
+        assert!(Intent::ALL.iter().filter(|i| i.is_critical()).eq([&Intent::NeedHelp, &Intent::Emergency]));
+    }
+}
