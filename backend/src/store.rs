@@ -5,6 +5,7 @@
 //! PostgreSQL store takes its place by providing the same methods over the same
 //! domain types; nothing outside `store` names `rusqlite`.
 
+mod board;
 mod bundles;
 mod corrections;
 mod devices;
@@ -22,17 +23,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
+pub use board::{BoardCounts, BoardRow, VisitRow};
 pub use bundles::{BundleError, BundleInfo, check_envelope};
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
 pub use office::{
-    Alert, BoardCounts, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow, ResidentDay,
-    Risk,
+    Alert, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow, ResidentDay, Risk,
 };
 pub use pull_log::PulledItem;
-pub use residents::{Contact, Pause, Profile, ResidentRecord, VisitRow};
-pub use users::{BoardRow, SessionUser};
+pub use residents::{Contact, Pause, Profile, ResidentRecord};
+pub use users::SessionUser;
 pub use weather::StoredWeather;
 
 pub use crate::domain::{

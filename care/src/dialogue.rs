@@ -473,7 +473,7 @@ impl<'s> Session<'s> {
                     return self.turn(say, vec![]);
                 }
                 let confirmed = understanding.is_some_and(|u| u.intent == Intent::Yes || u.is_critical());
-                self.raise_help(now, during, heard.intent, confirmed)
+                self.raise_help(now, during, heard, confirmed)
             }
             _ if self.silences >= 3 => {
                 self.record.outcome = Outcome::NoAnswer;
@@ -589,11 +589,17 @@ impl<'s> Session<'s> {
         &mut self,
         now: NaiveDateTime,
         during: Option<QuestionId>,
-        intent: Intent,
+        heard: Understanding,
         confirmed: bool,
     ) -> Turn {
         self.record.outcome = Outcome::HelpRequested;
-        let alert = CareEvent::HelpAlert { raised_at: now, during, intent, confirmed };
+        let alert = CareEvent::HelpAlert {
+            raised_at: now,
+            during,
+            intent: heard.intent,
+            confirmed,
+            danger: heard.danger,
+        };
         let alerted = self.script.help.alerted.replace("{responder}", &self.responder);
         self.finish(vec![normal(alerted), normal(self.script.help.stay.clone())], vec![alert])
     }

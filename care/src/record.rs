@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
 
-use crate::dialogue::QuestionId;
 use crate::planner::{Feeling, TodayFacts};
-use crate::understanding::{BodyPart, Intent};
+use crate::understanding::{BodyPart, Danger, Intent};
+use vocab::Question as QuestionId;
 
 pub use vocab::AnsweredBy;
 
@@ -109,6 +109,8 @@ pub enum CareEvent {
         /// True when the resident said yes to 「助けが必要、ということですね？」; false when
         /// help was sent without a clear answer (silence, unclear), which staff should know.
         confirmed: bool,
+        /// The danger the resident named (fire, a fall…), when one was understood.
+        danger: Option<Danger>,
     },
     /// The resident accepted the snow-clearing watch; the kiosk starts a [`crate::watch::SnowWatch`].
     SnowWatchRequested { at: NaiveDateTime },

@@ -439,7 +439,7 @@ mod planning {
         #[test]
         fn planner_is_safe_and_progressive_over_a_month(
             start in 0u32..365,
-            contraindications in any_subset(&Contraindication::ALL, 0.2),
+            contraindications in any_subset(Contraindication::ALL, 0.2),
             equipment in any_subset(&[Equipment::Chair, Equipment::Wall, Equipment::LightWeights, Equipment::Towel, Equipment::Ball], 0.7),
             days in proptest::collection::vec(any_day(), 30),
         ) {
@@ -848,8 +848,16 @@ mod checkin_dialogue {
             assert_eq!(turn.step, Step::HelpConfirm, "{danger:?}");
             assert!(turn.say[0].text.contains(asks), "{danger:?}: {}", turn.say[0].text);
             let turn = s.respond(at(NOW), reply);
-            let raised = turn.events.iter().any(|e| matches!(e, CareEvent::HelpAlert { .. }));
-            assert_eq!(raised, alerted, "{danger:?} then {reply:?}");
+            let raised: Vec<_> = turn
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    CareEvent::HelpAlert { danger, .. } => Some(*danger),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(raised.len() == 1, alerted, "{danger:?} then {reply:?}");
+            assert!(raised.iter().all(|d| *d == danger), "the alert names the danger heard: {raised:?}");
         }
     }
 

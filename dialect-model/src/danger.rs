@@ -14,9 +14,9 @@
 
 use std::path::Path;
 
-use crate::intent::{Danger, Intent};
 use crate::lexicon::Lexicon;
 use crate::normalise;
+use vocab::{Danger, Intent};
 
 /// The ontology shipped with the product.
 pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/danger.tsv");
@@ -122,7 +122,7 @@ impl Ontology {
                 _ => {}
             }
             let danger: Danger =
-                cell(c_danger).parse().map_err(|e: crate::intent::UnknownName| row(e.to_string()))?;
+                cell(c_danger).parse().map_err(|e: vocab::UnknownName| row(e.to_string()))?;
             let kind = match cell(c_kind) {
                 "emergency" => Intent::Emergency,
                 "need_help" => Intent::NeedHelp,
@@ -152,7 +152,7 @@ impl Ontology {
 
     /// The dangers `text` names (once each, in ontology order), near misses left out.
     pub fn find(&self, text: &str, lexicon: &Lexicon) -> Vec<DangerHit> {
-        let capped: String = text.chars().take(crate::intent::MAX_CHARS).collect();
+        let capped: String = text.chars().take(crate::analysis::MAX_CHARS).collect();
         let views = views(&capped, lexicon);
         let mut out = Vec::new();
         for c in &self.concepts {
@@ -187,7 +187,7 @@ impl Ontology {
     /// one: a `*` cue in that clause, or a `+` cue (resolved) in it or a later one.
     /// The lexicon's own danger words answer to this too.
     pub fn is_calm(&self, text: &str, lexicon: &Lexicon, clause: usize) -> bool {
-        let capped: String = text.chars().take(crate::intent::MAX_CHARS).collect();
+        let capped: String = text.chars().take(crate::analysis::MAX_CHARS).collect();
         let views = views(&capped, lexicon);
         views.iter().any(|(hay, _)| clause_start(hay, clause).is_some_and(|at| self.calm_at(&views, hay, at)))
     }

@@ -10,14 +10,11 @@
 //! learned classifier decides; danger words then force `critical` (recall first) and,
 //! when the classifier did not already say so, turn the intent into help or emergency.
 
+use crate::analysis::{Analysis, analyse, is_alarm, is_content, negated};
+use crate::classifier::{self, Model, ModelError, features};
 use crate::danger::Ontology;
-use crate::learn::{self, Model};
 use crate::lexicon::{Hit, Lexicon};
 use crate::normalise;
-
-/// Longest input looked at, in characters: a spoken answer is far shorter, and a cap
-/// keeps garbage input cheap.
-pub const MAX_CHARS: usize = 2_000;
 
 /// Below this classifier probability, an answer without any lexicon hit is `other`.
 pub const OTHER_BELOW: f32 = 0.5;
@@ -72,20 +69,23 @@ pub struct Understander {
     pub danger: Ontology,
 }
 
-/// What the text analysis of one answer found (shared by training and understanding).
-#[derive(Debug, Clone)]
-pub struct Analysis {
-    pub folded: String,
-    pub hits: Vec<Hit>,
-    pub bare: Option<String>,
+/// Why the shipped lexicon, ontology or model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Lexicon(#[from] crate::lexicon::LexiconError),
+    #[error(transparent)]
+    Ontology(#[from] crate::danger::OntologyError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 impl Understander {
     /// The lexicon and model shipped in `assets/dialect/`.
-    pub fn load_default() -> Result<Self, learn::LearnError> {
+    pub fn load_default() -> Result<Self, LoadError> {
         let lexicon = Lexicon::load_default()?;
         let danger = Ontology::load_default(&lexicon)?;
-        Ok(Self { model: Model::load(learn::MODEL_PATH.as_ref())?, lexicon, danger })
+        Ok(Self { model: Model::load(classifier::MODEL_PATH.as_ref())?, lexicon, danger })
     }
 
     /// This understander with another model (same lexicon and ontology).
@@ -167,7 +167,7 @@ impl Understander {
 
     /// The classifier's best intent that is not help or emergency.
     fn calm_guess(&self, a: &Analysis, question: Question) -> Understanding {
-        let probs = self.model.predict(&learn::features(a, question));
+        let probs = self.model.predict(&features(a, question));
         let (i, p) = probs
             .iter()
             .copied()
@@ -184,7 +184,7 @@ impl Understander {
     }
 
     fn classify(&self, a: &Analysis, question: Question) -> Understanding {
-        let probs = self.model.predict(&learn::features(a, question));
+        let probs = self.model.predict(&features(a, question));
         let (best, p) = probs
             .iter()
             .copied()
@@ -250,35 +250,6 @@ impl Understander {
     }
 }
 
-/// Concepts that carry an answer's content (not yes/no, grammar or small talk).
-fn is_content(concept: &str) -> bool {
-    matches!(
-        concept,
-        "sleep"
-            | "sleep_bad"
-            | "eat"
-            | "eat_bad"
-            | "tasty"
-            | "not_tasty"
-            | "exercise"
-            | "pain"
-            | "tired"
-            | "unwell"
-            | "snow"
-            | "thanks"
-            | "greeting"
-            | "help"
-            | "repeat"
-            | "critical"
-            | "critical_chest"
-    ) || concept.starts_with("body:")
-}
-
-/// Concepts that call for help: never taken from a near miss.
-fn is_alarm(concept: &str) -> bool {
-    matches!(concept, "help" | "critical" | "critical_chest")
-}
-
 /// What follows the last self-correction in `text` (「…いや、」「…あ、んでね、」
 /// 「…やっぱり」), when something was said before it and something follows it.
 fn corrected_tail(text: &str) -> Option<&str> {
@@ -332,41 +303,6 @@ fn main_clause_outcome(a: &Analysis) -> Option<Intent> {
     }
 }
 
-/// Folds `text` (at most `MAX_CHARS`) and finds its lexicon concepts.
-pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
-    let capped: String = text.chars().take(MAX_CHARS).collect();
-    let folded = lexicon.key(&capped);
-    let mut hits = longest_matches(lexicon.hits(&folded));
-    // Near misses only where no content word was found as written, and never for
-    // help or danger: a false alarm from a misspelling would call staff out.
-    // Body parts do not count as found: 「かた」 (肩) is also every past tense.
-    if !hits.iter().any(|h| is_content(&h.concept) && !h.concept.starts_with("body:")) {
-        let near = lexicon.fuzzy_hits(&folded, &hits);
-        let wanted = |c: &str| (is_content(c) || c == "good") && !is_alarm(c);
-        hits.extend(near.into_iter().filter(|h| wanted(&h.concept)));
-        hits.sort_by(|a, b| (a.start, b.end).cmp(&(b.start, a.end)));
-    }
-    let bare = lexicon.bare(&folded).map(String::from);
-    Analysis { folded, hits, bare }
-}
-
-/// Drops a hit that overlaps a longer hit of another concept (the longest match wins,
-/// as in any dictionary segmentation: はらなにやにやする is 腹 + にやにやする, not
-/// 何 "what?"). Help and danger words are never dropped, nor body parts, which name
-/// where inside a longer phrase (胸 in 胸いだい) the trouble is.
-fn longest_matches(hits: Vec<Hit>) -> Vec<Hit> {
-    let overlaps = |a: &Hit, b: &Hit| a.start < b.end && b.start < a.end;
-    let len = |h: &Hit| h.end - h.start;
-    hits.iter()
-        .filter(|h| {
-            is_alarm(&h.concept)
-                || h.concept.starts_with("body:")
-                || !hits.iter().any(|o| o.concept != h.concept && overlaps(h, o) && len(o) > len(h))
-        })
-        .cloned()
-        .collect()
-}
-
 /// A one- or two-mora answer resolved against the question (fact 8 of the dialect notes).
 fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
     let sure = |intent, confidence| {
@@ -385,18 +321,6 @@ fn bare_answer(concept: &str, question: Question) -> Option<Understanding> {
         "greeting_bye" => sure(Intent::Greeting, 0.85),
         _ => None,
     }
-}
-
-/// Whether the concept hit is followed, within its clause, by a negation
-/// (‑ね, ‑ない, ‑なえ, ‑らんね/‑んにぇ after folding).
-pub fn negated(folded: &str, hit: &Hit) -> bool {
-    let rest: String = folded.chars().skip(hit.end).take_while(|&c| c != '|').take(5).collect();
-    let rest = rest.split("けんと").next().unwrap_or("").split("けと").next().unwrap_or("");
-    // 〜てけねが / 〜てくれない (won't you…?) is a request, not a negation.
-    if ["けね", "けんね", "くれね", "くれない"].iter().any(|r| rest.starts_with(r)) {
-        return false;
-    }
-    ["ね", "ない", "なく", "なか", "なi"].iter().any(|n| rest.contains(n))
 }
 
 /// Danger words force `critical`; with no help intent chosen, the stronger of
@@ -433,7 +357,7 @@ fn apply_danger(a: &Analysis, question: Question, model: &Model, u: &mut Underst
         u.confidence = u.confidence.max(0.7);
         return;
     }
-    let probs = model.predict(&learn::features(a, question));
+    let probs = model.predict(&features(a, question));
     let (e, h) = (probs[Intent::Emergency.index()], probs[Intent::NeedHelp.index()]);
     u.intent = if chest || breath || e >= h { Intent::Emergency } else { Intent::NeedHelp };
     u.confidence = (e + h).max(0.7);

@@ -9,8 +9,10 @@
 //! Invariant: this crate depends on no UI, SQL or HTTP crate (checked by the tidy test
 //! in `xtask`).
 
+pub mod analysis;
 pub mod asr;
 pub mod audio;
+pub mod classifier;
 pub mod corpus;
 pub mod danger;
 pub mod eval;

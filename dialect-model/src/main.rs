@@ -251,15 +251,16 @@ fn main() -> anyhow::Result<()> {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
             let examples = dialect_model::corpus::training_set()?;
             let model = learn::train_for_shipping(&lexicon, &examples)?;
-            std::fs::write(learn::MODEL_PATH, model.to_tsv()).context("writing the model")?;
-            eprintln!("trained on {} examples -> {}", examples.len(), learn::MODEL_PATH);
+            std::fs::write(dialect_model::classifier::MODEL_PATH, model.to_tsv())
+                .context("writing the model")?;
+            eprintln!("trained on {} examples -> {}", examples.len(), dialect_model::classifier::MODEL_PATH);
         }
         Cmd::Explain { text, question } => {
             let u = Understander::load_default()?;
             let a = u.analyse(&text);
             out!("folded: {}\nbare: {:?}", a.folded, a.bare);
             for h in &a.hits {
-                let neg = if dialect_model::intent::negated(&a.folded, h) { " (negated)" } else { "" };
+                let neg = if dialect_model::analysis::negated(&a.folded, h) { " (negated)" } else { "" };
                 out!("hit {} at {}..{}{neg}", h.concept, h.start, h.end);
             }
             for d in u.danger.find(&text, &u.lexicon) {
@@ -475,7 +476,7 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     out!("corrections now understood: {fixed}/{}", corrections.len());
     std::fs::write(learn::EXAMPLES_PATH, learn::examples_tsv(&examples))?;
     std::fs::write(dialect_model::lexicon::DEFAULT_PATH, after.lexicon.to_tsv())?;
-    std::fs::write(learn::MODEL_PATH, after.model.to_tsv())?;
+    std::fs::write(dialect_model::classifier::MODEL_PATH, after.model.to_tsv())?;
     Ok(())
 }
 

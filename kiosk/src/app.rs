@@ -41,6 +41,21 @@ pub enum Report {
 /// How workers reach the UI thread.
 pub type Reporter = Arc<dyn Fn(Report) + Send + Sync>;
 
+/// The card worker's reports, as the app's.
+fn card_reports(r: Reporter) -> crate::card::CardReporter {
+    use crate::card::CardReport as C;
+    Box::new(move |c| {
+        r(match c {
+            C::Reading => Report::Flow(Input::CardReading),
+            C::Tries(tries) => Report::Flow(Input::CardTries(tries)),
+            C::Identified(hex) => Report::Card(hex),
+            C::Failed(why) => Report::Flow(Input::CardFailed(why)),
+            C::Reader(part) => Report::Reader(part),
+            C::Pin(verdict) => Report::Flow(Input::PinResult(verdict)),
+        })
+    })
+}
+
 /// Everything the kiosk needs to start.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -157,8 +172,10 @@ impl App {
             let r = reporter.clone();
             SpeechWorker::spawn(config, move |s| r(Report::Speech(s)))
         });
-        let card =
-            options.card_trust.clone().map(|trust| crate::card::CardWorker::spawn(trust, reporter.clone()));
+        let card = options
+            .card_trust
+            .clone()
+            .map(|trust| crate::card::CardWorker::spawn(trust, card_reports(reporter.clone())));
         if options.card_trust.is_none() {
             health.lock().expect("health").reader =
                 Some(Part::Missing("カード読み取り機を使わない設定です".into()));

@@ -7,10 +7,28 @@ use std::time::Duration;
 
 use mynumber_card::{CardError, CardEvent, Client, Monitor, Pin, PinStatus, TrustAnchors};
 
-use crate::app::{Report, Reporter};
-use crate::flow::Input;
 use crate::signin::PinVerdict;
 use crate::speech::Part;
+
+/// What the card worker tells its owner (the app translates it for the controller).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardReport {
+    /// A card was laid on the reader and is being read.
+    Reading,
+    /// The card's PIN tries left (`Some(0)`: blocked), when it could be read.
+    Tries(Option<u8>),
+    /// A card was identified (SHA-256 of its auth certificate, hex).
+    Identified(String),
+    /// The card could not be read: plain words for the resident.
+    Failed(String),
+    /// The reader's health.
+    Reader(Part),
+    /// The outcome of a strong sign-in with typed digits.
+    Pin(PinVerdict),
+}
+
+/// How the worker reaches its owner.
+pub type CardReporter = Box<dyn Fn(CardReport) + Send>;
 
 /// The handle the UI side keeps.
 #[derive(Debug)]
@@ -19,7 +37,7 @@ pub struct CardWorker {
 }
 
 impl CardWorker {
-    pub fn spawn(trust: Vec<Vec<u8>>, report: Reporter) -> Self {
+    pub fn spawn(trust: Vec<Vec<u8>>, report: CardReporter) -> Self {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("card".into())
@@ -48,11 +66,11 @@ pub fn gentle(e: &CardError) -> String {
     }
 }
 
-fn run(trust: Vec<Vec<u8>>, rx: Receiver<String>, report: Reporter) {
+fn run(trust: Vec<Vec<u8>>, rx: Receiver<String>, report: CardReporter) {
     let trust = match TrustAnchors::from_der(&trust) {
         Ok(t) => t,
         Err(e) => {
-            report(Report::Reader(Part::Faulty(format!("認証局の証明書が読めません: {e}"))));
+            report(CardReport::Reader(Part::Faulty(format!("認証局の証明書が読めません: {e}"))));
             return;
         }
     };
@@ -65,26 +83,28 @@ fn run(trust: Vec<Vec<u8>>, rx: Receiver<String>, report: Reporter) {
             match event {
                 CardEvent::CardPresent(r) => {
                     reader = Some(r.clone());
-                    report(Report::Flow(Input::CardReading));
+                    report(CardReport::Reading);
                     match client.identify(&r) {
                         Ok(id) => {
                             let tries = match id.pin {
                                 PinStatus::TriesLeft(n) => Some(n),
                                 PinStatus::Blocked => Some(0),
                             };
-                            report(Report::Flow(Input::CardTries(tries)));
-                            report(Report::Card(id.identity.to_hex()));
+                            report(CardReport::Tries(tries));
+                            report(CardReport::Identified(id.identity.to_hex()));
                         }
-                        Err(e) => report(Report::Flow(Input::CardFailed(gentle(&e)))),
+                        Err(e) => report(CardReport::Failed(gentle(&e))),
                     }
                 }
                 CardEvent::CardRemoved(r) if reader.as_deref() == Some(r.as_str()) => reader = None,
                 CardEvent::ServiceLost => {
-                    report(Report::Reader(Part::Faulty("カードのサービス（pcscd）が止まっています".into())));
+                    report(CardReport::Reader(Part::Faulty(
+                        "カードのサービス（pcscd）が止まっています".into(),
+                    )));
                     healthy = Some(false);
                 }
                 CardEvent::ReaderAdded(_) | CardEvent::ServiceBack if healthy != Some(true) => {
-                    report(Report::Reader(Part::Ok));
+                    report(CardReport::Reader(Part::Ok));
                     healthy = Some(true);
                 }
                 _ => {}
@@ -97,7 +117,7 @@ fn run(trust: Vec<Vec<u8>>, rx: Receiver<String>, report: Reporter) {
                 Err(e) => Part::Missing(e.to_string()),
             };
             healthy = Some(part == Part::Ok);
-            report(Report::Reader(part));
+            report(CardReport::Reader(part));
         }
         match rx.try_recv() {
             Ok(digits) => {
@@ -114,7 +134,7 @@ fn run(trust: Vec<Vec<u8>>, rx: Receiver<String>, report: Reporter) {
                         Err(e) => PinVerdict::Failed(gentle(&e)),
                     },
                 };
-                report(Report::Flow(Input::PinResult(verdict)));
+                report(CardReport::Pin(verdict));
             }
             Err(TryRecvError::Empty) => {}
             Err(TryRecvError::Disconnected) => return,

@@ -870,13 +870,15 @@ fn a_nudge_sends_a_help_request_at_once_and_bodies_carry_no_name() {
         during: Some(QuestionId::HowFeeling),
         intent: Intent::NeedHelp,
         confirmed: true,
+        danger: Some(care::understanding::Danger::Fire),
     };
     let id = store.record_care_event(r.id, &help, Utc::now()).unwrap();
     store.record_care_event(r.id, &checkin(day(), true), Utc::now()).unwrap();
     for ev in store.outbox_batch(10).unwrap() {
         assert!(!ev.body.to_string().contains(&r.display_name), "a name in {:?}", ev.kind);
     }
-    assert_eq!(store.outbox_batch(1).unwrap()[0].kind, wire::EventKind::HelpRequest);
+    let sent = &store.outbox_batch(1).unwrap()[0];
+    assert_eq!((sent.kind, &sent.body["danger"]), (wire::EventKind::HelpRequest, &serde_json::json!("fire")));
     let started = Instant::now();
     handle.nudge();
     // Well under the 60 s poll, with room for a loaded CI machine.

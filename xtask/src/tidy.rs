@@ -6,7 +6,10 @@
 //! - crate-boundary invariants (ARCHITECTURE.md), from `cargo metadata`'s resolved
 //!   graph of normal (non-dev, non-build) dependencies;
 //! - tablet↔office JSON types are derived only in the `wire` crate;
-//! - the 券面事項入力補助AP's AID appears only in the virtual card.
+//! - the 券面事項入力補助AP's AID appears only in the virtual card;
+//! - no `json!` body in kiosk or backend code (bodies are typed in `wire`);
+//! - SQL (`rusqlite`) only in the stores, Slint only outside the kiosk's controller;
+//! - the ARCHITECTURE.md code map names only files that exist.
 //!
 //! Each checker is a pure function over text, so its unit tests can show it catching
 //! a violation without breaking the real tree.
@@ -183,6 +186,87 @@ pub fn check_kenmen_aid(path: &str, text: &str) -> Option<Violation> {
         .then(|| violation(path, "mentions the 券面事項入力補助AP AID: only the virtual card may"))
 }
 
+/// No `json!` in kiosk or backend production code: every body is a `wire` type
+/// serialised in one place, so the compiler sees each field.
+pub fn check_no_json_macro(path: &str, text: &str) -> Vec<Violation> {
+    if !(path.starts_with("kiosk/src/") || path.starts_with("backend/src/")) {
+        return Vec::new();
+    }
+    let production = text.split("#[cfg(test)]").next().unwrap_or("");
+    production
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//") && l.contains(concat!("json", "!(")))
+        .map(|(i, _)| {
+            violation(
+                format!("{path}:{}", i + 1),
+                "`json!` body: make it a typed body in `wire` (or a Serialize struct)",
+            )
+        })
+        .collect()
+}
+
+/// Where each crate may name SQL or the UI toolkit: (path prefix, word, allowed
+/// prefixes, why).
+const CONFINED: &[(&str, &str, &[&str], &str)] = &[
+    ("backend/src/", "rusqlite", &["backend/src/store"], "only the store speaks SQL"),
+    ("kiosk/src/", "rusqlite", &["kiosk/src/store"], "only the store speaks SQL"),
+    ("kiosk/src/flow", "slint", &[], "the controller has no UI: `views` writes to Slint"),
+    ("kiosk/src/store", "slint", &[], "the store has no UI"),
+];
+
+pub fn check_confined(path: &str, text: &str) -> Vec<Violation> {
+    let production = text.split("#[cfg(test)]").next().unwrap_or("");
+    CONFINED
+        .iter()
+        .filter(|(scope, _, allowed, _)| {
+            path.starts_with(scope) && !allowed.iter().any(|a| path.starts_with(a))
+        })
+        .flat_map(|(_, word, _, why)| {
+            production
+                .lines()
+                .enumerate()
+                .filter(move |(_, l)| !l.trim_start().starts_with("//") && l.contains(&format!("{word}::")))
+                .map(move |(i, _)| violation(format!("{path}:{}", i + 1), format!("`{word}` here: {why}")))
+        })
+        .collect()
+}
+
+/// Paths the code map of ARCHITECTURE.md names in backticks (`kiosk/src/app.rs`,
+/// `backend/src/store/`) must exist: a map that names a moved file is a wrong map.
+pub fn check_architecture_paths(text: &str, exists: impl Fn(&str) -> bool) -> Vec<Violation> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|p| {
+            let first = p.split('/').next().unwrap_or("");
+            p.contains('/')
+                && !p.contains(' ')
+                && !p.contains('<')
+                && !p.contains('*')
+                && TOP_DIRS.contains(&first)
+        })
+        .filter(|p| !exists(p.trim_end_matches('/')))
+        .map(|p| violation("ARCHITECTURE.md", format!("names `{p}`, which does not exist")))
+        .collect()
+}
+
+/// The workspace's top-level directories whose paths the code map names.
+const TOP_DIRS: &[&str] = &[
+    "assets",
+    "backend",
+    "care",
+    "dialect-model",
+    "kiosk",
+    "mynumber-card",
+    "scripts",
+    "tests",
+    "virtual-mynumber-card",
+    "vocab",
+    "wire",
+    "xtask",
+];
+
 /// Every `.rs` file of the workspace, relative to `root`, skipping `target/`.
 pub fn rust_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -217,7 +301,13 @@ pub fn run(root: &Path) -> anyhow::Result<Vec<Violation>> {
         }
         out.extend(check_wire_only(&path, &text));
         out.extend(check_kenmen_aid(&path, &text));
+        if !test_only {
+            out.extend(check_no_json_macro(&path, &text));
+            out.extend(check_confined(&path, &text));
+        }
     }
+    let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).context("reading ARCHITECTURE.md")?;
+    out.extend(check_architecture_paths(&map, |p| root.join(p).exists()));
     // Only the host platform's graph: the tablet and the office run Linux, and the
     // full graph would fetch every Windows- and macOS-only crate.
     let host = host_triple()?;
@@ -275,6 +365,38 @@ mod tests {
         assert_eq!(check_wire_only("backend/src/api/events.rs", derive).len(), 1);
         assert!(check_wire_only("backend/src/config.rs", derive).is_empty());
         assert!(check_wire_only("kiosk/src/sync/mod.rs", "#[derive(Debug)]").is_empty());
+    }
+
+    #[test]
+    fn json_macro_rule() {
+        let body = concat!("let b = serde_json::json", "!({\"a\": 1});");
+        assert_eq!(check_no_json_macro("kiosk/src/store.rs", body).len(), 1);
+        assert_eq!(
+            check_no_json_macro("backend/src/api/events.rs", body)[0].place,
+            "backend/src/api/events.rs:1"
+        );
+        assert!(check_no_json_macro("wire/src/body.rs", body).is_empty(), "wire is where bodies are made");
+        let in_tests = format!("fn f() {{}}\n#[cfg(test)]\nmod tests {{ {body} }}");
+        assert!(check_no_json_macro("kiosk/src/store.rs", &in_tests).is_empty());
+    }
+
+    #[test]
+    fn confined_rule() {
+        let sql = "use rusqlite::params;";
+        assert!(check_confined("backend/src/store/board.rs", sql).is_empty());
+        assert_eq!(check_confined("backend/src/dashboard/board.rs", sql).len(), 1);
+        assert_eq!(check_confined("kiosk/src/app.rs", sql).len(), 1);
+        assert_eq!(check_confined("kiosk/src/flow/checkin.rs", "slint::SharedString::from(x)").len(), 1);
+        assert!(check_confined("kiosk/src/views.rs", "slint::SharedString::from(x)").is_empty());
+    }
+
+    #[test]
+    fn architecture_paths_rule() {
+        let map = "`kiosk/src/app.rs` and `backend/src/store/` and `gone/x.rs` and `kiosk/src/nope.rs` and `DIR/<id>.wav`";
+        let exists = |p: &str| p == "kiosk/src/app.rs" || p == "backend/src/store";
+        let found = check_architecture_paths(map, exists);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].rule.contains("kiosk/src/nope.rs"));
     }
 
     #[test]

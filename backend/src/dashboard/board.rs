@@ -9,21 +9,10 @@ use axum::response::Html;
 
 use super::{PageError, Session, escape, page};
 use crate::routes::{AppState, blocking};
-use crate::store::{BoardState, Role};
+use crate::store::Role;
 
 /// Rows shown at once; the counts always cover everyone.
 const ROWS: usize = 200;
-
-fn label(s: BoardState) -> &'static str {
-    match s {
-        BoardState::NeedsHelp => "要支援",
-        BoardState::Unconfirmed => "未確認",
-        BoardState::DeviceOffline => "端末オフライン",
-        BoardState::Pending => "確認待ち",
-        BoardState::Paused => "一時停止",
-        BoardState::Confirmed => "確認済み",
-    }
-}
 
 pub(super) async fn board(
     State(state): State<AppState>,
@@ -67,7 +56,7 @@ pub(super) async fn board(
         body.push_str(&format!(
             "<tr data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{}\">{}</a></td><td>{}</td></tr>",
             r.state,
-            label(r.state),
+            r.state.label(),
             r.resident.0,
             escape(&r.display_name),
             escape(&r.district)

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::{PageError, Session, check_csrf, escape, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{BoardState, ResidentId, Role};
+use crate::store::{ResidentId, Role};
 
 const ROWS: usize = 200;
 const MAX_NOTE_CHARS: usize = 2000;
@@ -24,16 +24,6 @@ fn scope(session: &Session) -> Result<Option<String>, PageError> {
             Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
         }
         _ => Ok(None),
-    }
-}
-
-fn label(s: BoardState) -> &'static str {
-    match s {
-        BoardState::NeedsHelp => "要支援",
-        BoardState::Unconfirmed => "未確認",
-        BoardState::DeviceOffline => "端末オフライン",
-        BoardState::Confirmed => "確認済み",
-        BoardState::Pending | BoardState::Paused => "確認待ち",
     }
 }
 
@@ -53,7 +43,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input name=\"note\" placeholder=\"訪問の結果\" required maxlength=\"{MAX_NOTE_CHARS}\"><button>記録</button></form></td></tr>",
             r.state,
-            label(r.state),
+            r.state.label(),
             escape(&r.display_name),
             escape(&r.district),
             r.last_visit.map_or("記録なし".to_owned(), |t| t.with_timezone(&town_offset()).format("%m/%d").to_string()),

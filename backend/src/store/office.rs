@@ -56,19 +56,6 @@ pub struct StatusChange {
     pub at: DateTime<Utc>,
 }
 
-/// Counts on today's board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BoardCounts {
-    pub confirmed: u64,
-    pub unconfirmed: u64,
-    pub needs_help: u64,
-    pub paused: u64,
-    /// Not yet due (window not over) and not checked in.
-    pub pending: u64,
-    /// Residents whose tablet has not been heard from within the offline limit.
-    pub device_offline: u64,
-}
-
 /// A campaign's live progress.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CampaignProgress {
@@ -717,43 +704,6 @@ impl Store {
         }
         tx.commit()?;
         Ok(raised)
-    }
-
-    /// Today's board counts for a district (or the whole town).
-    pub fn board_counts(
-        &self,
-        district: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<BoardCounts, StoreError> {
-        let day = crate::clock::local_day(now);
-        let conn = self.lock();
-        let sql = format!(
-            "SELECT s.status,
-                 EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id AND p.from_ms <= ?2 AND p.until_ms > ?2),
-                 NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id AND d.revoked_ms IS NULL
-                     AND d.last_seen_ms > ?3)
-             FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
-             {}",
-            district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt
-            .query_map(params![day_text(day), ms(now), ms(now - DEVICE_OFFLINE_AFTER), district], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?))
-            })?;
-        let mut c = BoardCounts::default();
-        for row in rows {
-            let (status, paused, offline) = row?;
-            c.device_offline += u64::from(offline);
-            match (status.map(|s| parse_status(&s)).transpose()?, paused) {
-                (Some(Status::NeedsHelp), _) => c.needs_help += 1,
-                (Some(Status::Confirmed), _) => c.confirmed += 1,
-                (_, true) => c.paused += 1,
-                (Some(Status::Unconfirmed), false) => c.unconfirmed += 1,
-                (None, false) => c.pending += 1,
-            }
-        }
-        Ok(c)
     }
 
     /// Adds a dashboard user; `password_hash` is an Argon2 PHC string.

@@ -36,16 +36,6 @@ pub struct Pause {
     pub reason: String,
 }
 
-/// One line of the visit list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VisitRow {
-    pub resident: ResidentId,
-    pub display_name: String,
-    pub district: String,
-    pub state: super::BoardState,
-    pub last_visit: Option<DateTime<Utc>>,
-}
-
 /// A resident's record as the profile page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResidentRecord {
@@ -344,77 +334,6 @@ impl Store {
             }
         }
         Ok((0..weeks).map(|i| (first_monday + chrono::Duration::weeks(i as i64), counts[i])).collect())
-    }
-
-    /// Whom to visit first, for a district (or the town): needing help, then
-    /// unconfirmed, then device offline, then everyone else, each group by the
-    /// longest since the last visit (never visited first). Paused residents are away
-    /// and left out.
-    pub fn visit_list(
-        &self,
-        district: Option<&str>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<VisitRow>, StoreError> {
-        let conn = self.lock();
-        let sql = format!(
-            "SELECT * FROM (
-                 SELECT r.id, r.display_name, r.district,
-                     CASE
-                         WHEN s.status = 'needs_help' THEN 0
-                         WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
-                             AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 9
-                         WHEN s.status = 'unconfirmed' THEN 1
-                         WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
-                             AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 2
-                         WHEN s.status = 'confirmed' THEN 5
-                         ELSE 3
-                     END AS need,
-                     (SELECT max(at_ms) FROM visits v WHERE v.resident_id = r.id) AS visited
-                 FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
-                 {})
-             WHERE need < 9
-             ORDER BY min(need, 3), visited IS NOT NULL, visited, id LIMIT ?5",
-            super::office::district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                super::day_text(crate::clock::local_day(now)),
-                ms(now),
-                ms(now - super::office::DEVICE_OFFLINE_AFTER),
-                district,
-                limit as i64
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                ))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, display_name, district, need, visited) = row?;
-            let state = match need {
-                0 => super::BoardState::NeedsHelp,
-                1 => super::BoardState::Unconfirmed,
-                2 => super::BoardState::DeviceOffline,
-                5 => super::BoardState::Confirmed,
-                _ => super::BoardState::Pending,
-            };
-            out.push(VisitRow {
-                resident: ResidentId(id),
-                display_name,
-                district,
-                state,
-                last_visit: visited.map(from_ms).transpose()?,
-            });
-        }
-        Ok(out)
     }
 
     /// Records a home visit (audited).

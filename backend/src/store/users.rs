@@ -4,10 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::office::DEVICE_OFFLINE_AFTER;
-use super::{BoardState, Role, parse_role};
-use super::{ResidentId, Store, StoreError, UserId, day_text, devices::random_bytes, hex, ms, sha256_hex};
-use crate::clock::local_day;
+use super::{Role, parse_role};
+use super::{Store, StoreError, UserId, devices::random_bytes, hex, ms, sha256_hex};
 
 /// Who is behind a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,15 +15,6 @@ pub struct SessionUser {
     pub role: Role,
     /// The only district a 民生委員 may see; `None` for town-wide roles.
     pub district: Option<String>,
-}
-
-/// One line of today's board.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoardRow {
-    pub resident: ResidentId,
-    pub display_name: String,
-    pub district: String,
-    pub state: BoardState,
 }
 
 /// A session lasts one working day at most.
@@ -121,60 +110,5 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
-    }
-
-    /// Today's board for a district (or the town), most at risk first, at most `limit`.
-    pub fn board_rows(
-        &self,
-        district: Option<&str>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<BoardRow>, StoreError> {
-        let conn = self.lock();
-        let sql = format!(
-            "SELECT * FROM (
-                 SELECT r.id, r.display_name, r.district,
-                     CASE
-                         WHEN s.status = 'needs_help' THEN 0
-                         WHEN s.status = 'confirmed' THEN 5
-                         WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
-                             AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 4
-                         WHEN s.status = 'unconfirmed' THEN 1
-                         WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
-                             AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 2
-                         ELSE 3
-                     END AS risk
-                 FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1
-                 {})
-             ORDER BY risk, id LIMIT ?5",
-            super::office::district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                day_text(local_day(now)),
-                ms(now),
-                ms(now - DEVICE_OFFLINE_AFTER),
-                district,
-                limit as i64
-            ],
-            |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, display_name, district, risk) = row?;
-            let state = match risk {
-                0 => BoardState::NeedsHelp,
-                1 => BoardState::Unconfirmed,
-                2 => BoardState::DeviceOffline,
-                3 => BoardState::Pending,
-                4 => BoardState::Paused,
-                _ => BoardState::Confirmed,
-            };
-            out.push(BoardRow { resident: ResidentId(id), display_name, district, state });
-        }
-        Ok(out)
     }
 }

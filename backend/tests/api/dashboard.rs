@@ -57,7 +57,7 @@ async fn the_board_reflects_a_new_check_in_and_lists_need_first() {
     app.clock.set(local(8, 30));
     let (status, page) = board(&app, &cookie, "?district=大井沢").await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(counts(&page), [0, 0, 0, 0, 2, 2], "both pending; no heartbeat yet, so offline too");
+    assert_eq!(counts(&page), [0, 0, 0, 0, 0, 2], "no heartbeat yet: offline, each resident in one state");
     assert_eq!(
         acks(&app.post("/api/v1/events", &ta, batch(&[event(1, "check_in", json!({}))])).await.1),
         ["stored"]
@@ -74,6 +74,71 @@ async fn the_board_reflects_a_new_check_in_and_lists_need_first() {
     let (_, town) = board(&app, &cookie, "").await;
     assert_eq!(counts(&town)[..3], [1, 0, 1]);
     assert!(town.contains("沼山"));
+}
+
+/// The counts table and the rows read the one state of each resident today: every
+/// count is the number of rows in that state, and every resident is in one.
+#[tokio::test]
+async fn the_board_counts_are_its_rows_counted() {
+    let app = TestApp::new();
+    users(&app);
+    let now = local(8, 0);
+    app.clock.set(now);
+    let heard = |t: String| {
+        let app = &app;
+        async move { app.post("/api/v1/heartbeat", &t, json!({"device_time": "2026-11-28T00:00:00Z"})).await }
+    };
+    let confirmed = app.resident("大井沢");
+    let needs_help = app.resident("大井沢");
+    let pending = app.resident("大井沢");
+    let offline = app.resident("大井沢");
+    let paused = app.resident("大井沢");
+    let confirmed_offline = app.resident("大井沢");
+    app.store.add_pause(paused, now, now + chrono::Duration::days(3), "入院", now).unwrap();
+    let mut tokens = std::collections::HashMap::new();
+    for (r, kind) in [
+        (confirmed, "check_in"),
+        (needs_help, "help_request"),
+        (pending, ""),
+        (confirmed_offline, "check_in"),
+    ] {
+        let t = app.tablet(r).await;
+        assert_eq!(heard(t.clone()).await.0, StatusCode::OK);
+        if !kind.is_empty() {
+            assert_eq!(
+                acks(&app.post("/api/v1/events", &t, batch(&[event(1, kind, json!({}))])).await.1),
+                ["stored"]
+            );
+        }
+        tokens.insert(r, t);
+    }
+    // Two hours on, only two tablets are still heard from: a silent tablet does not
+    // undo today's check-in, and a resident without one is offline, not also pending.
+    app.clock.set(local(10, 0));
+    for r in [confirmed, pending] {
+        assert_eq!(heard(tokens[&r].clone()).await.0, StatusCode::OK);
+    }
+    let cookie = login(&app, "officer", "correct+horse").await.unwrap();
+    let (_, page) = board(&app, &cookie, "?district=大井沢").await;
+    let states: Vec<&str> =
+        page.split("data-state=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+    let of = |s: &str| states.iter().filter(|x| **x == s).count() as u64;
+    let table = counts(&page);
+    assert_eq!(
+        table,
+        [
+            of("Confirmed"),
+            of("Unconfirmed"),
+            of("NeedsHelp"),
+            of("Paused"),
+            of("Pending"),
+            of("DeviceOffline")
+        ],
+        "{page}"
+    );
+    assert_eq!(table.iter().sum::<u64>(), 6, "every resident once: {states:?}");
+    assert_eq!(table, [2, 0, 1, 1, 1, 1], "{states:?}");
+    assert!(offline.0 > 0);
 }
 
 #[tokio::test]

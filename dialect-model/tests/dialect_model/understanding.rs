@@ -318,11 +318,11 @@ fn the_recogniser_prompt_is_read_capped_and_carried_by_the_model_and_its_bundle(
 
     let shipped = &understander().model;
     let text = shipped.to_tsv();
-    assert_eq!(learn::Model::parse(&text).unwrap().asr_prompt, shipped.asr_prompt);
+    assert_eq!(dialect_model::classifier::Model::parse(&text).unwrap().asr_prompt, shipped.asr_prompt);
     // Models (and bundles) from before the prompt travelled with them still open.
     let older: String =
         text.lines().filter(|l| !l.starts_with("# asr-prompt")).map(|l| format!("{l}\n")).collect();
-    assert_eq!(learn::Model::parse(&older).unwrap().asr_prompt, "");
+    assert_eq!(dialect_model::classifier::Model::parse(&older).unwrap().asr_prompt, "");
     let (_, opened) = learn::open_bundle(&learn::bundle(7, understander())).unwrap();
     assert_eq!(opened.model.asr_prompt, shipped.asr_prompt);
 }

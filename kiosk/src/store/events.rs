@@ -23,13 +23,13 @@ pub(super) fn care_event(resident: ResidentId, event: &CareEvent) -> Event {
     let at = |t: &NaiveDateTime| Some(LocalTime(*t));
     match event {
         CareEvent::Checkin(record) => Event::CheckIn(checkin_body(resident, record)),
-        CareEvent::HelpAlert { raised_at, during, intent, confirmed } => {
+        CareEvent::HelpAlert { raised_at, during, intent, confirmed, danger } => {
             Event::HelpRequest(HelpRequestBody {
                 resident_id: resident.0,
                 raised_at: at(raised_at),
                 during: during.map(Into::into),
                 intent: Some((*intent).into()),
-                danger: None,
+                danger: danger.map(Into::into),
                 confirmed: *confirmed,
             })
         }

@@ -1,0 +1,202 @@
+//! Today's board: each resident's state today, the counts of each state, and the
+//! visit list. One query decides the state ([`STATE_TODAY`]); the rows, the counts
+//! and the visit list all read it, so the counts are the rows counted.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::office::{DEVICE_OFFLINE_AFTER, district_filter};
+use super::{BoardState, ResidentId, Store, StoreError, day_text, from_ms, ms};
+use crate::clock::local_day;
+
+/// Every resident (filtered by [`district_filter`] on `?4`) with their state today
+/// as a code (the position in [`BoardState::ALL`]): needing help, then confirmed,
+/// then paused, then unconfirmed, then with no tablet heard from since `?3`, else
+/// pending. `?1` is today, `?2` now. The one definition of a resident's state today.
+const STATE_TODAY: &str = "
+    SELECT r.id, r.display_name, r.district,
+        CASE
+            WHEN s.status = 'needs_help' THEN 0
+            WHEN s.status = 'confirmed' THEN 5
+            WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
+                AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 4
+            WHEN s.status = 'unconfirmed' THEN 1
+            WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
+                AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 2
+            ELSE 3
+        END AS state
+    FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1";
+
+fn state(code: i64) -> Result<BoardState, StoreError> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| BoardState::ALL.get(i).copied())
+        .ok_or(StoreError::Corrupt { column: "board state" })
+}
+
+/// One line of today's board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardRow {
+    pub resident: ResidentId,
+    pub display_name: String,
+    pub district: String,
+    pub state: BoardState,
+}
+
+/// Counts on today's board: each resident in exactly one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BoardCounts {
+    pub confirmed: u64,
+    pub unconfirmed: u64,
+    pub needs_help: u64,
+    pub paused: u64,
+    /// Not yet due (window not over) and not checked in.
+    pub pending: u64,
+    /// Not yet checked in, and the tablet has not been heard from within the offline limit.
+    pub device_offline: u64,
+}
+
+impl BoardCounts {
+    pub fn of(&self, state: BoardState) -> u64 {
+        match state {
+            BoardState::NeedsHelp => self.needs_help,
+            BoardState::Unconfirmed => self.unconfirmed,
+            BoardState::DeviceOffline => self.device_offline,
+            BoardState::Pending => self.pending,
+            BoardState::Paused => self.paused,
+            BoardState::Confirmed => self.confirmed,
+        }
+    }
+
+    fn count(&mut self, state: BoardState, n: u64) {
+        *match state {
+            BoardState::NeedsHelp => &mut self.needs_help,
+            BoardState::Unconfirmed => &mut self.unconfirmed,
+            BoardState::DeviceOffline => &mut self.device_offline,
+            BoardState::Pending => &mut self.pending,
+            BoardState::Paused => &mut self.paused,
+            BoardState::Confirmed => &mut self.confirmed,
+        } += n;
+    }
+}
+
+/// One line of the visit list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRow {
+    pub resident: ResidentId,
+    pub display_name: String,
+    pub district: String,
+    pub state: BoardState,
+    pub last_visit: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Today's board for a district (or the town), most at risk first, at most `limit`.
+    pub fn board_rows(
+        &self,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<BoardRow>, StoreError> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT * FROM ({STATE_TODAY} {}) ORDER BY state, id LIMIT ?5",
+            district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                day_text(local_day(now)),
+                ms(now),
+                ms(now - DEVICE_OFFLINE_AFTER),
+                district,
+                limit as i64
+            ],
+            |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, display_name, district, code) = row?;
+            out.push(BoardRow { resident: ResidentId(id), display_name, district, state: state(code)? });
+        }
+        Ok(out)
+    }
+
+    /// Today's board counts for a district (or the whole town).
+    pub fn board_counts(
+        &self,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<BoardCounts, StoreError> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT state, count(*) FROM ({STATE_TODAY} {}) GROUP BY state",
+            district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![day_text(local_day(now)), ms(now), ms(now - DEVICE_OFFLINE_AFTER), district],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        let mut c = BoardCounts::default();
+        for row in rows {
+            let (code, n) = row?;
+            c.count(state(code)?, n as u64);
+        }
+        Ok(c)
+    }
+
+    /// Whom to visit first, for a district (or the town): needing help, then
+    /// unconfirmed, then device offline, then everyone else, each group by the
+    /// longest since the last visit (never visited first). Paused residents are away
+    /// and left out.
+    pub fn visit_list(
+        &self,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VisitRow>, StoreError> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT t.id, t.display_name, t.district, t.state,
+                 (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited
+             FROM ({STATE_TODAY} {}) t
+             WHERE t.state != 4
+             ORDER BY min(t.state, 3), visited IS NOT NULL, visited, t.id LIMIT ?5",
+            district_filter(district)
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                day_text(local_day(now)),
+                ms(now),
+                ms(now - DEVICE_OFFLINE_AFTER),
+                district,
+                limit as i64
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, display_name, district, code, visited) = row?;
+            out.push(VisitRow {
+                resident: ResidentId(id),
+                display_name,
+                district,
+                state: state(code)?,
+                last_visit: visited.map(from_ms).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+}
