@@ -23,7 +23,10 @@ mod visits;
 mod weather;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -119,12 +122,48 @@ impl Session {
         csrf_token(&self.token)
     }
 
+    /// The district the user is limited to (`None`: the whole town); a 民生委員
+    /// without a district sees nothing.
+    pub(crate) fn scope(&self) -> Result<Option<String>, PageError> {
+        match (self.user.role, &self.user.district) {
+            (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
+            (Role::Minsei, None) => {
+                Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Office staff (admin, officer, staff) only; 民生委員 get 403 with `why`.
     pub(crate) fn require_staff(&self, why: &'static str) -> Result<(), PageError> {
         match self.user.role {
             Role::Admin | Role::Officer | Role::Staff => Ok(()),
             Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, why)),
         }
+    }
+}
+
+/// A form posted by a signed-in user with its CSRF token checked: what every
+/// state-changing page takes, so no handler can forget the check.
+#[derive(Debug)]
+pub struct Submitted {
+    pub session: Session,
+    pub form: HashMap<String, String>,
+}
+
+impl FromRequest<AppState> for Submitted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session =
+            Session::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let Form(form) =
+            Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        check_csrf(&session, &form).map_err(IntoResponse::into_response)?;
+        Ok(Submitted { session, form })
     }
 }
 

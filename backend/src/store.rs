@@ -5,15 +5,19 @@
 //! PostgreSQL store takes its place by providing the same methods over the same
 //! domain types; nothing outside `store` names `rusqlite`.
 
+mod alerts;
+mod audit;
 mod board;
 mod bundles;
+mod campaigns;
+mod card_links;
 mod corrections;
 mod devices;
 mod events;
-mod office;
 mod pull_log;
 mod residents;
 mod schema;
+mod status;
 mod users;
 mod weather;
 
@@ -23,16 +27,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
+pub use alerts::Alert;
+use alerts::raise_alert_tx;
+pub use audit::ReportRow;
+pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, VisitRow};
 pub use bundles::{BundleError, BundleInfo, check_envelope};
+pub use campaigns::{Campaign, CampaignProgress, Risk};
+pub use card_links::CardLinkOutcome;
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
-pub use office::{
-    Alert, Campaign, CampaignProgress, CardLinkOutcome, NewResident, ReportRow, ResidentDay, Risk,
-};
 pub use pull_log::PulledItem;
-pub use residents::{Contact, Pause, Profile, ResidentRecord};
+pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};
+use status::set_status_tx;
+pub use status::{ResidentDay, StatusChange};
 pub use users::SessionUser;
 pub use weather::StoredWeather;
 

@@ -14,10 +14,10 @@ use chrono::{NaiveDateTime, Utc};
 use slint::ComponentHandle as _;
 
 use crate::AppWindow;
+use crate::flow::pinpad::PinVerdict;
+use crate::flow::staff::{Settings, StaffEffect, StaffInput};
 use crate::flow::{Campaign, Care, Effect, Flow, Input, Record, Resident};
-use crate::signin::PinVerdict;
 use crate::speech::{Part, SpeechCommand, SpeechConfig, SpeechReport, SpeechWorker};
-use crate::staff::{Settings, StaffEffect, StaffInput};
 use crate::store::{ResidentId, ResidentSettings, Store};
 
 /// Something a worker tells the UI thread.
@@ -305,9 +305,7 @@ impl App {
                 if let Ok(mut h) = self.health.lock() {
                     h.store = Some(staff);
                 }
-                if let Some(w) = self.window.upgrade() {
-                    w.global::<crate::AppAdapter<'_>>().set_notice(resident.into());
-                }
+                self.input(Input::Notice(resident));
             }
             Report::Card(hex) => {
                 let r = self.reporter.clone();
@@ -328,10 +326,7 @@ impl App {
     /// The gentle line at the top of the screen: nothing when all is well.
     fn refresh_notice(&self) {
         let h = self.health.lock().map(|h| h.clone()).unwrap_or_default();
-        let notice = resident_notice(&h);
-        if let Some(w) = self.window.upgrade() {
-            w.global::<crate::AppAdapter<'_>>().set_notice(notice.into());
-        }
+        self.input(Input::Notice(resident_notice(&h)));
     }
 
     /// Feeds the controller and carries out what it asks.
@@ -523,9 +518,7 @@ impl App {
 
     /// Applies a resident's settings to the screen and the voice.
     fn apply_settings(&self, s: &Settings) {
-        if let Some(w) = self.window.upgrade() {
-            w.global::<crate::Theme<'_>>().set_text_scale(s.text_scale);
-        }
+        self.input(Input::TextScale(s.text_scale));
         self.speak(SpeechCommand::Configure { volume: s.volume, speed: s.speech_rate, voice: s.voice });
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mynumber_card::{CardError, CardEvent, Client, Monitor, Pin, PinStatus, TrustAnchors};
 
-use crate::signin::PinVerdict;
+use crate::flow::pinpad::PinVerdict;
 use crate::speech::Part;
 
 /// What the card worker tells its owner (the app translates it for the controller).

@@ -6,6 +6,11 @@
 //! The care crate decides what to ask and what an answer means; this decides only
 //! when and where: one screen at a time, never rushing, never interrupting speech
 //! except for a safety confirmation or help.
+//!
+//! This file holds the controller's types and its dispatch (`Flow::handle`); each job
+//! lives in its own file: `checkin`, `exercise` (with the guided session in `guide`),
+//! `safety`, `snow`, `signin` (sign-in and card linking, typed PINs in `pinpad`) and
+//! `staff` (staff mode's own controller).
 
 use care::dialogue::{self, Button, Context, Entry, Input as DialogueInput, QuestionId, Script, Step};
 use care::planner::{DayRecord, Plan, Profile};
@@ -14,9 +19,19 @@ use care::understanding::{Intent, Understanding};
 use care::watch::{SnowWatch, WatchLine};
 use chrono::NaiveDateTime;
 
-use crate::guide::Guide;
-use crate::signin::{PinPad, PinVerdict};
-use crate::staff::{Staff, StaffInput};
+mod checkin;
+mod exercise;
+pub mod guide;
+pub mod pinpad;
+mod safety;
+mod signin;
+mod snow;
+pub mod staff;
+
+pub use exercise::encouragement;
+use guide::Guide;
+use pinpad::{PinPad, PinVerdict};
+use staff::{Staff, StaffInput};
 
 /// The care data the controller reads: loaded once from `assets/`.
 #[derive(Debug)]
@@ -148,6 +163,10 @@ pub enum Input {
     Weather(Option<(care::weather::Weather, String)>),
     /// The clock, once a second.
     Tick(NaiveDateTime),
+    /// What the workers' health says to the resident (the notice line).
+    Notice(String),
+    /// The signed-in resident's text size.
+    TextScale(f32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +243,7 @@ pub enum Effect {
     },
     /// Ask the card worker which resident the touch start is for.
     FindHousehold,
-    Staff(crate::staff::StaffEffect),
+    Staff(crate::flow::staff::StaffEffect),
 }
 
 /// Everything the screen shows, view by view; the adapter copies it into the globals.
@@ -239,7 +258,11 @@ pub struct View {
     pub score: ScoreView,
     pub safety: SafetyView,
     pub snow: SnowView,
-    pub staff: crate::staff::StaffView,
+    pub staff: crate::flow::staff::StaffView,
+    /// The gentle line at the top of every screen (「マイクが使えないので…」); empty when all is well.
+    pub notice: String,
+    /// The resident's text size (1.0 = the theme's); `None` until a resident's settings apply.
+    pub text_scale: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -395,6 +418,8 @@ impl<'c> Flow<'c> {
         let mut fx = Vec::new();
         match input {
             Input::Tick(now) => self.tick(now, &mut fx),
+            Input::Notice(line) => self.view.notice = line,
+            Input::TextScale(scale) => self.view.text_scale = Some(scale),
             Input::Touch if self.screen == Screen::Idle => fx.push(Effect::FindHousehold),
             Input::Touch => {}
             Input::CardReading if self.screen == Screen::Idle => {
@@ -492,450 +517,11 @@ impl<'c> Flow<'c> {
         }
     }
 
-    fn start_checkin(&mut self, resident: Resident, fx: &mut Vec<Effect>) {
-        let conditions =
-            care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), self.weather.as_ref());
-        let ctx = Context {
-            name: resident.name.clone(),
-            now: self.now,
-            conditions: Some(conditions),
-            responder: None,
-        };
-        let (session, turn) = dialogue::Session::start(&self.care.script, Entry::Checkin, &ctx);
-        self.resident = Some(resident);
-        self.dialogue = Some(session);
-        self.show(Screen::Checkin);
-        self.apply_turn(turn, fx);
-    }
-
-    /// Shows a dialogue turn: caption, buttons; says its lines; records its events.
-    fn apply_turn(&mut self, turn: dialogue::Turn, fx: &mut Vec<Effect>) {
-        let resident = self.resident.as_ref().map_or(0, |r| r.id);
-        for event in turn.events {
-            let urgent = matches!(event, CareEvent::HelpAlert { .. } | CareEvent::SnowWatchAlert { .. });
-            if let CareEvent::SnowWatchRequested { at } = event {
-                self.watch = Some(SnowWatch::start(at, None));
-            }
-            fx.push(Effect::Record(Record::Care { resident, event }));
-            if urgent {
-                fx.push(Effect::SyncNow);
-            }
-        }
-        let lines: Vec<String> = turn.say.iter().map(|l| l.text.clone()).collect();
-        let slow = turn.say.iter().any(|l| l.pace == dialogue::Pace::Slow);
-        self.step = turn.step;
-        self.buttons = turn.buttons;
-        let help_flow = matches!(turn.step, Step::HelpConfirm)
-            || self
-                .dialogue
-                .as_ref()
-                .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
-        let target = if self.screen == Screen::Safety {
-            &mut self.view.safety.caption
-        } else {
-            &mut self.view.checkin.caption
-        };
-        *target = lines.join("");
-        self.view.checkin.buttons = self.buttons.iter().map(|b| b.label.clone()).collect();
-        self.view.checkin.help_flow = help_flow
-            && self.buttons.first().is_some_and(|b| b.intent.is_critical() || b.intent == Intent::Yes);
-        self.view.checkin.listening = false;
-        self.view.safety.listening = false;
-        self.then =
-            match turn.step {
-                Step::Question(q) | Step::Confirm(q) if !turn.buttons_only => {
-                    if self.screen == Screen::Safety { Then::SafetyListen } else { Then::Listen(q) }
-                }
-                Step::HelpConfirm if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
-                Step::SnowWatchOffer if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
-                Step::Finished => {
-                    // After a safety check, a snow watch or a call for help there is no plan today.
-                    let help = self
-                        .dialogue
-                        .as_ref()
-                        .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
-                    if self.screen == Screen::Safety || self.watch.is_some() || help {
-                        Then::Nothing
-                    } else {
-                        Then::ShowPlan
-                    }
-                }
-                _ => Then::Nothing,
-            };
-        if self.then == Then::Nothing
-            && turn.step == Step::Finished
-            && self.watch.is_some()
-            && self.screen == Screen::Checkin
-        {
-            self.show_snow_watch();
-        }
-        if lines.is_empty() {
-            self.speech_done(fx);
-        } else {
-            self.view.checkin.speaking = true;
-            fx.push(Effect::Say { lines, slow });
-        }
-    }
-
-    fn speech_done(&mut self, fx: &mut Vec<Effect>) {
-        self.view.checkin.speaking = false;
-        match std::mem::replace(&mut self.then, Then::Nothing) {
-            Then::Nothing => {}
-            Then::Listen(q) => {
-                self.view.checkin.listening = true;
-                fx.push(Effect::Listen(q));
-            }
-            Then::SafetyListen => {
-                self.view.safety.listening = true;
-                fx.push(Effect::Listen(QuestionId::SafetyCheck));
-            }
-            Then::ShowPlan => self.show_plan(fx),
-            Then::Idle => self.go_idle(fx),
-            Then::GuideNext => self.guide_next(fx),
-        }
-        if self.then == Then::Nothing && self.pending_campaign.is_some() && self.calm() {
-            let c = self.pending_campaign.take().expect("checked");
-            self.campaign_arrived(c, fx);
-        }
-    }
-
     /// A moment a campaign may interrupt: nothing being said, no help flow running.
     fn calm(&self) -> bool {
         !matches!(self.step, Step::HelpConfirm)
             && self.screen != Screen::Safety
             && self.screen != Screen::Staff
-    }
-
-    fn answer(&mut self, i: usize, fx: &mut Vec<Effect>) {
-        if self.screen != Screen::Checkin && self.screen != Screen::Safety {
-            return;
-        }
-        let Some(button) = self.buttons.get(i).cloned() else { return };
-        if self.screen == Screen::Checkin && self.watch.is_some() && self.dialogue.is_none() {
-            return;
-        }
-        fx.push(Effect::StopListening);
-        fx.push(Effect::StopSpeaking);
-        self.respond(DialogueInput::Pressed(button.intent), fx);
-    }
-
-    fn heard(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
-        match self.screen {
-            Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
-                self.view.checkin.understood = understood_text(&self.care.script, &u);
-                self.respond(DialogueInput::Heard(u), fx);
-            }
-            Screen::Snow => self.snow_answer(u, fx),
-            _ => {}
-        }
-    }
-
-    fn silence(&mut self, fx: &mut Vec<Effect>) {
-        match self.screen {
-            Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
-                self.respond(DialogueInput::Silence, fx)
-            }
-            _ => {}
-        }
-    }
-
-    fn respond(&mut self, input: DialogueInput, fx: &mut Vec<Effect>) {
-        let Some(session) = self.dialogue.as_mut() else { return };
-        if session.is_finished() {
-            return;
-        }
-        let answers_before = session.record().answers.len();
-        let turn = session.respond(self.now, input);
-        let new_answers = session.record().answers.get(answers_before..).unwrap_or_default().to_vec();
-        if let (DialogueInput::Heard(u), Step::Confirm(q)) = (input, turn.step) {
-            self.doubt = Some((q, u));
-        }
-        if let Some((q, heard)) = self.doubt
-            && let Some(answer) = new_answers.iter().find(|a| a.question == q)
-        {
-            let understood = self.care.script.question(q).resolve(heard.intent);
-            if answer.intent != understood {
-                let resident = self.resident.as_ref().map_or(0, |r| r.id);
-                fx.push(Effect::Record(Record::Misunderstanding {
-                    resident,
-                    question: q,
-                    understood,
-                    confidence: heard.confidence,
-                    chosen: matches!(input, DialogueInput::Pressed(_)).then_some(answer.intent),
-                }));
-            }
-            self.doubt = None;
-        }
-        let finished = session.is_finished();
-        let record = session.record().clone();
-        let safety = self.screen == Screen::Safety;
-        self.apply_turn(turn, fx);
-        if finished
-            && safety
-            && let Some(c) = self.campaign.clone()
-        {
-            let needs_help = record.outcome == care::record::Outcome::HelpRequested;
-            self.record_safety(c.id, needs_help, fx);
-        }
-    }
-
-    fn record_safety(&mut self, campaign: u64, needs_help: bool, fx: &mut Vec<Effect>) {
-        let resident = self.resident.as_ref().map_or(0, |r| r.id);
-        fx.push(Effect::Record(Record::SafetyAnswer { resident, campaign, needs_help }));
-        fx.push(Effect::SyncNow);
-        self.view.safety.answered = true;
-        self.view.safety.listening = false;
-    }
-
-    fn show_plan(&mut self, fx: &mut Vec<Effect>) {
-        let Some(resident) = self.resident.as_ref() else { return self.go_idle(fx) };
-        let record = self.dialogue.as_ref().map(|d| d.record().clone());
-        let today = record.as_ref().map(|r| r.today_facts(false)).unwrap_or_default();
-        let conditions =
-            care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), self.weather.as_ref());
-        let plan = care::planner::plan_day(
-            &self.care.catalogue,
-            &conditions,
-            &today,
-            &resident.profile,
-            &resident.history,
-        );
-        let items: Vec<String> = plan
-            .items
-            .iter()
-            .filter_map(|i| self.care.catalogue.get(&i.exercise_id).map(|e| e.name.clone()))
-            .collect();
-        self.show(Screen::Exercise);
-        let mut headline = plan.headline.clone();
-        for note in &plan.notes {
-            headline.push_str(note);
-        }
-        self.view.exercise = ExerciseView {
-            phase: "plan",
-            headline: headline.clone(),
-            items,
-            posture: "seated",
-            ..Default::default()
-        };
-        let mut lines = vec![plan.headline.clone()];
-        lines.extend(plan.advice.iter().map(|a| a.text.to_string()));
-        if plan.items.is_empty() {
-            self.view.exercise.phase = "done";
-            self.view.exercise.caption = lines.join("");
-        }
-        self.plan = Some(plan);
-        fx.push(Effect::Say { lines, slow: false });
-    }
-
-    fn exercise(&mut self, input: ExerciseInput, fx: &mut Vec<Effect>) {
-        if self.screen != Screen::Exercise {
-            return;
-        }
-        match input {
-            ExerciseInput::Start => {
-                let Some(plan) = self.plan.as_ref() else { return };
-                let guide = Guide::new(&self.care.catalogue, plan);
-                self.guide = Some(guide);
-                self.view.exercise.phase = "guide";
-                fx.push(Effect::StopSpeaking);
-                self.guide_next(fx);
-            }
-            ExerciseInput::Later => {
-                fx.push(Effect::StopSpeaking);
-                self.show_score(fx);
-            }
-            ExerciseInput::PauseResume => {
-                let Some(guide) = self.guide.as_mut() else { return };
-                guide.paused = !guide.paused;
-                self.view.exercise.paused = guide.paused;
-                if guide.paused {
-                    // Stop at once; the line is said again from its start on resume.
-                    guide.back_one();
-                    self.then = Then::Nothing;
-                    fx.push(Effect::StopSpeaking);
-                    self.view.exercise.caption =
-                        "ひと休みしましょう。つづけるときは、ボタンを押してください。".into();
-                } else {
-                    self.guide_next(fx);
-                }
-            }
-            ExerciseInput::Stop => {
-                fx.push(Effect::StopSpeaking);
-                self.finish_exercise(fx);
-            }
-            ExerciseInput::Finish => {
-                if self.view.exercise.phase == "done" {
-                    self.show_score(fx);
-                }
-            }
-        }
-    }
-
-    fn guide_next(&mut self, fx: &mut Vec<Effect>) {
-        let Some(guide) = self.guide.as_mut() else { return };
-        if guide.paused {
-            return;
-        }
-        match guide.next_line() {
-            Some(step) => {
-                self.view.exercise.step_title = step.title.clone();
-                self.view.exercise.step_text = step.instruction.clone();
-                self.view.exercise.caption = step.line.clone();
-                self.view.exercise.count = step.count.clone();
-                self.view.exercise.progress = step.progress.clone();
-                self.view.exercise.posture = step.posture;
-                self.then = Then::GuideNext;
-                fx.push(Effect::Say { lines: vec![step.line], slow: false });
-            }
-            None => self.finish_exercise(fx),
-        }
-    }
-
-    fn finish_exercise(&mut self, fx: &mut Vec<Effect>) {
-        let done: Vec<String> = self.guide.as_ref().map(|g| g.completed_ids()).unwrap_or_default();
-        let minutes = self.guide.as_ref().map_or(0, |g| g.minutes());
-        self.guide = None;
-        self.then = Then::Nothing;
-        self.view.exercise.phase = "done";
-        self.view.exercise.paused = false;
-        let line = if done.is_empty() {
-            "今日はここまでにしましょう。また明日、いっしょに体を動かしましょう。"
-        } else {
-            "おつかれさまでした。よくがんばりましたね。"
-        };
-        self.view.exercise.caption = line.into();
-        if let Some(r) = self.resident.as_mut()
-            && !done.is_empty()
-        {
-            {
-                fx.push(Effect::Record(Record::ExerciseDone {
-                    resident: r.id,
-                    exercise_ids: done.clone(),
-                    minutes,
-                    on: self.now.date(),
-                }));
-                let categories =
-                    done.iter().filter_map(|id| self.care.catalogue.get(id).map(|e| e.category)).collect();
-                let planned = self.plan.as_ref();
-                r.history.push(DayRecord {
-                    date: self.now.date(),
-                    planned: planned.and_then(|p| p.intensity),
-                    planned_items: planned.map_or(0, |p| p.items.len() as u8),
-                    done: categories,
-                    excused: false,
-                });
-            }
-        }
-        fx.push(say(&[line]));
-    }
-
-    fn show_score(&mut self, fx: &mut Vec<Effect>) {
-        let Some(r) = self.resident.as_ref() else { return self.go_idle(fx) };
-        let score = care::score::habit_score(self.now.date(), &r.history);
-        let mut weeks = [0u8; 4];
-        for (i, w) in score.weeks.iter().enumerate() {
-            // care gives week 1 (most recent) first; the picture reads left to right in time.
-            weeks[3 - i] = w.active_days;
-        }
-        let sentence = encouragement(score.score, weeks[3], weeks[2]);
-        self.view.score = ScoreView { score: score.score, weeks, sentence: sentence.clone() };
-        self.show(Screen::Score);
-        fx.push(Effect::Say {
-            lines: vec![format!("運動の習慣は、{}点です。", score.score), sentence],
-            slow: false,
-        });
-    }
-
-    fn campaign_arrived(&mut self, c: Campaign, fx: &mut Vec<Effect>) {
-        let busy = self.view.checkin.speaking
-            || matches!(self.then, Then::GuideNext)
-            || !self.calm()
-            || matches!(self.screen, Screen::SignIn);
-        if busy && self.screen != Screen::Idle {
-            self.pending_campaign = Some(c);
-            return;
-        }
-        self.pending_campaign = None;
-        fx.push(Effect::StopListening);
-        let name = self.resident.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-        let ctx = Context { name, now: self.now, conditions: None, responder: None };
-        let (session, turn) = dialogue::Session::start(&self.care.script, Entry::SafetyCheck, &ctx);
-        if self.resident.is_none() {
-            fx.push(Effect::FindHousehold);
-        }
-        self.dialogue = Some(session);
-        self.show(Screen::Safety);
-        self.view.safety = SafetyView { message: c.message.clone(), ..Default::default() };
-        self.campaign = Some(c);
-        self.apply_turn(turn, fx);
-    }
-
-    fn safety_answer(&mut self, safe: bool, fx: &mut Vec<Effect>) {
-        if self.screen != Screen::Safety || self.view.safety.answered {
-            return;
-        }
-        fx.push(Effect::StopListening);
-        fx.push(Effect::StopSpeaking);
-        let intent = if safe { Intent::FeelingGood } else { Intent::NeedHelp };
-        self.respond(DialogueInput::Pressed(intent), fx);
-        // The help flow asks to confirm; a campaign button is already the confirmation.
-        if !safe && !self.view.safety.answered {
-            self.respond(DialogueInput::Pressed(Intent::Yes), fx);
-        }
-    }
-
-    fn after_safety(&mut self, fx: &mut Vec<Effect>) {
-        self.campaign = None;
-        self.go_idle(fx);
-    }
-
-    fn show_snow_watch(&mut self) {
-        self.show(Screen::Snow);
-        self.view.snow = SnowView {
-            caption: self.care.script.snow_watch.accepted.clone(),
-            status: "雪かきの見守り中です".into(),
-        };
-    }
-
-    fn snow_answer(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
-        let Some(watch) = self.watch.as_mut() else { return };
-        let step = watch.answer(self.now, u);
-        self.apply_watch(step, fx);
-    }
-
-    fn apply_watch(&mut self, step: care::watch::WatchStep, fx: &mut Vec<Effect>) {
-        let resident = self.resident.as_ref().map_or(0, |r| r.id);
-        if let Some(event) = step.event {
-            let urgent = matches!(event, CareEvent::SnowWatchAlert { .. });
-            fx.push(Effect::Record(Record::Care { resident, event }));
-            if urgent {
-                fx.push(Effect::SyncNow);
-            }
-        }
-        if let Some(line) = step.say {
-            let text = self
-                .care
-                .script
-                .snow_watch
-                .line(line)
-                .replace("{responder}", &self.care.script.help.default_responder);
-            self.view.snow.caption = text.clone();
-            fx.push(Effect::Say { lines: vec![text], slow: false });
-            match line {
-                WatchLine::CheckBack | WatchLine::CheckBackAgain => {
-                    fx.push(Effect::Listen(QuestionId::Confirm))
-                }
-                WatchLine::Ended => {
-                    self.watch = None;
-                    self.then = Then::Idle;
-                }
-                WatchLine::Alerted | WatchLine::HelpSent => {
-                    self.view.snow.status = "職員に連絡しました".into();
-                    self.watch = None;
-                }
-                WatchLine::Rearmed => {}
-            }
-        }
     }
 
     fn tick(&mut self, now: NaiveDateTime, fx: &mut Vec<Effect>) {
@@ -947,109 +533,10 @@ impl<'c> Flow<'c> {
             self.apply_watch(step, fx);
         }
     }
-
-    fn signin(&mut self, input: SignInInput, fx: &mut Vec<Effect>) {
-        match input {
-            SignInInput::Cancel if self.linking => {
-                self.linking = false;
-                self.pin = PinPad::default();
-                self.show(Screen::Staff);
-            }
-            SignInInput::Cancel => self.go_idle(fx),
-            SignInInput::Digit(d) if self.linking => {
-                self.pin.digit(d);
-                self.view.signin.pin_length = self.pin.len();
-            }
-            SignInInput::Erase if self.linking => {
-                self.pin.erase();
-                self.view.signin.pin_length = self.pin.len();
-            }
-            SignInInput::Submit if self.linking => {
-                if self.pin.must_not_send() {
-                    self.view.signin.detail = self.pin.tries_text();
-                } else if let Some(digits) = self.pin.take() {
-                    self.view.signin.pin_length = 0;
-                    self.view.signin.detail = "カードを確認しています".into();
-                    fx.push(Effect::StrongSignIn { digits });
-                } else {
-                    self.view.signin.detail = "暗証番号は4けたです".into();
-                }
-            }
-            SignInInput::Staff => {
-                fx.extend(self.handle(Input::Staff(StaffInput::Enter)));
-            }
-            SignInInput::Digit(_) | SignInInput::Erase | SignInInput::Submit => {}
-        }
-    }
-}
-
-impl Flow<'_> {
-    fn start_linking(&mut self, fx: &mut Vec<Effect>) {
-        self.linking = true;
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
-        self.show(Screen::SignIn);
-        self.view.signin = SignInView {
-            message: "カードをかざして、暗証番号（4けた）を押してください".into(),
-            detail: String::new(),
-            keypad: true,
-            pin_length: 0,
-            tries: self.pin.tries_text(),
-        };
-        fx.push(say(&["カードをかざして、暗証番号を押してください。"]));
-    }
-
-    fn pin_result(&mut self, v: PinVerdict, fx: &mut Vec<Effect>) {
-        if !self.linking {
-            return;
-        }
-        match &v {
-            PinVerdict::Wrong { tries_left } | PinVerdict::StaffHelpNeeded { tries_left } => {
-                self.pin.tries_left = Some(*tries_left);
-                self.view.signin.tries = self.pin.tries_text();
-                self.view.signin.detail = format!("暗証番号がちがいます（あと{tries_left}回）");
-                if *tries_left > 1 {
-                    return;
-                }
-            }
-            PinVerdict::Ok { identity_hex } => {
-                let resident = self.resident.as_ref().map(|r| r.id).or(self.staff.resident());
-                if let Some(resident) = resident {
-                    fx.push(Effect::Record(Record::CardLink {
-                        resident,
-                        identity_hex: identity_hex.clone(),
-                    }));
-                    fx.push(Effect::SyncNow);
-                }
-            }
-            PinVerdict::Blocked | PinVerdict::Failed(_) => {}
-        }
-        self.linking = false;
-        // Forget the digits, never what the card said about its tries: a pad opened
-        // again must still refuse the last one.
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
-        fx.extend(self.staff.pin_result(v).into_iter().map(Effect::Staff));
-        self.view.staff = self.staff.view();
-        self.show(Screen::Staff);
-    }
 }
 
 fn say(lines: &[&str]) -> Effect {
     Effect::Say { lines: lines.iter().map(|s| s.to_string()).collect(), slow: false }
-}
-
-/// What the screen says it understood (「ひざが痛い」), from the script's meanings.
-fn understood_text(script: &Script, u: &Understanding) -> String {
-    let key =
-        if u.intent == Intent::Pain && u.body_part.is_none() { "pain_unknown_part" } else { u.intent.key() };
-    let text = script.meanings.get(key).cloned().unwrap_or_default();
-    match u.body_part {
-        Some(part) => text.replace("{part}", part.label()),
-        None => text,
-    }
 }
 
 /// The idle screen's weather line: warnings first, then the forecast, snow and temperature.
@@ -1079,21 +566,6 @@ pub fn weather_line(w: &care::weather::Weather, forecast: &str) -> String {
     parts.join("　")
 }
 
-/// One encouraging sentence for the score screen: never a scolding one.
-pub fn encouragement(score: u8, this_week: u8, last_week: u8) -> String {
-    if this_week > last_week && last_week > 0 {
-        format!("先週より{}日多く体を動かしました。その調子です。", this_week - last_week)
-    } else if score >= 70 {
-        "よく続いています。無理をせず、この調子でいきましょう。".into()
-    } else if score >= 30 {
-        "少しずつ習慣になっています。明日もいっしょに動きましょう。".into()
-    } else if this_week > 0 {
-        "今週も体を動かせました。できる日に、少しずつで大丈夫です。".into()
-    } else {
-        "できる日に、少しずつ始めましょう。座ってできる体操もあります。".into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,7 +579,7 @@ mod tests {
         let mut flow = Flow::with_staff_pin(
             care(),
             "2026-12-14T07:05:00".parse().unwrap(),
-            crate::staff::sha256_hex("1"),
+            crate::flow::staff::sha256_hex("1"),
         );
         flow.handle(Input::Staff(StaffInput::Enter));
         flow.handle(Input::Staff(StaffInput::Digit(1)));
@@ -1146,7 +618,7 @@ mod tests {
     #[test]
     fn a_good_pin_queues_the_card_link() {
         let mut flow = linking(3);
-        flow.handle(Input::Staff(StaffInput::Loaded(Some((7, crate::staff::Settings::default())))));
+        flow.handle(Input::Staff(StaffInput::Loaded(Some((7, crate::flow::staff::Settings::default())))));
         type_pin(&mut flow, [1, 2, 3, 4]);
         let fx = flow.handle(Input::PinResult(PinVerdict::Ok { identity_hex: "ab".repeat(32) }));
         assert!(

@@ -15,8 +15,8 @@ use slint::platform::{Platform, WindowAdapter};
 
 use crate::AppWindow;
 use crate::app::{App, Options, Report, Reporter};
+use crate::flow::staff::StaffInput;
 use crate::flow::{Campaign, Care, ExerciseInput, Input, SignInInput};
-use crate::staff::StaffInput;
 
 pub const WIDTH: u32 = 1280;
 pub const HEIGHT: u32 = 800;
@@ -86,7 +86,7 @@ pub fn capture_all(
         speech: None,
         server: None,
         sync_poll: Duration::from_secs(30),
-        staff_pin_sha256: crate::staff::sha256_hex("2468"),
+        staff_pin_sha256: crate::flow::staff::sha256_hex("2468"),
         card_trust: None,
         db_max_bytes: None,
     };

@@ -1,13 +1,13 @@
 //! The adapters: copy the controller's [`View`] into each view's Slint global, and
-//! turn each global's callbacks into controller inputs. The only code besides
-//! `idle.rs` that touches both Slint and the controller.
+//! turn each global's callbacks into controller inputs. The only code that writes
+//! the window's globals (besides `idle.rs`, the idle screen's own clock).
 
 use std::rc::Rc;
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
+use crate::flow::staff::StaffInput;
 use crate::flow::{ExerciseInput, Input, SignInInput, View};
-use crate::staff::StaffInput;
 use crate::{
     AppAdapter, AppWindow, CheckinAdapter, ExerciseAdapter, IdleAdapter, SafetyAdapter, ScoreAdapter,
     SignInAdapter, SnowAdapter, StaffAdapter,
@@ -22,6 +22,10 @@ pub fn render(window: &AppWindow, view: &View) {
     let app = window.global::<AppAdapter<'_>>();
     if let Some(screen) = view.screen {
         app.set_screen(screen.name().into());
+    }
+    app.set_notice(view.notice.as_str().into());
+    if let Some(scale) = view.text_scale {
+        window.global::<crate::Theme<'_>>().set_text_scale(scale);
     }
     window.global::<IdleAdapter<'_>>().set_weather(view.weather.as_str().into());
     let s = window.global::<SignInAdapter<'_>>();

@@ -74,7 +74,7 @@ fn rig(o: RigOptions) -> Rig {
         speech: o.speech,
         server: o.server,
         sync_poll: o.sync_poll,
-        staff_pin_sha256: kiosk::staff::sha256_hex("2468"),
+        staff_pin_sha256: kiosk::flow::staff::sha256_hex("2468"),
         card_trust: o.card_trust,
         db_max_bytes: o.db_max_bytes,
     };
@@ -406,8 +406,8 @@ fn full_disk_is_told_plainly_and_the_kiosk_keeps_running() {
             let first = rig.buttons()[0].clone();
             rig.press(&first);
         } else {
-            rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
-            rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Leave));
+            rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Enter));
+            rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Leave));
             rig.press("カードをかざしてください");
         }
         rig.settle();
@@ -442,11 +442,11 @@ fn corrupt_database_is_moved_aside_and_the_kiosk_starts() {
         .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
         .collect();
     assert_eq!(moved.len(), 1, "the broken file is kept aside for staff");
-    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Enter));
     for d in [2, 4, 6, 8] {
-        rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Digit(d)));
+        rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Digit(d)));
     }
-    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Submit));
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Submit));
     rig.pump_until("the health page", Duration::from_secs(5), |r| !r.app.view().staff.health.is_empty());
     let health = rig.app.view().staff.health.join("\n");
     assert!(health.contains("作り直しました"), "staff are told plainly: {health}");
@@ -528,13 +528,13 @@ fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
 
 /// Opens staff mode and returns the health page's lines once they mention `part`.
 fn staff_health(rig: &Rig, part: &str) -> String {
-    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Enter));
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Enter));
     for d in [2, 4, 6, 8] {
-        rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Digit(d)));
+        rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Digit(d)));
     }
-    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Submit));
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Submit));
     rig.pump_until(part, Duration::from_secs(20), |r| {
-        r.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Open("health".into())));
+        r.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Open("health".into())));
         std::thread::sleep(Duration::from_millis(100));
         r.app.view().staff.health.iter().any(|l| l.starts_with(part) && !l.contains("確認中"))
     });
@@ -576,7 +576,7 @@ fn no_card_reader_is_shown_to_staff_and_touch_still_starts() {
         health.contains("カード読み取り機: 故障（カードのサービス（pcscd）が止まっています）"),
         "{health}"
     );
-    rig.app.input(kiosk::flow::Input::Staff(kiosk::staff::StaffInput::Leave));
+    rig.app.input(kiosk::flow::Input::Staff(kiosk::flow::staff::StaffInput::Leave));
     rig.start_checkin();
     assert_eq!(rig.app.screen(), Screen::Checkin, "a touch starts without the card");
 }
@@ -586,7 +586,7 @@ fn card_link_pin_pad_shows_tries_and_refuses_the_last_try() {
     use kiosk::flow::Input;
     let rig = rig(RigOptions::default());
     staff_health(&rig, "カード読み取り機");
-    rig.app.input(Input::Staff(kiosk::staff::StaffInput::Open("menu".into())));
+    rig.app.input(Input::Staff(kiosk::flow::staff::StaffInput::Open("menu".into())));
     rig.press("カードを登録");
     assert_eq!(rig.app.screen(), Screen::SignIn);
     assert!(rig.app.view().signin.keypad, "the PIN pad is shown for a strong sign-in");

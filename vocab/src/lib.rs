@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 /// A fixed set of names: what the macro below gives every enum of this crate.
 pub trait Vocabulary: Copy + Eq + Ord + fmt::Debug + FromStr<Err = UnknownName> + 'static {
-    /// What kind of name this is, for error messages (`intent`, `body part`, …).
+    /// What kind of name this is, for error messages: the type's name (`Intent`, …).
     const KIND: &'static str;
     /// Every name, in declaration order.
     const ALL: &'static [Self];
@@ -115,7 +115,7 @@ macro_rules! vocabulary {
 vocabulary!(
     /// A resident's meaning, as understood from one answer or chosen by button. The
     /// order is the dialect classifier's class order.
-    Intent("intent") {
+    Intent("Intent") {
         FeelingGood = "feeling_good" / "元気",
         FeelingUnwell = "feeling_unwell" / "具合が悪い",
         Tired = "tired" / "疲れている",
@@ -152,7 +152,7 @@ impl Intent {
 
 vocabulary!(
     /// A question of the check-in (the ids of `assets/dialogue/checkin.toml`).
-    Question("question") {
+    Question("Question") {
         HowFeeling = "how_feeling" / "体調",
         Slept = "slept" / "睡眠",
         Appetite = "appetite" / "食欲",
@@ -189,7 +189,7 @@ impl Question {
 
 vocabulary!(
     /// A body part a resident can name (「膝が痛い」); the label is the word the kiosk says.
-    BodyPart("body part") {
+    BodyPart("BodyPart") {
         Head = "head" / "頭",
         Neck = "neck" / "首",
         Shoulder = "shoulder" / "肩",
@@ -221,7 +221,7 @@ impl BodyPart {
             .iter()
             .copied()
             .find(|b| b.kanji() == s)
-            .ok_or_else(|| UnknownName { kind: "body part", name: s.to_owned() })
+            .ok_or_else(|| UnknownName { kind: "BodyPart", name: s.to_owned() })
     }
 }
 
@@ -229,7 +229,7 @@ vocabulary!(
     /// A danger concept of the ontology (`assets/dialect/danger.tsv`): an answer that
     /// names one is critical, and the kiosk confirms it with that danger's own question
     /// (`[help.danger]` in the dialogue script).
-    Danger("danger") {
+    Danger("Danger") {
         Fire = "fire" / "火事",
         Smoke = "smoke" / "煙",
         GasSmell = "gas_smell" / "ガスのにおい",
@@ -263,7 +263,7 @@ vocabulary!(
 
 vocabulary!(
     /// How an answer was given.
-    AnsweredBy("answer source") {
+    AnsweredBy("AnsweredBy") {
         /// Understood by voice with enough confidence.
         Voice = "voice" / "声",
         /// Understood by voice, then confirmed (「〜ということですね？」「はい」).
@@ -274,7 +274,7 @@ vocabulary!(
 
 vocabulary!(
     /// How a check-in ended.
-    Outcome("outcome") {
+    Outcome("Outcome") {
         Completed = "completed" / "完了",
         /// The help flow raised an alert.
         HelpRequested = "help_requested" / "助けを求めた",
@@ -286,7 +286,7 @@ vocabulary!(
 vocabulary!(
     /// Conditions under which an exercise must not be offered; the same words describe
     /// a resident's profile on the dashboard.
-    Contraindication("contraindication") {
+    Contraindication("Contraindication") {
         Knee = "knee" / "膝",
         Hip = "hip" / "股関節",
         Back = "back" / "腰・背中",
@@ -299,7 +299,7 @@ vocabulary!(
 
 vocabulary!(
     /// Why the office alerts staff.
-    AlertKind("alert kind") {
+    AlertKind("AlertKind") {
         /// The tablet's help flow, or 助けが必要 in the dialogue.
         HelpRequest = "help_request" / "助けを求めています",
         /// No check-in after the window, the grace and the tablet's re-prompt.

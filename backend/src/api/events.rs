@@ -18,7 +18,10 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
         wire::Event::CheckIn(body) if body.unanswered() => Effect::Record,
         wire::Event::CheckIn(_) => Effect::CheckIn,
         // A snow-clearing watch that got no answer is as urgent as a call for help.
-        wire::Event::HelpRequest(_) | wire::Event::SnowWatchAlert(_) => Effect::HelpRequest,
+        wire::Event::HelpRequest(body) => {
+            Effect::HelpRequest { danger: body.danger.as_ref().and_then(wire::Name::known) }
+        }
+        wire::Event::SnowWatchAlert(_) => Effect::HelpRequest { danger: None },
         wire::Event::SafetyAnswer(body) => {
             let campaign =
                 i64::try_from(body.campaign_id).map_err(|_| "campaign id out of range".to_owned())?;

@@ -1,33 +1,18 @@
 //! The escalation queue: open alerts, oldest first; acknowledge one, or resolve it
 //! with a note of the call or visit. 民生委員 see and act on their district only.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::routes::{AppState, blocking};
-use crate::store::Role;
-
-/// The district the user is limited to (`None`: the whole town).
-fn scope(session: &Session) -> Result<Option<String>, PageError> {
-    match (session.user.role, &session.user.district) {
-        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
-        (Role::Minsei, None) => {
-            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
-        }
-        _ => Ok(None),
-    }
-}
 
 pub(super) async fn queue(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Html<String>, PageError> {
-    let district = scope(&session)?;
+    let district = session.scope()?;
     let alerts = blocking(&state.store, move |s| s.alert_queue(district.as_deref())).await?;
     let csrf = session.csrf();
     let mut body = String::from(
@@ -48,7 +33,11 @@ pub(super) async fn queue(
             "<tr data-alert=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{raised}</td><td>{ack}\
              <form method=\"post\" action=\"/alerts/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <input name=\"note\" placeholder=\"電話・訪問の結果\" required><button>解決</button></form></td></tr>",
-            alert.kind.label(),
+            match alert.danger {
+                // The danger first: 「火事」 tells whom to call before anything else.
+                Some(d) => format!("<strong>{}</strong>：{}", d.label(), alert.kind.label()),
+                None => alert.kind.label().to_owned(),
+            },
             escape(&name),
             escape(&district),
             id = alert.id
@@ -58,15 +47,9 @@ pub(super) async fn queue(
     Ok(page("対応が必要な人", &body))
 }
 
-/// Checks the form and that the alert is open and within the user's district.
-async fn guarded(
-    state: &AppState,
-    session: &Session,
-    id: i64,
-    form: &HashMap<String, String>,
-) -> Result<(), PageError> {
-    check_csrf(session, form)?;
-    let district = scope(session)?;
+/// Checks that the alert is open and within the user's district.
+async fn guarded(state: &AppState, session: &Session, id: i64) -> Result<(), PageError> {
+    let district = session.scope()?;
     let found = blocking(&state.store, move |s| s.open_alert_district(id)).await?;
     match found {
         Some((_, d)) if district.as_ref().is_none_or(|own| *own == d) => Ok(()),
@@ -77,11 +60,10 @@ async fn guarded(
 
 pub(super) async fn acknowledge(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, .. }: Submitted,
 ) -> Result<Response, PageError> {
-    guarded(&state, &session, id, &form).await?;
+    guarded(&state, &session, id).await?;
     let (user, now) = (session.user.user, state.clock.now());
     blocking(&state.store, move |s| s.acknowledge_alert(id, user, now)).await?;
     Ok(Redirect::to("/alerts").into_response())
@@ -89,11 +71,10 @@ pub(super) async fn acknowledge(
 
 pub(super) async fn resolve(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    guarded(&state, &session, id, &form).await?;
+    guarded(&state, &session, id).await?;
     let note: String = form.get("note").map(|n| n.trim().chars().take(2000).collect()).unwrap_or_default();
     if note.is_empty() {
         return Err(PageError::Refused(StatusCode::BAD_REQUEST, "電話や訪問の結果を書いてください。"));

@@ -2,15 +2,12 @@
 //! with the non-responder list for phoning, close. Officers and admins start and
 //! close; everyone signed in may watch, 民生委員 only their district's residents.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDateTime};
 
-use super::{PageError, Session, check_csrf, escape, live_page, page};
+use super::{PageError, Session, Submitted, escape, live_page, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{Actor, CampaignId, Role};
@@ -67,10 +64,8 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
 
 pub(super) async fn start(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     may_run_campaigns(&session)?;
     let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
     let message = form.get("message").map(|m| m.trim().to_owned()).unwrap_or_default();
@@ -163,11 +158,9 @@ pub(super) async fn progress(
 
 pub(super) async fn close(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form: _ }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     may_run_campaigns(&session)?;
     let now = state.clock.now();
     if !blocking(&state.store, move |s| s.close_campaign(CampaignId(id), now)).await? {

@@ -1,14 +1,11 @@
 //! Card links a tablet requested, for staff to approve (the resident is then
 //! recognised by that card). For staff, officers and admins; audited.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::routes::{AppState, blocking};
 use crate::store::CardLinkOutcome;
 
@@ -36,11 +33,9 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
 
 pub(super) async fn approve(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form: _ }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let (user, now) = (session.user.user, state.clock.now());
     match blocking(&state.store, move |s| s.approve_card_link(id, user, now)).await? {

@@ -7,12 +7,11 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, check_csrf, escape, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{BundleError, Correction, Role};
@@ -24,17 +23,6 @@ const ROWS: usize = 200;
 pub const MAX_PHRASE_CHARS: usize = 200;
 /// The largest bundle the upload form takes (today's is 0.8 MB; corrections add little).
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
-
-/// The district the user is limited to (`None`: the whole town).
-fn scope(session: &Session) -> Result<Option<String>, PageError> {
-    match (session.user.role, &session.user.district) {
-        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
-        (Role::Minsei, None) => {
-            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
-        }
-        _ => Ok(None),
-    }
-}
 
 fn options(selected: &str) -> String {
     Intent::ALL
@@ -57,7 +45,7 @@ fn body_options(selected: Option<&str>) -> String {
 }
 
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    let district = scope(&session)?;
+    let district = session.scope()?;
     let rows = blocking(&state.store, move |s| s.misunderstandings(district.as_deref(), ROWS)).await?;
     let csrf = session.csrf();
     let mut body = String::from(
@@ -121,12 +109,10 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
 
 pub(super) async fn save(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
-    let district = scope(&session)?;
+    let district = session.scope()?;
     let found = blocking(&state.store, move |s| s.misunderstanding_district(id)).await?;
     match found {
         Some((_, d)) if district.as_ref().is_none_or(|own| *own == d) => {}

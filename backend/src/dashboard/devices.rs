@@ -2,14 +2,11 @@
 //! first), one-time enrolment codes for a resident's tablet, and revocation.
 //! For staff, officers and admins; not for 民生委員.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{DeviceId, ResidentId};
@@ -74,10 +71,8 @@ fn bundle_cell(d: &crate::store::DeviceRow, newest: Option<u32>) -> String {
 
 pub(super) async fn enrol(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Html<String>, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let resident = form
         .get("resident")
@@ -103,11 +98,9 @@ pub(super) async fn enrol(
 
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form: _ }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let now = state.clock.now();
     if !blocking(&state.store, move |s| s.revoke_device(DeviceId(id), now)).await? {

@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDate, NaiveTime};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::clock::{at_local, local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::store::{CheckinWindow, Contact, Profile, ResidentId};
@@ -180,10 +179,8 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
 
 pub(super) async fn enrol(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<FormMap>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let name = line(&form, "display_name", MAX_NAME_CHARS, true, "氏名は1〜50文字で入れてください。")?;
     let district = line(&form, "district", MAX_DISTRICT_CHARS, true, "地区は1〜30文字で入れてください。")?;
@@ -257,11 +254,9 @@ pub(super) async fn edit_form(
 
 pub(super) async fn update(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<FormMap>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let now = state.clock.now();
     let profile = read_profile(&form, local_day(now).year())?;
@@ -275,11 +270,9 @@ pub(super) async fn update(
 
 pub(super) async fn pause(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<FormMap>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let date = |name: &str| {
         form.get(name)
@@ -310,11 +303,9 @@ pub(super) async fn pause(
 
 pub(super) async fn end_pause(
     State(state): State<AppState>,
-    session: Session,
     Path((id, pause)): Path<(i64, i64)>,
-    Form(form): Form<FormMap>,
+    Submitted { session, form: _ }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let (user, now) = (session.user.user, state.clock.now());
     if !blocking(&state.store, move |s| s.end_pause(ResidentId(id), pause, user, now)).await? {

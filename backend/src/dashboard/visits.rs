@@ -2,33 +2,20 @@
 //! then the longest unvisited), and recording a visit. 民生委員 see and record their
 //! district only; every visit is audited.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{ResidentId, Role};
+use crate::store::ResidentId;
 
 const ROWS: usize = 200;
 const MAX_NOTE_CHARS: usize = 2000;
 
-fn scope(session: &Session) -> Result<Option<String>, PageError> {
-    match (session.user.role, &session.user.district) {
-        (Role::Minsei, Some(d)) => Ok(Some(d.clone())),
-        (Role::Minsei, None) => {
-            Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
-        }
-        _ => Ok(None),
-    }
-}
-
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    let district = scope(&session)?;
+    let district = session.scope()?;
     let now = state.clock.now();
     let rows = blocking(&state.store, move |s| s.visit_list(district.as_deref(), now, ROWS)).await?;
     let csrf = session.csrf();
@@ -56,12 +43,10 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
 
 pub(super) async fn record(
     State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
-    let district = scope(&session)?;
+    let district = session.scope()?;
     let resident = ResidentId(id);
     let found = blocking(&state.store, move |s| s.resident_exists(resident)).await?;
     match found {

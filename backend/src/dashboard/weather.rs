@@ -2,15 +2,12 @@
 //! override staff set (a road closure, a local snowfall the forecast missed) that
 //! replaces it until cleared. For staff, officers and admins; changes are audited.
 
-use std::collections::HashMap;
-
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 
-use super::{PageError, Session, check_csrf, escape, page};
+use super::{PageError, Session, Submitted, escape, page};
 use crate::clock::{local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::weather::flag_names;
@@ -86,10 +83,8 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Res
 
 pub(super) async fn set(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
     let date = form
@@ -147,10 +142,8 @@ pub(super) async fn set(
 
 pub(super) async fn clear(
     State(state): State<AppState>,
-    session: Session,
-    Form(form): Form<HashMap<String, String>>,
+    Submitted { session, form: _ }: Submitted,
 ) -> Result<Response, PageError> {
-    check_csrf(&session, &form)?;
     session.require_staff(STAFF_ONLY)?;
     let (user, now) = (session.user.user, state.clock.now());
     if !blocking(&state.store, move |s| s.clear_weather_override(user, now)).await? {

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::office::{DEVICE_OFFLINE_AFTER, district_filter};
 use super::{BoardState, ResidentId, Store, StoreError, day_text, from_ms, ms};
 use crate::clock::local_day;
+use chrono::Duration;
 
 /// Every resident (filtered by [`district_filter`] on `?4`) with their state today
 /// as a code (the position in [`BoardState::ALL`]): needing help, then confirmed,
@@ -91,6 +91,26 @@ pub struct VisitRow {
 }
 
 impl Store {
+    /// Runs `select` (which names the state query as `{today}` and may use `?5`, the
+    /// limit) for a district (or the town) now, one row through `row` each.
+    fn over_today<T>(
+        &self,
+        select: &str,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+        limit: usize,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let conn = self.lock();
+        let today = format!("({STATE_TODAY} {})", district_filter(district));
+        let mut stmt = conn.prepare_cached(&select.replace("{today}", &today))?;
+        let offline_since = now - DEVICE_OFFLINE_AFTER;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![day_text(local_day(now)), ms(now), ms(offline_since), district, limit], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Today's board for a district (or the town), most at risk first, at most `limit`.
     pub fn board_rows(
         &self,
@@ -98,30 +118,18 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<BoardRow>, StoreError> {
-        let conn = self.lock();
-        let sql = format!(
-            "SELECT * FROM ({STATE_TODAY} {}) ORDER BY state, id LIMIT ?5",
-            district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                day_text(local_day(now)),
-                ms(now),
-                ms(now - DEVICE_OFFLINE_AFTER),
-                district,
-                limit as i64
-            ],
-            |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
-            },
+        let rows = self.over_today(
+            "SELECT id, display_name, district, state FROM {today} ORDER BY state, id LIMIT ?5",
+            district,
+            now,
+            limit,
+            |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?)),
         )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, display_name, district, code) = row?;
-            out.push(BoardRow { resident: ResidentId(id), display_name, district, state: state(code)? });
-        }
-        Ok(out)
+        rows.into_iter()
+            .map(|(id, display_name, district, code)| {
+                Ok(BoardRow { resident: ResidentId(id), display_name, district, state: state(code)? })
+            })
+            .collect()
     }
 
     /// Today's board counts for a district (or the whole town).
@@ -130,19 +138,15 @@ impl Store {
         district: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<BoardCounts, StoreError> {
-        let conn = self.lock();
-        let sql = format!(
-            "SELECT state, count(*) FROM ({STATE_TODAY} {}) GROUP BY state",
-            district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![day_text(local_day(now)), ms(now), ms(now - DEVICE_OFFLINE_AFTER), district],
+        let rows = self.over_today(
+            "SELECT state, count(*) FROM {today} GROUP BY state LIMIT ?5",
+            district,
+            now,
+            usize::MAX,
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
         )?;
         let mut c = BoardCounts::default();
-        for row in rows {
-            let (code, n) = row?;
+        for (code, n) in rows {
             c.count(state(code)?, n as u64);
         }
         Ok(c)
@@ -158,45 +162,44 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<VisitRow>, StoreError> {
-        let conn = self.lock();
-        let sql = format!(
+        let rows = self.over_today(
             "SELECT t.id, t.display_name, t.district, t.state,
                  (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited
-             FROM ({STATE_TODAY} {}) t
+             FROM {today} t
              WHERE t.state != 4
              ORDER BY min(t.state, 3), visited IS NOT NULL, visited, t.id LIMIT ?5",
-            district_filter(district)
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                day_text(local_day(now)),
-                ms(now),
-                ms(now - DEVICE_OFFLINE_AFTER),
-                district,
-                limit as i64
-            ],
+            district,
+            now,
+            limit,
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get(1)?,
+                    r.get(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<i64>>(4)?,
                 ))
             },
         )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, display_name, district, code, visited) = row?;
-            out.push(VisitRow {
-                resident: ResidentId(id),
-                display_name,
-                district,
-                state: state(code)?,
-                last_visit: visited.map(from_ms).transpose()?,
-            });
-        }
-        Ok(out)
+        rows.into_iter()
+            .map(|(id, display_name, district, code, visited)| {
+                Ok(VisitRow {
+                    resident: ResidentId(id),
+                    display_name,
+                    district,
+                    state: state(code)?,
+                    last_visit: visited.map(from_ms).transpose()?,
+                })
+            })
+            .collect()
     }
+}
+
+/// A tablet silent for longer than this counts as offline on the board.
+pub const DEVICE_OFFLINE_AFTER: Duration = Duration::hours(1);
+
+/// The residents filter: a plain equality when a district is given, so SQLite uses
+/// the district index (an `?4 IS NULL OR …` would make it scan everyone).
+pub(super) fn district_filter(district: Option<&str>) -> &'static str {
+    if district.is_some() { "WHERE r.district = ?4" } else { "WHERE ?4 IS NULL" }
 }

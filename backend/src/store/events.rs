@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{ErrorCode, OptionalExtension as _, Transaction, params};
 
 use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
-use super::office::{raise_alert_tx, set_status_tx};
 use super::{
     Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, devices::Enrolment,
     from_minutes, from_ms, ms,
 };
 use super::{AlertKind, Status};
+use super::{raise_alert_tx, set_status_tx};
 use crate::clock::local_day;
 
 /// What a stored event does to the office's picture, decided at the API edge from
@@ -20,7 +20,10 @@ pub enum Effect {
     /// Kept for the timeline only.
     Record,
     CheckIn,
-    HelpRequest,
+    /// A call for help (or a snow watch nobody answered), with the danger named.
+    HelpRequest {
+        danger: Option<vocab::Danger>,
+    },
     SafetyAnswer {
         campaign: CampaignId,
         needs_help: bool,
@@ -164,9 +167,9 @@ fn ingest_one(
             let day = window_tx(tx, resident)?.map_or(day, |w| w.day_of(now));
             set_status_tx(tx, resident, day, Status::Confirmed, &[Status::NeedsHelp], actor, now)?;
         }
-        Effect::HelpRequest => {
+        Effect::HelpRequest { danger } => {
             set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
-            raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, now)?;
+            raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, *danger, now)?;
         }
         Effect::CardLinkRequest(card) => {
             tx.prepare_cached(
@@ -190,7 +193,7 @@ fn ingest_one(
             ])?;
             if needs_help {
                 set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
-                raise_alert_tx(tx, resident, AlertKind::CampaignHelp, day, Some(campaign), now)?;
+                raise_alert_tx(tx, resident, AlertKind::CampaignHelp, day, Some(campaign), None, now)?;
             }
         }
     }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
 use super::pull_log::push_tx;
-use super::{CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms};
+use super::{
+    CardIdentity, CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms,
+};
 
 /// Someone to call for a resident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,6 +353,66 @@ impl Store {
             params![resident.0, user.0, ms(now), note],
         )?;
         audit_tx(&tx, user, "visit", resident, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A resident as staff enrol them.
+#[derive(Debug, Clone)]
+pub struct NewResident {
+    pub display_name: String,
+    pub district: String,
+    pub card: Option<CardIdentity>,
+    pub window: CheckinWindow,
+}
+
+impl Store {
+    /// Adds a resident and tells their household's tablets (roster and settings).
+    pub fn add_resident(&self, r: &NewResident, now: DateTime<Utc>) -> Result<ResidentId, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO residents (display_name, district, card_identity, window_start_min, window_end_min,
+                 grace_min, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.display_name,
+                r.district,
+                r.card.as_ref().map(|c| c.as_str()),
+                minutes(r.window.start),
+                minutes(r.window.end),
+                i64::from(r.window.grace_minutes),
+                ms(now)
+            ],
+        )?;
+        let id = ResidentId(tx.last_insert_rowid());
+        let roster = wire::RosterEntryBody {
+            resident_id: id.0,
+            display_name: r.display_name.clone(),
+            card_identity: r.card.as_ref().map(|c| c.as_str().to_owned()),
+        };
+        push_tx(&tx, Some(id), None, &roster, now)?;
+        super::residents::push_settings_tx(&tx, id, now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Pauses alarms for a resident (hospital stay, away with family).
+    pub fn add_pause(
+        &self,
+        resident: ResidentId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO pauses (resident_id, from_ms, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
+            params![resident.0, ms(from), ms(until), reason],
+        )?;
+        super::residents::push_settings_tx(&tx, resident, now)?;
         tx.commit()?;
         Ok(())
     }

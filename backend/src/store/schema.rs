@@ -248,6 +248,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE devices ADD COLUMN dialect_bundle INTEGER;
     ",
+    // The danger a help request named (a `vocab::Danger` key: fire, …).
+    "
+    ALTER TABLE alerts ADD COLUMN danger TEXT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

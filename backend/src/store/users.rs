@@ -112,3 +112,22 @@ impl Store {
         Ok(n as u64)
     }
 }
+
+impl Store {
+    /// Adds a dashboard user; `password_hash` is an Argon2 PHC string.
+    pub fn add_user(
+        &self,
+        login: &str,
+        password_hash: &str,
+        role: Role,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO users (login, password_hash, role, district, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![login, password_hash, role.key(), district, ms(now)],
+        )?;
+        Ok(UserId(conn.last_insert_rowid()))
+    }
+}

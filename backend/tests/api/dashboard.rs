@@ -280,6 +280,36 @@ async fn names_are_escaped_on_the_board() {
     assert!(!page.contains("\"><b>"));
 }
 
+/// A help request that names a danger puts it first on the alert queue; a danger
+/// name this office does not know is kept out of the page, and text is refused.
+#[tokio::test]
+async fn the_danger_a_resident_named_leads_the_alert() {
+    let app = TestApp::new();
+    users(&app);
+    let (fire, newer, plain) = (app.resident("大井沢"), app.resident("大井沢"), app.resident("大井沢"));
+    let cases = [
+        (fire, json!({"intent": "emergency", "danger": "fire", "confirmed": true}), "stored"),
+        (newer, json!({"intent": "need_help", "danger": "volcano_ash"}), "stored"),
+        (plain, json!({"intent": "need_help", "danger": "<script>火事</script>"}), "rejected"),
+    ];
+    for (r, body, ack) in cases {
+        let t = app.tablet(r).await;
+        assert_eq!(
+            acks(&app.post("/api/v1/events", &t, batch(&[event(1, "help_request", body)])).await.1),
+            [ack]
+        );
+    }
+    let alerts = app.store.open_alerts().unwrap();
+    let danger_of = |r| alerts.iter().find(|a| a.resident == r).map(|a| a.danger);
+    assert_eq!(danger_of(fire), Some(Some(vocab::Danger::Fire)));
+    assert_eq!(danger_of(newer), Some(None), "a newer name is not shown as one of ours");
+    assert_eq!(danger_of(plain), None, "a body with text in a name field is refused");
+    let cookie = login(&app, "officer", "correct+horse").await.unwrap();
+    let (_, _, page) = app.raw(Method::GET, "/alerts", &[("cookie", cookie.as_str())], "").await;
+    assert!(page.contains("<strong>火事</strong>：助けを求めています"), "{page}");
+    assert!(!page.contains("volcano_ash") && !page.contains("<script>"), "{page}");
+}
+
 #[tokio::test]
 async fn alerts_are_acknowledged_and_resolved_with_a_note_within_scope_and_audited() {
     let app = TestApp::new();

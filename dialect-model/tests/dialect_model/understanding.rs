@@ -24,7 +24,7 @@ fn check(u: &Understander, line: &str) -> Option<String> {
     let question: Question = c[1].parse().unwrap();
     let got = u.understand(c[0], question);
     let want = (c[2].parse::<Intent>().unwrap(), c[3], c[4] == "true");
-    let got_body = got.body_part.map_or("", |b| b.key());
+    let got_body = got.body_part.map_or("", |b| b.kanji());
     (got.intent != want.0 || got_body != want.1 || got.critical != want.2).then(|| {
         format!(
             "{} [{}] {:?}: want {} {} {}, got {} {} {} ({:.2})",

@@ -278,7 +278,7 @@ impl Worker {
         let Some(sink) = self.config.bundles.clone() else { return Ok(()) };
         let Some(wanted) = self.store()?.wanted_dialect_bundle()? else { return Ok(()) };
         let bytes = api.dialect_bundle(&creds.token, wanted.version).await?;
-        let sha = crate::staff::sha256_hex(&bytes);
+        let sha = crate::flow::staff::sha256_hex(&bytes);
         if sha != wanted.sha256 || bytes.len() as u64 != wanted.bytes {
             return Err(Failure::Call(CallError::BadResponse(format!(
                 "dialect bundle {} does not match its announcement",

@@ -3,7 +3,7 @@
 
 use dialect_model::tts::Voice;
 
-use crate::signin::PinVerdict;
+use crate::flow::pinpad::PinVerdict;
 
 /// Per-resident settings staff can change on the tablet.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,0 +1,196 @@
+//! Alerts: raised once per resident, kind and day; acknowledged and resolved by staff, audited.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::*;
+
+/// An alert as the escalation queue lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub id: i64,
+    pub resident: ResidentId,
+    pub kind: AlertKind,
+    pub campaign: Option<CampaignId>,
+    pub raised: DateTime<Utc>,
+    pub acknowledged: bool,
+    pub resolved: bool,
+    /// The danger the resident named when the tablet raised it (火事, …), if any.
+    pub danger: Option<vocab::Danger>,
+}
+
+/// The columns of an alert row, as [`alert_row`] reads them.
+const ALERT_COLUMNS: &str = "a.id, a.resident_id, a.kind, a.campaign_id, a.raised_ms,
+    a.acknowledged_ms IS NOT NULL, a.resolved_ms IS NOT NULL, a.danger";
+
+/// One alert row as stored, before its names are checked.
+type AlertRow = (i64, i64, String, Option<i64>, i64, bool, bool, Option<String>);
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = StoreError;
+
+    fn try_from(
+        (id, resident, kind, campaign, raised, acknowledged, resolved, danger): AlertRow,
+    ) -> Result<Self, StoreError> {
+        Ok(Alert {
+            id,
+            resident: ResidentId(resident),
+            kind: kind.parse().map_err(|_| StoreError::Corrupt { column: "alerts.kind" })?,
+            campaign: campaign.map(CampaignId),
+            raised: from_ms(raised)?,
+            acknowledged,
+            resolved,
+            // A name a newer tablet sent is kept in the row, shown as no danger here.
+            danger: danger.and_then(|d| d.parse().ok()),
+        })
+    }
+}
+
+pub(super) fn audit_alert_tx(
+    tx: &Transaction<'_>,
+    alert: i64,
+    user: UserId,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, user_id, action, resident_id)
+         SELECT ?1, ?2, ?3, resident_id FROM alerts WHERE id = ?4",
+        params![ms(now), user.0, action, alert],
+    )?;
+    Ok(())
+}
+
+pub(super) fn raise_alert_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    kind: AlertKind,
+    day: NaiveDate,
+    campaign: Option<CampaignId>,
+    danger: Option<vocab::Danger>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO alerts (resident_id, kind, day, campaign_id, raised_ms, danger)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            resident.0,
+            kind.key(),
+            day_text(day),
+            campaign.map(|c| c.0),
+            ms(now),
+            danger.map(vocab::Danger::key)
+        ])?;
+    Ok(n == 1)
+}
+
+impl Store {
+    /// Raises an alert unless an open one of the same kind exists for that resident
+    /// and day (or campaign). Returns whether one was raised.
+    pub fn raise_alert(
+        &self,
+        resident: ResidentId,
+        kind: AlertKind,
+        day: NaiveDate,
+        campaign: Option<CampaignId>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let raised = raise_alert_tx(&tx, resident, kind, day, campaign, None, now)?;
+        tx.commit()?;
+        Ok(raised)
+    }
+
+    /// Open (unresolved) alerts, oldest first.
+    pub fn open_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.resolved_ms IS NULL ORDER BY a.raised_ms, a.id"
+        ))?;
+        let rows = stmt.query_map([], alert_row)?;
+        rows.map(|r| r?.try_into()).collect()
+    }
+
+    /// The escalation queue: open alerts with the resident's name and district,
+    /// oldest first, for a district or the whole town.
+    pub fn alert_queue(&self, district: Option<&str>) -> Result<Vec<(Alert, String, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ALERT_COLUMNS}, r.display_name, r.district
+             FROM alerts a JOIN residents r ON r.id = a.resident_id
+             WHERE a.resolved_ms IS NULL AND (?1 IS NULL OR r.district = ?1)
+             ORDER BY a.raised_ms, a.id"
+        ))?;
+        let rows = stmt.query_map([district], |r| Ok((alert_row(r)?, r.get(8)?, r.get(9)?)))?;
+        rows.map(|r| {
+            let (alert, name, district) = r?;
+            Ok((alert.try_into()?, name, district))
+        })
+        .collect()
+    }
+
+    /// The district of an open alert's resident (for scope checks), if it is open.
+    pub fn open_alert_district(&self, alert: i64) -> Result<Option<(ResidentId, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT r.id, r.district FROM alerts a JOIN residents r ON r.id = a.resident_id
+                 WHERE a.id = ?1 AND a.resolved_ms IS NULL",
+                [alert],
+                |r| Ok((ResidentId(r.get(0)?), r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Marks an alert as being handled by `user`, and audits it.
+    pub fn acknowledge_alert(
+        &self,
+        alert: i64,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE alerts SET acknowledged_by = ?2, acknowledged_ms = ?3
+             WHERE id = ?1 AND acknowledged_ms IS NULL AND resolved_ms IS NULL",
+            params![alert, user.0, ms(now)],
+        )?;
+        if n == 1 {
+            audit_alert_tx(&tx, alert, user, "alert_acknowledge", now)?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Closes an alert with what was done (the call or visit), and audits it.
+    pub fn resolve_alert(
+        &self,
+        alert: i64,
+        user: UserId,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE alerts SET resolved_ms = ?2, note = ?3,
+                 acknowledged_by = ifnull(acknowledged_by, ?4), acknowledged_ms = ifnull(acknowledged_ms, ?2)
+             WHERE id = ?1 AND resolved_ms IS NULL",
+            params![alert, ms(now), note, user.0],
+        )?;
+        if n == 1 {
+            audit_alert_tx(&tx, alert, user, "alert_resolve", now)?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+}

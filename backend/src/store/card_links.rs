@@ -1,0 +1,73 @@
+//! Card links a tablet asked for, approved by staff and sent down in the roster.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension as _, params};
+
+use super::pull_log::push_tx;
+use super::*;
+
+/// What approving a card link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardLinkOutcome {
+    Linked,
+    /// No such pending request.
+    NotPending,
+    /// The card is already linked to another resident: nothing changed.
+    CardTaken,
+}
+
+impl Store {
+    /// Card links waiting for approval: (request id, resident, district), oldest first.
+    pub fn pending_card_links(&self) -> Result<Vec<(i64, ResidentId, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT c.id, c.resident_id, r.district FROM card_link_requests c
+             JOIN residents r ON r.id = c.resident_id WHERE c.decided_ms IS NULL ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, ResidentId(r.get(1)?), r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Approves a pending card link: the resident's card identity is set, their
+    /// tablet gets the roster entry, and the decision is audited.
+    pub fn approve_card_link(
+        &self,
+        request: i64,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<CardLinkOutcome, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let found: Option<(i64, String, String)> = tx
+            .query_row(
+                "SELECT c.resident_id, c.card_identity, r.display_name FROM card_link_requests c
+                 JOIN residents r ON r.id = c.resident_id WHERE c.id = ?1 AND c.decided_ms IS NULL",
+                [request],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((resident, card, name)) = found else { return Ok(CardLinkOutcome::NotPending) };
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM residents WHERE card_identity = ?1 AND id != ?2)",
+            params![card, resident],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Ok(CardLinkOutcome::CardTaken);
+        }
+        tx.execute("UPDATE residents SET card_identity = ?2 WHERE id = ?1", params![resident, card])?;
+        tx.execute(
+            "UPDATE card_link_requests SET decided_ms = ?2, decided_by = ?3 WHERE id = ?1",
+            params![request, ms(now), user.0],
+        )?;
+        tx.execute(
+            "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, 'card_link_approve', ?3)",
+            params![ms(now), user.0, resident],
+        )?;
+        let roster =
+            wire::RosterEntryBody { resident_id: resident, display_name: name, card_identity: Some(card) };
+        push_tx(&tx, Some(ResidentId(resident)), None, &roster, now)?;
+        tx.commit()?;
+        Ok(CardLinkOutcome::Linked)
+    }
+}

@@ -1,0 +1,197 @@
+//! The check-in: starting it, turning care's dialogue turns into speech, captions and
+//! records, and taking answers by button, voice or silence.
+
+use super::*;
+
+impl Flow<'_> {
+    pub(super) fn start_checkin(&mut self, resident: Resident, fx: &mut Vec<Effect>) {
+        let conditions =
+            care::weather::Conditions::for_day(&self.care.calendar, self.now.date(), self.weather.as_ref());
+        let ctx = Context {
+            name: resident.name.clone(),
+            now: self.now,
+            conditions: Some(conditions),
+            responder: None,
+        };
+        let (session, turn) = dialogue::Session::start(&self.care.script, Entry::Checkin, &ctx);
+        self.resident = Some(resident);
+        self.dialogue = Some(session);
+        self.show(Screen::Checkin);
+        self.apply_turn(turn, fx);
+    }
+
+    /// Shows a dialogue turn: caption, buttons; says its lines; records its events.
+    pub(super) fn apply_turn(&mut self, turn: dialogue::Turn, fx: &mut Vec<Effect>) {
+        let resident = self.resident.as_ref().map_or(0, |r| r.id);
+        for event in turn.events {
+            let urgent = matches!(event, CareEvent::HelpAlert { .. } | CareEvent::SnowWatchAlert { .. });
+            if let CareEvent::SnowWatchRequested { at } = event {
+                self.watch = Some(SnowWatch::start(at, None));
+            }
+            fx.push(Effect::Record(Record::Care { resident, event }));
+            if urgent {
+                fx.push(Effect::SyncNow);
+            }
+        }
+        let lines: Vec<String> = turn.say.iter().map(|l| l.text.clone()).collect();
+        let slow = turn.say.iter().any(|l| l.pace == dialogue::Pace::Slow);
+        self.step = turn.step;
+        self.buttons = turn.buttons;
+        let help_flow = matches!(turn.step, Step::HelpConfirm)
+            || self
+                .dialogue
+                .as_ref()
+                .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
+        let target = if self.screen == Screen::Safety {
+            &mut self.view.safety.caption
+        } else {
+            &mut self.view.checkin.caption
+        };
+        *target = lines.join("");
+        self.view.checkin.buttons = self.buttons.iter().map(|b| b.label.clone()).collect();
+        self.view.checkin.help_flow = help_flow
+            && self.buttons.first().is_some_and(|b| b.intent.is_critical() || b.intent == Intent::Yes);
+        self.view.checkin.listening = false;
+        self.view.safety.listening = false;
+        self.then =
+            match turn.step {
+                Step::Question(q) | Step::Confirm(q) if !turn.buttons_only => {
+                    if self.screen == Screen::Safety { Then::SafetyListen } else { Then::Listen(q) }
+                }
+                Step::HelpConfirm if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
+                Step::SnowWatchOffer if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
+                Step::Finished => {
+                    // After a safety check, a snow watch or a call for help there is no plan today.
+                    let help = self
+                        .dialogue
+                        .as_ref()
+                        .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
+                    if self.screen == Screen::Safety || self.watch.is_some() || help {
+                        Then::Nothing
+                    } else {
+                        Then::ShowPlan
+                    }
+                }
+                _ => Then::Nothing,
+            };
+        if self.then == Then::Nothing
+            && turn.step == Step::Finished
+            && self.watch.is_some()
+            && self.screen == Screen::Checkin
+        {
+            self.show_snow_watch();
+        }
+        if lines.is_empty() {
+            self.speech_done(fx);
+        } else {
+            self.view.checkin.speaking = true;
+            fx.push(Effect::Say { lines, slow });
+        }
+    }
+
+    pub(super) fn speech_done(&mut self, fx: &mut Vec<Effect>) {
+        self.view.checkin.speaking = false;
+        match std::mem::replace(&mut self.then, Then::Nothing) {
+            Then::Nothing => {}
+            Then::Listen(q) => {
+                self.view.checkin.listening = true;
+                fx.push(Effect::Listen(q));
+            }
+            Then::SafetyListen => {
+                self.view.safety.listening = true;
+                fx.push(Effect::Listen(QuestionId::SafetyCheck));
+            }
+            Then::ShowPlan => self.show_plan(fx),
+            Then::Idle => self.go_idle(fx),
+            Then::GuideNext => self.guide_next(fx),
+        }
+        if self.then == Then::Nothing && self.pending_campaign.is_some() && self.calm() {
+            let c = self.pending_campaign.take().expect("checked");
+            self.campaign_arrived(c, fx);
+        }
+    }
+
+    pub(super) fn answer(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        if self.screen != Screen::Checkin && self.screen != Screen::Safety {
+            return;
+        }
+        let Some(button) = self.buttons.get(i).cloned() else { return };
+        if self.screen == Screen::Checkin && self.watch.is_some() && self.dialogue.is_none() {
+            return;
+        }
+        fx.push(Effect::StopListening);
+        fx.push(Effect::StopSpeaking);
+        self.respond(DialogueInput::Pressed(button.intent), fx);
+    }
+
+    pub(super) fn heard(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
+        match self.screen {
+            Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
+                self.view.checkin.understood = understood_text(&self.care.script, &u);
+                self.respond(DialogueInput::Heard(u), fx);
+            }
+            Screen::Snow => self.snow_answer(u, fx),
+            _ => {}
+        }
+    }
+
+    pub(super) fn silence(&mut self, fx: &mut Vec<Effect>) {
+        match self.screen {
+            Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
+                self.respond(DialogueInput::Silence, fx)
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn respond(&mut self, input: DialogueInput, fx: &mut Vec<Effect>) {
+        let Some(session) = self.dialogue.as_mut() else { return };
+        if session.is_finished() {
+            return;
+        }
+        let answers_before = session.record().answers.len();
+        let turn = session.respond(self.now, input);
+        let new_answers = session.record().answers.get(answers_before..).unwrap_or_default().to_vec();
+        if let (DialogueInput::Heard(u), Step::Confirm(q)) = (input, turn.step) {
+            self.doubt = Some((q, u));
+        }
+        if let Some((q, heard)) = self.doubt
+            && let Some(answer) = new_answers.iter().find(|a| a.question == q)
+        {
+            let understood = self.care.script.question(q).resolve(heard.intent);
+            if answer.intent != understood {
+                let resident = self.resident.as_ref().map_or(0, |r| r.id);
+                fx.push(Effect::Record(Record::Misunderstanding {
+                    resident,
+                    question: q,
+                    understood,
+                    confidence: heard.confidence,
+                    chosen: matches!(input, DialogueInput::Pressed(_)).then_some(answer.intent),
+                }));
+            }
+            self.doubt = None;
+        }
+        let finished = session.is_finished();
+        let record = session.record().clone();
+        let safety = self.screen == Screen::Safety;
+        self.apply_turn(turn, fx);
+        if finished
+            && safety
+            && let Some(c) = self.campaign.clone()
+        {
+            let needs_help = record.outcome == care::record::Outcome::HelpRequested;
+            self.record_safety(c.id, needs_help, fx);
+        }
+    }
+}
+
+/// What the screen says it understood (「ひざが痛い」), from the script's meanings.
+pub(super) fn understood_text(script: &Script, u: &Understanding) -> String {
+    let key =
+        if u.intent == Intent::Pain && u.body_part.is_none() { "pain_unknown_part" } else { u.intent.key() };
+    let text = script.meanings.get(key).cloned().unwrap_or_default();
+    match u.body_part {
+        Some(part) => text.replace("{part}", part.label()),
+        None => text,
+    }
+}
