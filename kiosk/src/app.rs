@@ -202,6 +202,7 @@ impl App {
         });
         app.render();
         app.refresh_notice();
+        app.office_news();
         Ok(app)
     }
 
@@ -295,10 +296,14 @@ impl App {
                 }
             }
             Report::Sync(status) => {
+                let news = matches!(status, crate::sync::SyncStatus::Online { pulled: 1.., .. });
                 if let Ok(mut h) = self.health.lock() {
                     h.sync = Some(status);
                 }
                 self.refresh_notice();
+                if news {
+                    self.office_news();
+                }
             }
             Report::Trouble { resident, staff } => {
                 tracing::warn!(trouble = %staff, "worker trouble");
@@ -344,10 +349,15 @@ impl App {
         }
     }
 
-    /// Advances the controller's clock and looks for campaigns and weather (once a
-    /// second or so).
+    /// Advances the controller's clock (once a second or so).
     pub fn tick(&self, now: NaiveDateTime) {
         self.input(Input::Tick(now));
+    }
+
+    /// Reads what the office sent down (the weather, an open campaign) from the store
+    /// once and hands the controller what changed: at start, and when a sync round
+    /// applied new items.
+    pub fn office_news(&self) {
         let r = self.reporter.clone();
         let last_weather = self.last_weather.clone();
         self.store.run(move |store| {

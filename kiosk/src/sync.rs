@@ -108,6 +108,9 @@ pub enum SyncStatus {
     Online {
         last_ok: DateTime<Utc>,
         outbox_len: u64,
+        /// Items the round applied from the office (campaigns, weather, …): the app
+        /// reads them from the store once, when there are any.
+        pulled: u64,
     },
     Offline {
         since: DateTime<Utc>,

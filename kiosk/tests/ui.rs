@@ -270,6 +270,8 @@ fn safety_campaign_interrupts_the_idle_screen_and_records_the_answer() {
         store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
     }
     rig.app.tick("2026-12-14T07:06:00".parse().unwrap());
+    // What the sync worker's report of a round with new items does.
+    rig.app.office_news();
     rig.pump_until("the safety check", Duration::from_secs(5), |r| r.app.screen() == Screen::Safety);
     rig.settle();
     assert!(rig.caption().contains("大丈夫ですか"), "{}", rig.caption());
@@ -467,6 +469,8 @@ fn weather_from_the_office_shows_on_the_idle_screen() {
         store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
     }
     rig.app.tick("2026-12-14T07:06:00".parse().unwrap());
+    // What the sync worker's report of a round with new items does.
+    rig.app.office_news();
     rig.pump_until("the weather line", Duration::from_secs(5), |r| !r.app.view().weather.is_empty());
     let shown = rig.window.global::<kiosk::IdleAdapter<'_>>().get_weather().to_string();
     assert!(shown.starts_with("大雪警報"), "warnings first: {shown}");

@@ -93,6 +93,7 @@ pub fn run(config: SyncConfig, shared: std::sync::Arc<Shared>, health: Health, o
             last_heartbeat: None,
             offline_since: None,
             outbox_len: 0,
+            pulled: 0,
         };
         tokio::select! {
             _ = shared.halt.notified() => {}
@@ -114,11 +115,14 @@ struct Worker {
     last_heartbeat: Option<Instant>,
     offline_since: Option<chrono::DateTime<Utc>>,
     outbox_len: u64,
+    /// Items applied from the office in the current round.
+    pulled: u64,
 }
 
 impl Worker {
     async fn run(&mut self, shared: &Shared) {
         loop {
+            self.pulled = 0;
             let outcome = self.round().await;
             if let Some(store) = &self.store {
                 self.outbox_len = store.outbox_len().unwrap_or(self.outbox_len);
@@ -128,7 +132,10 @@ impl Worker {
                 Ok(()) => {
                     self.backoff.reset();
                     self.offline_since = None;
-                    (SyncStatus::Online { last_ok: now, outbox_len: self.outbox_len }, self.config.poll)
+                    (
+                        SyncStatus::Online { last_ok: now, outbox_len: self.outbox_len, pulled: self.pulled },
+                        self.config.poll,
+                    )
                 }
                 Err(Failure::NotEnrolled) => {
                     self.offline_since = None;
@@ -259,6 +266,7 @@ impl Worker {
             let before = self.store()?.pull_cursor()?;
             let resp = api.pull(&creds.token, before).await?;
             let done = self.store()?.apply_pull(&resp)?;
+            self.pulled += done.applied;
             if done.skipped > 0 {
                 tracing::debug!(skipped = done.skipped, "pull items skipped");
             }
