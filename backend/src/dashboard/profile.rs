@@ -292,7 +292,7 @@ pub(super) async fn pause(
         if s.resident_exists(resident)?.is_none() {
             return Ok(false);
         }
-        s.pause_resident(resident, from, until, &reason, user, now)?;
+        s.pause_resident(resident, from, until, &reason, Some(user), now)?;
         Ok(true)
     })
     .await?

@@ -17,20 +17,22 @@ pub struct ReportRow {
 }
 
 impl Store {
-    /// The audit trail of a resident: (user, action, when), oldest first.
+    /// The audit trail of a resident: (user, action, when), oldest first; no user for
+    /// the office's command line.
     pub fn audit_trail(
         &self,
         resident: ResidentId,
-    ) -> Result<Vec<(UserId, String, DateTime<Utc>)>, StoreError> {
+    ) -> Result<Vec<(Option<UserId>, String, DateTime<Utc>)>, StoreError> {
         let conn = self.lock();
         let mut stmt =
             conn.prepare("SELECT user_id, action, at_ms FROM audit_log WHERE resident_id = ?1 ORDER BY id")?;
-        let rows =
-            stmt.query_map([resident.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([resident.0], |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (user, action, at) = row?;
-            out.push((UserId(user), action, from_ms(at)?));
+            out.push((user.map(UserId), action, from_ms(at)?));
         }
         Ok(out)
     }

@@ -61,16 +61,17 @@ fn contacts_tx(tx: &Transaction<'_>, resident: ResidentId, contacts: &[Contact])
     Ok(())
 }
 
+/// One line of the audit log; `user` is `None` for the office's own command line.
 fn audit_tx(
     tx: &Transaction<'_>,
-    user: UserId,
+    user: impl Into<Option<UserId>>,
     action: &str,
     r: ResidentId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, ?3, ?4)",
-        params![ms(now), user.0, action, r.0],
+        params![ms(now), user.into().map(|u| u.0), action, r.0],
     )?;
     Ok(())
 }
@@ -257,14 +258,15 @@ impl Store {
         Ok(true)
     }
 
-    /// Pauses a resident's check-ins by a user's hand: audited, sent to the tablet.
+    /// Pauses a resident's check-ins by a user's hand (`None`: the office's command
+    /// line): audited, sent to the tablet.
     pub fn pause_resident(
         &self,
         resident: ResidentId,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
         reason: &str,
-        user: UserId,
+        user: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
@@ -397,7 +399,8 @@ impl Store {
         Ok(id)
     }
 
-    /// Pauses alarms for a resident (hospital stay, away with family).
+    /// Pauses alarms for a resident (hospital stay, away with family), from the
+    /// office's command line: the same audited path as the dashboard's.
     pub fn add_pause(
         &self,
         resident: ResidentId,
@@ -406,14 +409,6 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO pauses (resident_id, from_ms, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
-            params![resident.0, ms(from), ms(until), reason],
-        )?;
-        super::residents::push_settings_tx(&tx, resident, now)?;
-        tx.commit()?;
-        Ok(())
+        self.pause_resident(resident, from, until, reason, None, now)
     }
 }

@@ -389,3 +389,15 @@ async fn campaign_non_responders_are_listed_by_risk() {
     assert!(list.contains("一人 高齢</a> <small>一人暮らし・86歳</small>"), "{list}");
     assert!(list.contains("要支援歴1日・66歳"), "{list}");
 }
+
+/// A pause set from the office's command line takes the dashboard's audited path: the
+/// log says what happened and that no dashboard user did it.
+#[tokio::test]
+async fn a_pause_from_the_command_line_is_audited_like_the_dashboards() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let now = app.clock_now();
+    app.store.add_pause(r, now, now + Duration::days(2), "入院", now).unwrap();
+    let trail = app.store.audit_trail(r).unwrap();
+    assert_eq!(trail.iter().map(|(u, a, _)| (*u, a.as_str())).collect::<Vec<_>>(), [(None, "pause")]);
+}
