@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod escalation;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod store;
 pub mod weather;

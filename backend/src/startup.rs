@@ -30,6 +30,7 @@ pub struct Application {
     state: AppState,
     escalation_period: std::time::Duration,
     weather: crate::config::WeatherConfig,
+    limits: crate::serve::Limits,
 }
 
 impl Application {
@@ -47,6 +48,7 @@ impl Application {
             listener,
             state: AppState { store, clock },
             escalation_period: std::time::Duration::from_secs(config.escalation_interval_secs.max(1)),
+            limits: crate::serve::Limits::default(),
             weather: config.weather.clone(),
         })
     }
@@ -57,6 +59,12 @@ impl Application {
     }
 
     /// The store, for seeding data in tests and the demo.
+    /// This server with other connection limits (tests of the limits).
+    pub fn with_limits(mut self, limits: crate::serve::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.state.store
     }
@@ -80,7 +88,7 @@ impl Application {
                 stop_tx.subscribe(),
             ))
         });
-        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        let served = crate::serve::serve(self.listener, router(self.state), self.limits, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = engine.await;
         if let Some(weather) = weather {

@@ -119,6 +119,11 @@ impl BackendProcess {
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// The running server's process id (for its memory), if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(ChildGuard::pid)
+    }
 }
 
 impl Drop for BackendProcess {

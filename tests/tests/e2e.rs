@@ -5,6 +5,8 @@
 #[path = "e2e/support.rs"]
 mod support;
 
+#[path = "e2e/attacks.rs"]
+mod attacks;
 #[path = "e2e/fuzz.rs"]
 mod fuzz;
 #[path = "e2e/journey.rs"]

@@ -6,6 +6,8 @@ use axum::extract::State;
 use super::WireJson;
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
+use crate::serve::Peer;
+use crate::store::LoginGate;
 
 /// Failed enrolments are counted under this key (no dashboard login can contain NUL).
 const ENROL_KEY: &str = "\0enrol";
@@ -20,6 +22,7 @@ fn plausible_code(code: &str) -> bool {
 
 pub(super) async fn enrol(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     WireJson(req): WireJson<wire::EnrolRequest>,
 ) -> Result<Json<wire::EnrolResponse>, AppError> {
     // The same answer for a malformed, unknown, used or expired code: no oracle.
@@ -27,10 +30,15 @@ pub(super) async fn enrol(
     let now = state.clock.now();
     // Codes are short enough to guess given time: after a burst of failures anywhere,
     // enrolment pauses for everyone (staff retry later) rather than let guessing run.
-    let failures = blocking(&state.store, move |s| s.login_failures(ENROL_KEY, now, FAILURE_WINDOW)).await?;
-    if failures >= MAX_FAILURES {
+    // Counted and recorded at once, so parallel guesses cannot all pass the check.
+    let addr = peer.map(|a| a.to_string());
+    let limits = (MAX_FAILURES, MAX_FAILURES);
+    let gate = blocking(&state.store, move |s| {
+        s.begin_login(ENROL_KEY, addr.as_deref(), now, FAILURE_WINDOW, limits)
+    });
+    let LoginGate::Attempt(attempt) = gate.await? else {
         return Err(AppError::TooMany("too many failed enrolments; try again later"));
-    }
+    };
     let app_version: String = req.app_version.chars().take(64).collect();
     let code = req.code;
     let retry_key: String = req.retry_key.chars().take(128).collect();
@@ -40,9 +48,10 @@ pub(super) async fn enrol(
         None
     };
     let Some((device, token)) = enrolled else {
-        blocking(&state.store, move |s| s.record_login_failure(ENROL_KEY, now, FAILURE_WINDOW)).await?;
+        // The attempt's row stays: it is the failure.
         return Err(REFUSED);
     };
+    blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
     tracing::info!(device = device.0, "tablet enrolled");
     Ok(Json(wire::EnrolResponse { device_token: token, device_id: device.0 as u64 }))
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,10 +11,25 @@ use chrono::Duration;
 
 use super::{PageError, SESSION_COOKIE, Session, bare_page, check_csrf, escape};
 use crate::routes::{AppState, blocking};
+use crate::serve::Peer;
+use crate::store::LoginGate;
 
 /// More failures than this for one login within [`FAILURE_WINDOW`] → 429.
 pub const MAX_FAILURES: u64 = 5;
+/// More failures than this from one address within [`FAILURE_WINDOW`] → 429: many
+/// login names tried from one place.
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
 pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
+
+/// How long a login waits for a password check to be free before 503.
+const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Password checks running at once: each Argon2 verification takes 19 MiB and a
+/// core for a moment, so a flood of logins queues here instead of taking the
+/// server's memory and threads.
+static VERIFIER: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
+});
 
 /// An Argon2id PHC string for `password` (default parameters, random salt).
 pub fn hash_password(password: &str) -> String {
@@ -27,9 +42,39 @@ pub fn hash_password(password: &str) -> String {
 }
 
 /// Whether `password` matches the PHC string `hash` (false for a malformed hash).
+///
+/// Argon2's 19 MiB of working memory is taken from a small pool and given back, not
+/// allocated per check: allocated per check, the process kept most of each (a flood
+/// of 145 checks left it 2.7 GB large), and [`VERIFIER`] bounds how many run at once.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    static POOL: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+    let mut memory = POOL.lock().map(|mut p| p.pop()).unwrap_or_default().unwrap_or_default();
+    let ok = verify_with(&mut memory, password, hash);
+    if let Ok(mut pool) = POOL.lock() {
+        pool.push(memory);
+    }
+    ok
+}
+
+fn verify_with(memory: &mut Vec<argon2::Block>, password: &str, hash: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(hash) else { return false };
+    let (Ok(params), Some(salt), Some(expected)) = (argon2::Params::try_from(&hash), hash.salt, hash.hash)
+    else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else { return false };
+    let Ok(version) = hash.version.map_or(Ok(argon2::Version::default()), argon2::Version::try_from) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    memory.resize(params.block_count(), argon2::Block::new());
+    let mut out = vec![0u8; expected.len()];
+    argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..])
+        .is_ok()
+        // `Output`'s equality takes the same time wherever the bytes differ.
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// A hash to verify against when the login is unknown (made once).
@@ -84,6 +129,7 @@ pub(super) async fn login_page(headers: HeaderMap) -> Response {
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
@@ -104,13 +150,24 @@ pub(super) async fn login(
     };
     let (login, password) = (login.chars().take(64).collect::<String>(), password.clone());
     let now = state.clock.now();
-    let l = login.clone();
-    if blocking(&state.store, move |s| s.login_failures(&l, now, FAILURE_WINDOW)).await? >= MAX_FAILURES {
+    let (l, addr) = (login.clone(), peer.map(|a| a.to_string()));
+    let limits = (MAX_FAILURES, MAX_FAILURES_PER_ADDRESS);
+    let gate =
+        blocking(&state.store, move |s| s.begin_login(&l, addr.as_deref(), now, FAILURE_WINDOW, limits));
+    let LoginGate::Attempt(attempt) = gate.await? else {
         return Err(PageError::Refused(
             StatusCode::TOO_MANY_REQUESTS,
             "ログインの失敗が続いたため、しばらく待ってからやり直してください。",
         ));
-    }
+    };
+    let Ok(Ok(_permit)) = tokio::time::timeout(VERIFY_WAIT, VERIFIER.acquire()).await else {
+        // Never checked: not a failure of this login.
+        blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
+        return Err(PageError::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "混み合っています。少し待ってからもう一度ログインしてください。",
+        ));
+    };
     let l = login.clone();
     let found = blocking(&state.store, move |s| s.user_for_login(&l)).await?;
     // Verify even for an unknown login, so timing does not tell which logins exist.
@@ -120,11 +177,12 @@ pub(super) async fn login(
     };
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        blocking(&state.store, move |s| s.record_login_failure(&login, now, FAILURE_WINDOW)).await?;
+        // The attempt's row stays: it is the failure.
         tracing::info!("dashboard login refused");
         let body = bare_page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
+    blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
     let id = user.user;
     let token = blocking(&state.store, move |s| s.create_session(id, now)).await?;
     tracing::info!(user = id.0, "dashboard login");
@@ -148,4 +206,29 @@ pub(super) async fn logout(
     let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).expect("ASCII cookie"));
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pooled_check_agrees_with_the_hasher_for_any_parameters() {
+        let hash = hash_password("correct horse battery");
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse batterz", &hash));
+        // Another cost than the pool's last: the working memory is resized, not reused wrong.
+        let small = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(64, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let other = small.hash_password(b"pw-pw-pw-pw", &salt).unwrap().to_string();
+        assert!(verify_password("pw-pw-pw-pw", &other) && !verify_password("pw-pw-pw-px", &other));
+        assert!(verify_password("correct horse battery", &hash), "after a smaller one");
+        for bad in ["", "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$", "not a hash"] {
+            assert!(!verify_password("x", bad), "{bad:?}");
+        }
+    }
 }

@@ -16,13 +16,17 @@ pub struct ReportRow {
     pub exercise_sessions: u64,
 }
 
+/// One line of a resident's audit trail: who (no one for the office's command
+/// line), what, when.
+pub type AuditLine = (Option<UserId>, String, DateTime<Utc>);
+
 impl Store {
     /// The audit trail of a resident: (user, action, when), oldest first; no user for
     /// the office's command line.
     pub fn audit_trail(
         &self,
         resident: ResidentId,
-    ) -> Result<Vec<(Option<UserId>, String, DateTime<Utc>)>, StoreError> {
+    ) -> Result<Vec<AuditLine>, StoreError> {
         let conn = self.lock();
         let mut stmt =
             conn.prepare("SELECT user_id, action, at_ms FROM audit_log WHERE resident_id = ?1 ORDER BY id")?;

@@ -252,6 +252,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE alerts ADD COLUMN danger TEXT;
     ",
+    // Where a failed login came from (random names from one address are limited too).
+    "
+    ALTER TABLE login_failures ADD COLUMN addr TEXT;
+    CREATE INDEX login_failures_addr ON login_failures (addr, at_ms);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -17,6 +17,15 @@ pub struct SessionUser {
     pub district: Option<String>,
 }
 
+/// The verdict on a login attempt before its password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginGate {
+    /// Too many failures: refused without checking (already counted).
+    Refused,
+    /// Go on and check; the attempt's row until it succeeds.
+    Attempt(i64),
+}
+
 /// A session lasts one working day at most.
 pub const SESSION_TTL: Duration = Duration::hours(8);
 
@@ -80,21 +89,53 @@ impl Store {
         Ok(())
     }
 
-    /// Notes a failed login and returns how many failures `login` had in `window`.
-    pub fn record_login_failure(
+    /// Counts and records a login attempt in one transaction, before any password is
+    /// checked, so parallel attempts cannot all pass a check that each reads before
+    /// the others write: every attempt is recorded as a failure (a success then
+    /// clears its own row with [`Store::login_succeeded`]). Refused when `login` has
+    /// `max_per_login` failures within `window`, or the address `addr` has
+    /// `max_per_addr` (random login names from one place).
+    pub fn begin_login(
         &self,
         login: &str,
+        addr: Option<&str>,
         now: DateTime<Utc>,
         window: Duration,
-    ) -> Result<u64, StoreError> {
-        let conn = self.lock();
-        conn.execute("INSERT INTO login_failures (login, at_ms) VALUES (?1, ?2)", params![login, ms(now)])?;
-        let n: i64 = conn.query_row(
+        (max_per_login, max_per_addr): (u64, u64),
+    ) -> Result<LoginGate, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let since = ms(now - window);
+        let by_login: i64 = tx.query_row(
             "SELECT count(*) FROM login_failures WHERE login = ?1 AND at_ms > ?2",
-            params![login, ms(now - window)],
+            params![login, since],
             |r| r.get(0),
         )?;
-        Ok(n as u64)
+        let by_addr: i64 = match addr {
+            Some(a) => tx.query_row(
+                "SELECT count(*) FROM login_failures WHERE addr = ?1 AND at_ms > ?2",
+                params![a, since],
+                |r| r.get(0),
+            )?,
+            None => 0,
+        };
+        tx.execute(
+            "INSERT INTO login_failures (login, at_ms, addr) VALUES (?1, ?2, ?3)",
+            params![login, ms(now), addr],
+        )?;
+        let attempt = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(if by_login as u64 >= max_per_login || by_addr as u64 >= max_per_addr {
+            LoginGate::Refused
+        } else {
+            LoginGate::Attempt(attempt)
+        })
+    }
+
+    /// The attempt succeeded (or never got to check the password): it is not a failure.
+    pub fn login_succeeded(&self, attempt: i64) -> Result<(), StoreError> {
+        self.lock().execute("DELETE FROM login_failures WHERE id = ?1", [attempt])?;
+        Ok(())
     }
 
     /// Failed logins of `login` within `window` before `now`.

@@ -1,0 +1,105 @@
+//! Serving connections with limits, so a slow or hostile client cannot hold the
+//! office: at most [`Limits::max_connections`] open at once (more are closed on
+//! accept), request headers read within [`Limits::header_read`], and each request
+//! answered within [`Limits::request`] (a body that trickles in gets 408).
+//!
+//! hyper's HTTP/1 server does the protocol and its timer the header deadline; this
+//! file only accepts, counts and shuts down gracefully. Each request carries the
+//! peer's address ([`Peer`]) for the login limits.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+
+/// The limits a served connection lives under.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read: Duration,
+    pub request: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // A town office: tens of tablets and a few browsers; 512 leaves room for a
+        // burst of tablets coming back online after a storm.
+        Limits {
+            max_connections: 512,
+            header_read: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The address a request came from (`None` in-process, in tests without a socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown`, then lets open requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        limits.request,
+    ));
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors or a reset before accept: wait a moment, go on.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!("connection limit reached: closing a new connection");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request is not an error worth a log line.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Requests in flight finish; idle keep-alive connections close now.
+    graceful.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Attacks replayed against the real `backend` binary on loopback: a flood of logins
+//! with random names from many addresses, parallel wrong passwords for one account,
+//! and a thousand connections that never finish their headers. The server must stay
+//! small, count every failure, and keep serving.
+
+use std::io::{Read as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tests::services::{BackendProcess, binaries};
+
+/// One HTTP/1.1 exchange from `from` (any 127.0.0.0/8 address is this machine).
+fn exchange(to: SocketAddr, from: Ipv4Addr, raw: &str) -> std::io::Result<(u16, String, String)> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::new(IpAddr::V4(from), 0).into())?;
+    socket.connect_timeout(&to.into(), Duration::from_secs(30))?;
+    let mut stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(raw.as_bytes())?;
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got)?;
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, head.to_owned(), body.to_owned()))
+}
+
+/// The login page's pre-session cookie and form token.
+fn login_form(to: SocketAddr, from: Ipv4Addr) -> std::io::Result<(String, String)> {
+    let (_, head, body) =
+        exchange(to, from, "GET /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\n\r\n")?;
+    let cookie = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l[11..].trim().to_owned()))
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .unwrap_or_default();
+    let csrf =
+        body.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+    Ok((cookie, csrf.to_owned()))
+}
+
+/// Posts a login; the status.
+fn login(to: SocketAddr, from: Ipv4Addr, user: &str, password: &str) -> std::io::Result<u16> {
+    let (cookie, csrf) = login_form(to, from)?;
+    let form = format!("csrf={csrf}&login={user}&password={password}");
+    let raw = format!(
+        "POST /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    Ok(exchange(to, from, &raw)?.0)
+}
+
+/// A figure of `/proc/PID/status` (`VmRSS` in KiB, `Threads`).
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    proc_status(pid, "VmRSS")
+}
+
+fn failures_of(db: &Path, login: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.query_row("SELECT count(*) FROM login_failures WHERE login = ?1", [login], |r| r.get(0)).unwrap()
+}
+
+/// Runs `n` jobs on `n` threads at once; each job's result.
+fn at_once<T: Send + 'static>(n: usize, job: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+    let job = Arc::new(job);
+    let start = Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let (job, start) = (job.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                job(i)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().expect("a job thread")).collect()
+}
+
+#[test]
+fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let bins = binaries().unwrap();
+    let db = dir.path().join("office.sqlite");
+    let mut add = std::process::Command::new(&bins.backend)
+        .args(["add-user", "officer", "officer"])
+        .env("MIMAMORI_DATABASE", &db)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"correct horse battery\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let office = BackendProcess::start(&bins.backend, dir.path()).unwrap();
+    let (to, pid) = (office.addr, office.pid().expect("running"));
+    let idle_kib = rss_kib(pid);
+
+    // 1. 500 logins at once with random names, from 25 addresses (20 each: under the
+    //    per-address limit, so every one asks for a password check).
+    let peak = Arc::new(AtomicU64::new(0));
+    let threads = Arc::new(AtomicU64::new(0));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (peak, threads, watching) = (peak.clone(), threads.clone(), watching.clone());
+        std::thread::spawn(move || {
+            while watching.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                threads.fetch_max(proc_status(pid, "Threads"), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let started = Instant::now();
+    let statuses = at_once(500, move |i| {
+        let from = Ipv4Addr::new(127, 0, 1, (i / 20) as u8 + 1);
+        login(to, from, &format!("nobody{i}"), "guess-guess").map_err(|e| e.kind())
+    });
+    let flood_secs = started.elapsed().as_secs_f64();
+    // While the flood's queue drains, the login page answers at once.
+    let page = Instant::now();
+    assert!(login_form(to, Ipv4Addr::new(127, 0, 2, 1)).unwrap().1.len() == 64);
+    let page_ms = page.elapsed().as_millis();
+    watching.store(false, Ordering::Relaxed);
+    watcher.join().unwrap();
+    let mut tally = std::collections::BTreeMap::new();
+    for s in &statuses {
+        *tally.entry(format!("{s:?}")).or_insert(0) += 1;
+    }
+    let peak_mib = peak.load(Ordering::Relaxed) / 1024;
+    eprintln!(
+        "login flood: 500 in {flood_secs:.1} s, answers {tally:?}, RSS {} MiB idle → {peak_mib} MiB peak, \
+         {} threads at most, login page after it in {page_ms} ms",
+        idle_kib / 1024,
+        threads.load(Ordering::Relaxed)
+    );
+    assert!(statuses.iter().all(|s| matches!(s, Ok(401 | 503))), "{tally:?}");
+    assert!(peak_mib < 300, "RSS peaked at {peak_mib} MiB");
+
+    // 2. 100 wrong passwords for one account at once: each is counted, none slips
+    //    past the check while another is being verified.
+    let statuses = at_once(100, move |i| {
+        login(to, Ipv4Addr::new(127, 0, 3, (i % 4) as u8 + 1), "officer", "wrong-wrong").unwrap()
+    });
+    let verified = statuses.iter().filter(|s| **s == 401 || **s == 503).count();
+    eprintln!("100 wrong passwords: {} checked, {} refused unchecked", verified, statuses.len() - verified);
+    assert!(statuses.iter().all(|s| matches!(s, 401 | 429 | 503)), "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= 5,
+        "at most the limit was checked: {statuses:?}"
+    );
+    assert_eq!(failures_of(&db, "officer"), 100, "every attempt is counted");
+
+    // 3. A thousand connections that send half their headers and stop; a normal
+    //    request still gets its answer (once the header deadline closes them).
+    let held: Vec<TcpStream> = (0..1000)
+        .filter_map(|i| {
+            let from = Ipv4Addr::new(127, 0, 4 + (i / 250) as u8, (i % 250) as u8 + 1);
+            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+            socket.bind(&SocketAddr::new(IpAddr::V4(from), 0).into()).ok()?;
+            socket.connect_timeout(&to.into(), Duration::from_secs(5)).ok()?;
+            let mut s: TcpStream = socket.into();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: office\r\nX-Slow: ").ok()?;
+            Some(s)
+        })
+        .collect();
+    let opened = held.len();
+    let served = Instant::now();
+    let tries = Mutex::new(0u32);
+    let ok = loop {
+        *tries.lock().unwrap() += 1;
+        let r = exchange(
+            to,
+            Ipv4Addr::new(127, 0, 9, 1),
+            "GET /healthz HTTP/1.1\r\nHost: office\r\nConnection: close\r\n\r\n",
+        );
+        match r {
+            Ok((200, _, _)) => break true,
+            _ if served.elapsed() > Duration::from_secs(60) => break false,
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    eprintln!(
+        "{opened} half-open connections: a normal request served after {:.1} s ({} tries)",
+        served.elapsed().as_secs_f64(),
+        tries.lock().unwrap()
+    );
+    assert!(ok, "no answer within 60 s while {opened} half-open connections were held");
+    drop(held);
+    assert!(tests::services::healthy(to));
+}
