@@ -23,10 +23,7 @@ pub type AuditLine = (Option<UserId>, String, DateTime<Utc>);
 impl Store {
     /// The audit trail of a resident: (user, action, when), oldest first; no user for
     /// the office's command line.
-    pub fn audit_trail(
-        &self,
-        resident: ResidentId,
-    ) -> Result<Vec<AuditLine>, StoreError> {
+    pub fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, StoreError> {
         let conn = self.lock();
         let mut stmt =
             conn.prepare("SELECT user_id, action, at_ms FROM audit_log WHERE resident_id = ?1 ORDER BY id")?;
