@@ -502,13 +502,8 @@ pub struct Correction {
 /// and optionally `form`, `concept` (a lexicon addition).
 pub fn parse_corrections(what: &str, text: &str) -> Result<Vec<Correction>, LearnError> {
     let t = Table::parse(what, text);
-    let cols = [
-        t.col("text")?,
-        t.col("question")?,
-        t.col("intent")?,
-        t.col("corrected_by")?,
-        t.col("corrected_at")?,
-    ];
+    let [text, question, intent, by, at] = vocab::corrections::REQUIRED.map(|c| t.col(c));
+    let cols = [text?, question?, intent?, by?, at?];
     let (body, form, concept) = (t.opt("body_part"), t.opt("form"), t.opt("concept"));
     let mut out = Vec::new();
     for (line, row) in &t.rows {

@@ -311,6 +311,16 @@ vocabulary!(
     }
 );
 
+/// The corrections file: what the office exports (`/corrections.tsv`, one row per
+/// answer staff corrected) and `dialect-model learn` reads.
+pub mod corrections {
+    /// The header, in order.
+    pub const COLUMNS: [&str; 6] =
+        ["text", "question", "intent", "body_part", "corrected_by", "corrected_at"];
+    /// The columns the reader cannot do without (`body_part` may be left out).
+    pub const REQUIRED: [&str; 5] = ["text", "question", "intent", "corrected_by", "corrected_at"];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +368,11 @@ mod tests {
         for bad in ["", "膝が痛い", "pain; DROP", "Pain", &"a".repeat(41)] {
             assert!(!is_plausible_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_required_correction_column_is_exported() {
+        assert!(corrections::REQUIRED.iter().all(|c| corrections::COLUMNS.contains(c)));
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub(super) async fn publish(
 pub(super) async fn export(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
     session.require_staff("学習用の書き出しは職員が行います。")?;
     let rows = blocking(&state.store, |s| s.corrections_export()).await?;
-    let mut tsv = String::from("text\tquestion\tintent\tbody_part\tcorrected_by\tcorrected_at\n");
+    let mut tsv = vocab::corrections::COLUMNS.join("\t") + "\n";
     for r in rows {
         tsv.push_str(&format!(
             "{}\t{}\t{}\t{}\tuser{}\t{}\n",
