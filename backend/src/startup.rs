@@ -59,12 +59,6 @@ impl Application {
     }
 
     /// The store, for seeding data in tests and the demo.
-    /// This server with other connection limits (tests of the limits).
-    pub fn with_limits(mut self, limits: crate::serve::Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
     pub fn store(&self) -> &Store {
         &self.state.store
     }
