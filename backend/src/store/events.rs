@@ -119,12 +119,17 @@ fn ingest_one(
         return Ok(Ack::Rejected("sequence numbers start at 1"));
     }
     if let Effect::SafetyAnswer { campaign, .. } = &ev.effect {
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1 AND closed_ms IS NULL)",
-            [campaign.0],
-            |r| r.get(0),
-        )?;
-        if !known {
+        let area: Option<Option<String>> = tx
+            .query_row(
+                "SELECT district FROM campaigns WHERE id = ?1 AND closed_ms IS NULL",
+                [campaign.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // A campaign for another district is, to this tablet, no campaign at all: it
+        // never heard of it, and its answer must not raise an alert there.
+        let covers = |district: &Option<String>| district.is_none() || *district == device.district;
+        if !area.as_ref().is_some_and(covers) {
             // Could be a resend of an answer already stored before the campaign closed.
             if is_stored(tx, ev)? {
                 return Ok(Ack::Duplicate);

@@ -223,3 +223,30 @@ async fn an_unanswered_check_in_does_not_confirm_the_resident() {
     let to: Vec<_> = app.store.status_history(r).unwrap().iter().map(|c| c.to).collect();
     assert_eq!(to, [Status::Confirmed]);
 }
+
+/// A tablet answers only the campaigns that cover its household: an answer to another
+/// district's campaign is refused as an unknown campaign and raises nothing there.
+#[tokio::test]
+async fn a_tablet_cannot_answer_another_districts_campaign() {
+    let app = TestApp::new();
+    let here = app.resident("大井沢");
+    let there = app.resident("沼山");
+    let (t_here, t_there) = (app.tablet(here).await, app.tablet(there).await);
+    let campaign = app
+        .store
+        .start_campaign(Some("大井沢"), "大雪警報", local(12, 0), Actor::Engine, local(7, 0))
+        .unwrap();
+    let town = app.store.start_campaign(None, "停電", local(12, 0), Actor::Engine, local(7, 0)).unwrap();
+    let answer =
+        |c: i64, seq: u64| event(seq, "safety_answer", json!({ "campaign_id": c, "answer": "needs_help" }));
+    let (_, body) =
+        app.post("/api/v1/events", &t_there, batch(&[answer(campaign.0, 1), answer(town.0, 2)])).await;
+    assert_eq!(acks(&body), ["rejected", "stored"], "{body}");
+    assert_eq!(body["reasons"][0][1], "no such open campaign");
+    assert_eq!(app.store.campaign_progress(campaign).unwrap().needs_help, 0);
+    assert!(app.store.open_alerts().unwrap().iter().all(|a| a.campaign != Some(campaign)));
+    assert_eq!(
+        acks(&app.post("/api/v1/events", &t_here, batch(&[answer(campaign.0, 1)])).await.1),
+        ["stored"]
+    );
+}
