@@ -132,6 +132,10 @@ pub(super) async fn save(
     if text.is_empty() || text.chars().count() > MAX_PHRASE_CHARS {
         return Err(bad("言い方は1〜200文字で書いてください。"));
     }
+    // No spoken phrase starts with these, and a spreadsheet would run it as a formula.
+    if starts_like_a_formula(&text) {
+        return Err(bad("言い方は文字から書いてください（= + - @ で始められません）。"));
+    }
     let intent = form.get("intent").map(String::as_str).unwrap_or_default();
     if intent.parse::<Intent>().is_err() {
         return Err(bad("正しい意味を一覧から選んでください。"));
@@ -205,6 +209,11 @@ pub(super) async fn publish(
     }
 }
 
+/// A cell a spreadsheet would take for a formula.
+fn starts_like_a_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// The corrections as `dialect-model learn --corrections` reads them: a header row,
 /// then `text, question, intent, body_part, corrected_by, corrected_at`, tab-separated.
 /// The corrector is a user id, never a name.
@@ -213,9 +222,12 @@ pub(super) async fn export(State(state): State<AppState>, session: Session) -> R
     let rows = blocking(&state.store, |s| s.corrections_export()).await?;
     let mut tsv = vocab::corrections::COLUMNS.join("\t") + "\n";
     for r in rows {
+        // Rows kept from before the check above are defused, never run.
+        let text = &r.correction.text;
+        let text = if starts_like_a_formula(text) { format!("'{text}") } else { text.clone() };
         tsv.push_str(&format!(
             "{}\t{}\t{}\t{}\tuser{}\t{}\n",
-            r.correction.text,
+            text,
             r.question,
             r.correction.intent,
             r.correction.body_part.as_deref().unwrap_or(""),

@@ -116,6 +116,9 @@ async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
         (m_here, form(&csrf_m, &"あ".repeat(201), "pain", ""), StatusCode::BAD_REQUEST),
         (m_here, form(&csrf_m, phrase, "pain' OR 1=1--", ""), StatusCode::BAD_REQUEST),
         (m_here, form(&csrf_m, phrase, "pain", "尻尾"), StatusCode::BAD_REQUEST),
+        // A spreadsheet formula is not a phrase (the export is opened by staff).
+        (m_here, form(&csrf_m, "=HYPERLINK(\"http://x\",\"膝\")", "pain", ""), StatusCode::BAD_REQUEST),
+        (m_here, form(&csrf_m, "@SUM(1)", "pain", ""), StatusCode::BAD_REQUEST),
     ];
     for (id, body, expected) in cases {
         let (status, _, page) = app.raw(Method::POST, &format!("/corrections/{id}"), &headers, &body).await;
