@@ -28,9 +28,10 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::routes::{AppState, blocking};
 use crate::store::{Role, SessionUser};
@@ -41,7 +42,7 @@ pub use auth::{LOGIN_COOKIE, hash_password, login_csrf_token, verify_password};
 pub const SESSION_COOKIE: &str = "mimamori_session";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
@@ -74,7 +75,24 @@ pub fn router() -> Router<AppState> {
         .route("/visits", get(visits::list))
         .route("/visits/{id}", axum::routing::post(visits::record))
         .route("/weather", get(weather::show).post(weather::set))
-        .route("/weather/clear", axum::routing::post(weather::clear))
+        .route("/weather/clear", axum::routing::post(weather::clear));
+    with_page_headers(pages)
+}
+
+/// Headers every dashboard answer carries: no script, style only inline, no framing,
+/// no sniffing, no referrer, nothing cached (pages hold names and health answers).
+fn with_page_headers(router: Router<AppState>) -> Router<AppState> {
+    let set = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
+    router
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(header::CACHE_CONTROL, "no-store"))
 }
 
 /// A page request's failure: most send the browser to the login page.

@@ -766,3 +766,35 @@ async fn a_card_link_requested_by_a_tablet_is_approved_by_staff_and_reaches_the_
     let trail: Vec<String> = app.store.audit_trail(a).unwrap().into_iter().map(|(_, x, _)| x).collect();
     assert_eq!(trail, ["card_link_approve"]);
 }
+
+/// Every dashboard answer (pages, redirects, refusals, the export) forbids scripts,
+/// framing, sniffing, referrers and caching.
+#[tokio::test]
+async fn every_dashboard_answer_carries_the_page_headers() {
+    let app = TestApp::new();
+    users(&app);
+    let cookie = login(&app, "officer", "correct+horse").await.unwrap();
+    let with = [("cookie", cookie.as_str())];
+    for (path, headers) in
+        [("/login", &[][..]), ("/board", &with[..]), ("/board", &[][..]), ("/residents/999", &with[..])]
+    {
+        let (status, h, _) = app.raw(Method::GET, path, headers, "").await;
+        let csp = h
+            .get(header::CONTENT_SECURITY_POLICY)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path} {status}: {csp:?}"
+        );
+        assert!(!csp.contains("script-src"), "no script is ever allowed: {csp}");
+        for (name, value) in [
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ] {
+            assert_eq!(h.get(&name).map(|v| v.to_str().unwrap()), Some(value), "{path} {status}: {name}");
+        }
+    }
+}
