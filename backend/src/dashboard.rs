@@ -219,13 +219,19 @@ pub fn csrf_token(session_token: &str) -> String {
     crate::store::sha256_label("mimamori-csrf", session_token)
 }
 
+/// Whether two tokens are equal, in time that does not depend on where they differ.
+pub(crate) fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// Checks a submitted form's `csrf` field against the session.
 pub fn check_csrf(
     session: &Session,
     form: &std::collections::HashMap<String, String>,
 ) -> Result<(), PageError> {
     match form.get("csrf") {
-        Some(t) if *t == session.csrf() => Ok(()),
+        Some(t) if same_token(t, &session.csrf()) => Ok(()),
         _ => Err(PageError::Refused(
             StatusCode::FORBIDDEN,
             "フォームの確認トークンがありません。ページを開き直してください。",

@@ -129,7 +129,14 @@ pub async fn run(
         }
         let now = clock.now();
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || step(&store, now, policy)).await {
+        let steps = move || {
+            // Expired sessions and old failed logins would otherwise grow without end.
+            if let Err(e) = store.prune_expired(now) {
+                tracing::warn!(error = %e, "pruning expired rows failed");
+            }
+            step(&store, now, policy)
+        };
+        match tokio::task::spawn_blocking(steps).await {
             Ok(Ok(r)) if r != Report::default() => {
                 tracing::info!(
                     unconfirmed = r.unconfirmed,

@@ -137,7 +137,7 @@ pub(super) async fn login(
         form.map_err(|_| PageError::Refused(StatusCode::BAD_REQUEST, "フォームが読めません。"))?;
     // Checked before anything is counted or verified: a forged login changes nothing.
     let pre_session = super::cookie_token_named(&headers, LOGIN_COOKIE)
-        .filter(|t| form.get("csrf").is_some_and(|c| *c == login_csrf_token(t)))
+        .filter(|t| form.get("csrf").is_some_and(|c| super::same_token(c, &login_csrf_token(t))))
         .ok_or(PageError::Refused(
             StatusCode::FORBIDDEN,
             "フォームの確認トークンがありません。ログイン画面を開き直してください。",

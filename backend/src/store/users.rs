@@ -138,6 +138,17 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes what has outlived its use: sessions past their expiry, and failed
+    /// logins older than a day (the limits look back 15 minutes). Returns how many of
+    /// each went. The escalation engine runs it with each step.
+    pub fn prune_expired(&self, now: DateTime<Utc>) -> Result<(usize, usize), StoreError> {
+        let conn = self.lock();
+        let sessions = conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [ms(now)])?;
+        let failures =
+            conn.execute("DELETE FROM login_failures WHERE at_ms <= ?1", [ms(now - Duration::days(1))])?;
+        Ok((sessions, failures))
+    }
+
     /// Failed logins of `login` within `window` before `now`.
     pub fn login_failures(
         &self,

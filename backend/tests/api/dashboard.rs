@@ -798,3 +798,21 @@ async fn every_dashboard_answer_carries_the_page_headers() {
         }
     }
 }
+
+/// Expired sessions and day-old failed logins are deleted by the server's periodic
+/// step; what is still in use stays.
+#[tokio::test]
+async fn expired_sessions_and_old_failures_are_pruned() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    assert_eq!(login(&app, "officer", "wrong").await.unwrap_err().0, StatusCode::UNAUTHORIZED);
+    let cookie = login(&app, "officer", "correct+horse").await.unwrap();
+    let token = cookie.strip_prefix("mimamori_session=").unwrap().to_owned();
+    assert_eq!(app.store.prune_expired(now).unwrap(), (0, 0), "nothing is old yet");
+    assert!(app.store.session_user(&token, now).unwrap().is_some());
+    let later = now + chrono::Duration::days(2);
+    assert_eq!(app.store.prune_expired(later).unwrap(), (1, 1));
+    assert_eq!(app.store.login_failures("officer", later, chrono::Duration::days(30)).unwrap(), 0);
+    assert!(app.store.session_user(&token, now).unwrap().is_none(), "the row is gone, not only expired");
+}
