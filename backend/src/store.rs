@@ -55,6 +55,8 @@ pub use crate::domain::{
 pub enum StoreError {
     #[error("cannot open database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot make {path} private to the office's user: {source}")]
+    Private { path: PathBuf, source: std::io::Error },
     #[error("database migration {version} failed: {source}")]
     Migrate { version: usize, source: rusqlite::Error },
     #[error("database error: {0}")]
@@ -93,6 +95,10 @@ impl Store {
     /// Opens (creating if needed) and migrates the database file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        // Names, phones and health answers are in this file in clear: only the office's
+        // own user may read it. SQLite gives the WAL and shared-memory files the main
+        // file's mode, so the file is made (or set) 0600 before SQLite opens it.
+        make_private(path)?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         // NORMAL is durable across application crashes in WAL mode; a power cut may
@@ -118,6 +124,26 @@ impl Store {
         // back on drop), so a poisoned lock is still safe to use.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Creates `path` with mode 0600, or sets an existing one (and its `-wal`/`-shm`) to it.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let err = |source| StoreError::Private { path: path.to_path_buf(), source };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(err)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch: how every instant is stored.

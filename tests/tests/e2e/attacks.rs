@@ -198,4 +198,17 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
     assert!(ok, "no answer within 60 s while {opened} half-open connections were held");
     drop(held);
     assert!(tests::services::healthy(to));
+
+    // 4. What the office keeps on disk is its user's alone.
+    use std::os::unix::fs::PermissionsExt as _;
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("office.sqlite"))
+        .collect();
+    assert!(files.len() >= 2, "the database and its WAL: {files:?}");
+    for f in &files {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is {mode:o}", f.display());
+    }
 }
