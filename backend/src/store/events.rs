@@ -177,9 +177,12 @@ fn ingest_one(
             raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, *danger, now)?;
         }
         Effect::CardLinkRequest(card) => {
+            // The same card read again for the same resident is the same request: staff
+            // see it once.
             tx.prepare_cached(
                 "INSERT INTO card_link_requests (resident_id, device_id, card_identity, requested_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM card_link_requests
+                     WHERE resident_id = ?1 AND card_identity = ?3 AND decided_ms IS NULL)",
             )?
             .execute(params![resident.0, device.device.0, card.as_str(), ms(now)])?;
         }

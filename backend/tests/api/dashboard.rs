@@ -816,3 +816,17 @@ async fn expired_sessions_and_old_failures_are_pruned() {
     assert_eq!(app.store.login_failures("officer", later, chrono::Duration::days(30)).unwrap(), 0);
     assert!(app.store.session_user(&token, now).unwrap().is_none(), "the row is gone, not only expired");
 }
+
+/// A card read again for the same resident before staff decide is one request.
+#[tokio::test]
+async fn a_card_read_twice_is_one_request_for_staff() {
+    let app = TestApp::new();
+    let a = app.resident("大井沢");
+    let ta = app.tablet(a).await;
+    let card = "cd".repeat(32);
+    let again: Vec<_> =
+        (1..=3).map(|i| event(i, "card_link_requested", json!({ "card_identity": card }))).collect();
+    assert_eq!(acks(&app.post("/api/v1/events", &ta, batch(&again)).await.1), ["stored", "stored", "stored"]);
+    let pending = app.store.pending_card_links().unwrap();
+    assert_eq!(pending.iter().map(|p| p.1).collect::<Vec<_>>(), [a], "one request, not three");
+}
