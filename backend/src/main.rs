@@ -7,7 +7,10 @@
 //! (07:00–10:00 check-in window, 60 min grace) and prints a one-time enrolment code for
 //! their household's tablet: what support staff do on a first visit, from a terminal;
 //! `backend publish-bundle FILE [CONFIG.toml]` publishes a dialect bundle written by
-//! `dialect-model bundle` to every tablet.
+//! `dialect-model bundle` to every tablet;
+//! `backend backup --to FILE [CONFIG.toml]` writes a checked copy of the database while
+//! the server runs; `backend restore --from FILE [CONFIG.toml]` puts one back (server
+//! stopped).
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -34,6 +37,9 @@ async fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("publish-bundle") {
         return publish_bundle(&args[1..]);
     }
+    if let Some(verb @ ("backup" | "restore")) = args.first().map(String::as_str) {
+        return backup_or_restore(verb, &args[1..]);
+    }
     let config_path = args.first().map(PathBuf::from);
     let config = Config::load(config_path.as_deref()).context("loading configuration")?;
     let app = Application::build(&config).await.context("starting the server")?;
@@ -44,6 +50,32 @@ async fn main() -> anyhow::Result<()> {
     .await
     .context("serving")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn backup_or_restore(verb: &str, args: &[String]) -> anyhow::Result<()> {
+    let flag = if verb == "backup" { "--to" } else { "--from" };
+    let usage = format!("usage: backend {verb} {flag} FILE [CONFIG.toml]");
+    let (Some(f), Some(file)) = (args.first(), args.get(1)) else { bail!(usage) };
+    if f != flag {
+        bail!(usage);
+    }
+    let config_path = args.get(2).map(PathBuf::from);
+    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
+    let file = PathBuf::from(file);
+    let check = if verb == "backup" {
+        let store = Store::open(&config.database).context("opening the database")?;
+        store.backup_to(&file).with_context(|| format!("backing up to {}", file.display()))?
+    } else {
+        Store::restore(&file, &config.database).with_context(|| format!("restoring {}", file.display()))?
+    };
+    let rows: i64 = check.rows.iter().map(|(_, n)| n).sum();
+    println!(
+        "{verb}: {} checked: schema {}, {} tables, {rows} rows",
+        file.display(),
+        check.schema_version,
+        check.rows.len()
+    );
     Ok(())
 }
 

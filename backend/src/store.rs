@@ -7,6 +7,7 @@
 
 mod alerts;
 mod audit;
+mod backup;
 mod board;
 mod bundles;
 mod campaigns;
@@ -30,6 +31,7 @@ use rusqlite::Connection;
 pub use alerts::Alert;
 use alerts::raise_alert_tx;
 pub use audit::ReportRow;
+pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, VisitRow};
 pub use bundles::{BundleError, BundleInfo, check_envelope};
