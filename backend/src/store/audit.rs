@@ -16,13 +16,12 @@ pub struct ReportRow {
     pub exercise_sessions: u64,
 }
 
-/// One line of a resident's audit trail: who (no one for the office's command
-/// line), what, when.
+/// One line of a resident's audit trail: who (no one when no dashboard user acted),
+/// what, when.
 pub type AuditLine = (Option<UserId>, String, DateTime<Utc>);
 
 impl Store {
-    /// The audit trail of a resident: (user, action, when), oldest first; no user for
-    /// the office's command line.
+    /// The audit trail of a resident: (user, action, when), oldest first.
     pub fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, StoreError> {
         let conn = self.lock();
         let mut stmt =

@@ -61,7 +61,7 @@ fn contacts_tx(tx: &Transaction<'_>, resident: ResidentId, contacts: &[Contact])
     Ok(())
 }
 
-/// One line of the audit log; `user` is `None` for the office's own command line.
+/// One line of the audit log; `user` is `None` when no dashboard user acted.
 fn audit_tx(
     tx: &Transaction<'_>,
     user: impl Into<Option<UserId>>,
@@ -258,8 +258,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Pauses a resident's check-ins by a user's hand (`None`: the office's command
-    /// line): audited, sent to the tablet.
+    /// Pauses a resident's check-ins by a user's hand (`None`: no dashboard user):
+    /// audited, sent to the tablet.
     pub fn pause_resident(
         &self,
         resident: ResidentId,
@@ -399,8 +399,9 @@ impl Store {
         Ok(id)
     }
 
-    /// Pauses alarms for a resident (hospital stay, away with family), from the
-    /// office's command line: the same audited path as the dashboard's.
+    /// Pauses alarms for a resident (hospital stay, away with family) without a
+    /// dashboard user (the office's own tools; tests): the dashboard's audited path,
+    /// logged with no user.
     pub fn add_pause(
         &self,
         resident: ResidentId,

@@ -390,10 +390,10 @@ async fn campaign_non_responders_are_listed_by_risk() {
     assert!(list.contains("要支援歴1日・66歳"), "{list}");
 }
 
-/// A pause set from the office's command line takes the dashboard's audited path: the
-/// log says what happened and that no dashboard user did it.
+/// A pause set without a dashboard user takes the dashboard's audited path: the log
+/// says what happened and that no dashboard user did it.
 #[tokio::test]
-async fn a_pause_from_the_command_line_is_audited_like_the_dashboards() {
+async fn a_pause_without_a_dashboard_user_is_audited_like_the_dashboards() {
     let app = TestApp::new();
     let r = app.resident("大井沢");
     let now = app.clock_now();
