@@ -370,7 +370,8 @@ pub struct NewResident {
 }
 
 impl Store {
-    /// Adds a resident and tells their household's tablets (roster and settings).
+    /// Adds a resident and tells their household's tablets (roster and settings);
+    /// audited like the dashboard's enrolment.
     pub fn add_resident(&self, r: &NewResident, now: DateTime<Utc>) -> Result<ResidentId, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
@@ -395,6 +396,9 @@ impl Store {
         };
         push_tx(&tx, Some(id), None, &roster, now)?;
         super::residents::push_settings_tx(&tx, id, now)?;
+        // Enrolled without a dashboard user (the `add-resident` command, the demo):
+        // audited all the same, with no user on the line.
+        audit_tx(&tx, None, "enrol", id, now)?;
         tx.commit()?;
         Ok(id)
     }

@@ -164,7 +164,10 @@ async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
     let trail = |r| app.store.audit_trail(r).unwrap().into_iter().map(|(_, a, _)| a).collect::<Vec<_>>();
     assert_eq!(
         (trail(here), trail(there)),
-        (vec!["dialect_correction".to_owned()], vec!["dialect_correction".to_owned()])
+        (
+            vec!["enrol".to_owned(), "dialect_correction".to_owned()],
+            vec!["enrol".to_owned(), "dialect_correction".to_owned()]
+        )
     );
 }
 

@@ -356,8 +356,9 @@ async fn alerts_are_acknowledged_and_resolved_with_a_note_within_scope_and_audit
     assert_eq!(open, [a_there]);
     let trail: Vec<String> =
         app.store.audit_trail(here).unwrap().into_iter().map(|(_, action, _)| action).collect();
-    assert_eq!(trail, ["alert_acknowledge", "alert_resolve"]);
-    assert!(app.store.audit_trail(there).unwrap().is_empty());
+    // Each resident's trail opens with their enrolment.
+    assert_eq!(trail, ["enrol", "alert_acknowledge", "alert_resolve"]);
+    assert_eq!(app.store.audit_trail(there).unwrap().len(), 1, "only the enrolment");
 }
 
 fn pct(text: &str) -> String {
@@ -677,10 +678,11 @@ async fn viewing_a_resident_is_audited_and_shows_the_timeline() {
         app.raw(Method::GET, &format!("/residents/{}", there.0), &[("cookie", &minsei)], "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let trail: Vec<String> = app.store.audit_trail(here).unwrap().into_iter().map(|(_, a, _)| a).collect();
-    assert_eq!(trail, ["view"]);
-    assert!(
-        app.store.audit_trail(there).unwrap().is_empty(),
-        "a refused view shows nothing and records nothing"
+    assert_eq!(trail, ["enrol", "view"]);
+    assert_eq!(
+        app.store.audit_trail(there).unwrap().len(),
+        1,
+        "a refused view shows nothing and records nothing (the line is the enrolment)"
     );
 }
 
@@ -764,7 +766,7 @@ async fn a_card_link_requested_by_a_tablet_is_approved_by_staff_and_reaches_the_
     assert_eq!(pulled["items"][0]["kind"], "roster_entry");
     assert_eq!(pulled["items"][0]["body"]["card_identity"], "ab".repeat(32));
     let trail: Vec<String> = app.store.audit_trail(a).unwrap().into_iter().map(|(_, x, _)| x).collect();
-    assert_eq!(trail, ["card_link_approve"]);
+    assert_eq!(trail, ["enrol", "card_link_approve"]);
 }
 
 /// Every dashboard answer (pages, redirects, refusals, the export) forbids scripts,

@@ -219,7 +219,7 @@ async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
     );
     assert_eq!(settings(&app, &token).await["pauses"], json!([]));
     let trail: Vec<String> = app.store.audit_trail(r).unwrap().into_iter().map(|(_, a, _)| a).collect();
-    assert_eq!(trail, ["view", "edit_profile", "pause", "end_pause"], "opening the form is a view");
+    assert_eq!(trail, ["enrol", "view", "edit_profile", "pause", "end_pause"], "opening the form is a view");
 }
 
 #[tokio::test]
@@ -399,5 +399,8 @@ async fn a_pause_without_a_dashboard_user_is_audited_like_the_dashboards() {
     let now = app.clock_now();
     app.store.add_pause(r, now, now + Duration::days(2), "入院", now).unwrap();
     let trail = app.store.audit_trail(r).unwrap();
-    assert_eq!(trail.iter().map(|(u, a, _)| (*u, a.as_str())).collect::<Vec<_>>(), [(None, "pause")]);
+    assert_eq!(
+        trail.iter().map(|(u, a, _)| (*u, a.as_str())).collect::<Vec<_>>(),
+        [(None, "enrol"), (None, "pause")]
+    );
 }
