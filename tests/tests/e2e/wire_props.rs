@@ -33,18 +33,8 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn event_kind() -> impl Strategy<Value = EventKind> {
-    prop::sample::select(vec![
-        EventKind::CheckIn,
-        EventKind::HelpRequest,
-        EventKind::ExerciseDone,
-        EventKind::SafetyAnswer,
-        EventKind::SnowWatchStarted,
-        EventKind::SnowWatchEnded,
-        EventKind::SnowWatchAlert,
-        EventKind::CardLinkRequested,
-        EventKind::Misunderstanding,
-        EventKind::Unknown,
-    ])
+    // Every kind the wire knows, so a new one is covered the day it is added.
+    prop::sample::select(EventKind::ALL.to_vec())
 }
 
 fn envelope() -> impl Strategy<Value = EventEnvelope> {
@@ -79,16 +69,7 @@ fn heartbeat() -> impl Strategy<Value = Heartbeat> {
 }
 
 fn pull_response() -> impl Strategy<Value = PullResponse> {
-    let kind = prop::sample::select(vec![
-        PullKind::RosterEntry,
-        PullKind::ResidentSettings,
-        PullKind::Plan,
-        PullKind::Campaign,
-        PullKind::Weather,
-        PullKind::DialectBundle,
-        PullKind::Reprompt,
-        PullKind::Unknown,
-    ]);
+    let kind = prop::sample::select(PullKind::ALL.to_vec());
     let item = (any::<u64>(), kind, json()).prop_map(|(cursor, kind, body)| PullItem { cursor, kind, body });
     (prop::collection::vec(item, 0..5), any::<u64>(), any::<bool>())
         .prop_map(|(items, cursor, more)| PullResponse { items, cursor, more })
