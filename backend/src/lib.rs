@@ -9,6 +9,7 @@
 //! data (names, health answers) never reaches a log line.
 
 pub mod api;
+pub mod attempts;
 pub mod clock;
 pub mod config;
 pub mod dashboard;

@@ -44,7 +44,7 @@ pub use pull_log::PulledItem;
 pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};
 use status::set_status_tx;
 pub use status::{ResidentDay, StatusChange};
-pub use users::{LoginGate, SessionUser};
+pub use users::{AttemptCounts, SessionUser};
 pub use weather::StoredWeather;
 
 pub use crate::domain::{

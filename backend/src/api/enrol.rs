@@ -4,16 +4,13 @@ use axum::Json;
 use axum::extract::State;
 
 use super::WireJson;
+use crate::attempts;
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
 use crate::serve::Peer;
-use crate::store::LoginGate;
 
 /// Failed enrolments are counted under this key (no dashboard login can contain NUL).
 const ENROL_KEY: &str = "\0enrol";
-/// At most this many failed enrolments per window, town-wide.
-const MAX_FAILURES: u64 = 30;
-const FAILURE_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Codes are 10 digits; anything else is refused without a store lookup.
 fn plausible_code(code: &str) -> bool {
@@ -27,18 +24,12 @@ pub(super) async fn enrol(
 ) -> Result<Json<wire::EnrolResponse>, AppError> {
     // The same answer for a malformed, unknown, used or expired code: no oracle.
     const REFUSED: AppError = AppError::Unauthorized("unknown, used or expired enrolment code");
-    let now = state.clock.now();
-    // Codes are short enough to guess given time: after a burst of failures anywhere,
-    // enrolment pauses for everyone (staff retry later) rather than let guessing run.
-    // Counted and recorded at once, so parallel guesses cannot all pass the check.
-    let addr = peer.map(|a| a.to_string());
-    let limits = (MAX_FAILURES, MAX_FAILURES);
-    let gate = blocking(&state.store, move |s| {
-        s.begin_login(ENROL_KEY, addr.as_deref(), now, FAILURE_WINDOW, limits)
-    });
-    let LoginGate::Attempt(attempt) = gate.await? else {
-        return Err(AppError::TooMany("too many failed enrolments; try again later"));
+    // Codes are short enough to guess given time: one place that keeps failing is
+    // refused; a town-wide burst makes every enrolment wait (staff still enrol).
+    let Some(attempt) = attempts::begin(&state, attempts::ENROL, ENROL_KEY, peer).await? else {
+        return Err(AppError::TooMany("too many failed enrolments from here; try again later"));
     };
+    let now = state.clock.now();
     let app_version: String = req.app_version.chars().take(64).collect();
     let code = req.code;
     let retry_key: String = req.retry_key.chars().take(128).collect();
@@ -51,7 +42,7 @@ pub(super) async fn enrol(
         // The attempt's row stays: it is the failure.
         return Err(REFUSED);
     };
-    blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
+    attempt.succeeded(&state).await?;
     tracing::info!(device = device.0, "tablet enrolled");
     Ok(Json(wire::EnrolResponse { device_token: token, device_id: device.0 as u64 }))
 }

@@ -1,4 +1,5 @@
-//! Login and logout, Argon2 password hashes, and the failed-login rate limit.
+//! Login and logout, and Argon2 password hashes (the failed-login limits are
+//! `crate::attempts`).
 
 use std::collections::HashMap;
 
@@ -7,19 +8,11 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Duration;
 
 use super::{PageError, SESSION_COOKIE, Session, bare_page, check_csrf, escape};
+use crate::attempts;
 use crate::routes::{AppState, blocking};
 use crate::serve::Peer;
-use crate::store::LoginGate;
-
-/// More failures than this for one login within [`FAILURE_WINDOW`] → 429.
-pub const MAX_FAILURES: u64 = 5;
-/// More failures than this from one address within [`FAILURE_WINDOW`] → 429: many
-/// login names tried from one place.
-pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
-pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
 
 /// How long a login waits for a password check to be free before 503.
 const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -149,20 +142,14 @@ pub(super) async fn login(
         ));
     };
     let (login, password) = (login.chars().take(64).collect::<String>(), password.clone());
-    let now = state.clock.now();
-    let (l, addr) = (login.clone(), peer.map(|a| a.to_string()));
-    let limits = (MAX_FAILURES, MAX_FAILURES_PER_ADDRESS);
-    let gate =
-        blocking(&state.store, move |s| s.begin_login(&l, addr.as_deref(), now, FAILURE_WINDOW, limits));
-    let LoginGate::Attempt(attempt) = gate.await? else {
+    let Some(attempt) = attempts::begin(&state, attempts::LOGIN, &login, peer).await? else {
         return Err(PageError::Refused(
             StatusCode::TOO_MANY_REQUESTS,
             "ログインの失敗が続いたため、しばらく待ってからやり直してください。",
         ));
     };
     let Ok(Ok(_permit)) = tokio::time::timeout(VERIFY_WAIT, VERIFIER.acquire()).await else {
-        // Never checked: not a failure of this login.
-        blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
+        attempt.not_checked(&state).await?;
         return Err(PageError::Refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "混み合っています。少し待ってからもう一度ログインしてください。",
@@ -182,8 +169,9 @@ pub(super) async fn login(
         let body = bare_page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
-    blocking(&state.store, move |s| s.login_succeeded(attempt)).await?;
+    attempt.succeeded(&state).await?;
     let id = user.user;
+    let now = state.clock.now();
     let token = blocking(&state.store, move |s| s.create_session(id, now)).await?;
     tracing::info!(user = id.0, "dashboard login");
     let cookie =

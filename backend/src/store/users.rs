@@ -1,5 +1,5 @@
-//! Dashboard users: sessions (tokens kept as SHA-256), failed-login counting for
-//! the rate limit, and the board's per-resident list.
+//! Dashboard users: accounts, sessions (tokens kept as SHA-256), and the failed
+//! attempts the login and enrolment limits count.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension as _, params};
@@ -17,13 +17,15 @@ pub struct SessionUser {
     pub district: Option<String>,
 }
 
-/// The verdict on a login attempt before its password is checked.
+/// Failures recorded before an attempt, within the policy's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginGate {
-    /// Too many failures: refused without checking (already counted).
-    Refused,
-    /// Go on and check; the attempt's row until it succeeds.
-    Attempt(i64),
+pub struct AttemptCounts {
+    /// For this key (login name), from anywhere.
+    pub by_key: u64,
+    /// For this key from this address.
+    pub by_pair: u64,
+    /// From this address, for any key.
+    pub by_addr: u64,
 }
 
 /// A session lasts one working day at most.
@@ -89,52 +91,48 @@ impl Store {
         Ok(())
     }
 
-    /// Counts and records a login attempt in one transaction, before any password is
-    /// checked, so parallel attempts cannot all pass a check that each reads before
-    /// the others write: every attempt is recorded as a failure (a success then
-    /// clears its own row with [`Store::login_succeeded`]). Refused when `login` has
-    /// `max_per_login` failures within `window`, or the address `addr` has
-    /// `max_per_addr` (random login names from one place).
-    pub fn begin_login(
+    /// Records an attempt at `key` (a login name, or the enrolment key) from `addr`
+    /// as a failure and counts the failures before it, in one transaction: parallel
+    /// attempts cannot all pass a count each read before the others wrote. Returns the
+    /// attempt's row (deleted by [`Store::forget_attempt`] on success) and the counts
+    /// within `window` that `crate::attempts` decides on.
+    pub fn begin_attempt(
         &self,
-        login: &str,
+        key: &str,
         addr: Option<&str>,
         now: DateTime<Utc>,
         window: Duration,
-        (max_per_login, max_per_addr): (u64, u64),
-    ) -> Result<LoginGate, StoreError> {
+    ) -> Result<(i64, AttemptCounts), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let since = ms(now - window);
-        let by_login: i64 = tx.query_row(
-            "SELECT count(*) FROM login_failures WHERE login = ?1 AND at_ms > ?2",
-            params![login, since],
-            |r| r.get(0),
-        )?;
-        let by_addr: i64 = match addr {
-            Some(a) => tx.query_row(
-                "SELECT count(*) FROM login_failures WHERE addr = ?1 AND at_ms > ?2",
-                params![a, since],
-                |r| r.get(0),
-            )?,
-            None => 0,
+        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, rusqlite::Error> {
+            tx.query_row(sql, p, |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        };
+        let by_key =
+            count("SELECT count(*) FROM login_failures WHERE login = ?1 AND at_ms > ?2", &[&key, &since])?;
+        let (by_pair, by_addr) = match addr {
+            Some(a) => (
+                count(
+                    "SELECT count(*) FROM login_failures WHERE login = ?1 AND addr = ?2 AND at_ms > ?3",
+                    &[&key, &a, &since],
+                )?,
+                count("SELECT count(*) FROM login_failures WHERE addr = ?1 AND at_ms > ?2", &[&a, &since])?,
+            ),
+            None => (0, 0),
         };
         tx.execute(
             "INSERT INTO login_failures (login, at_ms, addr) VALUES (?1, ?2, ?3)",
-            params![login, ms(now), addr],
+            params![key, ms(now), addr],
         )?;
-        let attempt = tx.last_insert_rowid();
+        let row = tx.last_insert_rowid();
         tx.commit()?;
-        Ok(if by_login as u64 >= max_per_login || by_addr as u64 >= max_per_addr {
-            LoginGate::Refused
-        } else {
-            LoginGate::Attempt(attempt)
-        })
+        Ok((row, AttemptCounts { by_key, by_pair, by_addr }))
     }
 
-    /// The attempt succeeded (or never got to check the password): it is not a failure.
-    pub fn login_succeeded(&self, attempt: i64) -> Result<(), StoreError> {
-        self.lock().execute("DELETE FROM login_failures WHERE id = ?1", [attempt])?;
+    /// The attempt succeeded (or never got to its check): it is not a failure.
+    pub fn forget_attempt(&self, row: i64) -> Result<(), StoreError> {
+        self.lock().execute("DELETE FROM login_failures WHERE id = ?1", [row])?;
         Ok(())
     }
 

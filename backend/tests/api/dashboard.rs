@@ -157,7 +157,7 @@ async fn minsei_see_only_their_district() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_are_refused_and_a_burst_is_rate_limited() {
+async fn wrong_passwords_are_refused_and_a_burst_slows_the_account_without_locking_it() {
     let app = TestApp::new();
     users(&app);
     for (user, password) in [("officer", "wrong"), ("nobody", "x"), ("officer' OR '1'='1", "' OR '1'='1")] {
@@ -168,10 +168,13 @@ async fn wrong_passwords_are_refused_and_a_burst_is_rate_limited() {
     for _ in 0..4 {
         assert_eq!(login(&app, "officer", "wrong").await.unwrap_err().0, StatusCode::UNAUTHORIZED);
     }
-    // Five failures within 15 minutes: even the right password waits.
-    assert_eq!(login(&app, "officer", "correct+horse").await.unwrap_err().0, StatusCode::TOO_MANY_REQUESTS);
-    app.clock.advance(chrono::Duration::minutes(16));
+    // Five failures within 15 minutes: the owner still gets in, after a wait (no
+    // address here, so nobody is refused; the attack test refuses the address).
+    let started = std::time::Instant::now();
     assert!(login(&app, "officer", "correct+horse").await.is_ok());
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    // The success is not a failure: the next failure waits as long, no longer.
+    assert_eq!(login(&app, "officer", "wrong").await.unwrap_err().0, StatusCode::UNAUTHORIZED);
     let (status, _, _) = app.submit_login("login=officer").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -356,7 +356,7 @@ async fn sql_metacharacters_in_text_fields_are_stored_as_text() {
 }
 
 #[tokio::test]
-async fn a_burst_of_failed_enrolments_pauses_enrolment() {
+async fn a_burst_of_failed_enrolments_slows_enrolment_without_stopping_it() {
     let app = TestApp::new();
     let r = app.resident("大井沢");
     let code = app.store.create_enrolment_code(Some(r), app.clock_now()).unwrap();
@@ -370,10 +370,11 @@ async fn a_burst_of_failed_enrolments_pauses_enrolment() {
     for i in 0..30 {
         assert_eq!(enrol(format!("{i:010}")).await.0, StatusCode::UNAUTHORIZED);
     }
-    let (status, body) = enrol(code.clone()).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right code waits: {body}");
-    app.clock.advance(chrono::Duration::minutes(11));
-    assert_eq!(enrol(code).await.0, StatusCode::OK);
+    // Thirty failures town-wide: the right code still enrols, after a wait.
+    let started = std::time::Instant::now();
+    let (status, body) = enrol(code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "{:?}", started.elapsed());
 }
 
 /// A bundle as `dialect-model bundle` writes it (the kiosk's tests check that the real
