@@ -190,7 +190,7 @@ fn main() -> anyhow::Result<()> {
     // The board page itself, through the router, as an officer (percentiles).
     let t0 = at_local(today, hm(8, 0));
     let officer =
-        store.add_user("bench", &backend::dashboard::hash_password("bench"), Role::Officer, None, t0)?;
+        store.add_user("bench", &backend::password::hash_password("bench"), Role::Officer, None, t0)?;
     let cookie = format!("{}={}", backend::dashboard::SESSION_COOKIE, store.create_session(officer, t0)?);
     let get_page = |app: axum::Router, uri: String, cookie: String| async move {
         let req = Request::get(uri).header("cookie", cookie).body(Body::empty()).expect("valid request");

@@ -17,6 +17,32 @@ pub struct Config {
     pub escalation_interval_secs: u64,
     /// The weather fetcher (`[weather]` in the file).
     pub weather: WeatherConfig,
+    /// How long records are kept (`[retention]`; `backend prune` deletes the rest).
+    pub retention: Retention,
+}
+
+/// How long the office keeps what it holds about people, in days. The town sets
+/// these by its records rules (文書管理規程); the defaults are five years, the usual
+/// period for welfare case records. `backend prune` deletes what is older.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Check-ins and their answers, daily statuses, alerts, campaign answers, visits,
+    /// card-link requests, misunderstandings and messages sent down to tablets.
+    pub records_days: u32,
+    /// The audit log (who looked at or changed what).
+    pub audit_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { records_days: 1826, audit_days: 1826 }
+    }
+}
+
+impl Retention {
+    /// Less than this is refused: a slip of the keyboard must not erase last month.
+    pub const MIN_DAYS: u32 = 90;
 }
 
 impl Default for Config {
@@ -26,6 +52,7 @@ impl Default for Config {
             database: "mimamori.sqlite".into(),
             escalation_interval_secs: 60,
             weather: WeatherConfig::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -73,6 +100,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is invalid: {source}")]
     Parse { path: PathBuf, source: toml::de::Error },
+    #[error("[retention] {name} = {days} is shorter than the {min} days allowed")]
+    Retention { name: &'static str, days: u32, min: u32 },
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
     Env { name: &'static str, value: String, reason: String },
 }
@@ -89,6 +118,12 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        let r = config.retention;
+        for (name, days) in [("records_days", r.records_days), ("audit_days", r.audit_days)] {
+            if days < Retention::MIN_DAYS {
+                return Err(ConfigError::Retention { name, days, min: Retention::MIN_DAYS });
+            }
+        }
         Ok(config)
     }
 

@@ -19,6 +19,7 @@ mod devices;
 mod export;
 mod profile;
 mod residents;
+mod users;
 mod visits;
 mod weather;
 
@@ -36,7 +37,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::routes::{AppState, blocking};
 use crate::store::{Role, SessionUser};
 
-pub use auth::{LOGIN_COOKIE, hash_password, login_csrf_token, verify_password};
+pub use auth::{LOGIN_COOKIE, login_csrf_token};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "mimamori_session";
@@ -75,7 +76,8 @@ pub fn router() -> Router<AppState> {
         .route("/visits", get(visits::list))
         .route("/visits/{id}", axum::routing::post(visits::record))
         .route("/weather", get(weather::show).post(weather::set))
-        .route("/weather/clear", axum::routing::post(weather::clear));
+        .route("/weather/clear", axum::routing::post(weather::clear))
+        .route("/users", get(users::list).post(users::change));
     with_page_headers(pages)
 }
 
@@ -260,7 +262,8 @@ pub fn escape(text: &str) -> String {
 const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/alerts\">対応</a> | \
     <a href=\"/campaigns\">安否確認</a> | <a href=\"/visits\">訪問リスト</a> | \
     <a href=\"/corrections\">聞き取りの訂正</a> | <a href=\"/residents/new\">住民の登録</a> | \
-    <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a></nav>";
+    <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a> | \
+    <a href=\"/users\">アカウント</a></nav>";
 
 /// A whole signed-in page around `body` (already escaped HTML).
 fn page(title: &str, body: &str) -> Html<String> {

@@ -118,6 +118,16 @@ impl Role {
             Role::Minsei => "minsei",
         }
     }
+
+    /// What the dashboard calls the role.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "管理者",
+            Role::Officer => "福祉担当職員",
+            Role::Staff => "デジタル支援員",
+            Role::Minsei => "民生委員",
+        }
+    }
 }
 
 /// A resident's state on today's board.

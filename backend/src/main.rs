@@ -1,16 +1,7 @@
-//! `backend`: the welfare-office server binary. Thin: configuration, logging, run.
-//!
-//! `backend [CONFIG.toml]` serves; `backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]`
-//! adds a dashboard user with the password read from the first line of stdin (so it
-//! never sits in the shell history or the process list);
-//! `backend add-resident NAME DISTRICT [--card SHA256HEX] [CONFIG.toml]` adds a resident
-//! (07:00–10:00 check-in window, 60 min grace) and prints a one-time enrolment code for
-//! their household's tablet: what support staff do on a first visit, from a terminal;
-//! `backend publish-bundle FILE [CONFIG.toml]` publishes a dialect bundle written by
-//! `dialect-model bundle` to every tablet;
-//! `backend backup --to FILE [CONFIG.toml]` writes a checked copy of the database while
-//! the server runs; `backend restore --from FILE [CONFIG.toml]` puts one back (server
-//! stopped).
+//! `backend`: the welfare-office server binary. Thin: command line, configuration,
+//! logging, run. `backend --help` lists the commands; passwords are read from the
+//! first line of stdin, never from the command line (the process list, the shell's
+//! history).
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -18,7 +9,82 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use backend::config::Config;
 use backend::startup::Application;
-use backend::store::{Role, Store};
+use backend::store::{AccountChange, Role, Store};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "backend", about = "The mimamori welfare-office server and its tools", version)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// The configuration file (TOML; MIMAMORI_* environment variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Serve with this configuration file (the same as --config).
+    #[arg(value_name = "CONFIG")]
+    serve_config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the tablet API and the dashboard (the default).
+    Serve,
+    /// Add a dashboard user; the password (12+ characters, not common) on stdin.
+    AddUser {
+        login: String,
+        /// admin, officer, staff or minsei.
+        role: String,
+        /// A minsei user's district (only they have one).
+        district: Option<String>,
+    },
+    /// Manage dashboard users (audited as done from the office's terminal).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Add a resident (07:00–10:00 check-in, 60 min grace) and print a one-time
+    /// enrolment code for their tablet.
+    AddResident {
+        name: String,
+        district: String,
+        /// The SHA-256 (64 hex digits) of their My Number card's auth certificate.
+        #[arg(long, value_name = "SHA256HEX")]
+        card: Option<String>,
+    },
+    /// Publish a dialect bundle written by `dialect-model bundle` to every tablet.
+    PublishBundle { file: PathBuf },
+    /// Write a checked copy of the database while the server runs.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a checked copy back (stop the server first).
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Delete records older than the configured retention ([retention] in the config).
+    Prune {
+        /// Say what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Every account: login, role, district, state, live sessions.
+    List,
+    /// Refuse the account's logins and end its sessions (the account is kept).
+    Disable { login: String },
+    /// Let a disabled account log in again.
+    Enable { login: String },
+    /// Set a new password (on stdin) and end the account's sessions.
+    ResetPassword { login: String },
+    /// End every session of the account (a lost phone, a shared computer).
+    EndSessions { login: String },
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,22 +93,89 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("add-user") {
-        return add_user(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("add-resident") {
-        return add_resident(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("publish-bundle") {
-        return publish_bundle(&args[1..]);
-    }
-    if let Some(verb @ ("backup" | "restore")) = args.first().map(String::as_str) {
-        return backup_or_restore(verb, &args[1..]);
-    }
-    let config_path = args.first().map(PathBuf::from);
+    let cli = Cli::parse();
+    let config_path = cli.config.or(cli.serve_config);
     let config = Config::load(config_path.as_deref()).context("loading configuration")?;
-    let app = Application::build(&config).await.context("starting the server")?;
+    let open = || Store::open(&config.database).context("opening the database");
+    let now = chrono::Utc::now();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::AddUser { login, role, district } => {
+            let role = Role::from_key(&role)
+                .ok_or_else(|| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
+            if (role == Role::Minsei) != district.is_some() {
+                bail!("a minsei user needs a district, and only a minsei user has one");
+            }
+            let hash = new_password(&login)?;
+            let id =
+                open()?.add_user(&login, &hash, role, district.as_deref(), now).context("adding the user")?;
+            tracing::info!(user = id.0, "dashboard user added");
+            Ok(())
+        }
+        Command::User { action } => user(&open()?, action, now),
+        Command::AddResident { name, district, card } => {
+            let card = card
+                .map(|hex| {
+                    backend::store::CardIdentity::parse(&hex)
+                        .context("--card takes the SHA-256 (64 hex digits) of the card's auth certificate")
+                })
+                .transpose()?;
+            let store = open()?;
+            let window = backend::store::CheckinWindow {
+                start: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("literal"),
+                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("literal"),
+                grace_minutes: 60,
+            };
+            let resident = backend::store::NewResident { display_name: name, district, card, window };
+            let id = store.add_resident(&resident, now).context("adding the resident")?;
+            let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;
+            tracing::info!(resident = id.0, "resident added");
+            // Printed for the staff member at the terminal (and the demo script), never logged.
+            println!("resident_id={} enrol_code={code}", id.0);
+            Ok(())
+        }
+        Command::PublishBundle { file } => {
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let version = open()?
+                .publish_bundle(&text, None, now)
+                .with_context(|| format!("publishing {}", file.display()))?;
+            println!("published dialect bundle version {version}; tablets fetch it at their next sync");
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let check = open()?.backup_to(&to).with_context(|| format!("backing up to {}", to.display()))?;
+            report_copy("backup", &to, &check);
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let check = Store::restore(&from, &config.database)
+                .with_context(|| format!("restoring {}", from.display()))?;
+            report_copy("restore", &from, &check);
+            Ok(())
+        }
+        Command::Prune { dry_run } => {
+            let r = config.retention;
+            let cut = backend::store::Cutoffs::before(now, r.records_days, r.audit_days);
+            let deleted = open()?.prune(cut, dry_run).context("pruning")?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            println!(
+                "prune: records before {} ({} days), audit before {} ({} days)",
+                cut.records.format("%Y-%m-%d"),
+                r.records_days,
+                cut.audit.format("%Y-%m-%d"),
+                r.audit_days
+            );
+            for (table, n) in deleted {
+                println!("{verb} {n} from {table}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await.context("starting the server")?;
     tracing::info!(addr = %app.local_addr(), "listening");
     app.run_until(async {
         let _ = tokio::signal::ctrl_c().await;
@@ -53,22 +186,48 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn backup_or_restore(verb: &str, args: &[String]) -> anyhow::Result<()> {
-    let flag = if verb == "backup" { "--to" } else { "--from" };
-    let usage = format!("usage: backend {verb} {flag} FILE [CONFIG.toml]");
-    let (Some(f), Some(file)) = (args.first(), args.get(1)) else { bail!(usage) };
-    if f != flag {
-        bail!(usage);
-    }
-    let config_path = args.get(2).map(PathBuf::from);
-    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
-    let file = PathBuf::from(file);
-    let check = if verb == "backup" {
-        let store = Store::open(&config.database).context("opening the database")?;
-        store.backup_to(&file).with_context(|| format!("backing up to {}", file.display()))?
-    } else {
-        Store::restore(&file, &config.database).with_context(|| format!("restoring {}", file.display()))?
+fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let (login, change) = match action {
+        UserAction::List => {
+            for u in store.users(now).context("listing users")? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{} sessions",
+                    u.login,
+                    u.role.key(),
+                    u.district.as_deref().unwrap_or("-"),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.sessions
+                );
+            }
+            return Ok(());
+        }
+        UserAction::Disable { login } => (login, AccountChange::Disable),
+        UserAction::Enable { login } => (login, AccountChange::Enable),
+        UserAction::EndSessions { login } => (login, AccountChange::EndSessions),
+        UserAction::ResetPassword { login } => {
+            let hash = new_password(&login)?;
+            (login, AccountChange::SetPassword(hash))
+        }
     };
+    let action = change.action();
+    let Some((_, ended)) = store.change_account(None, &login, change, now).context("changing the user")?
+    else {
+        bail!("no user {login:?}");
+    };
+    println!("{action}: {login} ({ended} sessions ended)");
+    Ok(())
+}
+
+/// Reads a new password for `login` from stdin and hashes it, if it is acceptable.
+fn new_password(login: &str) -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    backend::password::acceptable(login, password)?;
+    Ok(backend::password::hash_password(password))
+}
+
+fn report_copy(verb: &str, file: &std::path::Path, check: &backend::store::BackupCheck) {
     let rows: i64 = check.rows.iter().map(|(_, n)| n).sum();
     println!(
         "{verb}: {} checked: schema {}, {} tables, {rows} rows",
@@ -76,82 +235,4 @@ fn backup_or_restore(verb: &str, args: &[String]) -> anyhow::Result<()> {
         check.schema_version,
         check.rows.len()
     );
-    Ok(())
-}
-
-fn publish_bundle(args: &[String]) -> anyhow::Result<()> {
-    let Some(file) = args.first() else {
-        bail!("usage: backend publish-bundle FILE [CONFIG.toml]");
-    };
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
-    let config = Config::load(args.get(1).map(PathBuf::from).as_deref()).context("loading configuration")?;
-    let store = Store::open(&config.database).context("opening the database")?;
-    let version = store
-        .publish_bundle(&text, None, chrono::Utc::now())
-        .with_context(|| format!("publishing {file}"))?;
-    println!("published dialect bundle version {version}; tablets fetch it at their next sync");
-    Ok(())
-}
-
-fn add_user(args: &[String]) -> anyhow::Result<()> {
-    let (Some(login), Some(role)) = (args.first(), args.get(1)) else {
-        bail!("usage: backend add-user LOGIN ROLE [DISTRICT] [CONFIG.toml]  (password on stdin)");
-    };
-    let role = Role::from_key(role)
-        .ok_or_else(|| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
-    let rest: Vec<&String> = args[2..].iter().collect();
-    let config_path = rest.iter().find(|a| a.ends_with(".toml")).map(PathBuf::from);
-    let district = rest.iter().find(|a| !a.ends_with(".toml")).map(|d| d.as_str());
-    if (role == Role::Minsei) != district.is_some() {
-        bail!("a minsei user needs a district, and only a minsei user has one");
-    }
-    let mut password = String::new();
-    std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    if password.chars().count() < 8 {
-        bail!("the password must be at least 8 characters");
-    }
-    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
-    let store = Store::open(&config.database).context("opening the database")?;
-    let hash = backend::dashboard::hash_password(password);
-    let id = store.add_user(login, &hash, role, district, chrono::Utc::now()).context("adding the user")?;
-    tracing::info!(user = id.0, "dashboard user added");
-    Ok(())
-}
-
-fn add_resident(args: &[String]) -> anyhow::Result<()> {
-    const USAGE: &str = "usage: backend add-resident NAME DISTRICT [--card SHA256HEX] [CONFIG.toml]";
-    let (Some(name), Some(district)) = (args.first(), args.get(1)) else { bail!(USAGE) };
-    let mut card = None;
-    let mut config_path = None;
-    let mut rest = args[2..].iter();
-    while let Some(a) = rest.next() {
-        match a.as_str() {
-            "--card" => {
-                let hex = rest.next().context(USAGE)?;
-                card = Some(
-                    backend::store::CardIdentity::parse(hex)
-                        .context("--card takes the SHA-256 (64 hex digits) of the card's auth certificate")?,
-                );
-            }
-            path if path.ends_with(".toml") => config_path = Some(PathBuf::from(path)),
-            other => bail!("unexpected argument {other:?}; {USAGE}"),
-        }
-    }
-    let config = Config::load(config_path.as_deref()).context("loading configuration")?;
-    let store = Store::open(&config.database).context("opening the database")?;
-    let now = chrono::Utc::now();
-    let window = backend::store::CheckinWindow {
-        start: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("literal"),
-        end: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("literal"),
-        grace_minutes: 60,
-    };
-    let resident =
-        backend::store::NewResident { display_name: name.clone(), district: district.clone(), card, window };
-    let id = store.add_resident(&resident, now).context("adding the resident")?;
-    let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;
-    tracing::info!(resident = id.0, "resident added");
-    // Printed for the staff member at the terminal (and the demo script), never logged.
-    println!("resident_id={} enrol_code={code}", id.0);
-    Ok(())
 }

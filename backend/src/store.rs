@@ -17,6 +17,7 @@ mod devices;
 mod events;
 mod pull_log;
 mod residents;
+mod retention;
 mod schema;
 mod status;
 mod users;
@@ -30,7 +31,7 @@ use rusqlite::Connection;
 
 pub use alerts::Alert;
 use alerts::raise_alert_tx;
-pub use audit::ReportRow;
+pub use audit::{AuditLine, ReportRow};
 pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, VisitRow};
@@ -42,9 +43,10 @@ pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
 pub use pull_log::PulledItem;
 pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};
+pub use retention::Cutoffs;
 use status::set_status_tx;
 pub use status::{ResidentDay, StatusChange};
-pub use users::{AttemptCounts, SessionUser};
+pub use users::{AccountChange, AttemptCounts, SessionUser, UserRow};
 pub use weather::StoredWeather;
 
 pub use crate::domain::{

@@ -3,6 +3,8 @@
 //! port 0. Modules hold the areas; `support` holds the `TestApp`; `tablet` has the
 //! bad-input table and its `check` helper.
 
+#[path = "api/accounts.rs"]
+mod accounts;
 #[path = "api/browser.rs"]
 mod browser;
 #[path = "api/corrections.rs"]

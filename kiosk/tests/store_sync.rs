@@ -52,6 +52,7 @@ impl Office {
             escalation_interval_secs: 3600,
             // Never reach out to the weather agency from a test.
             weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
+            retention: Default::default(),
         };
         let app = self.rt.block_on(backend::startup::Application::build(&config)).unwrap();
         self.addr = app.local_addr();

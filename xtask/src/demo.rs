@@ -97,7 +97,12 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if let Some(id) = &card_identity {
         add.args(["--card", id]);
     }
-    let out = add.arg(&config).stderr(Stdio::null()).output().context("running backend add-resident")?;
+    let out = add
+        .arg("--config")
+        .arg(&config)
+        .stderr(Stdio::null())
+        .output()
+        .context("running backend add-resident")?;
     anyhow::ensure!(out.status.success(), "backend add-resident failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let code = stdout

@@ -1,9 +1,8 @@
-//! Login and logout, and Argon2 password hashes (the failed-login limits are
-//! `crate::attempts`).
+//! Login and logout (password hashes are `crate::password`, the failed-login
+//! limits `crate::attempts`).
 
 use std::collections::HashMap;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{PageError, SESSION_COOKIE, Session, bare_page, check_csrf, escape};
 use crate::attempts;
+use crate::password::{dummy_hash, verify_password};
 use crate::routes::{AppState, blocking};
 use crate::serve::Peer;
 
@@ -23,58 +23,6 @@ const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 static VERIFIER: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
     tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
 });
-
-/// An Argon2id PHC string for `password` (default parameters, random salt).
-pub fn hash_password(password: &str) -> String {
-    let salt_bytes: Vec<u8> = (0..2).flat_map(|_| *uuid::Uuid::new_v4().as_bytes()).collect();
-    let salt = SaltString::encode_b64(&salt_bytes).expect("32 bytes make a valid salt");
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("default Argon2 parameters accept any password")
-        .to_string()
-}
-
-/// Whether `password` matches the PHC string `hash` (false for a malformed hash).
-///
-/// Argon2's 19 MiB of working memory is taken from a small pool and given back, not
-/// allocated per check: allocated per check, the process kept most of each (a flood
-/// of 145 checks left it 2.7 GB large), and [`VERIFIER`] bounds how many run at once.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    static POOL: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
-    let mut memory = POOL.lock().map(|mut p| p.pop()).unwrap_or_default().unwrap_or_default();
-    let ok = verify_with(&mut memory, password, hash);
-    if let Ok(mut pool) = POOL.lock() {
-        pool.push(memory);
-    }
-    ok
-}
-
-fn verify_with(memory: &mut Vec<argon2::Block>, password: &str, hash: &str) -> bool {
-    let Ok(hash) = PasswordHash::new(hash) else { return false };
-    let (Ok(params), Some(salt), Some(expected)) = (argon2::Params::try_from(&hash), hash.salt, hash.hash)
-    else {
-        return false;
-    };
-    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else { return false };
-    let Ok(version) = hash.version.map_or(Ok(argon2::Version::default()), argon2::Version::try_from) else {
-        return false;
-    };
-    let mut salt_bytes = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
-    memory.resize(params.block_count(), argon2::Block::new());
-    let mut out = vec![0u8; expected.len()];
-    argon2::Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..])
-        .is_ok()
-        // `Output`'s equality takes the same time wherever the bytes differ.
-        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
-}
-
-/// A hash to verify against when the login is unknown (made once).
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("unknown login: spend the same time"))
-}
 
 /// The pre-session cookie the login form's token is bound to.
 pub const LOGIN_COOKIE: &str = "mimamori_login";
@@ -194,29 +142,4 @@ pub(super) async fn logout(
     let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).expect("ASCII cookie"));
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pooled_check_agrees_with_the_hasher_for_any_parameters() {
-        let hash = hash_password("correct horse battery");
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("correct horse batterz", &hash));
-        // Another cost than the pool's last: the working memory is resized, not reused wrong.
-        let small = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(64, 1, 1, None).unwrap(),
-        );
-        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
-        let other = small.hash_password(b"pw-pw-pw-pw", &salt).unwrap().to_string();
-        assert!(verify_password("pw-pw-pw-pw", &other) && !verify_password("pw-pw-pw-px", &other));
-        assert!(verify_password("correct horse battery", &hash), "after a smaller one");
-        for bad in ["", "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$", "not a hash"] {
-            assert!(!verify_password("x", bad), "{bad:?}");
-        }
-    }
 }

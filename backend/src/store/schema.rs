@@ -257,6 +257,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE login_failures ADD COLUMN addr TEXT;
     CREATE INDEX login_failures_addr ON login_failures (addr, at_ms);
     ",
+    // Accounts can be disabled (kept for the audit trail, never deleted); account
+    // actions name the account they were done to.
+    "
+    ALTER TABLE users ADD COLUMN disabled_ms INTEGER;
+    ALTER TABLE audit_log ADD COLUMN subject_user_id INTEGER REFERENCES users (id);
+    CREATE INDEX audit_subject ON audit_log (subject_user_id, at_ms);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

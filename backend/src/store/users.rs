@@ -37,7 +37,8 @@ impl Store {
         let row = self
             .lock()
             .query_row(
-                "SELECT id, login, role, district, password_hash FROM users WHERE login = ?1",
+                "SELECT id, login, role, district, password_hash FROM users
+                 WHERE login = ?1 AND disabled_ms IS NULL",
                 [login],
                 |r| {
                     Ok((
@@ -70,7 +71,7 @@ impl Store {
             .lock()
             .query_row(
                 "SELECT u.id, u.login, u.role, u.district FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_ms > ?2",
+                 WHERE s.token_hash = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
                 params![sha256_hex(token), ms(now)],
                 |r| {
                     Ok((
@@ -163,8 +164,43 @@ impl Store {
     }
 }
 
+/// One dashboard account as the user list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub user: UserId,
+    pub login: String,
+    pub role: Role,
+    pub district: Option<String>,
+    pub disabled: bool,
+    /// Sessions not yet expired.
+    pub sessions: u64,
+}
+
+/// Something done to an account, audited with who did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    Disable,
+    Enable,
+    /// A new Argon2 hash (every session of the account ends).
+    SetPassword(String),
+    EndSessions,
+}
+
+impl AccountChange {
+    /// The audit log's word for it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            AccountChange::Disable => "disable_user",
+            AccountChange::Enable => "enable_user",
+            AccountChange::SetPassword(_) => "reset_password",
+            AccountChange::EndSessions => "end_sessions",
+        }
+    }
+}
+
 impl Store {
-    /// Adds a dashboard user; `password_hash` is an Argon2 PHC string.
+    /// Adds a dashboard user; `password_hash` is an Argon2 PHC string. Audited as
+    /// done by `by` (`None`: from the office's terminal).
     pub fn add_user(
         &self,
         login: &str,
@@ -173,11 +209,135 @@ impl Store {
         district: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<UserId, StoreError> {
-        let conn = self.lock();
-        conn.execute(
+        self.add_user_by(None, login, password_hash, role, district, now)
+    }
+
+    pub fn add_user_by(
+        &self,
+        by: Option<UserId>,
+        login: &str,
+        password_hash: &str,
+        role: Role,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO users (login, password_hash, role, district, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![login, password_hash, role.key(), district, ms(now)],
         )?;
-        Ok(UserId(conn.last_insert_rowid()))
+        let id = UserId(tx.last_insert_rowid());
+        audit_account(&tx, by, "add_user", id, now)?;
+        tx.commit()?;
+        Ok(id)
     }
+
+    /// Every account, by login.
+    pub fn users(&self, now: DateTime<Utc>) -> Result<Vec<UserRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT u.id, u.login, u.role, u.district, u.disabled_ms IS NOT NULL,
+                 (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_ms > ?1)
+             FROM users u ORDER BY u.login",
+        )?;
+        let rows = stmt.query_map([ms(now)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, login, role, district, disabled, sessions) = row?;
+            out.push(UserRow {
+                user: UserId(id),
+                login,
+                role: parse_role(&role)?,
+                district,
+                disabled,
+                sessions: sessions as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies `change` to the account `login`, ends its sessions unless it is
+    /// [`AccountChange::Enable`], and audits it, in one transaction. Returns the
+    /// account and how many live sessions ended; `None` for an unknown login.
+    pub fn change_account(
+        &self,
+        by: Option<UserId>,
+        login: &str,
+        change: AccountChange,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, usize)>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let Some(id) = tx
+            .query_row("SELECT id FROM users WHERE login = ?1", [login], |r| r.get::<_, i64>(0))
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let action = change.action();
+        let ends_sessions = change != AccountChange::Enable;
+        match change {
+            AccountChange::Disable => {
+                tx.execute(
+                    "UPDATE users SET disabled_ms = ?2 WHERE id = ?1 AND disabled_ms IS NULL",
+                    params![id, ms(now)],
+                )?;
+            }
+            AccountChange::Enable => {
+                tx.execute("UPDATE users SET disabled_ms = NULL WHERE id = ?1", [id])?;
+            }
+            AccountChange::SetPassword(hash) => {
+                tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
+            }
+            AccountChange::EndSessions => {}
+        }
+        let ended = if ends_sessions {
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND expires_ms > ?2", params![id, ms(now)])?
+        } else {
+            0
+        };
+        audit_account(&tx, by, action, UserId(id), now)?;
+        tx.commit()?;
+        Ok(Some((UserId(id), ended)))
+    }
+
+    /// The account actions done to `user`: (who, what, when), oldest first.
+    pub fn account_trail(&self, user: UserId) -> Result<Vec<super::AuditLine>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT user_id, action, at_ms FROM audit_log WHERE subject_user_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([user.0], |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (by, action, at) = row?;
+            out.push((by.map(UserId), action, super::from_ms(at)?));
+        }
+        Ok(out)
+    }
+}
+
+fn audit_account(
+    tx: &rusqlite::Transaction<'_>,
+    by: Option<UserId>,
+    action: &str,
+    subject: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, user_id, action, subject_user_id) VALUES (?1, ?2, ?3, ?4)",
+        params![ms(now), by.map(|u| u.0), action, subject.0],
+    )?;
+    Ok(())
 }

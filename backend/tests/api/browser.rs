@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backend::clock::ManualClock;
-use backend::dashboard::hash_password;
+use backend::password::hash_password;
 use backend::store::{ResidentId, Role, Store};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;

@@ -2,7 +2,8 @@
 //! words), corrected by staff within their scope, audited, exported for the model.
 
 use axum::http::{Method, StatusCode, header};
-use backend::dashboard::{csrf_token, hash_password};
+use backend::dashboard::csrf_token;
+use backend::password::hash_password;
 use backend::store::Role;
 use serde_json::json;
 

@@ -2,7 +2,8 @@
 //! limit, expiry, district scoping for 民生委員, and the board reflecting check-ins.
 
 use axum::http::{Method, StatusCode, header};
-use backend::dashboard::{csrf_token, hash_password};
+use backend::dashboard::csrf_token;
+use backend::password::hash_password;
 use backend::store::Role;
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! list ordered by need, and campaign non-responders ordered by risk.
 
 use axum::http::{Method, StatusCode, header};
-use backend::dashboard::hash_password;
+use backend::password::hash_password;
 use backend::store::{CheckinWindow, Contact, Profile, ResidentId, Role};
 use chrono::{Duration, NaiveTime};
 use serde_json::json;

@@ -31,6 +31,7 @@ pub async fn spawn_app_with(
         database: dir.path().join("office.sqlite"),
         escalation_interval_secs: 1,
         weather,
+        retention: Default::default(),
     };
     let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();
     let addr = app.local_addr();
@@ -141,21 +142,22 @@ async fn add_user_command_creates_a_user_who_can_log_in() {
         (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     for (args, password, says) in [
-        (&["add-user", "a"][..], "long enough pw", "usage"),
-        (&["add-user", "a", "chief"][..], "long enough pw", "role must be"),
-        (&["add-user", "a", "minsei"][..], "long enough pw", "needs a district"),
-        (&["add-user", "a", "officer"][..], "short", "at least 8"),
+        (&["add-user", "a"][..], "kettle-snowshoe-lantern-27", "Usage"),
+        (&["add-user", "a", "chief"][..], "kettle-snowshoe-lantern-27", "role must be"),
+        (&["add-user", "a", "minsei"][..], "kettle-snowshoe-lantern-27", "needs a district"),
+        (&["add-user", "a", "officer"][..], "short", "at least 12"),
+        (&["add-user", "a", "officer"][..], "password1234", "too easy to guess"),
     ] {
         let (ok, stderr) = run(args, password);
         assert!(!ok && stderr.contains(says), "{args:?}: {stderr}");
     }
-    let (ok, stderr) = run(&["add-user", "minsei1", "minsei", "大井沢"], "民生委員のパスワード");
+    let (ok, stderr) = run(&["add-user", "minsei1", "minsei", "大井沢"], "民生委員のパスワード二〇二六");
     assert!(ok, "{stderr}");
     let store = backend::store::Store::open(&db).unwrap();
     let (user, hash) = store.user_for_login("minsei1").unwrap().unwrap();
     assert_eq!((user.role, user.district.as_deref()), (backend::store::Role::Minsei, Some("大井沢")));
-    assert!(backend::dashboard::verify_password("民生委員のパスワード", &hash));
-    assert!(!stderr.contains("民生委員のパスワード"));
+    assert!(backend::password::verify_password("民生委員のパスワード二〇二六", &hash));
+    assert!(!stderr.contains("民生委員のパスワード二〇二六"));
 }
 
 /// Every row of every table, as text, sorted: two databases with the same dump hold

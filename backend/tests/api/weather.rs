@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use backend::clock::ManualClock;
 use backend::config::WeatherConfig;
-use backend::dashboard::hash_password;
+use backend::password::hash_password;
 use backend::store::Role;
 use backend::weather::{WeatherError, parse_forecast, parse_warnings};
 use chrono::NaiveDate;

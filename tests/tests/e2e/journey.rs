@@ -161,14 +161,19 @@ impl Office {
         if let Some(card) = card {
             add.args(["--card", card]);
         }
-        let out = add.arg(&config).stderr(Stdio::inherit()).output().context("backend add-resident")?;
+        let out = add
+            .arg("--config")
+            .arg(&config)
+            .stderr(Stdio::inherit())
+            .output()
+            .context("backend add-resident")?;
         ensure!(out.status.success(), "backend add-resident failed");
         let code = String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .find_map(|w| w.strip_prefix("enrol_code=").map(str::to_owned))
             .context("backend add-resident printed no enrol_code=")?;
         let mut add_user = Command::new(&bin)
-            .args(["add-user", OFFICER, "officer"])
+            .args(["add-user", OFFICER, "officer", "--config"])
             .arg(&config)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())

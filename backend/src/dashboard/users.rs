@@ -1,0 +1,99 @@
+//! Accounts, for admins: who can sign in, and the four things done to an account
+//! (disable, enable, set a new password, end its sessions), each audited with the
+//! admin who did it. The same as `backend user …` at the office's terminal.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::{PageError, Session, Submitted, escape, page};
+use crate::routes::{AppState, blocking};
+use crate::store::{AccountChange, Role};
+
+const ADMIN_ONLY: &str = "アカウントの管理は管理者が行います。";
+
+fn require_admin(session: &Session) -> Result<(), PageError> {
+    match session.user.role {
+        Role::Admin => Ok(()),
+        _ => Err(PageError::Refused(StatusCode::FORBIDDEN, ADMIN_ONLY)),
+    }
+}
+
+pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+    require_admin(&session)?;
+    let now = state.clock.now();
+    let users = blocking(&state.store, move |s| s.users(now)).await?;
+    let csrf = session.csrf();
+    let mut body = String::from(
+        "<h1>アカウント</h1><table id=\"users\"><tr><th>ログイン名</th><th>役割</th><th>地区</th>\
+         <th>状態</th><th>ログイン中</th><th></th></tr>",
+    );
+    for u in users {
+        let login = escape(&u.login);
+        let form = |action: &str, label: &str, extra: &str| {
+            format!(
+                "<form method=\"post\" action=\"/users\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"login\" value=\"{login}\">\
+                 <input type=\"hidden\" name=\"action\" value=\"{action}\">{extra}<button>{label}</button></form>"
+            )
+        };
+        let toggle = if u.disabled {
+            form("enable", "有効にする", "")
+        } else {
+            form("disable", "無効にする", "")
+        };
+        let actions = format!(
+            "{toggle}{}{}",
+            form("end_sessions", "ログインを終了させる", ""),
+            form(
+                "reset_password",
+                "パスワードを設定",
+                "<label>新しいパスワード <input name=\"password\" type=\"password\" \
+                 autocomplete=\"new-password\" minlength=\"12\" required></label>"
+            )
+        );
+        body.push_str(&format!(
+            "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+            u.role.label(),
+            escape(u.district.as_deref().unwrap_or("-")),
+            if u.disabled { "無効" } else { "有効" },
+            u.sessions
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page("アカウント", &body))
+}
+
+pub(super) async fn change(
+    State(state): State<AppState>,
+    Submitted { session, form }: Submitted,
+) -> Result<Response, PageError> {
+    require_admin(&session)?;
+    let bad = |why| PageError::Refused(StatusCode::BAD_REQUEST, why);
+    let login = form.get("login").cloned().ok_or(bad("アカウントが指定されていません。"))?;
+    let change = match form.get("action").map(String::as_str) {
+        Some("disable") if login == session.user.login => {
+            return Err(bad("自分のアカウントは無効にできません。"));
+        }
+        Some("disable") => AccountChange::Disable,
+        Some("enable") => AccountChange::Enable,
+        Some("end_sessions") => AccountChange::EndSessions,
+        Some("reset_password") => {
+            let password = form.get("password").map(String::as_str).unwrap_or_default();
+            crate::password::acceptable(&login, password).map_err(|weak| bad(weak.japanese()))?;
+            let password = password.to_owned();
+            let hash = tokio::task::spawn_blocking(move || crate::password::hash_password(&password))
+                .await
+                .map_err(|_| PageError::Internal)?;
+            AccountChange::SetPassword(hash)
+        }
+        _ => return Err(bad("操作が分かりません。")),
+    };
+    let (by, now, action) = (session.user.user, state.clock.now(), change.action());
+    let done = blocking(&state.store, move |s| s.change_account(Some(by), &login, change, now)).await?;
+    let Some((user, _)) = done else {
+        return Err(PageError::Refused(StatusCode::NOT_FOUND, "そのアカウントはありません。"));
+    };
+    tracing::info!(user = user.0, by = by.0, action, "account changed");
+    Ok(Redirect::to("/users").into_response())
+}
