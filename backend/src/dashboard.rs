@@ -1,13 +1,13 @@
 //! The office dashboard: server-rendered Japanese pages for officers, staff and
 //! 民生委員, behind a password login.
 //!
-//! Security: passwords are Argon2 hashes; the session cookie is `HttpOnly`,
+//! Security: passwords are Argon2 hashes; the session cookie is `__Host-`, `HttpOnly`,
 //! `Secure`, `SameSite=Strict` and its value is kept only as SHA-256 on the server;
 //! every state-changing form carries a CSRF token derived from the session
 //! ([`csrf_token`]) and checked by [`check_csrf`]; the login form, which comes before
 //! any session, carries a token bound to a short-lived pre-session cookie
-//! (`mimamori_login`, double submit: [`login_csrf_token`]); failed logins are counted per
-//! login name and a burst is refused with 429. 民生委員 see only their district.
+//! (`__Host-mimamori_login`, double submit: [`login_csrf_token`]); failed logins are
+//! limited by `crate::attempts`. 民生委員 see only their district.
 
 mod alerts;
 mod auth;
@@ -40,7 +40,9 @@ use crate::store::{Role, SessionUser};
 pub use auth::{LOGIN_COOKIE, login_csrf_token};
 
 /// The session cookie's name.
-pub const SESSION_COOKIE: &str = "mimamori_session";
+/// `__Host-`: the browser keeps it only if it is `Secure`, for `Path=/` and without a
+/// `Domain`, so no other host under the town's domain can set or replace it.
+pub const SESSION_COOKIE: &str = "__Host-mimamori_session";
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()

@@ -93,6 +93,9 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The office's secret that enrolment codes are keyed with (`<database>.key`):
+    /// a copied database alone does not let anyone try all 10¹⁰ codes offline.
+    code_key: Arc<[u8; 32]>,
 }
 
 impl Store {
@@ -114,7 +117,8 @@ impl Store {
         // SQLite's default 2 MiB a year of history pushes those pages out.
         conn.pragma_update(None, "cache_size", -65536).map_err(open_err)?;
         schema::migrate(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let code_key = Arc::new(load_or_create_key(&key_path(path))?);
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), code_key })
     }
 
     /// The schema version now in the file.
@@ -148,6 +152,35 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Where the secret of the database at `db` lives: beside it, never inside it (a
+/// backup of the database does not carry it).
+pub fn key_path(db: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.key", db.display()))
+}
+
+/// Reads the 32-byte secret at `path`, or creates it (0600, random) when absent.
+fn load_or_create_key(path: &Path) -> Result<[u8; 32], StoreError> {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let err = |source| StoreError::Private { path: path.to_path_buf(), source };
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(mut file) => {
+            let key: [u8; 32] = devices::random_bytes(32).try_into().expect("32 bytes");
+            file.write_all(&key).and_then(|()| file.sync_all()).map_err(err)?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+            let mut key = Vec::new();
+            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut key)).map_err(err)?;
+            key.try_into().map_err(|_| {
+                err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the key file is not 32 bytes"))
+            })
+        }
+        Err(e) => Err(err(e)),
+    }
 }
 
 /// Milliseconds since the Unix epoch: how every instant is stored.

@@ -25,7 +25,7 @@ static VERIFIER: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLo
 });
 
 /// The pre-session cookie the login form's token is bound to.
-pub const LOGIN_COOKIE: &str = "mimamori_login";
+pub const LOGIN_COOKIE: &str = "__Host-mimamori_login";
 
 /// The login form's CSRF token for a pre-session cookie value: a page on another site
 /// can neither read the cookie nor compute this from it.
@@ -60,9 +60,9 @@ pub(super) async fn login_page(headers: HeaderMap) -> Response {
     let token = existing.clone().unwrap_or_else(random_token);
     let mut resp = bare_page("ログイン", &login_form("", &token)).into_response();
     if existing.is_none() {
-        // Scoped to /login, an hour: it guards one form, it is not a session.
+        // An hour: it guards one form, it is not a session. `__Host-` needs `Path=/`.
         let cookie =
-            format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
+            format!("{LOGIN_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
         resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
     }
     resp

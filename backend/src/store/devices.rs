@@ -107,9 +107,17 @@ impl Store {
         let code = format!("{n:010}");
         self.lock().execute(
             "INSERT INTO enrolment_codes (code_hash, resident_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![sha256_hex(&code), resident.map(|r| r.0), ms(now), ms(now + ENROLMENT_CODE_TTL)],
+            params![self.code_mac(&code), resident.map(|r| r.0), ms(now), ms(now + ENROLMENT_CODE_TTL)],
         )?;
         Ok(code)
+    }
+
+    /// What an enrolment code is stored as: HMAC-SHA-256 under the office's key, hex.
+    fn code_mac(&self, code: &str) -> String {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.code_key[..]).expect("any key length");
+        mac.update(code.as_bytes());
+        hex(&mac.finalize().into_bytes())
     }
 
     /// Exchanges a one-time code for a device token. `None` when the code is unknown,
@@ -135,7 +143,7 @@ impl Store {
                     "SELECT c.device_id FROM enrolment_codes c JOIN devices d ON d.id = c.device_id
                      WHERE c.code_hash = ?1 AND c.retry_key_hash = ?2 AND c.used_ms > ?3
                        AND d.revoked_ms IS NULL",
-                    params![sha256_hex(code), key_hash, ms(now - ENROLMENT_RETRY_WINDOW)],
+                    params![self.code_mac(code), key_hash, ms(now - ENROLMENT_RETRY_WINDOW)],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -154,7 +162,7 @@ impl Store {
                 "UPDATE enrolment_codes SET used_ms = ?2
                  WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2
                  RETURNING resident_id",
-                params![sha256_hex(code), ms(now)],
+                params![self.code_mac(code), ms(now)],
                 |r| r.get(0),
             )
             .optional()?;
@@ -167,7 +175,7 @@ impl Store {
         let id = DeviceId(tx.last_insert_rowid());
         tx.execute(
             "UPDATE enrolment_codes SET retry_key_hash = ?2, device_id = ?3 WHERE code_hash = ?1",
-            params![sha256_hex(code), key_hash, id.0],
+            params![self.code_mac(code), key_hash, id.0],
         )?;
         tx.commit()?;
         Ok(Some((id, token)))

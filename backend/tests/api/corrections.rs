@@ -20,7 +20,7 @@ pub async fn login(app: &TestApp, user: &str) -> (String, String) {
     let (status, headers, page) = app.submit_login(&format!("login={user}&password=pw")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let csrf = csrf_token(cookie.strip_prefix("__Host-mimamori_session=").unwrap());
     (cookie, csrf)
 }
 

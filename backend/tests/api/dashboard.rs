@@ -11,7 +11,7 @@ use crate::support::{TestApp, acks, batch, event, local};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-/// Logs in; returns the cookie header value (`mimamori_session=…`) or the status.
+/// Logs in; returns the cookie header value (`__Host-mimamori_session=…`) or the status.
 async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, (StatusCode, String)> {
     let body = format!("login={user}&password={password}");
     let (status, headers, text) = app.submit_login(&body).await;
@@ -198,7 +198,7 @@ async fn a_login_without_its_form_token_is_refused_and_counts_nothing() {
         (Some(cookie.as_str()), format!("csrf={}&{creds}", "0".repeat(64))),
         (Some(other_cookie.as_str()), format!("csrf={csrf}&{creds}")),
         (None, format!("csrf={csrf}&{creds}")),
-        (Some("mimamori_login=' OR 1=1--"), format!("csrf={csrf}&{creds}")),
+        (Some("__Host-mimamori_login=' OR 1=1--"), format!("csrf={csrf}&{creds}")),
     ];
     for (c, body) in &forged {
         let mut headers = vec![FORM];
@@ -228,8 +228,10 @@ async fn sessions_expire_and_forged_cookies_get_the_login_page() {
     users(&app);
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
     assert_eq!(board(&app, &cookie, "").await.0, StatusCode::OK);
-    let forged = format!("mimamori_session={}", "ab".repeat(32));
-    for c in ["", "mimamori_session=", forged.as_str(), "mimamori_session='; DROP TABLE sessions;--"] {
+    let forged = format!("__Host-mimamori_session={}", "ab".repeat(32));
+    for c in
+        ["", "__Host-mimamori_session=", forged.as_str(), "__Host-mimamori_session='; DROP TABLE sessions;--"]
+    {
         let (status, headers, _) = app.raw(Method::GET, "/board", &[("cookie", c)], "").await;
         assert_eq!(
             (status, &headers[header::LOCATION]),
@@ -247,7 +249,7 @@ async fn logout_needs_the_csrf_token() {
     let app = TestApp::new();
     users(&app);
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
-    let token = cookie.strip_prefix("mimamori_session=").unwrap();
+    let token = cookie.strip_prefix("__Host-mimamori_session=").unwrap();
     let headers = [FORM, ("cookie", cookie.as_str())];
     for body in ["", "csrf=", "csrf=0123"] {
         let (status, _, page) = app.raw(Method::POST, "/logout", &headers, body).await;
@@ -330,7 +332,7 @@ async fn alerts_are_acknowledged_and_resolved_with_a_note_within_scope_and_audit
     let alert_of = |r| app.store.open_alerts().unwrap().into_iter().find(|a| a.resident == r).unwrap().id;
     let (a_here, a_there) = (alert_of(here), alert_of(there));
     let minsei = login(&app, "minsei", "battery+staple").await.unwrap();
-    let csrf = csrf_token(minsei.strip_prefix("mimamori_session=").unwrap());
+    let csrf = csrf_token(minsei.strip_prefix("__Host-mimamori_session=").unwrap());
     let headers = [FORM, ("cookie", minsei.as_str())];
     let (status, _, page) = app.raw(Method::GET, "/alerts", &[("cookie", minsei.as_str())], "").await;
     assert_eq!(status, StatusCode::OK);
@@ -388,7 +390,7 @@ async fn a_campaign_started_on_the_dashboard_reaches_tablets_and_shows_progress(
     let tablet = app.tablet(answering).await;
     let cursor = app.pull(&tablet, 0).await["cursor"].as_u64().unwrap();
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
-    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let csrf = csrf_token(cookie.strip_prefix("__Host-mimamori_session=").unwrap());
     let headers = [FORM, ("cookie", cookie.as_str())];
     let form = |deadline: &str| {
         format!(
@@ -462,7 +464,7 @@ async fn authorisation_matrix_has_no_gaps() {
     let start_body = format!("district={}&message=m&deadline=2026-11-28T23:00", pct("沼山"));
     for (i, user) in ["admin", "officer", "staff", "minsei", ""].into_iter().enumerate() {
         let cookie = if user.is_empty() { String::new() } else { login(&app, user, "pw").await.unwrap() };
-        let csrf = cookie.strip_prefix("mimamori_session=").map(csrf_token).unwrap_or_default();
+        let csrf = cookie.strip_prefix("__Host-mimamori_session=").map(csrf_token).unwrap_or_default();
         let close = new_campaign();
         let end_pause = {
             app.store.add_pause(there, now, now + chrono::Duration::days(30), "入院", now).unwrap();
@@ -600,7 +602,7 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
     app.store.add_user("staff", &hash_password("pw"), Role::Staff, None, now).unwrap();
     let r = app.resident("大井沢");
     let cookie = login(&app, "staff", "pw").await.unwrap();
-    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let csrf = csrf_token(cookie.strip_prefix("__Host-mimamori_session=").unwrap());
     let headers = [FORM, ("cookie", cookie.as_str())];
     for (body, expected) in [
         (format!("csrf={csrf}&resident=abc"), StatusCode::BAD_REQUEST),
@@ -758,7 +760,7 @@ async fn a_card_link_requested_by_a_tablet_is_approved_by_staff_and_reaches_the_
     let pending = app.store.pending_card_links().unwrap();
     assert_eq!(pending.iter().map(|p| p.1).collect::<Vec<_>>(), [a, b]);
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
-    let csrf = csrf_token(cookie.strip_prefix("mimamori_session=").unwrap());
+    let csrf = csrf_token(cookie.strip_prefix("__Host-mimamori_session=").unwrap());
     let headers = [FORM, ("cookie", cookie.as_str())];
     let approve = |id: i64| format!("/card-links/{id}/approve");
     assert_eq!(app.raw(Method::POST, &approve(pending[0].0), &headers, "").await.0, StatusCode::FORBIDDEN);
@@ -814,7 +816,7 @@ async fn expired_sessions_and_old_failures_are_pruned() {
     let now = app.clock_now();
     assert_eq!(login(&app, "officer", "wrong").await.unwrap_err().0, StatusCode::UNAUTHORIZED);
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
-    let token = cookie.strip_prefix("mimamori_session=").unwrap().to_owned();
+    let token = cookie.strip_prefix("__Host-mimamori_session=").unwrap().to_owned();
     assert_eq!(app.store.prune_expired(now).unwrap(), (0, 0), "nothing is old yet");
     assert!(app.store.session_user(&token, now).unwrap().is_some());
     let later = now + chrono::Duration::days(2);

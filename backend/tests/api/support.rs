@@ -108,7 +108,7 @@ impl TestApp {
     }
 
     /// Opens the login page as a browser would: the pre-session cookie
-    /// (`mimamori_login=…`) it sets and the form's hidden CSRF token.
+    /// (`__Host-mimamori_login=…`) it sets and the form's hidden CSRF token.
     pub async fn login_page(&self) -> (String, String) {
         let (status, headers, page) = self.raw(Method::GET, "/login", &[], "").await;
         assert_eq!(status, StatusCode::OK, "{page}");

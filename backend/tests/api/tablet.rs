@@ -425,3 +425,33 @@ async fn a_published_dialect_bundle_is_announced_to_every_tablet_and_served_byte
     let end = app.pull(&a, cursor_a).await["cursor"].as_u64().unwrap();
     assert_eq!(app.pull(&a, end).await["items"], serde_json::json!([]));
 }
+
+/// An enrolment code is stored keyed with the office's secret, which lives beside
+/// the database (0600), not in it: a copy of the database alone cannot be searched
+/// for the codes.
+#[tokio::test]
+async fn enrolment_codes_are_keyed_with_a_secret_kept_outside_the_database() {
+    use hmac::Mac as _;
+    use sha2::Digest as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let code = app.store.create_enrolment_code(Some(r), app.clock_now()).unwrap();
+    let db = app._dir.path().join("office.sqlite");
+    let key_file = backend::store::key_path(&db);
+    let key = std::fs::read(&key_file).unwrap();
+    assert_eq!(key.len(), 32);
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let stored: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT code_hash FROM enrolment_codes", [], |r| r.get(0))
+        .unwrap();
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_ne!(stored, hex(&sha2::Sha256::digest(code.as_bytes())), "not a plain hash");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(code.as_bytes());
+    assert_eq!(stored, hex(&mac.finalize().into_bytes()));
+    // The key survives a restart: the code still enrols.
+    let reopened = backend::store::Store::open(&db).unwrap();
+    assert!(reopened.enrol_device(&code, "", "test", app.clock_now()).unwrap().is_some());
+}
