@@ -15,7 +15,7 @@ use slint::ComponentHandle as _;
 
 use crate::AppWindow;
 use crate::flow::pinpad::PinVerdict;
-use crate::flow::staff::{Settings, StaffEffect, StaffInput};
+use crate::flow::staff::{PinCheck, Settings, StaffEffect, StaffInput};
 use crate::flow::{Campaign, Care, Effect, Flow, Input, Record, Resident};
 use crate::speech::{Part, SpeechCommand, SpeechConfig, SpeechReport, SpeechWorker};
 use crate::store::{ResidentId, ResidentSettings, Store};
@@ -64,8 +64,9 @@ pub struct Options {
     /// The office; `None` runs without sync (nothing is lost: the outbox waits).
     pub server: Option<reqwest::Url>,
     pub sync_poll: Duration,
-    /// SHA-256 (hex) of the staff PIN.
-    pub staff_pin_sha256: String,
+    /// The staff PIN's Argon2id hash (`kiosk set-staff-pin` writes it); `None`:
+    /// staff mode stays shut.
+    pub staff_pin: Option<String>,
     /// CA certificates (DER) the card's auth certificate must chain to; `None` = no reader.
     pub card_trust: Option<Vec<Vec<u8>>>,
     /// A size limit for the local store (a small partition; tests of a full disk).
@@ -181,7 +182,7 @@ impl App {
                 Some(Part::Missing("カード読み取り機を使わない設定です".into()));
         }
         let app = Rc::new(App {
-            flow: RefCell::new(Flow::with_staff_pin(care, now, options.staff_pin_sha256.clone())),
+            flow: RefCell::new(Flow::new(care, now)),
             window: window.as_weak(),
             care,
             options,
@@ -468,6 +469,16 @@ impl App {
     fn staff_effect(&self, effect: StaffEffect) {
         let r = self.reporter.clone();
         match effect {
+            StaffEffect::CheckPin { entry } => {
+                let Some(phc) = self.options.staff_pin.clone() else {
+                    return self.input(Input::Staff(StaffInput::PinChecked(PinCheck::NotSet)));
+                };
+                // Argon2 and the lockout's count, on the store's thread (not the UI's).
+                self.store.run(move |store| {
+                    let verdict = crate::staff_pin::check(store, &entry, &phc, chrono::Utc::now());
+                    r(Report::Flow(Input::Staff(StaffInput::PinChecked(verdict))));
+                });
+            }
             StaffEffect::Enrol { code } => {
                 let Some(server) = self.options.server.clone() else {
                     return self.input(Input::Staff(StaffInput::Enrolled(Err(

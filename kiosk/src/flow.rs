@@ -366,13 +366,6 @@ pub struct Flow<'c> {
 }
 
 impl<'c> Flow<'c> {
-    /// A controller with staff mode behind the PIN whose SHA-256 (hex) is given.
-    pub fn with_staff_pin(care: &'c Care, now: NaiveDateTime, staff_pin_sha256: String) -> Self {
-        let mut flow = Self::new(care, now);
-        flow.staff = Staff::new(staff_pin_sha256);
-        flow
-    }
-
     pub fn new(care: &'c Care, now: NaiveDateTime) -> Self {
         let mut flow = Self {
             care,
@@ -391,7 +384,7 @@ impl<'c> Flow<'c> {
             doubt: None,
             pin: PinPad::default(),
             linking: false,
-            staff: Staff::default(),
+            staff: Staff::new(),
             now,
             view: View::default(),
         };
@@ -576,14 +569,11 @@ mod tests {
 
     /// A controller in staff mode on the card-link PIN pad, card reporting `tries`.
     fn linking(tries: u8) -> Flow<'static> {
-        let mut flow = Flow::with_staff_pin(
-            care(),
-            "2026-12-14T07:05:00".parse().unwrap(),
-            crate::flow::staff::sha256_hex("1"),
-        );
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
         flow.handle(Input::Staff(StaffInput::Enter));
         flow.handle(Input::Staff(StaffInput::Digit(1)));
         flow.handle(Input::Staff(StaffInput::Submit));
+        flow.handle(Input::Staff(StaffInput::PinChecked(crate::flow::staff::PinCheck::Right)));
         flow.handle(Input::Staff(StaffInput::LinkCard));
         flow.handle(Input::CardTries(Some(tries)));
         flow

@@ -23,6 +23,7 @@ pub mod flow;
 pub mod idle;
 pub mod screens;
 pub mod speech;
+pub mod staff_pin;
 pub mod store;
 pub mod sync;
 pub mod views;

@@ -57,9 +57,10 @@ struct Args {
     /// to; without it the card reader is not used.
     #[arg(long)]
     card_trust: Option<PathBuf>,
-    /// SHA-256 (hex) of the staff PIN (`printf 2468 | sha256sum`).
-    #[arg(long, default_value = "")]
-    staff_pin_sha256: String,
+    /// The staff PIN's hash, written by `kiosk set-staff-pin` (default: beside --db,
+    /// `<db>.staff-pin`); without it staff mode stays shut.
+    #[arg(long, global = true)]
+    staff_pin_file: Option<PathBuf>,
     /// The care data (dialogue, exercise catalogue, region calendar).
     #[arg(long, default_value = kiosk::flow::DEFAULT_ASSETS)]
     assets: PathBuf,
@@ -70,6 +71,15 @@ struct Args {
     /// Exit after this many seconds (demos, screenshots); runs until closed otherwise.
     #[arg(long)]
     exit_after: Option<f64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Set the staff PIN (4–12 digits, read from stdin, never from the command line):
+    /// a salted Argon2id hash in a file only this user can read.
+    SetStaffPin,
 }
 
 thread_local! {
@@ -87,6 +97,18 @@ fn main() -> anyhow::Result<()> {
         .init();
     let started = std::time::Instant::now();
     let args = Args::parse();
+    let pin_file = args.staff_pin_file.clone().unwrap_or_else(|| kiosk::staff_pin::default_path(&args.db));
+    if let Some(Command::SetStaffPin) = args.command {
+        let mut pin = String::new();
+        std::io::stdin().read_line(&mut pin).context("reading the PIN from stdin")?;
+        kiosk::staff_pin::write(&pin_file, pin.trim_end_matches(['\r', '\n']))?;
+        println!("staff PIN set in {}", pin_file.display());
+        return Ok(());
+    }
+    let staff_pin = kiosk::staff_pin::read(&pin_file)?;
+    if staff_pin.is_none() {
+        tracing::warn!(file = %pin_file.display(), "no staff PIN set: staff mode stays shut (kiosk set-staff-pin)");
+    }
     let care: &'static kiosk::flow::Care =
         Box::leak(Box::new(kiosk::flow::Care::load(&args.assets).context("loading the care data")?));
     if let Some(out) = &args.screens {
@@ -128,7 +150,7 @@ fn main() -> anyhow::Result<()> {
         speech,
         server: args.server.clone(),
         sync_poll: Duration::from_secs(args.sync_poll_secs.max(1)),
-        staff_pin_sha256: args.staff_pin_sha256.to_lowercase(),
+        staff_pin,
         card_trust,
         db_max_bytes: None,
     };

@@ -86,7 +86,7 @@ pub fn capture_all(
         speech: None,
         server: None,
         sync_poll: Duration::from_secs(30),
-        staff_pin_sha256: crate::flow::staff::sha256_hex("2468"),
+        staff_pin: Some(crate::staff_pin::hash("2468").expect("a four-digit PIN")),
         card_trust: None,
         db_max_bytes: None,
     };

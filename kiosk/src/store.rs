@@ -13,7 +13,8 @@
 //! This file opens the store and holds its types; each job is its own file: `record`
 //! (state and outbox row together), `outbox`, `roster` (and settings), `history` (for
 //! the planner and score), `sent_down` and `downstream` (reading and applying what the
-//! office sends), `sync_state` (what the sync worker uses), `recovery`, `schema`.
+//! office sends), `sync_state` (what the sync worker uses), `staff_pin` (the wrong-PIN count),
+//! `recovery`, `schema`.
 
 mod downstream;
 mod events;
@@ -24,6 +25,7 @@ mod recovery;
 mod roster;
 mod schema;
 mod sent_down;
+mod staff_pin;
 mod sync_state;
 
 use std::collections::BTreeSet;

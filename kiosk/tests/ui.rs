@@ -54,7 +54,12 @@ impl Default for RigOptions {
 
 /// A kiosk for one household (resident 「山田」, id 1) in a fresh store.
 fn rig(o: RigOptions) -> Rig {
-    i_slint_backend_testing::init_no_event_loop();
+    thread_local!(static PLATFORM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    // The testing platform is set once per thread: a test may start the kiosk twice
+    // (a restart on the same store).
+    if !PLATFORM.replace(true) {
+        i_slint_backend_testing::init_no_event_loop();
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kiosk.sqlite");
     {
@@ -74,7 +79,7 @@ fn rig(o: RigOptions) -> Rig {
         speech: o.speech,
         server: o.server,
         sync_poll: o.sync_poll,
-        staff_pin_sha256: kiosk::flow::staff::sha256_hex("2468"),
+        staff_pin: Some(kiosk::staff_pin::hash("2468").unwrap()),
         card_trust: o.card_trust,
         db_max_bytes: o.db_max_bytes,
     };
@@ -638,4 +643,89 @@ fn a_help_request_reaches_the_office_at_once_not_at_the_next_poll() {
     };
     rig.pump_until("the help request at the office", Duration::from_secs(10), |_| help_stored());
     assert!(pressed.elapsed() < Duration::from_secs(5), "took {:?}", pressed.elapsed());
+}
+
+/// Types a staff PIN on the keypad and returns what the keypad says once checked.
+fn type_staff_pin(rig: &Rig, pin: [u8; 4]) -> String {
+    use kiosk::flow::staff::StaffInput;
+    rig.app.input(kiosk::flow::Input::Staff(StaffInput::Enter));
+    for d in pin {
+        rig.app.input(kiosk::flow::Input::Staff(StaffInput::Digit(d)));
+    }
+    rig.app.input(kiosk::flow::Input::Staff(StaffInput::Submit));
+    rig.pump_until("the PIN's verdict", Duration::from_secs(10), |r| {
+        !r.app.view().staff.message.starts_with("確かめています")
+    });
+    let said = rig.app.view().staff.message;
+    rig.app.input(kiosk::flow::Input::Staff(StaffInput::Leave));
+    said
+}
+
+/// Wrong staff PINs are counted in the local store: after five the keypad waits,
+/// even for the right PIN, and a restart does not reset the count.
+#[test]
+fn wrong_staff_pins_lock_the_keypad_and_a_restart_does_not_reopen_it() {
+    let first = rig(RigOptions::default());
+    for i in 1..=5 {
+        let said = type_staff_pin(&first, [1, 1, 1, 1]);
+        assert!(said.contains("ちがいます"), "try {i}: {said}");
+        assert_eq!(said.contains("15分たってから"), i == 5, "try {i}: {said}");
+    }
+    let said = type_staff_pin(&first, [2, 4, 6, 8]);
+    assert!(said.contains("あと15分は押せません"), "the right PIN is not even checked: {said}");
+    assert_eq!(Store::open(&first.db).unwrap().staff_pin_failures().unwrap().0, 5);
+
+    // A fresh start on a store that remembers five wrong tries: still shut.
+    let restarted = rig_with(|db| {
+        let mut store = Store::open(db).unwrap();
+        for _ in 0..5 {
+            store.record_staff_pin_failure(chrono::Utc::now()).unwrap();
+        }
+    });
+    let said = type_staff_pin(&restarted, [2, 4, 6, 8]);
+    assert!(said.contains("押せません"), "{said}");
+    // Without the lockout, the right PIN opens staff mode and the count starts again.
+    let fresh = rig(RigOptions::default());
+    assert!(type_staff_pin(&fresh, [1, 1, 1, 1]).contains("ちがいます"));
+    assert_eq!(type_staff_pin(&fresh, [2, 4, 6, 8]), "職員モードです");
+    assert_eq!(Store::open(&fresh.db).unwrap().staff_pin_failures().unwrap(), (0, None));
+}
+
+fn rig_with(prepare: impl FnOnce(&Path) + 'static) -> Rig {
+    rig(RigOptions { prepare: Box::new(prepare), ..RigOptions::default() })
+}
+
+/// `kiosk set-staff-pin` reads the PIN from stdin and writes a salted hash only the
+/// kiosk's user can read; anything but 4–12 digits is refused and writes nothing.
+#[test]
+fn set_staff_pin_writes_a_private_salted_hash_from_stdin() {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.sqlite");
+    let set = |pin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("--db")
+            .arg(&db)
+            .arg("set-staff-pin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{pin}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let file = kiosk::staff_pin::default_path(&db);
+    for bad in ["12", "12ab", "1234567890123", ""] {
+        let (ok, err) = set(bad);
+        assert!(!ok && err.contains("4 to 12 digits"), "{bad:?}: {err}");
+        assert!(!file.exists());
+    }
+    let (ok, err) = set("135790");
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let phc = kiosk::staff_pin::read(&file).unwrap().unwrap();
+    assert!(kiosk::staff_pin::verify("135790", &phc) && !phc.contains("135790"));
 }

@@ -124,14 +124,28 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     // The kiosk.
     let script = dir.join("resident.txt");
     std::fs::write(&script, SCRIPT)?;
-    let pin_hash: String =
-        sha2::Sha256::digest(DEMO_STAFF_PIN.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let mut kiosk = Command::new(bin("kiosk"));
-    kiosk
+    let mut set_pin = Command::new(bin("kiosk"))
         .arg("--db")
         .arg(dir.join("kiosk.sqlite"))
-        .args(["--server", &format!("http://{addr}/"), "--enrol-code", &code, "--sync-poll-secs", "2"])
-        .args(["--staff-pin-sha256", &pin_hash]);
+        .arg("set-staff-pin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("running kiosk set-staff-pin")?;
+    {
+        use std::io::Write as _;
+        writeln!(set_pin.stdin.take().context("set-staff-pin's stdin")?, "{DEMO_STAFF_PIN}")?;
+    }
+    anyhow::ensure!(set_pin.wait()?.success(), "kiosk set-staff-pin failed");
+    let mut kiosk = Command::new(bin("kiosk"));
+    kiosk.arg("--db").arg(dir.join("kiosk.sqlite")).args([
+        "--server",
+        &format!("http://{addr}/"),
+        "--enrol-code",
+        &code,
+        "--sync-poll-secs",
+        "2",
+    ]);
     if card_identity.is_some() {
         kiosk.arg("--card-trust").arg(&pki).arg("--scripted-resident").arg(&script);
     } else if !hardware {

@@ -66,12 +66,41 @@ pub enum StaffInput {
     Loaded(Option<(i64, Settings)>),
     /// What a microphone or speaker test found.
     TestResult(String),
+    /// The verdict on the staff PIN typed (checked off the UI thread).
+    PinChecked(PinCheck),
+}
+
+/// The verdict on a typed staff PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinCheck {
+    Right,
+    /// Wrong; the keypad now waits this many minutes (0: try again at once).
+    Wrong {
+        wait_minutes: u64,
+    },
+    /// Too many wrong tries: not checked; the keypad opens again in this many minutes.
+    Locked {
+        minutes: u64,
+    },
+    /// No staff PIN is set on this tablet.
+    NotSet,
+    /// The check could not run (the local store failed): nothing was counted.
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StaffEffect {
-    Enrol { code: String },
-    SaveSettings { resident: i64, settings: Settings },
+    /// Check this staff PIN (Argon2, and the lockout in the store) off the UI thread.
+    CheckPin {
+        entry: String,
+    },
+    Enrol {
+        code: String,
+    },
+    SaveSettings {
+        resident: i64,
+        settings: Settings,
+    },
     LoadSettings,
     TestMicrophone,
     TestSpeaker,
@@ -93,22 +122,18 @@ pub struct StaffView {
 /// Staff mode's state.
 #[derive(Debug, Default)]
 pub struct Staff {
-    /// SHA-256 (hex) of the staff PIN from the kiosk's configuration.
-    pin_sha256: String,
     page: &'static str,
     entry: String,
     message: String,
     health: Vec<String>,
     settings: Option<(i64, Settings)>,
-    failures: u8,
+    /// A PIN is being checked: further submits wait for the verdict.
+    checking: bool,
 }
 
-/// Wrong staff PINs before staff mode refuses further tries until restart.
-pub const STAFF_PIN_TRIES: u8 = 5;
-
 impl Staff {
-    pub fn new(pin_sha256: String) -> Self {
-        Self { pin_sha256, page: "pin", ..Default::default() }
+    pub fn new() -> Self {
+        Self { page: "pin", ..Default::default() }
     }
 
     pub fn view(&self) -> StaffView {
@@ -155,20 +180,11 @@ impl Staff {
                 self.entry.pop();
             }
             StaffInput::Submit => match self.page {
+                "pin" if self.checking => {}
                 "pin" => {
-                    if self.failures >= STAFF_PIN_TRIES {
-                        self.message = "暗証番号のまちがいが多すぎます。端末を再起動してください".into();
-                    } else if sha256_hex(&self.entry) == self.pin_sha256 && !self.pin_sha256.is_empty() {
-                        self.failures = 0;
-                        self.page = "menu";
-                        self.message = "職員モードです".into();
-                        fx.push(StaffEffect::RefreshHealth);
-                        fx.push(StaffEffect::LoadSettings);
-                    } else {
-                        self.failures += 1;
-                        self.message = "暗証番号がちがいます".into();
-                    }
-                    self.entry.clear();
+                    self.checking = true;
+                    self.message = "確かめています…".into();
+                    fx.push(StaffEffect::CheckPin { entry: std::mem::take(&mut self.entry) });
                 }
                 "enrol" => {
                     let code = std::mem::take(&mut self.entry);
@@ -221,6 +237,7 @@ impl Staff {
             StaffInput::Leave => {
                 self.page = "pin";
                 self.entry.clear();
+                self.message.clear();
                 return (fx, true);
             }
             StaffInput::Health(lines) => self.health = lines,
@@ -233,6 +250,32 @@ impl Staff {
             StaffInput::TestResult(text) => {
                 self.message = text.clone();
                 self.health.push(text);
+            }
+            StaffInput::PinChecked(verdict) => {
+                self.checking = false;
+                self.message = match verdict {
+                    PinCheck::Right if self.page == "pin" => {
+                        self.page = "menu";
+                        fx.push(StaffEffect::RefreshHealth);
+                        fx.push(StaffEffect::LoadSettings);
+                        "職員モードです".into()
+                    }
+                    // Staff left the keypad while it was checked.
+                    PinCheck::Right => return (fx, false),
+                    PinCheck::Wrong { wait_minutes: 0 } => "暗証番号がちがいます".into(),
+                    PinCheck::Wrong { wait_minutes } => {
+                        format!(
+                            "暗証番号がちがいます。まちがいが続いたため、{wait_minutes}分たってから押してください"
+                        )
+                    }
+                    PinCheck::Locked { minutes } => {
+                        format!("まちがいが続いたため、あと{minutes}分は押せません")
+                    }
+                    PinCheck::NotSet => {
+                        "この端末には職員の暗証番号が設定されていません（kiosk set-staff-pin）".into()
+                    }
+                    PinCheck::Failed => "暗証番号を確かめられませんでした。もう一度押してください".into(),
+                };
             }
         }
         (fx, false)
@@ -262,44 +305,36 @@ impl Staff {
     }
 }
 
-/// Lower-case hex SHA-256 (the staff PIN is configured as its hash; fetched files are
-/// checked against theirs).
-pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes.as_ref()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn staff_pin_opens_the_menu_and_wrong_pins_are_limited() {
-        let mut staff = Staff::new(sha256_hex("2468"));
+    fn the_pin_is_checked_off_the_ui_thread_and_the_verdict_opens_or_explains() {
+        let mut staff = Staff::new();
         staff.handle(StaffInput::Enter);
-        for d in [1, 1, 1, 1] {
-            staff.handle(StaffInput::Digit(d));
-        }
-        staff.handle(StaffInput::Submit);
-        assert_eq!(staff.view().page, "pin");
         for d in [2, 4, 6, 8] {
             staff.handle(StaffInput::Digit(d));
         }
         assert_eq!(staff.view().entry, "●●●●", "the staff PIN is never shown");
         let (fx, _) = staff.handle(StaffInput::Submit);
-        assert_eq!(staff.view().page, "menu");
-        assert!(fx.contains(&StaffEffect::RefreshHealth));
-
-        let mut locked = Staff::new(sha256_hex("2468"));
-        for _ in 0..STAFF_PIN_TRIES {
-            locked.handle(StaffInput::Digit(0));
-            locked.handle(StaffInput::Submit);
+        assert_eq!(fx, [StaffEffect::CheckPin { entry: "2468".into() }]);
+        assert_eq!(staff.view().entry, "", "the typed PIN leaves the keypad");
+        // A second submit while checking sends nothing.
+        assert!(staff.handle(StaffInput::Submit).0.is_empty());
+        for (verdict, page, says) in [
+            (PinCheck::Wrong { wait_minutes: 0 }, "pin", "ちがいます"),
+            (PinCheck::Wrong { wait_minutes: 15 }, "pin", "15分たってから"),
+            (PinCheck::Locked { minutes: 12 }, "pin", "あと12分は押せません"),
+            (PinCheck::NotSet, "pin", "設定されていません"),
+            (PinCheck::Failed, "pin", "確かめられませんでした"),
+            (PinCheck::Right, "menu", "職員モード"),
+        ] {
+            let (fx, _) = staff.handle(StaffInput::PinChecked(verdict.clone()));
+            let view = staff.view();
+            assert!(view.page == page && view.message.contains(says), "{verdict:?}: {view:?}");
+            assert_eq!(fx.contains(&StaffEffect::RefreshHealth), verdict == PinCheck::Right);
         }
-        for d in [2, 4, 6, 8] {
-            locked.handle(StaffInput::Digit(d));
-        }
-        locked.handle(StaffInput::Submit);
-        assert_eq!(locked.view().page, "pin", "too many wrong staff PINs keep staff mode shut");
     }
 
     #[test]

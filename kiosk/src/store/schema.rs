@@ -140,6 +140,10 @@ const MIGRATIONS: &[&str] = &[
     );",
     // The voice a resident hears (dialect_model::tts::Voice keys).
     "ALTER TABLE settings ADD COLUMN voice TEXT NOT NULL DEFAULT 'm001';",
+    // Wrong staff PINs in a row and when the last was typed: the lockout outlives a
+    // restart.
+    "ALTER TABLE device ADD COLUMN staff_pin_failures INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE device ADD COLUMN staff_pin_failed_ms INTEGER;",
 ];
 
 /// The schema version a fully migrated store has.

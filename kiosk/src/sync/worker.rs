@@ -286,7 +286,7 @@ impl Worker {
         let Some(sink) = self.config.bundles.clone() else { return Ok(()) };
         let Some(wanted) = self.store()?.wanted_dialect_bundle()? else { return Ok(()) };
         let bytes = api.dialect_bundle(&creds.token, wanted.version).await?;
-        let sha = crate::flow::staff::sha256_hex(&bytes);
+        let sha = sha256_hex(&bytes);
         if sha != wanted.sha256 || bytes.len() as u64 != wanted.bytes {
             return Err(Failure::Call(CallError::BadResponse(format!(
                 "dialect bundle {} does not match its announcement",
@@ -326,4 +326,10 @@ fn reason(e: &CallError) -> OfflineReason {
         }
         CallError::BadResponse(_) => OfflineReason::BadResponse,
     }
+}
+
+/// Lower-case hex SHA-256 (fetched files are checked against their announcement's).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
