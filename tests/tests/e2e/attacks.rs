@@ -179,23 +179,87 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
 
     // 3. Enrolment codes guessed from one place: refused after ten, even the right
     //    one; the staff member's tablet elsewhere enrols with it.
-    let enrol = |from: Ipv4Addr, code: &str| {
-        let body = format!(r#"{{"code":"{code}","app_version":"attack"}}"#);
+    let post = |from: Ipv4Addr, path: &str, token: &str, body: &str| {
         let raw = format!(
-            "POST /api/v1/enrol HTTP/1.1\r\nHost: office\r\nConnection: close\r\n\
+            "POST {path} HTTP/1.1\r\nHost: office\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        exchange(to, from, &raw).unwrap().0
+        let (status, _, body) = exchange(to, from, &raw).unwrap();
+        (status, body)
+    };
+    let enrol = |from: Ipv4Addr, code: &str| {
+        post(from, "/api/v1/enrol", "-", &format!(r#"{{"code":"{code}","app_version":"attack"}}"#))
     };
     let guesses: Vec<u16> =
-        (0..12).map(|i| enrol(Ipv4Addr::new(127, 0, 5, 1), &format!("{i:010}"))).collect();
+        (0..12).map(|i| enrol(Ipv4Addr::new(127, 0, 5, 1), &format!("{i:010}")).0).collect();
     assert_eq!(guesses[..10], [401; 10], "{guesses:?}");
     assert_eq!(guesses[10..], [429; 2], "{guesses:?}");
-    assert_eq!(enrol(Ipv4Addr::new(127, 0, 5, 1), &code), 429, "the guessing place stays refused");
-    assert_eq!(enrol(Ipv4Addr::new(127, 0, 6, 1), &code), 200, "the tablet elsewhere enrols");
+    assert_eq!(enrol(Ipv4Addr::new(127, 0, 5, 1), &code).0, 429, "the guessing place stays refused");
+    let (status, enrolled) = enrol(Ipv4Addr::new(127, 0, 6, 1), &code);
+    assert_eq!(status, 200, "the tablet elsewhere enrols: {enrolled}");
+    let token = serde_json::from_str::<serde_json::Value>(&enrolled).unwrap()["device_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    // 4. A thousand connections that send half their headers and stop; a normal
+    // 4. A tablet that smuggles fields into every kind of event: the office keeps
+    //    each body's typed fields only, and the smuggled words are nowhere on disk.
+    const SMUGGLED: &str = "ひざいでくてなんぎだ";
+    let events: Vec<serde_json::Value> = wire::EventKind::ALL
+        .into_iter()
+        .filter(|k| *k != wire::EventKind::Unknown)
+        .enumerate()
+        .map(|(i, kind)| {
+            // The fields a kind cannot do without, then the smuggled ones.
+            let mut body = match kind {
+                wire::EventKind::SafetyAnswer => serde_json::json!({ "campaign_id": 1, "answer": "safe" }),
+                wire::EventKind::CardLinkRequested => serde_json::json!({ "card_identity": "ab".repeat(32) }),
+                wire::EventKind::Misunderstanding => serde_json::json!({
+                    "question": "feeling", "understood": "fine", "confidence": 0.4,
+                }),
+                _ => serde_json::json!({}),
+            };
+            body["transcript"] = SMUGGLED.into();
+            body["name"] = "見守 花子".into();
+            body["extra"] = serde_json::json!({ "said": SMUGGLED });
+            serde_json::json!({
+                "id": uuid::Uuid::new_v4(), "seq": i + 1, "kind": kind.name(),
+                "device_time": "2026-12-06T00:05:00Z", "body": body,
+            })
+        })
+        .collect();
+    let batch = serde_json::json!({ "events": events }).to_string();
+    let (status, acks) = post(Ipv4Addr::new(127, 0, 6, 1), "/api/v1/events", &token, &batch);
+    assert_eq!(status, 200, "{acks}");
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let stored: Vec<(String, String)> = conn
+        .prepare("SELECT kind, body FROM events")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    // Every kind is stored but the safety answer, which names no open campaign.
+    assert_eq!(stored.len(), events.len() - 1, "{acks}");
+    assert!(acks.contains("no such open campaign") && !stored.iter().any(|(k, _)| k == "safety_answer"));
+    for (kind, body) in &stored {
+        let envelope = wire::EventEnvelope {
+            id: wire::EventId::new_random(),
+            seq: wire::DeviceSeq(1),
+            kind: wire::EventKind::from_name(kind),
+            device_time: chrono::Utc::now(),
+            body: serde_json::from_str(body).unwrap(),
+        };
+        let typed = envelope.event().unwrap().to_json().unwrap();
+        assert_eq!(body, &typed, "{kind}: only the typed fields are kept");
+        assert!(!body.contains("transcript") && !body.contains("extra"), "{kind}: {body}");
+    }
+    eprintln!("{} kinds with smuggled fields: each stored as its typed body", stored.len());
+
+    // 5. A thousand connections that send half their headers and stop; a normal
     //    request still gets its answer (once the header deadline closes them).
     let held: Vec<TcpStream> = (0..1000)
         .filter_map(|i| {
@@ -233,7 +297,7 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
     drop(held);
     assert!(tests::services::healthy(to));
 
-    // 5. What the office keeps on disk is its user's alone.
+    // 6. What the office keeps on disk is its user's alone, and holds nothing smuggled.
     use std::os::unix::fs::PermissionsExt as _;
     let files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -244,5 +308,7 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
     for f in &files {
         let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} is {mode:o}", f.display());
+        let bytes = std::fs::read(f).unwrap();
+        assert!(!bytes.windows(SMUGGLED.len()).any(|w| w == SMUGGLED.as_bytes()), "{}", f.display());
     }
 }
