@@ -267,6 +267,49 @@ const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/aler
     <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a> | \
     <a href=\"/users\">アカウント</a></nav>";
 
+/// The page of a list a request asks for (`?page=N`, from 0; anything else is the
+/// first page).
+#[derive(Debug, Clone, Copy)]
+pub struct ListPage(pub crate::store::Page);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListPage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let n = parts
+            .uri
+            .query()
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|kv| kv.strip_prefix("page="))
+            .and_then(|v| v.parse::<u32>().ok())
+            // Past this no list of a town reaches; a bound keeps OFFSET small.
+            .filter(|n| *n < 10_000)
+            .unwrap_or(0);
+        Ok(ListPage(crate::store::Page(n)))
+    }
+}
+
+/// Links to the previous and next page of a list at `path` (which has no query).
+fn pager(path: &str, page: crate::store::Page, more: bool) -> String {
+    let mut links = Vec::new();
+    if page.0 > 0 {
+        links.push(format!(
+            "<a href=\"{path}?page={}\" rel=\"prev\">前の{}件</a>",
+            page.0 - 1,
+            crate::store::PAGE_ROWS
+        ));
+    }
+    if more {
+        links.push(format!(
+            "<a href=\"{path}?page={}\" rel=\"next\">次の{}件</a>",
+            page.0 + 1,
+            crate::store::PAGE_ROWS
+        ));
+    }
+    if links.is_empty() { String::new() } else { format!("<nav class=\"pager\">{}</nav>", links.join(" | ")) }
+}
+
 /// A whole signed-in page around `body` (already escaped HTML).
 fn page(title: &str, body: &str) -> Html<String> {
     page_with_head(title, "", &format!("{NAV}{body}"))

@@ -154,6 +154,36 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One page of a dashboard list: lists are never read whole (a town's alerts after a
+/// storm, years of campaigns), [`PAGE_ROWS`] rows at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Page(pub u32);
+
+/// Rows on one page.
+pub const PAGE_ROWS: usize = 100;
+
+impl Page {
+    /// `LIMIT` and `OFFSET`: one row more than a page, to know whether more follow.
+    fn limit_offset(self) -> (i64, i64) {
+        (PAGE_ROWS as i64 + 1, i64::from(self.0) * PAGE_ROWS as i64)
+    }
+}
+
+/// The rows of one page, and whether a next page has any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    pub more: bool,
+}
+
+impl<T> Paged<T> {
+    fn of(mut rows: Vec<T>) -> Self {
+        let more = rows.len() > PAGE_ROWS;
+        rows.truncate(PAGE_ROWS);
+        Paged { rows, more }
+    }
+}
+
 /// Where the secret of the database at `db` lives: beside it, never inside it (a
 /// backup of the database does not carry it).
 pub fn key_path(db: &Path) -> PathBuf {

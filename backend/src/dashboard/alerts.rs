@@ -5,20 +5,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
 use crate::routes::{AppState, blocking};
 
 pub(super) async fn queue(
     State(state): State<AppState>,
     session: Session,
+    ListPage(at): ListPage,
 ) -> Result<Html<String>, PageError> {
     let district = session.scope()?;
-    let alerts = blocking(&state.store, move |s| s.alert_queue(district.as_deref())).await?;
+    let alerts = blocking(&state.store, move |s| s.alert_queue(district.as_deref(), at)).await?;
     let csrf = session.csrf();
     let mut body = String::from(
         "<h1>対応が必要な人</h1><table id=\"alerts\"><tr><th>内容</th><th>氏名</th><th>地区</th><th>発生</th><th>対応</th></tr>",
     );
-    for (alert, name, district) in alerts {
+    for (alert, name, district) in alerts.rows {
         let raised = alert.raised.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M");
         let ack = if alert.acknowledged {
             "対応中".to_owned()
@@ -44,6 +45,7 @@ pub(super) async fn queue(
         ));
     }
     body.push_str("</table>");
+    body.push_str(&pager("/alerts", at, alerts.more));
     Ok(page("対応が必要な人", &body))
 }
 

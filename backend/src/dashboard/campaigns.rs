@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDateTime};
 
-use super::{PageError, Session, Submitted, escape, live_page, page};
+use super::{ListPage, PageError, Session, Submitted, escape, live_page, page, pager};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{Actor, CampaignId, Role};
@@ -29,15 +29,16 @@ fn forbidden_area() -> PageError {
     PageError::Refused(StatusCode::NOT_FOUND, "その安否確認は見つかりません。")
 }
 
-pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    let campaigns = blocking(&state.store, |s| s.campaigns()).await?;
-    let own = (session.user.role == Role::Minsei).then(|| session.user.district.clone()).flatten();
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    ListPage(at): ListPage,
+) -> Result<Html<String>, PageError> {
+    // 民生委員 see town-wide campaigns and their own district's.
+    let own = session.scope()?;
+    let campaigns = blocking(&state.store, move |s| s.campaigns(own.as_deref(), at)).await?;
     let mut body = String::from("<h1>安否確認</h1><ul id=\"campaigns\">");
-    for c in campaigns {
-        // 民生委員 see town-wide campaigns and their own district's.
-        if session.user.role == Role::Minsei && c.district.is_some() && c.district != own {
-            continue;
-        }
+    for c in &campaigns.rows {
         body.push_str(&format!(
             "<li><a href=\"/campaigns/{}\">{}</a> {} 締切 {}{}</li>",
             c.id.0,
@@ -48,6 +49,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
         ));
     }
     body.push_str("</ul>");
+    body.push_str(&pager("/campaigns", at, campaigns.more));
     if may_run_campaigns(&session).is_ok() {
         body.push_str(&format!(
             "<h2>新しい安否確認</h2><form method=\"post\" action=\"/campaigns\">\
@@ -96,8 +98,8 @@ pub(super) async fn progress(
     session: Session,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
-    let campaigns = blocking(&state.store, |s| s.campaigns()).await?;
-    let campaign = campaigns.into_iter().find(|c| c.id.0 == id).ok_or_else(forbidden_area)?;
+    let campaign =
+        blocking(&state.store, move |s| s.campaign(CampaignId(id))).await?.ok_or_else(forbidden_area)?;
     let scope = match session.user.role {
         Role::Minsei => {
             let own = session.user.district.clone().ok_or_else(forbidden_area)?;

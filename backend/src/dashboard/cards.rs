@@ -5,20 +5,24 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
 use crate::routes::{AppState, blocking};
 use crate::store::CardLinkOutcome;
 
 const STAFF_ONLY: &str = "カードの登録は職員が行います。";
 
-pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    ListPage(at): ListPage,
+) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
-    let pending = blocking(&state.store, |s| s.pending_card_links()).await?;
+    let pending = blocking(&state.store, move |s| s.pending_card_links(at)).await?;
     let csrf = session.csrf();
     let mut body = String::from(
         "<h1>カード登録の申請</h1><table id=\"card-links\"><tr><th>住民</th><th>地区</th><th></th></tr>",
     );
-    for (id, resident, district) in pending {
+    for (id, resident, district) in pending.rows {
         body.push_str(&format!(
             "<tr data-request=\"{id}\"><td><a href=\"/residents/{r}\">{r}</a></td><td>{}</td><td>\
              <form method=\"post\" action=\"/card-links/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -28,6 +32,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
         ));
     }
     body.push_str("</table>");
+    body.push_str(&pager("/card-links", at, pending.more));
     Ok(page("カード登録の申請", &body))
 }
 

@@ -6,18 +6,23 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{DeviceId, ResidentId};
 
 const STAFF_ONLY: &str = "端末の管理は職員が行います。";
 
-pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    ListPage(at): ListPage,
+) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
-    let (devices, newest) =
-        blocking(&state.store, |s| Ok((s.device_list(None)?, s.bundles()?.first().map(|b| b.version))))
-            .await?;
+    let (devices, newest) = blocking(&state.store, move |s| {
+        Ok((s.device_list(None, at)?, s.bundles()?.first().map(|b| b.version)))
+    })
+    .await?;
     let csrf = session.csrf();
     let mut body = format!(
         "<h1>端末の状態</h1><form method=\"post\" action=\"/devices/enrol\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -25,7 +30,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
          <table id=\"devices\"><tr><th>端末</th><th>地区</th><th>最終連絡</th><th>マイク/リーダー/スピーカー</th>\
          <th>未送信</th><th>空き容量</th><th>版</th><th>方言辞書</th><th></th></tr>"
     );
-    for d in devices {
+    for d in devices.rows {
         let seen = d.last_seen.map_or("なし".to_owned(), |t| {
             t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
         });
@@ -53,6 +58,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
         ));
     }
     body.push_str("</table>");
+    body.push_str(&pager("/devices", at, devices.more));
     Ok(page("端末の状態", &body))
 }
 

@@ -121,13 +121,32 @@ impl Store {
         Ok(p)
     }
 
-    /// All campaigns, newest first.
-    pub fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT id, district, message, deadline_ms, closed_ms IS NOT NULL FROM campaigns ORDER BY id DESC",
+    /// Campaigns newest first, one page: all of them, or (`district`) the town-wide
+    /// ones and that district's (what a 民生委員 sees).
+    pub fn campaigns(
+        &self,
+        district: Option<&str>,
+        page: super::Page,
+    ) -> Result<super::Paged<Campaign>, StoreError> {
+        let (limit, offset) = page.limit_offset();
+        let rows = self.campaign_rows(
+            "WHERE ?1 IS NULL OR district IS NULL OR district = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+            params![district, limit, offset],
         )?;
-        let rows = stmt.query_map([], |r| {
+        Ok(super::Paged::of(rows))
+    }
+
+    /// One campaign.
+    pub fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        Ok(self.campaign_rows("WHERE id = ?1", params![id.0])?.pop())
+    }
+
+    fn campaign_rows(&self, filter: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Campaign>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, district, message, deadline_ms, closed_ms IS NOT NULL FROM campaigns {filter}"
+        ))?;
+        let rows = stmt.query_map(p, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,

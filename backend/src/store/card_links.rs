@@ -17,15 +17,21 @@ pub enum CardLinkOutcome {
 }
 
 impl Store {
-    /// Card links waiting for approval: (request id, resident, district), oldest first.
-    pub fn pending_card_links(&self) -> Result<Vec<(i64, ResidentId, String)>, StoreError> {
+    /// Card links waiting for approval: (request id, resident, district), oldest
+    /// first, one page.
+    pub fn pending_card_links(
+        &self,
+        page: super::Page,
+    ) -> Result<super::Paged<(i64, ResidentId, String)>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT c.id, c.resident_id, r.district FROM card_link_requests c
-             JOIN residents r ON r.id = c.resident_id WHERE c.decided_ms IS NULL ORDER BY c.id",
+             JOIN residents r ON r.id = c.resident_id WHERE c.decided_ms IS NULL ORDER BY c.id
+             LIMIT ?1 OFFSET ?2",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, ResidentId(r.get(1)?), r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let (limit, offset) = page.limit_offset();
+        let rows = stmt.query_map([limit, offset], |r| Ok((r.get(0)?, ResidentId(r.get(1)?), r.get(2)?)))?;
+        Ok(super::Paged::of(rows.collect::<Result<_, _>>()?))
     }
 
     /// Approves a pending card link: the resident's card identity is set, their

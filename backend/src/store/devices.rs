@@ -189,17 +189,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Every tablet, least recently heard from first (never heard: first of all).
-    pub fn device_list(&self, district: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
+    /// The tablets, least recently heard from first (never heard: first of all), one page.
+    pub fn device_list(
+        &self,
+        district: Option<&str>,
+        page: super::Page,
+    ) -> Result<super::Paged<DeviceRow>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT d.id, d.resident_id, r.district, d.last_seen_ms, d.app_version, d.microphone, d.reader,
                  d.speaker, d.outbox_len, d.free_storage_mib, d.revoked_ms IS NOT NULL, d.dialect_bundle
              FROM devices d LEFT JOIN residents r ON r.id = d.resident_id
              WHERE ?1 IS NULL OR r.district = ?1
-             ORDER BY d.revoked_ms IS NOT NULL, ifnull(d.last_seen_ms, 0), d.id",
+             ORDER BY d.revoked_ms IS NOT NULL, ifnull(d.last_seen_ms, 0), d.id LIMIT ?2 OFFSET ?3",
         )?;
-        let rows = stmt.query_map([district], |r| {
+        let (limit, offset) = page.limit_offset();
+        let rows = stmt.query_map(params![district, limit, offset], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<i64>>(1)?,
@@ -230,7 +235,7 @@ impl Store {
                 revoked,
             });
         }
-        Ok(out)
+        Ok(super::Paged::of(out))
     }
 
     /// The tablet holding `token`, unless the token is unknown or revoked.

@@ -222,3 +222,48 @@ fn a_retention_of_a_few_days_is_refused() {
     let (ok, out, err) = backend(&dir.path().join("o.sqlite"), &["prune", "--dry-run"], "");
     assert!(ok && out.contains("would delete 0 from events"), "{out}{err}");
 }
+
+/// Lists come a page at a time: 105 campaigns show as 100 and a link to the next 5;
+/// a 民生委員's pages hold only town-wide campaigns and their district's.
+#[tokio::test]
+async fn lists_come_a_page_at_a_time() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    app.store.add_user("officer", &hash_password("officer-pass-phrase"), Role::Officer, None, now).unwrap();
+    app.store
+        .add_user("minsei", &hash_password("minsei-pass-phrase"), Role::Minsei, Some("大井沢"), now)
+        .unwrap();
+    let deadline = now + chrono::Duration::hours(3);
+    for i in 0..105 {
+        let district = ["大井沢", "沼山", "町全体"][i % 3];
+        let district = (district != "町全体").then_some(district);
+        let by = backend::store::Actor::Engine;
+        app.store.start_campaign(district, &format!("安否確認{i:03}"), deadline, by, now).unwrap();
+    }
+    let officer = login(&app, "officer", "officer-pass-phrase").await.unwrap();
+    let get = |path: &'static str, cookie: String| {
+        let app = &app;
+        async move {
+            let (status, _, page) = app.raw(Method::GET, path, &[("cookie", &cookie)], "").await;
+            assert_eq!(status, StatusCode::OK, "{path}: {page}");
+            page
+        }
+    };
+    let first = get("/campaigns", officer.clone()).await;
+    assert_eq!(first.matches("<li>").count(), 100);
+    assert!(first.contains("安否確認104") && !first.contains("安否確認004"), "newest first");
+    assert!(first.contains("href=\"/campaigns?page=1\" rel=\"next\"") && !first.contains("rel=\"prev\""));
+    let second = get("/campaigns?page=1", officer.clone()).await;
+    assert_eq!(second.matches("<li>").count(), 5);
+    assert!(
+        second.contains("安否確認000") && second.contains("rel=\"prev\"") && !second.contains("rel=\"next\"")
+    );
+    // A page past the end is empty; nonsense is the first page.
+    assert_eq!(get("/campaigns?page=7", officer.clone()).await.matches("<li>").count(), 0);
+    assert_eq!(get("/campaigns?page=-1", officer.clone()).await.matches("<li>").count(), 100);
+
+    let minsei = login(&app, "minsei", "minsei-pass-phrase").await.unwrap();
+    let own = get("/campaigns", minsei.clone()).await;
+    assert_eq!(own.matches("<li>").count(), 70, "35 of 大井沢 and 35 town-wide");
+    assert!(!own.contains("沼山") && !own.contains("rel=\"next\""), "{own}");
+}

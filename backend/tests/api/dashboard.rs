@@ -757,7 +757,7 @@ async fn a_card_link_requested_by_a_tablet_is_approved_by_staff_and_reaches_the_
         batch(&[event(1, "card_link_requested", json!({ "card_identity": card }))]),
     )
     .await;
-    let pending = app.store.pending_card_links().unwrap();
+    let pending = app.store.pending_card_links(backend::store::Page(0)).unwrap().rows;
     assert_eq!(pending.iter().map(|p| p.1).collect::<Vec<_>>(), [a, b]);
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
     let csrf = csrf_token(cookie.strip_prefix("__Host-mimamori_session=").unwrap());
@@ -835,6 +835,6 @@ async fn a_card_read_twice_is_one_request_for_staff() {
     let again: Vec<_> =
         (1..=3).map(|i| event(i, "card_link_requested", json!({ "card_identity": card }))).collect();
     assert_eq!(acks(&app.post("/api/v1/events", &ta, batch(&again)).await.1), ["stored", "stored", "stored"]);
-    let pending = app.store.pending_card_links().unwrap();
+    let pending = app.store.pending_card_links(backend::store::Page(0)).unwrap().rows;
     assert_eq!(pending.iter().map(|p| p.1).collect::<Vec<_>>(), [a], "one request, not three");
 }
