@@ -318,7 +318,7 @@ impl App {
                 let care = self.care;
                 self.store.run(move |store| {
                     let found = store.resident_by_card(&hex).ok().flatten();
-                    r(Report::Flow(Input::CardRead(sign_in(store, care, &r, found))));
+                    r(Report::Flow(Input::CardRead(sign_in(store, care, &r, found), hex)));
                 });
             }
             Report::Reader(part) => {
@@ -572,7 +572,12 @@ fn sign_in(
 pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> Resident {
     let since = chrono::Local::now().date_naive() - chrono::Days::new(35);
     let history = store.day_records(r.id, since, &care.catalogue).unwrap_or_default();
-    Resident { id: r.id.0, name: r.display_name, profile: Default::default(), history }
+    let pin_sign_in = store.pin_sign_in(r.id).unwrap_or_else(|e| {
+        // Unknown is asked: a PIN asked once too often costs less than one skipped.
+        tracing::warn!(error = %e, "cannot read the sign-in rule; asking for the PIN");
+        true
+    });
+    Resident { id: r.id.0, name: r.display_name, profile: Default::default(), history, pin_sign_in }
 }
 
 /// The resident's notice: calm, short, nothing alarming; empty when all is well.

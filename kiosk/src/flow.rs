@@ -85,6 +85,9 @@ pub struct Resident {
     pub profile: Profile,
     /// Past days, for the planner and the habit score.
     pub history: Vec<DayRecord>,
+    /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
+    /// the check-in; a touch start asks for the card.
+    pub pin_sign_in: bool,
 }
 
 /// A safety-confirmation campaign that reached the tablet.
@@ -130,8 +133,9 @@ pub enum Input {
     Touch,
     /// A card is being read.
     CardReading,
-    /// The card was read: its resident, or `None` for a card not linked here.
-    CardRead(Option<Resident>),
+    /// The card was read: its resident (or `None` for a card not linked here), and
+    /// the card's identity (SHA-256 of its certificate, hex).
+    CardRead(Option<Resident>, String),
     /// The card could not be read; the sentence says why, gently.
     CardFailed(String),
     /// The resident for a touch start (the household's resident), if the tablet knows one.
@@ -152,7 +156,8 @@ pub enum Input {
     SnowBack,
     SnowHelp,
     Staff(StaffInput),
-    /// The result of a strong sign-in (PIN) for a card link: tries left on failure.
+    /// The result of a strong sign-in (PIN, and the card's signature) for a card link
+    /// or a PIN sign-in: tries left on failure.
     PinResult(PinVerdict),
     /// A campaign arrived from the office.
     Campaign(Campaign),
@@ -360,6 +365,9 @@ pub struct Flow<'c> {
     pin: PinPad,
     /// Staff are linking a card: the sign-in view shows the PIN keypad.
     linking: bool,
+    /// A resident with a PIN sign-in, and the card they held, until the card has
+    /// checked the PIN they type.
+    verifying: Option<(Resident, String)>,
     staff: Staff,
     now: NaiveDateTime,
     view: View,
@@ -384,6 +392,7 @@ impl<'c> Flow<'c> {
             doubt: None,
             pin: PinPad::default(),
             linking: false,
+            verifying: None,
             staff: Staff::new(),
             now,
             view: View::default(),
@@ -421,23 +430,27 @@ impl<'c> Flow<'c> {
                     SignInView { message: "カードを確認しています".into(), ..Default::default() };
             }
             Input::CardReading => {}
-            Input::CardRead(found) | Input::Household(found)
+            Input::CardRead(found, card)
                 if matches!(self.screen, Screen::Idle | Screen::SignIn) && !self.linking =>
             {
                 match found {
+                    Some(resident) if resident.pin_sign_in => self.ask_card_pin(resident, card, &mut fx),
                     Some(resident) => self.start_checkin(resident, &mut fx),
-                    None => {
-                        self.show(Screen::SignIn);
-                        self.view.signin = SignInView {
-                            message: "この端末には、まだ登録されていません。".into(),
-                            detail: "職員がお手伝いします。".into(),
-                            ..Default::default()
-                        };
-                        fx.push(say(&["この端末には、まだ登録されていません。職員がお手伝いします。"]));
-                    }
+                    None => self.not_registered(&mut fx),
                 }
             }
-            Input::CardRead(_) | Input::Household(_) => {}
+            Input::Household(found)
+                if matches!(self.screen, Screen::Idle | Screen::SignIn)
+                    && !self.linking
+                    && self.verifying.is_none() =>
+            {
+                match found {
+                    Some(resident) if resident.pin_sign_in => self.ask_for_card(&resident, &mut fx),
+                    Some(resident) => self.start_checkin(resident, &mut fx),
+                    None => self.not_registered(&mut fx),
+                }
+            }
+            Input::CardRead(..) | Input::Household(_) => {}
             Input::CardFailed(why) => {
                 if matches!(self.screen, Screen::Idle | Screen::SignIn) {
                     self.show(Screen::SignIn);
@@ -464,6 +477,7 @@ impl<'c> Flow<'c> {
             Input::Staff(StaffInput::LinkCard) if self.screen == Screen::Staff => self.start_linking(&mut fx),
             Input::Staff(s) => {
                 if s == StaffInput::Enter {
+                    self.verifying = None;
                     fx.push(Effect::StopListening);
                     fx.push(Effect::StopSpeaking);
                     self.show(Screen::Staff);
@@ -503,6 +517,7 @@ impl<'c> Flow<'c> {
         self.plan = None;
         self.then = Then::Nothing;
         self.pin = PinPad::default();
+        self.verifying = None;
         self.view.checkin = CheckinView::default();
         self.view.signin = SignInView::default();
         if let Some(c) = self.pending_campaign.take() {
@@ -603,6 +618,90 @@ mod tests {
         flow.handle(Input::Staff(StaffInput::LinkCard));
         let fx = type_pin(&mut flow, [5, 5, 5, 5]);
         assert!(!fx.iter().any(|e| matches!(e, Effect::StrongSignIn { .. })), "{fx:?}");
+    }
+
+    fn guarded(pin_sign_in: bool) -> Resident {
+        Resident { id: 3, name: "山田".into(), profile: Default::default(), history: vec![], pin_sign_in }
+    }
+
+    fn strong(fx: &[Effect]) -> Option<&str> {
+        fx.iter().find_map(|e| match e {
+            Effect::StrongSignIn { digits } => Some(digits.as_str()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_pin_sign_in_starts_the_check_in_only_for_the_right_pin_from_the_same_card() {
+        let card = "cd".repeat(32);
+        let now = "2026-12-14T07:05:00".parse().unwrap();
+        // Without the rule, the card is enough.
+        let mut open = Flow::new(care(), now);
+        open.handle(Input::CardRead(Some(guarded(false)), card.clone()));
+        assert_eq!(open.screen(), Screen::Checkin);
+
+        let mut flow = Flow::new(care(), now);
+        flow.handle(Input::CardTries(Some(3)));
+        flow.handle(Input::CardRead(Some(guarded(true)), card.clone()));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        assert!(flow.view().signin.keypad && flow.view().signin.message.contains("山田さん"));
+        // Three digits are not sent; four are, once.
+        for d in [1, 2, 3] {
+            flow.handle(Input::SignIn(SignInInput::Digit(d)));
+        }
+        assert_eq!(strong(&flow.handle(Input::SignIn(SignInInput::Submit))), None);
+        assert!(flow.view().signin.detail.contains("4けた"));
+        for _ in 0..3 {
+            flow.handle(Input::SignIn(SignInInput::Erase));
+        }
+        let fx = type_pin(&mut flow, [1, 2, 3, 4]);
+        assert_eq!(strong(&fx), Some("1234"));
+        flow.handle(Input::PinResult(PinVerdict::Wrong { tries_left: 2 }));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        assert!(flow.view().signin.detail.contains("あと2回") && flow.view().signin.keypad);
+        // The right PIN, but from another card laid on the reader meanwhile.
+        type_pin(&mut flow, [2, 4, 6, 8]);
+        flow.handle(Input::PinResult(PinVerdict::Ok { identity_hex: "ef".repeat(32) }));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        assert!(flow.view().signin.message.contains("ちがうカード"));
+        // Again with the same card: the check-in.
+        flow.handle(Input::CardRead(Some(guarded(true)), card.clone()));
+        type_pin(&mut flow, [2, 4, 6, 8]);
+        flow.handle(Input::PinResult(PinVerdict::Ok { identity_hex: card.clone() }));
+        assert_eq!(flow.screen(), Screen::Checkin);
+        assert_eq!(flow.resident().map(|r| r.id), Some(3));
+    }
+
+    #[test]
+    fn a_pin_sign_in_never_spends_the_last_try_and_a_touch_asks_for_the_card() {
+        let card = "cd".repeat(32);
+        let now = "2026-12-14T07:05:00".parse().unwrap();
+        let mut flow = Flow::new(care(), now);
+        flow.handle(Input::CardTries(Some(2)));
+        flow.handle(Input::CardRead(Some(guarded(true)), card.clone()));
+        assert!(strong(&type_pin(&mut flow, [1, 1, 1, 1])).is_some());
+        flow.handle(Input::PinResult(PinVerdict::Wrong { tries_left: 1 }));
+        assert!(!flow.view().signin.keypad, "the keypad closes before the last try");
+        assert!(flow.view().signin.message.contains("職員と一緒に"));
+        assert_eq!(strong(&type_pin(&mut flow, [2, 4, 6, 8])), None, "nothing is sent");
+        for (verdict, says) in [
+            (PinVerdict::Blocked, "ロックされています"),
+            (PinVerdict::Failed("カードが離れました。".into()), "カードが離れました"),
+        ] {
+            let mut flow = Flow::new(care(), now);
+            flow.handle(Input::CardRead(Some(guarded(true)), card.clone()));
+            type_pin(&mut flow, [1, 2, 3, 4]);
+            flow.handle(Input::PinResult(verdict));
+            assert!(flow.view().signin.message.contains(says), "{:?}", flow.view().signin);
+            assert_ne!(flow.screen(), Screen::Checkin);
+        }
+        // A touch start for this resident asks for the card; cancel goes back to idle.
+        let mut flow = Flow::new(care(), now);
+        flow.handle(Input::Household(Some(guarded(true))));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        assert!(flow.view().signin.message.contains("カードをかざして") && !flow.view().signin.keypad);
+        flow.handle(Input::SignIn(SignInInput::Cancel));
+        assert_eq!(flow.screen(), Screen::Idle);
     }
 
     #[test]

@@ -79,7 +79,9 @@ pub fn capture_all(
     let (tx, rx) = mpsc::channel::<Report>();
     let tx = std::sync::Mutex::new(tx);
     let reporter: Reporter = Arc::new(move |r| {
-        let _ = tx.lock().map(|t| t.send(r));
+        if let Ok(t) = tx.lock() {
+            let _ = t.send(r);
+        }
     });
     let options = Options {
         db,

@@ -729,3 +729,67 @@ fn set_staff_pin_writes_a_private_salted_hash_from_stdin() {
     let phc = kiosk::staff_pin::read(&file).unwrap().unwrap();
     assert!(kiosk::staff_pin::verify("135790", &phc) && !phc.contains("135790"));
 }
+
+/// A resident whose staff chose a PIN sign-in, with the real card on pcscd's virtual
+/// reader: holding the card opens the keypad (no check-in yet); a wrong PIN costs the
+/// one try typed and says how many are left; the right one has the card sign a fresh
+/// challenge, and only then does the check-in start.
+#[test]
+fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
+    use sha2::Digest as _;
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = virtual_mynumber_card::TestPki::load_or_create(pki_dir.path(), "試験 花子").unwrap();
+    let identity: String =
+        sha2::Sha256::digest(&pki.auth_cert_der).iter().map(|b| format!("{b:02x}")).collect();
+    let _pcscd = tests::Pcscd::start().unwrap();
+    let card_hex = identity.clone();
+    let rig = rig(RigOptions {
+        card_trust: Some(vec![pki.ca_cert_der.clone()]),
+        prepare: Box::new(move |db| {
+            let mut store = Store::open(db).unwrap();
+            store
+                .upsert_resident(
+                    &Resident { id: ResidentId(1), display_name: "山田".into() },
+                    Some(&card_hex),
+                )
+                .unwrap();
+            let settings = wire::ResidentSettingsBody {
+                resident_id: 1,
+                checkin_window: ["00:00".into(), "23:59".into()],
+                grace_minutes: 60,
+                contraindications: vec![],
+                pauses: vec![],
+                emergency_contacts: vec![],
+                pin_sign_in: true,
+            };
+            let item = wire::PullItem {
+                cursor: 1,
+                kind: wire::PullKind::ResidentSettings,
+                body: serde_json::to_value(&settings).unwrap(),
+            };
+            store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+        }),
+        ..Default::default()
+    });
+    let port = tests::pcscd::VPCD_PORT.to_string();
+    let dir = pki_dir.path().to_string_lossy().into_owned();
+    let _card = tests::VirtualCardProcess::start(&["--port", &port, "--pki-dir", &dir]).unwrap();
+    rig.pump_until("the PIN keypad", Duration::from_secs(20), |r| r.app.view().signin.keypad);
+    assert_eq!(rig.app.screen(), Screen::SignIn, "no check-in before the PIN");
+    assert!(rig.app.view().signin.message.contains("山田さん"), "{:?}", rig.app.view().signin);
+
+    for d in ["9", "9", "9", "9", "決定"] {
+        rig.press(d);
+    }
+    rig.pump_until("the card's verdict", Duration::from_secs(20), |r| {
+        r.app.view().signin.detail.contains("ちがいます")
+    });
+    assert!(rig.app.view().signin.detail.contains("あと2回"), "{:?}", rig.app.view().signin);
+    assert_eq!(rig.app.screen(), Screen::SignIn);
+
+    for d in ["1", "2", "3", "4", "決定"] {
+        rig.press(d);
+    }
+    rig.pump_until("the check-in", Duration::from_secs(20), |r| r.app.screen() == Screen::Checkin);
+    assert!(rig.app.view().checkin.caption.contains("山田"), "{:?}", rig.app.view().checkin);
+}

@@ -168,6 +168,10 @@ pub struct ResidentSettingsBody {
     /// Whom the help flow shows as coming, in order.
     #[serde(default)]
     pub emergency_contacts: Vec<EmergencyContact>,
+    /// A card sign-in also asks for the card's PIN, and the card must sign a fresh
+    /// challenge (staff chose it for this resident); a touch start then asks for the card.
+    #[serde(default)]
+    pub pin_sign_in: bool,
 }
 
 impl PullBody for ResidentSettingsBody {

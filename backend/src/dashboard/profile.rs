@@ -104,6 +104,7 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         lives_alone: form.get("lives_alone").is_some_and(|v| v == "on"),
         birth_year,
         contacts,
+        pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
     })
 }
 
@@ -146,7 +147,12 @@ fn profile_fields(p: &Profile) -> String {
             v(|c| &c.phone)
         ));
     }
-    out.push_str("</fieldset>");
+    out.push_str(&format!(
+        "</fieldset><fieldset><legend>毎日の利用開始</legend><label><input type=\"checkbox\" \
+         name=\"pin_sign_in\" value=\"on\"{}> カードをかざしたあと、カードの暗証番号(4けた)も押してもらう</label>\
+         <p>カードを家族以外が手にするおそれがあるときに選びます。選ぶと画面に触れるだけでは始まりません。</p></fieldset>",
+        if p.pin_sign_in { " checked" } else { "" }
+    ));
     out
 }
 
@@ -162,6 +168,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         lives_alone: false,
         birth_year: None,
         contacts: Vec::new(),
+        pin_sign_in: false,
     };
     Ok(page(
         "住民の登録",

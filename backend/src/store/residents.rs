@@ -27,6 +27,10 @@ pub struct Profile {
     pub lives_alone: bool,
     pub birth_year: Option<i32>,
     pub contacts: Vec<Contact>,
+    /// Daily sign-in with the card asks for its PIN and has the card sign (staff
+    /// choose it for a resident whose card others could pick up); otherwise holding
+    /// the card, or touching the screen, is enough.
+    pub pin_sign_in: bool,
 }
 
 /// A pause of check-ins and alarms.
@@ -81,7 +85,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         .query_row(
             "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
                     contraindications, lives_alone, birth_year,
-                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id)
+                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in
              FROM residents WHERE id = ?1",
             [resident.0],
             |r| {
@@ -89,13 +93,17 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                     (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
                     [r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?],
                     (r.get::<_, String>(6)?, r.get::<_, bool>(7)?, r.get::<_, Option<i64>>(8)?),
-                    r.get::<_, Option<i64>>(9)?,
+                    (r.get::<_, Option<i64>>(9)?, r.get::<_, bool>(10)?),
                 ))
             },
         )
         .optional()?;
-    let Some(((display_name, district, has_card), [start, end, grace], (contra, lives_alone, birth), visit)) =
-        row
+    let Some((
+        (display_name, district, has_card),
+        [start, end, grace],
+        (contra, lives_alone, birth),
+        (visit, pin_sign_in),
+    )) = row
     else {
         return Ok(None);
     };
@@ -131,6 +139,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             lives_alone,
             birth_year: birth.and_then(|b| i32::try_from(b).ok()),
             contacts,
+            pin_sign_in,
         },
         pauses,
         last_visit: visit.map(from_ms).transpose()?,
@@ -169,6 +178,7 @@ pub(super) fn push_settings_tx(
                 phone: c.phone.clone(),
             })
             .collect(),
+        pin_sign_in: p.pin_sign_in,
     };
     push_tx(tx, Some(resident), None, &body, now)
 }
@@ -188,7 +198,8 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
-                 contraindications, lives_alone, birth_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 contraindications, lives_alone, birth_year, pin_sign_in)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 display_name,
                 district,
@@ -199,6 +210,7 @@ impl Store {
                 profile.contraindications.join(","),
                 profile.lives_alone,
                 profile.birth_year,
+                profile.pin_sign_in,
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
@@ -237,7 +249,7 @@ impl Store {
         let tx = conn.transaction()?;
         let n = tx.execute(
             "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
-                 lives_alone = ?6, birth_year = ?7 WHERE id = ?1",
+                 lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8 WHERE id = ?1",
             params![
                 resident.0,
                 minutes(profile.window.start),
@@ -246,6 +258,7 @@ impl Store {
                 profile.contraindications.join(","),
                 profile.lives_alone,
                 profile.birth_year,
+                profile.pin_sign_in,
             ],
         )?;
         if n == 0 {

@@ -264,6 +264,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit_log ADD COLUMN subject_user_id INTEGER REFERENCES users (id);
     CREATE INDEX audit_subject ON audit_log (subject_user_id, at_ms);
     ",
+    // A resident's daily card sign-in asks for the card's PIN (staff choose it).
+    "
+    ALTER TABLE residents ADD COLUMN pin_sign_in INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

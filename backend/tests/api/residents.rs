@@ -142,6 +142,7 @@ async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
         app.raw(Method::GET, &format!("/residents/{}/edit", r.0), &[("cookie", &staff)], "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("value=\"08:00\"") && page.contains("value=\"10:00\""), "prefilled: {page}");
+    assert!(page.contains("name=\"pin_sign_in\" value=\"on\">"), "a PIN sign-in is off by default: {page}");
     let edit = form(&[
         ("csrf", &csrf),
         ("window_start", "06:30"),
@@ -151,6 +152,7 @@ async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
         ("contact0_name", "隣の 佐藤"),
         ("contact0_relation", "隣人"),
         ("contact0_phone", "0237-74-0000"),
+        ("pin_sign_in", "on"),
     ]);
     let path = format!("/residents/{}/edit", r.0);
     assert_eq!(
@@ -172,6 +174,9 @@ async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
         (json!(["06:30", "09:00"]), json!(["balance"]))
     );
     assert_eq!(s["emergency_contacts"][0]["relation"], "隣人");
+    assert_eq!(s["pin_sign_in"], true, "staff chose a PIN sign-in: the tablet is told");
+    let (_, _, page) = app.raw(Method::GET, &path, &[("cookie", &staff)], "").await;
+    assert!(page.contains("name=\"pin_sign_in\" value=\"on\" checked>"), "{page}");
 
     // A pause (hospital stay): the board shows it, the tablet learns the period but
     // not the reason; ending it takes it off the tablet's list.
@@ -219,7 +224,11 @@ async fn edits_and_pauses_are_audited_and_reach_the_tablet_and_the_board() {
     );
     assert_eq!(settings(&app, &token).await["pauses"], json!([]));
     let trail: Vec<String> = app.store.audit_trail(r).unwrap().into_iter().map(|(_, a, _)| a).collect();
-    assert_eq!(trail, ["enrol", "view", "edit_profile", "pause", "end_pause"], "opening the form is a view");
+    assert_eq!(
+        trail,
+        ["enrol", "view", "edit_profile", "view", "pause", "end_pause"],
+        "opening the form is a view"
+    );
 }
 
 #[tokio::test]
@@ -267,6 +276,7 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             lives_alone: false,
             birth_year: None,
             contacts: vec![],
+            pin_sign_in: false,
         };
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -357,6 +367,7 @@ async fn campaign_non_responders_are_listed_by_risk() {
                 relation: String::new(),
                 phone: "0237-00-0000".into(),
             }],
+            pin_sign_in: false,
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
     };

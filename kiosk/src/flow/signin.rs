@@ -1,4 +1,5 @@
-//! Sign-in and card linking: the card, the household's name buttons and typed PINs.
+//! Sign-in and card linking: the card, the household's name buttons and typed PINs
+//! (a card link's, and a PIN sign-in's for a resident whose staff chose it).
 
 use super::*;
 
@@ -19,23 +20,67 @@ impl Flow<'_> {
         fx.push(say(&["カードをかざして、暗証番号を押してください。"]));
     }
 
+    pub(super) fn not_registered(&mut self, fx: &mut Vec<Effect>) {
+        self.show(Screen::SignIn);
+        self.view.signin = SignInView {
+            message: "この端末には、まだ登録されていません。".into(),
+            detail: "職員がお手伝いします。".into(),
+            ..Default::default()
+        };
+        fx.push(say(&["この端末には、まだ登録されていません。職員がお手伝いします。"]));
+    }
+
+    /// A touch start for a resident whose sign-in takes the card's PIN: the card first.
+    pub(super) fn ask_for_card(&mut self, resident: &Resident, fx: &mut Vec<Effect>) {
+        self.show(Screen::SignIn);
+        let line = format!("{}さん、カードをかざしてください。", resident.name);
+        self.view.signin = SignInView {
+            message: line.clone(),
+            detail: "カードのあとで、暗証番号を押します。".into(),
+            ..Default::default()
+        };
+        fx.push(say(&[line.as_str()]));
+    }
+
+    /// The card of a resident with a PIN sign-in was read: the keypad, never rushed.
+    pub(super) fn ask_card_pin(&mut self, resident: Resident, card: String, fx: &mut Vec<Effect>) {
+        let tries = self.pin.tries_left;
+        self.pin = PinPad::default();
+        self.pin.tries_left = tries;
+        self.show(Screen::SignIn);
+        let line = format!("{}さん、カードの暗証番号（4けた）を押してください。", resident.name);
+        self.view.signin = SignInView {
+            message: line.clone(),
+            detail: "わからないときは「やめる」を押して、職員にご相談ください。".into(),
+            keypad: true,
+            pin_length: 0,
+            tries: self.pin.tries_text(),
+        };
+        fx.push(say(&[line.as_str()]));
+        self.verifying = Some((resident, card));
+    }
+
     pub(super) fn signin(&mut self, input: SignInInput, fx: &mut Vec<Effect>) {
+        let keypad = self.linking || self.verifying.is_some();
         match input {
             SignInInput::Cancel if self.linking => {
                 self.linking = false;
                 self.pin = PinPad::default();
                 self.show(Screen::Staff);
             }
-            SignInInput::Cancel => self.go_idle(fx),
-            SignInInput::Digit(d) if self.linking => {
+            SignInInput::Cancel => {
+                self.verifying = None;
+                self.go_idle(fx);
+            }
+            SignInInput::Digit(d) if keypad => {
                 self.pin.digit(d);
                 self.view.signin.pin_length = self.pin.len();
             }
-            SignInInput::Erase if self.linking => {
+            SignInInput::Erase if keypad => {
                 self.pin.erase();
                 self.view.signin.pin_length = self.pin.len();
             }
-            SignInInput::Submit if self.linking => {
+            SignInInput::Submit if keypad => {
                 if self.pin.must_not_send() {
                     self.view.signin.detail = self.pin.tries_text();
                 } else if let Some(digits) = self.pin.take() {
@@ -53,7 +98,56 @@ impl Flow<'_> {
         }
     }
 
+    /// The card's verdict on a PIN sign-in: the check-in on the right PIN from the
+    /// same card; otherwise plain words, and never a try the resident did not type.
+    fn pin_sign_in_result(&mut self, v: PinVerdict, fx: &mut Vec<Effect>) {
+        let Some((resident, card)) = self.verifying.take() else { return };
+        let tries = self.pin.tries_left;
+        self.pin = PinPad::default();
+        self.pin.tries_left = tries;
+        self.view.signin.pin_length = 0;
+        let (message, detail) = match v {
+            PinVerdict::Ok { identity_hex } if identity_hex == card => {
+                return self.start_checkin(resident, fx);
+            }
+            PinVerdict::Ok { .. } => {
+                ("ちがうカードになりました。".to_owned(), "はじめから、カードをかざしてください。".to_owned())
+            }
+            PinVerdict::Wrong { tries_left } if tries_left > 1 => {
+                self.pin.tries_left = Some(tries_left);
+                self.view.signin.tries = self.pin.tries_text();
+                self.view.signin.detail =
+                    format!("暗証番号がちがいます（あと{tries_left}回）。ゆっくり押してください。");
+                self.verifying = Some((resident, card));
+                return;
+            }
+            PinVerdict::Wrong { tries_left } | PinVerdict::StaffHelpNeeded { tries_left } => {
+                self.pin.tries_left = Some(tries_left);
+                (
+                    "暗証番号は、職員と一緒に確かめましょう。".to_owned(),
+                    "あと1回まちがえるとカードが使えなくなるため、ここでは押しません。".to_owned(),
+                )
+            }
+            PinVerdict::Blocked => (
+                "カードの暗証番号がロックされています。".to_owned(),
+                "役場の窓口で手続きが必要です。職員にご相談ください。".to_owned(),
+            ),
+            PinVerdict::Failed(why) => (why, "もう一度カードをかざしてください。".to_owned()),
+        };
+        self.view.signin = SignInView {
+            message: message.clone(),
+            detail,
+            keypad: false,
+            pin_length: 0,
+            tries: String::new(),
+        };
+        fx.push(say(&[message.as_str()]));
+    }
+
     pub(super) fn pin_result(&mut self, v: PinVerdict, fx: &mut Vec<Effect>) {
+        if self.verifying.is_some() {
+            return self.pin_sign_in_result(v, fx);
+        }
         if !self.linking {
             return;
         }

@@ -66,17 +66,19 @@ fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<b
     let known: Vec<&str> =
         body.contraindications.iter().filter_map(wire::Name::known).map(|c| c.key()).collect();
     tx.execute(
-        "INSERT INTO office_settings (resident_id, window_start, window_end, grace_minutes, contraindications)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO office_settings (resident_id, window_start, window_end, grace_minutes, contraindications,
+             pin_sign_in)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (resident_id) DO UPDATE SET window_start = excluded.window_start,
              window_end = excluded.window_end, grace_minutes = excluded.grace_minutes,
-             contraindications = excluded.contraindications",
+             contraindications = excluded.contraindications, pin_sign_in = excluded.pin_sign_in",
         params![
             id,
             start.format("%H:%M").to_string(),
             end.format("%H:%M").to_string(),
             body.grace_minutes,
-            known.join(",")
+            known.join(","),
+            body.pin_sign_in,
         ],
     )?;
     tx.execute("DELETE FROM pauses WHERE resident_id = ?1", [id])?;

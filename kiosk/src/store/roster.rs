@@ -68,6 +68,17 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the office asked this resident's card sign-in to take the card's PIN.
+    pub fn pin_sign_in(&self, resident: ResidentId) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT pin_sign_in FROM office_settings WHERE resident_id = ?1", [resident.0], |r| {
+                r.get::<_, bool>(0)
+            })
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// What the office decided for the resident (window, grace, contraindications,
     /// pauses, emergency contacts), once it has sent it.
     pub fn office_settings(&self, resident: ResidentId) -> Result<Option<OfficeSettings>, StoreError> {

@@ -144,6 +144,8 @@ const MIGRATIONS: &[&str] = &[
     // restart.
     "ALTER TABLE device ADD COLUMN staff_pin_failures INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE device ADD COLUMN staff_pin_failed_ms INTEGER;",
+    // The office asks this resident's card sign-in to take the card's PIN too.
+    "ALTER TABLE office_settings ADD COLUMN pin_sign_in INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version a fully migrated store has.
