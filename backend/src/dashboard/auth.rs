@@ -14,14 +14,17 @@ use crate::password::{dummy_hash, verify_password};
 use crate::routes::{AppState, blocking};
 use crate::serve::Peer;
 
-/// How long a login waits for a password check to be free before 503.
-const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a login waits for a password check to be free before 503: with the check
+/// itself, every login is answered within a second, even in a flood.
+const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_millis(750);
 
 /// Password checks running at once: each Argon2 verification takes 19 MiB and a
 /// core for a moment, so a flood of logins queues here instead of taking the
-/// server's memory and threads.
+/// server's memory and threads; half the cores at most, so the other half keeps
+/// serving pages and tablets while a flood lasts.
 static VERIFIER: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()).min(4))
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new((cores / 2).clamp(1, 4))
 });
 
 /// The pre-session cookie the login form's token is bound to.
