@@ -22,13 +22,34 @@ fn require_admin(session: &Session) -> Result<(), PageError> {
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
     require_admin(&session)?;
     let now = state.clock.now();
-    let users = blocking(&state.store, move |s| s.users(now)).await?;
+    let (users, trails) = blocking(&state.store, move |s| {
+        let users = s.users(now)?;
+        let trails = users.iter().map(|u| s.account_trail(u.user)).collect::<Result<Vec<_>, _>>()?;
+        Ok((users, trails))
+    })
+    .await?;
+    let logins: std::collections::HashMap<_, _> = users.iter().map(|u| (u.user, u.login.clone())).collect();
     let csrf = session.csrf();
     let mut body = String::from(
         "<h1>アカウント</h1><table id=\"users\"><tr><th>ログイン名</th><th>役割</th><th>地区</th>\
-         <th>状態</th><th>ログイン中</th><th></th></tr>",
+         <th>状態</th><th>ログイン中</th><th>最近の変更</th><th></th></tr>",
     );
-    for u in users {
+    for (u, trail) in users.into_iter().zip(trails) {
+        // The newest three changes, who made them and when (the whole trail is audited).
+        let changes: Vec<String> = trail
+            .iter()
+            .rev()
+            .take(3)
+            .map(|(by, action, at)| {
+                let who =
+                    by.and_then(|b| logins.get(&b)).map_or("事務所の端末".to_owned(), |l| escape(l));
+                format!(
+                    "{} {} ({who})",
+                    at.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M"),
+                    action_label(action)
+                )
+            })
+            .collect();
         let login = escape(&u.login);
         let form = |action: &str, label: &str, extra: &str| {
             format!(
@@ -53,15 +74,29 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
             )
         );
         body.push_str(&format!(
-            "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>",
+            "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"trail\">{}</td><td>{actions}</td></tr>",
             u.role.label(),
             escape(u.district.as_deref().unwrap_or("-")),
             if u.disabled { "無効" } else { "有効" },
-            u.sessions
+            u.sessions,
+            changes.join("<br>")
         ));
     }
     body.push_str("</table>");
     Ok(page("アカウント", &body))
+}
+
+/// What the page calls an audited account action.
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "add_user" => "作成",
+        "disable_user" => "無効化",
+        "enable_user" => "有効化",
+        "reset_password" => "パスワード設定",
+        "end_sessions" => "ログイン終了",
+        _ => "変更",
+    }
 }
 
 pub(super) async fn change(

@@ -94,6 +94,12 @@ async fn an_admin_disables_resets_and_signs_out_accounts_and_each_is_audited() {
         app.raw(Method::POST, "/users", &[FORM, ("cookie", &chief)], "login=officer&action=disable").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    let (_, _, page) = app.raw(Method::GET, "/users", &[("cookie", &chief)], "").await;
+    let row = page.split("data-login=\"officer\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(
+        row.contains("有効化 (chief)") && row.contains("パスワード設定 (chief)") && !row.contains("作成"),
+        "the newest three changes and who made them: {row}"
+    );
     let trail: Vec<(Option<UserId>, String)> =
         app.store.account_trail(officer).unwrap().into_iter().map(|(by, what, _)| (by, what)).collect();
     let by = Some(admin);
