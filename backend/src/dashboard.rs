@@ -243,6 +243,16 @@ pub fn check_csrf(
     }
 }
 
+/// A cell for a spreadsheet export (CSV, TSV) that a spreadsheet will show, never
+/// run: text starting with `= + - @`, a tab or a carriage return gets a leading `'`.
+pub(crate) fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// HTML-escapes text for element content and quoted attributes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -342,6 +352,22 @@ fn page_with_head(title: &str, head: &str, body: &str) -> Html<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreadsheet_cells_never_start_a_formula() {
+        for (text, cell) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("大井沢", "大井沢"),
+            ("a=1", "a=1"),
+        ] {
+            assert_eq!(spreadsheet_cell(text), cell, "{text:?}");
+        }
+    }
 
     #[test]
     fn escape_neutralises_markup() {

@@ -211,7 +211,7 @@ pub(super) async fn publish(
 
 /// A cell a spreadsheet would take for a formula.
 fn starts_like_a_formula(text: &str) -> bool {
-    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+    matches!(super::spreadsheet_cell(text), std::borrow::Cow::Owned(_))
 }
 
 /// The corrections as `dialect-model learn --corrections` reads them: a header row,
@@ -223,8 +223,7 @@ pub(super) async fn export(State(state): State<AppState>, session: Session) -> R
     let mut tsv = vocab::corrections::COLUMNS.join("\t") + "\n";
     for r in rows {
         // Rows kept from before the check above are defused, never run.
-        let text = &r.correction.text;
-        let text = if starts_like_a_formula(text) { format!("'{text}") } else { text.clone() };
+        let text = super::spreadsheet_cell(&r.correction.text);
         tsv.push_str(&format!(
             "{}\t{}\t{}\t{}\tuser{}\t{}\n",
             text,

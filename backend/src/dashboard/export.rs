@@ -13,11 +13,32 @@ use super::{PageError, Session};
 use crate::routes::{AppState, blocking};
 use crate::store::Role;
 
-/// One CSV field: always quoted; a leading `= + - @` is defused so a spreadsheet
-/// never runs it as a formula.
-fn field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    format!("\"{}\"", defused.replace('"', "\"\""))
+/// The report as CSV (the `csv` crate's writer quotes what needs it), CRLF line
+/// ends, and text cells defused so a spreadsheet never runs one as a formula.
+fn report_csv(rows: &[crate::store::ReportRow]) -> Result<String, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    out.write_record([
+        "resident_id",
+        "district",
+        "confirmed_days",
+        "unconfirmed_days",
+        "needs_help_days",
+        "exercise_sessions",
+    ])?;
+    for r in rows {
+        out.write_record([
+            r.resident.0.to_string().as_str(),
+            &super::spreadsheet_cell(&r.district),
+            &r.confirmed_days.to_string(),
+            &r.unconfirmed_days.to_string(),
+            &r.needs_help_days.to_string(),
+            &r.exercise_sessions.to_string(),
+        ])?;
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).expect("the writer writes the UTF-8 it is given"))
 }
 
 pub(super) async fn monthly(
@@ -38,20 +59,10 @@ pub(super) async fn monthly(
     }
     .ok_or_else(bad)?;
     let rows = blocking(&state.store, move |s| s.monthly_report(from, until)).await?;
-    let mut csv = String::from(
-        "resident_id,district,confirmed_days,unconfirmed_days,needs_help_days,exercise_sessions\r\n",
-    );
-    for r in rows {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
-            r.resident.0,
-            field(&r.district),
-            r.confirmed_days,
-            r.unconfirmed_days,
-            r.needs_help_days,
-            r.exercise_sessions
-        ));
-    }
+    let csv = report_csv(&rows).map_err(|e| {
+        tracing::error!(error = %e, "cannot write the monthly CSV");
+        PageError::Internal
+    })?;
     tracing::info!(user = session.user.user.0, "monthly report exported");
     let disposition = format!("attachment; filename=\"mimamori-{}.csv\"", from.format("%Y-%m"));
     Ok((

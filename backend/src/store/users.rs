@@ -212,7 +212,7 @@ impl Store {
         self.add_user_by(None, login, password_hash, role, district, now)
     }
 
-    pub fn add_user_by(
+    fn add_user_by(
         &self,
         by: Option<UserId>,
         login: &str,
