@@ -16,9 +16,7 @@ use crate::store::Role;
 /// The report as CSV (the `csv` crate's writer quotes what needs it), CRLF line
 /// ends, and text cells defused so a spreadsheet never runs one as a formula.
 fn report_csv(rows: &[crate::store::ReportRow]) -> Result<String, csv::Error> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     out.write_record([
         "resident_id",
         "district",
