@@ -1,7 +1,10 @@
 //! Serving connections with limits, so a slow or hostile client cannot hold the
 //! office: at most [`Limits::max_connections`] open at once (more are closed on
-//! accept), request headers read within [`Limits::header_read`], and each request
-//! answered within [`Limits::request`] (a body that trickles in gets 408).
+//! accept), request headers read within [`Limits::header_read`] (an idle keep-alive
+//! connection waits no longer either), within [`Limits::header_read_busy`] for a
+//! connection accepted while more than half the slots are taken (a flood of
+//! half-sent requests frees its slots sooner), and each request answered within
+//! [`Limits::request`] (a body that trickles in gets 408).
 //!
 //! hyper's HTTP/1 server does the protocol and its timer the header deadline; this
 //! file only accepts, counts and shuts down gracefully. Each request carries the
@@ -24,6 +27,8 @@ use tower::ServiceExt as _;
 pub struct Limits {
     pub max_connections: usize,
     pub header_read: Duration,
+    /// The header deadline of a connection accepted while over half the slots are taken.
+    pub header_read_busy: Duration,
     pub request: Duration,
 }
 
@@ -34,6 +39,9 @@ impl Default for Limits {
         Limits {
             max_connections: 512,
             header_read: Duration::from_secs(10),
+            // A tablet on a slow mobile link still sends its few hundred header bytes
+            // within two seconds.
+            header_read_busy: Duration::from_secs(2),
             request: Duration::from_secs(30),
         }
     }
@@ -64,8 +72,12 @@ pub async fn serve(
     ));
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    let builder = |deadline| {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new()).header_read_timeout(deadline);
+        http
+    };
+    let (relaxed, busy) = (builder(limits.header_read), builder(limits.header_read_busy));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -91,6 +103,7 @@ pub async fn serve(
             req.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(req.map(axum::body::Body::new))
         });
+        let http = if open.available_permits() < limits.max_connections / 2 { &busy } else { &relaxed };
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // A client that goes away mid-request is not an error worth a log line.

@@ -64,6 +64,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("cannot move the corrupt store aside: {0}")]
     Io(#[from] std::io::Error),
+    /// The file could not be made the kiosk user's alone (0600).
+    #[error("cannot make the local store private (0600): {0}")]
+    Private(std::io::Error),
     #[error("local store error: {0}")]
     Sqlite(rusqlite::Error),
 }
@@ -213,6 +216,28 @@ pub struct Figures {
     pub created_seq: u64,
 }
 
+/// Creates `path` with mode 0600, or sets an existing one (and its `-wal`/`-shm`) to
+/// it: check-ins and their answers are in this file, for the kiosk's user alone.
+/// SQLite gives the WAL and shared memory the main file's mode.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(StoreError::Private)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(StoreError::Private)?;
+        }
+    }
+    Ok(())
+}
+
 /// Time budget for waiting on the other connection's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -233,6 +258,7 @@ impl Store {
     /// store can never fill the tablet's disk): writes past it fail with
     /// [`StoreError::Full`] and leave nothing half-written.
     pub fn open_with_limit(path: &Path, max_bytes: Option<u64>) -> Result<Store, StoreError> {
+        make_private(path)?;
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -231,6 +231,31 @@ fn outbox_row_and_local_state_commit_together_or_not_at_all() {
 }
 
 /// Roster, settings, plans and exercise days as the UI and care read them.
+/// The tablet's store (check-ins and their answers) is its user's alone: the file,
+/// its WAL and shared memory are 0600, and a file left readable is made so on open.
+#[test]
+fn the_local_store_is_private_to_the_kiosk_user() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.sqlite");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut store = Store::open(&db).unwrap();
+    store.upsert_resident(&Resident { id: ResidentId(1), display_name: "花子".into() }, None).unwrap();
+    let files: Vec<PathBuf> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|s| PathBuf::from(format!("{}{s}", db.display())))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(files.len() >= 2, "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    drop(store);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Store::open(&db).unwrap();
+    assert_eq!(mode(&db), 0o600, "an older, readable file is made private");
+}
+
 #[test]
 fn roster_settings_plans_and_exercise_days_round_trip() {
     let dir = tempfile::tempdir().unwrap();
