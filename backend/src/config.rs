@@ -19,6 +19,10 @@ pub struct Config {
     pub weather: WeatherConfig,
     /// How long records are kept (`[retention]`; `backend prune` deletes the rest).
     pub retention: Retention,
+    /// The TLS proxies in front of the server (e.g. `["127.0.0.1"]` for nginx on the
+    /// same machine): requests from them are limited by the client address they put
+    /// in `X-Forwarded-For`, not by theirs. Empty: every peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How long the office keeps what it holds about people, in days. The town sets
@@ -53,6 +57,7 @@ impl Default for Config {
             escalation_interval_secs: 60,
             weather: WeatherConfig::default(),
             retention: Retention::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -8,7 +8,9 @@
 //!
 //! hyper's HTTP/1 server does the protocol and its timer the header deadline; this
 //! file only accepts, counts and shuts down gracefully. Each request carries the
-//! peer's address ([`Peer`]) for the login limits.
+//! client's address ([`Peer`]) for the login limits: the connection's peer, or, when
+//! that peer is a configured TLS proxy, the address the proxy says it serves
+//! ([`client_address`]), so one proxy in front does not put every user in one bucket.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -59,11 +61,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+/// The client a request is from: `peer`, unless `peer` is one of the `trusted`
+/// proxies; then the right-most address in `X-Forwarded-For` that is not itself a
+/// trusted proxy (what the nearest untrusted hop connected from; entries further
+/// left are whatever the client claimed). A trusted proxy that sends no readable
+/// address leaves the request under the proxy's own address.
+pub fn client_address(peer: SocketAddr, trusted: &[IpAddr], headers: &axum::http::HeaderMap) -> SocketAddr {
+    if !trusted.contains(&peer.ip()) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return SocketAddr::new(ip, 0),
+            Err(_) => break,
+        }
+    }
+    peer
+}
+
 /// Serves `router` on `listener` until `shutdown`, then lets open requests finish.
+/// Requests through one of the `trusted` proxies are limited by the address it
+/// forwards for ([`client_address`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    trusted: Arc<[IpAddr]>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -98,9 +129,10 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let (router, trusted) = (router.clone(), trusted.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
+            let client = client_address(peer, &trusted, req.headers());
+            req.extensions_mut().insert(ConnectInfo(client));
             router.clone().oneshot(req.map(axum::body::Body::new))
         });
         let http = if open.available_permits() < limits.max_connections / 2 { &busy } else { &relaxed };
@@ -115,4 +147,41 @@ pub async fn serve(
     // Requests in flight finish; idle keep-alive connections close now.
     graceful.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(peer: &str, forwarded: &[&str], expected: &str) {
+        let trusted: Vec<IpAddr> = ["127.0.0.1", "10.0.0.2"].iter().map(|a| a.parse().unwrap()).collect();
+        let mut headers = axum::http::HeaderMap::new();
+        for f in forwarded {
+            headers.append("x-forwarded-for", f.parse().unwrap());
+        }
+        let peer: SocketAddr = peer.parse().unwrap();
+        let got = client_address(peer, &trusted, &headers);
+        assert_eq!(got.ip(), expected.parse::<IpAddr>().unwrap(), "{peer} {forwarded:?}");
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client() {
+        for (peer, forwarded, expected) in [
+            // Not through a proxy: the header is the client's own word, ignored.
+            ("192.0.2.7:5000", &["198.51.100.1"][..], "192.0.2.7"),
+            // Through the local TLS proxy.
+            ("127.0.0.1:5000", &["198.51.100.1"], "198.51.100.1"),
+            // A client that forges a first hop: the proxy's appended hop counts.
+            ("127.0.0.1:5000", &["6.6.6.6, 198.51.100.1"], "198.51.100.1"),
+            ("127.0.0.1:5000", &["6.6.6.6", "198.51.100.1"], "198.51.100.1"),
+            // Two trusted proxies in a row are skipped.
+            ("127.0.0.1:5000", &["198.51.100.1, 10.0.0.2"], "198.51.100.1"),
+            // Nothing readable: the proxy's own address.
+            ("127.0.0.1:5000", &[], "127.0.0.1"),
+            ("127.0.0.1:5000", &["not an address"], "127.0.0.1"),
+            ("127.0.0.1:5000", &["198.51.100.1, junk"], "127.0.0.1"),
+        ] {
+            check(peer, forwarded, expected);
+        }
+    }
 }

@@ -31,6 +31,7 @@ pub struct Application {
     escalation_period: std::time::Duration,
     weather: crate::config::WeatherConfig,
     limits: crate::serve::Limits,
+    trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl Application {
@@ -49,6 +50,7 @@ impl Application {
             state: AppState { store, clock },
             escalation_period: std::time::Duration::from_secs(config.escalation_interval_secs.max(1)),
             limits: crate::serve::Limits::default(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
             weather: config.weather.clone(),
         })
     }
@@ -82,7 +84,14 @@ impl Application {
                 stop_tx.subscribe(),
             ))
         });
-        let served = crate::serve::serve(self.listener, router(self.state), self.limits, shutdown).await;
+        let served = crate::serve::serve(
+            self.listener,
+            router(self.state),
+            self.limits,
+            self.trusted_proxies,
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
         let _ = engine.await;
         if let Some(weather) = weather {

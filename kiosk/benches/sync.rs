@@ -43,6 +43,7 @@ fn one_run(rt: &tokio::runtime::Runtime, dir: &Path) -> Duration {
         // Never reach out to the weather agency from a benchmark.
         weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
         retention: Default::default(),
+        trusted_proxies: vec![],
     };
     let app = rt.block_on(backend::startup::Application::build(&config)).unwrap();
     let url: kiosk::sync::Url = format!("http://{}/", app.local_addr()).parse().unwrap();

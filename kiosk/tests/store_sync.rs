@@ -53,6 +53,7 @@ impl Office {
             // Never reach out to the weather agency from a test.
             weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
             retention: Default::default(),
+            trusted_proxies: vec![],
         };
         let app = self.rt.block_on(backend::startup::Application::build(&config)).unwrap();
         self.addr = app.local_addr();

@@ -28,6 +28,9 @@ pub struct AttemptCounts {
     pub by_addr: u64,
 }
 
+/// Failed attempts recorded per address and window at most (see `begin_attempt`).
+pub const RECORD_CAP_PER_ADDR: u64 = 1_000;
+
 /// A session lasts one working day at most.
 pub const SESSION_TTL: Duration = Duration::hours(8);
 
@@ -122,11 +125,18 @@ impl Store {
             ),
             None => (0, 0),
         };
-        tx.execute(
-            "INSERT INTO login_failures (login, at_ms, addr) VALUES (?1, ?2, ?3)",
-            params![key, ms(now), addr],
-        )?;
-        let row = tx.last_insert_rowid();
+        // An address far past every limit is refused whatever happens: its further
+        // attempts are not written row by row (a flood would grow the table by the
+        // million), and its count stays at the cap until the window slides.
+        let row = if by_addr < RECORD_CAP_PER_ADDR {
+            tx.execute(
+                "INSERT INTO login_failures (login, at_ms, addr) VALUES (?1, ?2, ?3)",
+                params![key, ms(now), addr],
+            )?;
+            tx.last_insert_rowid()
+        } else {
+            0
+        };
         tx.commit()?;
         Ok((row, AttemptCounts { by_key, by_pair, by_addr }))
     }

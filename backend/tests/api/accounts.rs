@@ -273,3 +273,27 @@ async fn lists_come_a_page_at_a_time() {
     assert_eq!(own.matches("<li>").count(), 70, "35 of 大井沢 and 35 town-wide");
     assert!(!own.contains("沼山") && !own.contains("rel=\"next\""), "{own}");
 }
+
+/// A flood from one address is counted up to a cap, then refused without a row each:
+/// the table cannot be grown without bound from one place; other places are counted.
+#[test]
+fn a_flood_from_one_address_stops_being_written_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = backend::store::Store::open(&dir.path().join("office.sqlite")).unwrap();
+    let now = chrono::Utc::now();
+    let window = chrono::Duration::minutes(15);
+    let cap = backend::store::RECORD_CAP_PER_ADDR;
+    let mut last = None;
+    for i in 0..cap + 5 {
+        let (_, counts) = store.begin_attempt(&format!("nobody{i}"), Some("192.0.2.1"), now, window).unwrap();
+        last = Some(counts);
+    }
+    assert_eq!(last.unwrap().by_addr, cap, "the count stops at the cap");
+    let (row, counts) = store.begin_attempt("officer", Some("192.0.2.2"), now, window).unwrap();
+    assert!(row > 0 && counts.by_addr == 0, "another place is still written and counted");
+    let rows: i64 = rusqlite::Connection::open(dir.path().join("office.sqlite"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM login_failures", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows as u64, cap + 1);
+}

@@ -26,13 +26,24 @@ pub async fn spawn_app_with(
     clock: ManualClock,
     weather: backend::config::WeatherConfig,
 ) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
-    let config = Config {
+    spawn_configured(dir, clock, |c| c.weather = weather).await
+}
+
+/// As [`spawn_app`], with the configuration changed by `change` first.
+pub async fn spawn_configured(
+    dir: &tempfile::TempDir,
+    clock: ManualClock,
+    change: impl FnOnce(&mut Config),
+) -> (SocketAddr, backend::store::Store, tokio::sync::oneshot::Sender<()>) {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: dir.path().join("office.sqlite"),
         escalation_interval_secs: 1,
-        weather,
+        weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
         retention: Default::default(),
+        trusted_proxies: vec![],
     };
+    change(&mut config);
     let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();
     let addr = app.local_addr();
     let store = app.store().clone();
@@ -267,4 +278,33 @@ fn backup_and_restore_round_trip_to_an_identical_dump() {
     let (ok, said) = run(&["restore", "--from", garbage.to_str().unwrap()], &restored);
     assert!(!ok, "{said}");
     assert_eq!(dump(&restored), before, "the database in place is untouched");
+}
+
+/// Behind a TLS proxy every request comes from the proxy: when it is trusted, each
+/// client is limited by the address it forwards for, so one guesser does not stop
+/// everyone; when it is not, a forwarded address changes nothing.
+#[tokio::test]
+async fn a_trusted_proxy_keeps_its_clients_apart_and_an_untrusted_header_is_ignored() {
+    let enrol = |addr: SocketAddr, client: &'static str, code: String| async move {
+        let body = format!(r#"{{"code":"{code}"}}"#);
+        let headers = format!("Content-Type: application/json\r\nX-Forwarded-For: {client}\r\n");
+        request(addr, "POST", "/api/v1/enrol", &headers, &body).await.0
+    };
+    for trusted in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, _store, _stop) = spawn_configured(&dir, ManualClock::new(local(7, 0)), |c| {
+            if trusted {
+                c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await;
+        for i in 0..10 {
+            let status = enrol(addr, "198.51.100.1", format!("{i:010}")).await;
+            assert!(status.contains("401"), "{trusted}: {status}");
+        }
+        assert!(enrol(addr, "198.51.100.1", "0000000011".into()).await.contains("429"), "the guesser");
+        let other = enrol(addr, "198.51.100.2", "0000000012".into()).await;
+        let expected = if trusted { "401" } else { "429" };
+        assert!(other.contains(expected), "another client, proxy trusted {trusted}: {other}");
+    }
 }

@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 
 use tests::services::{BackendProcess, binaries};
 
+/// The status, head and body of a raw HTTP/1.1 response.
+fn parse(got: &[u8]) -> (u16, String, String) {
+    let text = String::from_utf8_lossy(got).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
 /// One HTTP/1.1 exchange from `from` (any 127.0.0.0/8 address is this machine).
 fn exchange(to: SocketAddr, from: Ipv4Addr, raw: &str) -> std::io::Result<(u16, String, String)> {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
@@ -22,16 +30,30 @@ fn exchange(to: SocketAddr, from: Ipv4Addr, raw: &str) -> std::io::Result<(u16, 
     stream.write_all(raw.as_bytes())?;
     let mut got = Vec::new();
     stream.read_to_end(&mut got)?;
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, head.to_owned(), body.to_owned()))
+    Ok(parse(&got))
 }
 
-/// The login page's pre-session cookie and form token.
-fn login_form(to: SocketAddr, from: Ipv4Addr) -> std::io::Result<(String, String)> {
-    let (_, head, body) =
-        exchange(to, from, "GET /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\n\r\n")?;
+/// As [`exchange`], on the caller's async runtime: a flood of hundreds of clients
+/// on one thread leaves the machine's cores to the server and the bystander.
+async fn exchange_async(
+    to: SocketAddr,
+    from: Ipv4Addr,
+    raw: String,
+) -> std::io::Result<(u16, String, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
+    let mut stream = tokio::time::timeout(Duration::from_secs(30), socket.connect(to)).await??;
+    stream.write_all(raw.as_bytes()).await?;
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut got)).await??;
+    Ok(parse(&got))
+}
+
+const LOGIN_PAGE: &str = "GET /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\n\r\n";
+
+/// The pre-session cookie and form token of a login page's answer.
+fn form_of(head: &str, body: &str) -> (String, String) {
     let cookie = head
         .lines()
         .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l[11..].trim().to_owned()))
@@ -39,19 +61,36 @@ fn login_form(to: SocketAddr, from: Ipv4Addr) -> std::io::Result<(String, String
         .unwrap_or_default();
     let csrf =
         body.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
-    Ok((cookie, csrf.to_owned()))
+    (cookie, csrf.to_owned())
+}
+
+/// The login page's pre-session cookie and form token.
+fn login_form(to: SocketAddr, from: Ipv4Addr) -> std::io::Result<(String, String)> {
+    let (_, head, body) = exchange(to, from, LOGIN_PAGE)?;
+    Ok(form_of(&head, &body))
+}
+
+/// The login form posted with the page's cookie and token.
+fn login_post((cookie, csrf): (String, String), user: &str, password: &str) -> String {
+    let form = format!("csrf={csrf}&login={user}&password={password}");
+    format!(
+        "POST /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
 }
 
 /// Posts a login; the status.
 fn login(to: SocketAddr, from: Ipv4Addr, user: &str, password: &str) -> std::io::Result<u16> {
-    let (cookie, csrf) = login_form(to, from)?;
-    let form = format!("csrf={csrf}&login={user}&password={password}");
-    let raw = format!(
-        "POST /login HTTP/1.1\r\nHost: office\r\nConnection: close\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
+    let raw = login_post(login_form(to, from)?, user, password);
     Ok(exchange(to, from, &raw)?.0)
+}
+
+/// As [`login`], async.
+async fn login_async(to: SocketAddr, from: Ipv4Addr, user: String, password: &str) -> std::io::Result<u16> {
+    let (_, head, body) = exchange_async(to, from, LOGIN_PAGE.to_owned()).await?;
+    let raw = login_post(form_of(&head, &body), &user, password);
+    Ok(exchange_async(to, from, raw).await?.0)
 }
 
 /// A figure of `/proc/PID/status` (`VmRSS` in KiB, `Threads`).
@@ -154,11 +193,21 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
         })
     };
     let started = Instant::now();
-    let statuses = at_once(500, move |i| {
-        let from = Ipv4Addr::new(127, 0, 1, (i / 20) as u8 + 1);
-        let asked = Instant::now();
-        let status = login(to, from, &format!("nobody{i}"), "guess-guess").map_err(|e| e.kind());
-        (status, asked.elapsed())
+    // The attackers: 500 logins in flight at once from one thread, as a flooding tool
+    // would send them.
+    let attackers = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let statuses: Vec<_> = attackers.block_on(async move {
+        let mut flood = tokio::task::JoinSet::new();
+        for i in 0..500 {
+            flood.spawn(async move {
+                let from = Ipv4Addr::new(127, 0, 1, (i / 20) as u8 + 1);
+                let asked = Instant::now();
+                let status =
+                    login_async(to, from, format!("nobody{i}"), "guess-guess").await.map_err(|e| e.kind());
+                (status, asked.elapsed())
+            });
+        }
+        flood.join_all().await
     });
     let flood_secs = started.elapsed().as_secs_f64();
     watching.store(false, Ordering::Relaxed);
