@@ -31,8 +31,10 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Retention {
-    /// Check-ins and their answers, daily statuses, alerts, campaign answers, visits,
-    /// card-link requests, misunderstandings and messages sent down to tablets.
+    /// Check-ins and their answers, daily statuses, resolved alerts, closed campaigns
+    /// and their answers, visits, decided card-link requests, misunderstandings and
+    /// their corrections, expired enrolment codes (not the downstream log: see
+    /// `store::retention`).
     pub records_days: u32,
     /// The audit log (who looked at or changed what).
     pub audit_days: u32,

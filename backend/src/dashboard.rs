@@ -243,10 +243,16 @@ pub fn check_csrf(
     }
 }
 
+/// Whether a spreadsheet would take `text` for a formula: it starts with `= + - @`,
+/// a tab or a carriage return.
+pub(crate) fn starts_a_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// A cell for a spreadsheet export (CSV, TSV) that a spreadsheet will show, never
-/// run: text starting with `= + - @`, a tab or a carriage return gets a leading `'`.
+/// run: text that [`starts_a_formula`] gets a leading `'`.
 pub(crate) fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if starts_a_formula(text) {
         std::borrow::Cow::Owned(format!("'{text}"))
     } else {
         std::borrow::Cow::Borrowed(text)

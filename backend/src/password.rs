@@ -63,7 +63,8 @@ pub fn hash_password(password: &str) -> String {
 ///
 /// Argon2's 19 MiB of working memory is taken from a small pool and given back, not
 /// allocated per check: allocated per check, the process kept most of each (a flood
-/// of 145 checks left it 2.7 GB large), and [`VERIFIER`] bounds how many run at once.
+/// of 145 checks left it 2.7 GB large), and the login handler's semaphore
+/// (`dashboard::auth`'s `VERIFIER`) bounds how many run at once.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     static POOL: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
     let mut memory = POOL.lock().map(|mut p| p.pop()).unwrap_or_default().unwrap_or_default();

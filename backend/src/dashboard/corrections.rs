@@ -133,7 +133,7 @@ pub(super) async fn save(
         return Err(bad("言い方は1〜200文字で書いてください。"));
     }
     // No spoken phrase starts with these, and a spreadsheet would run it as a formula.
-    if starts_like_a_formula(&text) {
+    if super::starts_a_formula(&text) {
         return Err(bad("言い方は文字から書いてください（= + - @ で始められません）。"));
     }
     let intent = form.get("intent").map(String::as_str).unwrap_or_default();
@@ -207,11 +207,6 @@ pub(super) async fn publish(
         )),
         Err(_) => Err(bad(not_a_bundle)),
     }
-}
-
-/// A cell a spreadsheet would take for a formula.
-fn starts_like_a_formula(text: &str) -> bool {
-    matches!(super::spreadsheet_cell(text), std::borrow::Cow::Owned(_))
 }
 
 /// The corrections as `dialect-model learn --corrections` reads them: a header row,

@@ -20,14 +20,56 @@ pub struct ReportRow {
 /// what, when.
 pub type AuditLine = (Option<UserId>, String, DateTime<Utc>);
 
+/// Whom an audit line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum About {
+    Resident(ResidentId),
+    /// A dashboard account (its creation, disabling, password, sessions).
+    Account(UserId),
+    /// The whole town (the weather override).
+    Town,
+}
+
+/// Writes one line of the audit log, inside the caller's transaction: `by` did
+/// `action` about `about` (`by` is `None` when no dashboard user acted).
+pub(super) fn audit_tx(
+    conn: &rusqlite::Connection,
+    by: Option<UserId>,
+    action: &str,
+    about: About,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (resident, account) = match about {
+        About::Resident(r) => (Some(r.0), None),
+        About::Account(u) => (None, Some(u.0)),
+        About::Town => (None, None),
+    };
+    conn.execute(
+        "INSERT INTO audit_log (at_ms, user_id, action, resident_id, subject_user_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ms(now), by.map(|u| u.0), action, resident, account],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// The audit trail of a resident: (user, action, when), oldest first.
     pub fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, StoreError> {
+        self.trail("resident_id", resident.0)
+    }
+
+    /// The account actions done to `user`: (who, what, when), oldest first.
+    pub fn account_trail(&self, user: UserId) -> Result<Vec<AuditLine>, StoreError> {
+        self.trail("subject_user_id", user.0)
+    }
+
+    /// The lines whose `column` (a fixed column name, never input) is `id`.
+    fn trail(&self, column: &'static str, id: i64) -> Result<Vec<AuditLine>, StoreError> {
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT user_id, action, at_ms FROM audit_log WHERE resident_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([resident.0], |r| {
-            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT user_id, action, at_ms FROM audit_log WHERE {column} = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -77,10 +119,7 @@ impl Store {
         resident: Option<ResidentId>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.lock().execute(
-            "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, ?3, ?4)",
-            params![ms(now), user.0, action, resident.map(|r| r.0)],
-        )?;
-        Ok(())
+        let about = resident.map_or(About::Town, About::Resident);
+        audit_tx(&self.lock(), Some(user), action, about, now)
     }
 }

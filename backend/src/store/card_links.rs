@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
+use super::audit::{About, audit_tx};
 use super::pull_log::push_tx;
 use super::*;
 
@@ -66,10 +67,7 @@ impl Store {
             "UPDATE card_link_requests SET decided_ms = ?2, decided_by = ?3 WHERE id = ?1",
             params![request, ms(now), user.0],
         )?;
-        tx.execute(
-            "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, 'card_link_approve', ?3)",
-            params![ms(now), user.0, resident],
-        )?;
+        audit_tx(&tx, Some(user), "card_link_approve", About::Resident(ResidentId(resident)), now)?;
         let roster =
             wire::RosterEntryBody { resident_id: resident, display_name: name, card_identity: Some(card) };
         push_tx(&tx, Some(ResidentId(resident)), None, &roster, now)?;

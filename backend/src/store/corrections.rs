@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
+use super::audit::{About, audit_tx};
 use super::{ResidentId, Store, StoreError, UserId, from_ms, ms};
 
 /// What a tablet reported (validated names, never the words said).
@@ -149,10 +150,7 @@ impl Store {
                  corrected_ms = excluded.corrected_ms",
             params![id, correction.text, correction.intent, correction.body_part, user.0, ms(now)],
         )?;
-        tx.execute(
-            "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, 'dialect_correction', ?3)",
-            params![ms(now), user.0, resident],
-        )?;
+        audit_tx(&tx, Some(user), "dialect_correction", About::Resident(ResidentId(resident)), now)?;
         tx.commit()?;
         Ok(true)
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 
+use super::audit::{About, audit_tx};
 use super::pull_log::push_tx;
 use super::{
     CardIdentity, CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms,
@@ -62,21 +63,6 @@ fn contacts_tx(tx: &Transaction<'_>, resident: ResidentId, contacts: &[Contact])
             params![resident.0, i as i64, c.name, c.relation, c.phone],
         )?;
     }
-    Ok(())
-}
-
-/// One line of the audit log; `user` is `None` when no dashboard user acted.
-fn audit_tx(
-    tx: &Transaction<'_>,
-    user: impl Into<Option<UserId>>,
-    action: &str,
-    r: ResidentId,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit_log (at_ms, user_id, action, resident_id) VALUES (?1, ?2, ?3, ?4)",
-        params![ms(now), user.into().map(|u| u.0), action, r.0],
-    )?;
     Ok(())
 }
 
@@ -222,7 +208,7 @@ impl Store {
         };
         push_tx(&tx, Some(id), None, &roster, now)?;
         push_settings_tx(&tx, id, now)?;
-        audit_tx(&tx, user, "enrol", id, now)?;
+        audit_tx(&tx, Some(user), "enrol", About::Resident(id), now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -266,7 +252,7 @@ impl Store {
         }
         contacts_tx(&tx, resident, &profile.contacts)?;
         push_settings_tx(&tx, resident, now)?;
-        audit_tx(&tx, user, "edit_profile", resident, now)?;
+        audit_tx(&tx, Some(user), "edit_profile", About::Resident(resident), now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -289,7 +275,7 @@ impl Store {
             params![resident.0, ms(from), ms(until), reason],
         )?;
         push_settings_tx(&tx, resident, now)?;
-        audit_tx(&tx, user, "pause", resident, now)?;
+        audit_tx(&tx, user, "pause", About::Resident(resident), now)?;
         tx.commit()?;
         Ok(())
     }
@@ -313,7 +299,7 @@ impl Store {
             return Ok(false);
         }
         push_settings_tx(&tx, resident, now)?;
-        audit_tx(&tx, user, "end_pause", resident, now)?;
+        audit_tx(&tx, Some(user), "end_pause", About::Resident(resident), now)?;
         tx.commit()?;
         Ok(true)
     }
@@ -367,7 +353,7 @@ impl Store {
             "INSERT INTO visits (resident_id, user_id, at_ms, note) VALUES (?1, ?2, ?3, ?4)",
             params![resident.0, user.0, ms(now), note],
         )?;
-        audit_tx(&tx, user, "visit", resident, now)?;
+        audit_tx(&tx, Some(user), "visit", About::Resident(resident), now)?;
         tx.commit()?;
         Ok(())
     }
@@ -411,7 +397,7 @@ impl Store {
         super::residents::push_settings_tx(&tx, id, now)?;
         // Enrolled without a dashboard user (the `add-resident` command, the demo):
         // audited all the same, with no user on the line.
-        audit_tx(&tx, None, "enrol", id, now)?;
+        audit_tx(&tx, None, "enrol", About::Resident(id), now)?;
         tx.commit()?;
         Ok(id)
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
+use super::audit::{About, audit_tx};
 use super::{Role, parse_role};
 use super::{Store, StoreError, UserId, devices::random_bytes, hex, ms, sha256_hex};
 
@@ -210,21 +211,9 @@ impl AccountChange {
 
 impl Store {
     /// Adds a dashboard user; `password_hash` is an Argon2 PHC string. Audited as
-    /// done by `by` (`None`: from the office's terminal).
+    /// done from the office's terminal (no dashboard user adds accounts).
     pub fn add_user(
         &self,
-        login: &str,
-        password_hash: &str,
-        role: Role,
-        district: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<UserId, StoreError> {
-        self.add_user_by(None, login, password_hash, role, district, now)
-    }
-
-    fn add_user_by(
-        &self,
-        by: Option<UserId>,
         login: &str,
         password_hash: &str,
         role: Role,
@@ -238,7 +227,7 @@ impl Store {
             params![login, password_hash, role.key(), district, ms(now)],
         )?;
         let id = UserId(tx.last_insert_rowid());
-        audit_account(&tx, by, "add_user", id, now)?;
+        audit_tx(&tx, None, "add_user", About::Account(id), now)?;
         tx.commit()?;
         Ok(id)
     }
@@ -316,38 +305,8 @@ impl Store {
         } else {
             0
         };
-        audit_account(&tx, by, action, UserId(id), now)?;
+        audit_tx(&tx, by, action, About::Account(UserId(id)), now)?;
         tx.commit()?;
         Ok(Some((UserId(id), ended)))
     }
-
-    /// The account actions done to `user`: (who, what, when), oldest first.
-    pub fn account_trail(&self, user: UserId) -> Result<Vec<super::AuditLine>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare("SELECT user_id, action, at_ms FROM audit_log WHERE subject_user_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([user.0], |r| {
-            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (by, action, at) = row?;
-            out.push((by.map(UserId), action, super::from_ms(at)?));
-        }
-        Ok(out)
-    }
-}
-
-fn audit_account(
-    tx: &rusqlite::Transaction<'_>,
-    by: Option<UserId>,
-    action: &str,
-    subject: UserId,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit_log (at_ms, user_id, action, subject_user_id) VALUES (?1, ?2, ?3, ?4)",
-        params![ms(now), by.map(|u| u.0), action, subject.0],
-    )?;
-    Ok(())
 }

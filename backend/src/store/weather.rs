@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
+use super::audit::{About, audit_tx};
 use super::pull_log::push_json_tx;
 use super::{Store, StoreError, UserId, ms};
 
@@ -69,10 +70,7 @@ impl Store {
             params![body, user.0, ms(now)],
         )?;
         push_json_tx::<wire::WeatherReport>(&tx, None, None, body, now)?;
-        tx.execute(
-            "INSERT INTO audit_log (at_ms, user_id, action) VALUES (?1, ?2, 'weather_override')",
-            params![ms(now), user.0],
-        )?;
+        audit_tx(&tx, Some(user), "weather_override", About::Town, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -90,10 +88,7 @@ impl Store {
         if let Some(body) = fetched {
             push_json_tx::<wire::WeatherReport>(&tx, None, None, &body, now)?;
         }
-        tx.execute(
-            "INSERT INTO audit_log (at_ms, user_id, action) VALUES (?1, ?2, 'weather_override_cleared')",
-            params![ms(now), user.0],
-        )?;
+        audit_tx(&tx, Some(user), "weather_override_cleared", About::Town, now)?;
         tx.commit()?;
         Ok(true)
     }
