@@ -30,7 +30,7 @@ pub fn default_path(db: &Path) -> PathBuf {
 }
 
 /// Whether `pin` is a PIN staff can type on the keypad.
-pub fn plausible(pin: &str) -> bool {
+fn plausible(pin: &str) -> bool {
     (4..=12).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 

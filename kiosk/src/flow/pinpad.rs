@@ -50,6 +50,12 @@ impl PinPad {
         self.digits.pop();
     }
 
+    /// Forgets the typed digits, never what the card said about its tries: a pad
+    /// opened again must still refuse the last one.
+    pub fn clear_digits(&mut self) {
+        self.digits.clear();
+    }
+
     /// Whether sending a PIN now could lock the card: one try left, or none.
     pub fn must_not_send(&self) -> bool {
         self.tries_left.is_some_and(|t| t <= 1)

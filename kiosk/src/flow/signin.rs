@@ -6,9 +6,7 @@ use super::*;
 impl Flow<'_> {
     pub(super) fn start_linking(&mut self, fx: &mut Vec<Effect>) {
         self.linking = true;
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
+        self.pin.clear_digits();
         self.show(Screen::SignIn);
         self.view.signin = SignInView {
             message: "カードをかざして、暗証番号（4けた）を押してください".into(),
@@ -44,9 +42,7 @@ impl Flow<'_> {
 
     /// The card of a resident with a PIN sign-in was read: the keypad, never rushed.
     pub(super) fn ask_card_pin(&mut self, resident: Resident, card: String, fx: &mut Vec<Effect>) {
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
+        self.pin.clear_digits();
         self.show(Screen::SignIn);
         let line = format!("{}さん、カードの暗証番号（4けた）を押してください。", resident.name);
         self.view.signin = SignInView {
@@ -102,9 +98,7 @@ impl Flow<'_> {
     /// same card; otherwise plain words, and never a try the resident did not type.
     fn pin_sign_in_result(&mut self, v: PinVerdict, fx: &mut Vec<Effect>) {
         let Some((resident, card)) = self.verifying.take() else { return };
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
+        self.pin.clear_digits();
         self.view.signin.pin_length = 0;
         let (message, detail) = match v {
             PinVerdict::Ok { identity_hex } if identity_hex == card => {
@@ -173,11 +167,7 @@ impl Flow<'_> {
             PinVerdict::Blocked | PinVerdict::Failed(_) => {}
         }
         self.linking = false;
-        // Forget the digits, never what the card said about its tries: a pad opened
-        // again must still refuse the last one.
-        let tries = self.pin.tries_left;
-        self.pin = PinPad::default();
-        self.pin.tries_left = tries;
+        self.pin.clear_digits();
         fx.extend(self.staff.pin_result(v).into_iter().map(Effect::Staff));
         self.view.staff = self.staff.view();
         self.show(Screen::Staff);
