@@ -771,9 +771,18 @@ fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
         }),
         ..Default::default()
     });
-    let port = tests::pcscd::VPCD_PORT.to_string();
-    let dir = pki_dir.path().to_string_lossy().into_owned();
-    let _card = tests::VirtualCardProcess::start(&["--port", &port, "--pki-dir", &dir]).unwrap();
+    // The card in this process, on pcscd's first virtual reader, until pcscd goes: not
+    // the card binary, whose build on first use may relink this very test binary while
+    // it runs (a child process it starts then finds no executable).
+    let mut card = virtual_mynumber_card::VirtualCard::new(pki.card_contents(), Default::default());
+    let vpcd = std::net::TcpStream::connect(("127.0.0.1", tests::pcscd::VPCD_PORT)).unwrap();
+    let options = virtual_mynumber_card::ServeOptions {
+        quickack: true,
+        response_delay: Duration::ZERO,
+        remove_at_apdu: None,
+        reinsert_after: None,
+    };
+    std::thread::spawn(move || virtual_mynumber_card::vpcd::serve_connection(&mut card, vpcd, &options));
     rig.pump_until("the PIN keypad", Duration::from_secs(20), |r| r.app.view().signin.keypad);
     assert_eq!(rig.app.screen(), Screen::SignIn, "no check-in before the PIN");
     assert!(rig.app.view().signin.message.contains("山田さん"), "{:?}", rig.app.view().signin);
