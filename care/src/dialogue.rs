@@ -142,6 +142,26 @@ pub struct HelpLines {
     /// a danger without a line here is confirmed with `confirm`.
     #[serde(default)]
     pub danger: BTreeMap<Danger, String>,
+    pub progress: HelpProgressLines,
+}
+
+/// What the help screen says as a call for help travels: never that the office was
+/// told before it was.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpProgressLines {
+    /// The screen's headline while it is being sent (`{responder}`).
+    pub sending: String,
+    /// The office stored it (`{responder}`).
+    pub delivered: String,
+    /// Not sent yet: the office cannot be reached; the tablet keeps trying.
+    pub unsent: String,
+    /// The office refused it: it will not arrive.
+    pub refused: String,
+    /// Someone took it on (`{handler}`: 「民生委員」).
+    pub taken_on: String,
+    /// No resident is registered on this tablet, so there is nobody to send it for.
+    pub unregistered: String,
 }
 
 /// Lines offering the snow-clearing watch.
@@ -282,6 +302,12 @@ impl Script {
             &h.alerted,
             &h.stay,
             &h.cancelled,
+            &h.progress.sending,
+            &h.progress.delivered,
+            &h.progress.unsent,
+            &h.progress.refused,
+            &h.progress.taken_on,
+            &h.progress.unregistered,
             &s.offer,
             &s.accepted,
             &s.declined,

@@ -898,7 +898,7 @@ mod checkin_dialogue {
                     alert,
                     Some((at("2026-01-20 08:31"), Some(QuestionId::Slept), confirmed.unwrap()))
                 );
-                assert_eq!(turn.say[0].text, "推進員の佐藤さんに知らせました。すぐに連絡が来ます。");
+                assert_eq!(turn.say[0].text, "推進員の佐藤さんに、知らせを送ります。");
                 assert_eq!(s.record().outcome, Outcome::HelpRequested);
                 assert!(s.is_finished());
             } else {
@@ -967,7 +967,8 @@ mod checkin_dialogue {
             let line = line
                 .replace("{name}", "佐々木")
                 .replace("{responder}", "推進員の佐藤さん")
-                .replace("{part}", "背中");
+                .replace("{part}", "背中")
+                .replace("{handler}", "民生委員");
             assert_eq!(speech::line_problem(&line), None, "{line}");
         }
         for &q in QuestionId::ALL {

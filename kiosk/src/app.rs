@@ -204,6 +204,7 @@ impl App {
         app.render();
         app.refresh_notice();
         app.office_news();
+        app.read_help();
         Ok(app)
     }
 
@@ -305,6 +306,9 @@ impl App {
                 if news {
                     self.office_news();
                 }
+                // After every round: a call for help may have arrived, failed to, or
+                // been taken on.
+                self.read_help();
             }
             Report::Trouble { resident, staff } => {
                 tracing::warn!(trouble = %staff, "worker trouble");
@@ -381,6 +385,22 @@ impl App {
         });
     }
 
+    /// Reads where the newest call for help is and hands it to the controller: which
+    /// the office has, which it took on, and whether the office can be reached now.
+    pub fn read_help(&self) {
+        let r = self.reporter.clone();
+        let offline = self
+            .health
+            .lock()
+            .map(|h| matches!(h.sync, Some(crate::sync::SyncStatus::Offline { .. })))
+            .unwrap_or(false);
+        let since = self.flow.borrow().now() - crate::flow::HELP_REMEMBERED;
+        self.store.run(move |store| match store.help_progress(since) {
+            Ok(progress) => r(Report::Flow(Input::HelpNews(progress.map(|p| help_news(p, offline))))),
+            Err(e) => tracing::warn!(error = %e, "cannot read the call for help"),
+        });
+    }
+
     fn speak(&self, command: SpeechCommand) {
         match &self.speech {
             Some(s) => s.send(command),
@@ -421,6 +441,7 @@ impl App {
                     r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
                 });
             }
+            Effect::ReadHelp => self.read_help(),
             Effect::Staff(s) => self.staff_effect(s),
         }
     }
@@ -578,6 +599,30 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         true
     });
     Resident { id: r.id.0, name: r.display_name, profile: Default::default(), history, pin_sign_in }
+}
+
+/// The controller's picture of a call for help, from the store's.
+fn help_news(p: crate::store::HelpProgress, offline: bool) -> crate::flow::HelpNews {
+    use crate::store::HelpDelivery;
+    crate::flow::HelpNews {
+        resident: p.resident.0,
+        raised_at: p.raised_at,
+        delivered: p.delivery == HelpDelivery::Delivered,
+        refused: p.delivery == HelpDelivery::Refused,
+        handler: p.handler,
+        offline,
+        contacts: p
+            .contacts
+            .into_iter()
+            .map(|c| {
+                [c.relation, c.name, c.phone]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("　")
+            })
+            .collect(),
+    }
 }
 
 /// The resident's notice: calm, short, nothing alarming; empty when all is well.

@@ -9,8 +9,8 @@
 //!
 //! This file holds the controller's types and its dispatch (`Flow::handle`); each job
 //! lives in its own file: `checkin`, `exercise` (with the guided session in `guide`),
-//! `safety`, `snow`, `signin` (sign-in and card linking, typed PINs in `pinpad`) and
-//! `staff` (staff mode's own controller).
+//! `help` (the help button and the help screen), `safety`, `snow`, `signin` (sign-in
+//! and card linking, typed PINs in `pinpad`) and `staff` (staff mode's own controller).
 
 use care::dialogue::{self, Button, Context, Entry, Input as DialogueInput, QuestionId, Script, Step};
 use care::planner::{DayRecord, Plan, Profile};
@@ -22,6 +22,7 @@ use chrono::NaiveDateTime;
 mod checkin;
 mod exercise;
 pub mod guide;
+mod help;
 pub mod pinpad;
 mod safety;
 mod signin;
@@ -30,6 +31,7 @@ pub mod staff;
 
 pub use exercise::encouragement;
 use guide::Guide;
+pub use help::{HELP_REMEMBERED, HelpNews, HelpState};
 use pinpad::{PinPad, PinVerdict};
 use staff::{Staff, StaffInput};
 
@@ -108,6 +110,8 @@ pub enum Screen {
     Safety,
     Snow,
     Staff,
+    /// A call for help is on its way, or taken on.
+    Help,
 }
 
 impl Screen {
@@ -122,6 +126,7 @@ impl Screen {
             Screen::Safety => "safety",
             Screen::Snow => "snow",
             Screen::Staff => "staff",
+            Screen::Help => "help",
         }
     }
 }
@@ -155,6 +160,13 @@ pub enum Input {
     CloseSafety,
     SnowBack,
     SnowHelp,
+    /// The 「助けを呼ぶ」 button, on every resident screen.
+    CallForHelp,
+    /// What the store says about the newest call for help (the app reads it after
+    /// each sync round, and when asked).
+    HelpNews(Option<HelpNews>),
+    /// The help screen's 「とじる」.
+    CloseHelp,
     Staff(StaffInput),
     /// The result of a strong sign-in (PIN, and the card's signature) for a card link
     /// or a PIN sign-in: tries left on failure.
@@ -248,6 +260,8 @@ pub enum Effect {
     },
     /// Ask the card worker which resident the touch start is for.
     FindHousehold,
+    /// Read where the newest call for help is, and report it as [`Input::HelpNews`].
+    ReadHelp,
     Staff(crate::flow::staff::StaffEffect),
 }
 
@@ -263,6 +277,7 @@ pub struct View {
     pub score: ScoreView,
     pub safety: SafetyView,
     pub snow: SnowView,
+    pub help: HelpView,
     pub staff: crate::flow::staff::StaffView,
     /// The gentle line at the top of every screen (「マイクが使えないので…」); empty when all is well.
     pub notice: String,
@@ -326,6 +341,17 @@ pub struct SnowView {
     pub status: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HelpView {
+    /// "sending" | "unsent" | "refused" | "delivered" | "taken-on" | "unregistered"
+    pub phase: &'static str,
+    pub caption: String,
+    /// The resident's contacts, shown while the office does not have the call.
+    pub contacts: Vec<String>,
+    pub show_119: bool,
+    pub can_close: bool,
+}
+
 /// After the current speech ends, what comes next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Then {
@@ -368,6 +394,11 @@ pub struct Flow<'c> {
     /// A resident with a PIN sign-in, and the card they held, until the card has
     /// checked the PIN they type.
     verifying: Option<(Resident, String)>,
+    /// The call for help the help screen follows.
+    help: Option<help::HelpCall>,
+    /// The help button was pressed with nobody signed in: the household's resident
+    /// is being looked up for the call.
+    help_wanted: bool,
     staff: Staff,
     now: NaiveDateTime,
     view: View,
@@ -393,6 +424,8 @@ impl<'c> Flow<'c> {
             pin: PinPad::default(),
             linking: false,
             verifying: None,
+            help: None,
+            help_wanted: false,
             staff: Staff::new(),
             now,
             view: View::default(),
@@ -413,6 +446,11 @@ impl<'c> Flow<'c> {
 
     pub fn resident(&self) -> Option<&Resident> {
         self.resident.as_ref()
+    }
+
+    /// The controller's clock (the last tick).
+    pub fn now(&self) -> NaiveDateTime {
+        self.now
     }
 
     /// Feeds one input; returns the effects, in order.
@@ -439,6 +477,7 @@ impl<'c> Flow<'c> {
                     None => self.not_registered(&mut fx),
                 }
             }
+            Input::Household(found) if self.help_wanted => self.help_for_household(found, &mut fx),
             Input::Household(found)
                 if matches!(self.screen, Screen::Idle | Screen::SignIn)
                     && !self.linking
@@ -474,6 +513,9 @@ impl<'c> Flow<'c> {
             Input::CloseSafety => self.after_safety(&mut fx),
             Input::SnowBack => self.snow_answer(Understanding::sure(Intent::Yes), &mut fx),
             Input::SnowHelp => self.snow_answer(Understanding::sure(Intent::NeedHelp), &mut fx),
+            Input::CallForHelp => self.call_for_help(&mut fx),
+            Input::HelpNews(news) => self.help_news(news, &mut fx),
+            Input::CloseHelp => self.close_help(&mut fx),
             Input::Staff(StaffInput::LinkCard) if self.screen == Screen::Staff => self.start_linking(&mut fx),
             Input::Staff(s) => {
                 if s == StaffInput::Enter {
@@ -520,6 +562,11 @@ impl<'c> Flow<'c> {
         self.verifying = None;
         self.view.checkin = CheckinView::default();
         self.view.signin = SignInView::default();
+        if self.help.is_some() {
+            // A call not closed holds the screen (staff leaving, a score closed).
+            self.show_help(fx, false);
+            return;
+        }
         if let Some(c) = self.pending_campaign.take() {
             self.campaign_arrived(c, fx);
         }
@@ -530,10 +577,12 @@ impl<'c> Flow<'c> {
         !matches!(self.step, Step::HelpConfirm)
             && self.screen != Screen::Safety
             && self.screen != Screen::Staff
+            && self.screen != Screen::Help
     }
 
     fn tick(&mut self, now: NaiveDateTime, fx: &mut Vec<Effect>) {
         self.now = now;
+        self.help_tick(fx);
         if self.screen == Screen::Snow
             && let Some(watch) = self.watch.as_mut()
         {
@@ -715,6 +764,110 @@ mod tests {
             "{fx:?}"
         );
         assert_eq!(flow.screen(), Screen::Staff);
+    }
+
+    fn news(state: (bool, Option<&str>, bool)) -> Input {
+        let (delivered, handler, offline) = state;
+        Input::HelpNews(Some(HelpNews {
+            resident: 3,
+            raised_at: "2026-12-14T07:05:00".parse().unwrap(),
+            delivered,
+            refused: false,
+            handler: handler.map(str::to_owned),
+            offline,
+            contacts: vec!["長男　一郎　090-1234-5678".into()],
+        }))
+    }
+
+    #[test]
+    fn the_help_button_on_idle_calls_for_the_household_and_the_screen_only_moves_forward() {
+        let now = "2026-12-14T07:05:00".parse().unwrap();
+        let mut flow = Flow::new(care(), now);
+        assert_eq!(flow.handle(Input::CallForHelp), vec![Effect::FindHousehold]);
+        let fx = flow.handle(Input::Household(Some(guarded(true))));
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::Record(Record::Care {
+                    resident: 3,
+                    event: CareEvent::HelpAlert { confirmed: true, .. }
+                })
+            )),
+            "the call is recorded for her, PIN rule or not: {fx:?}"
+        );
+        assert!(fx.contains(&Effect::SyncNow) && fx.contains(&Effect::ReadHelp), "{fx:?}");
+        assert_eq!(flow.screen(), Screen::Help);
+        assert_eq!(flow.view().help.phase, "sending");
+        assert!(!flow.view().help.can_close);
+        // Offline: not sent yet, contacts and 119; a later "sending" does not undo it.
+        flow.handle(news((false, None, true)));
+        assert_eq!(flow.view().help.phase, "unsent");
+        assert!(flow.view().help.show_119 && flow.view().help.contacts.len() == 1);
+        flow.handle(news((false, None, false)));
+        assert_eq!(flow.view().help.phase, "unsent");
+        flow.handle(news((true, None, false)));
+        assert_eq!(flow.view().help.phase, "delivered");
+        assert!(flow.view().help.caption.contains("届きました") && !flow.view().help.show_119);
+        flow.handle(news((true, Some("民生委員"), false)));
+        assert!(flow.view().help.caption.contains("民生委員"));
+        flow.handle(news((true, None, false)));
+        assert_eq!(flow.view().help.phase, "taken-on", "taken on stays taken on");
+        // Staff coming and going do not lose it; 「とじる」 does.
+        flow.handle(Input::Staff(StaffInput::Enter));
+        flow.handle(Input::Staff(StaffInput::Leave));
+        assert_eq!(flow.screen(), Screen::Help);
+        flow.handle(Input::CloseHelp);
+        assert_eq!(flow.screen(), Screen::Idle);
+    }
+
+    #[test]
+    fn a_call_still_sending_after_half_a_minute_is_told_as_not_there_yet() {
+        let now: NaiveDateTime = "2026-12-14T07:05:00".parse().unwrap();
+        let mut flow = Flow::new(care(), now);
+        flow.handle(Input::CallForHelp);
+        flow.handle(Input::Household(Some(guarded(false))));
+        flow.handle(Input::Tick(now + chrono::TimeDelta::seconds(29)));
+        assert_eq!(flow.view().help.phase, "sending");
+        let fx = flow.handle(Input::Tick(now + chrono::TimeDelta::seconds(30)));
+        assert_eq!(flow.view().help.phase, "unsent");
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Say { lines, .. } if lines[0].contains("119"))),
+            "{fx:?}"
+        );
+        assert!(!flow.view().help.can_close, "closing waits for someone to take it on");
+    }
+
+    #[test]
+    fn with_nobody_registered_the_help_button_says_so_and_shows_119() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        flow.handle(Input::CallForHelp);
+        let fx = flow.handle(Input::Household(None));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Record(_))), "nothing to record: {fx:?}");
+        assert_eq!(flow.view().help.phase, "unregistered");
+        assert!(flow.view().help.show_119 && flow.view().help.can_close);
+    }
+
+    #[test]
+    fn the_help_button_mid_check_in_ends_it_as_a_call_without_asking_to_confirm() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        flow.handle(Input::CardRead(Some(guarded(false)), "cd".repeat(32)));
+        assert_eq!(flow.screen(), Screen::Checkin);
+        let fx = flow.handle(Input::CallForHelp);
+        let said: Vec<&String> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Say { lines, .. } => Some(lines),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(!said.iter().any(|l| l.contains("ということですね")), "not asked to confirm: {said:?}");
+        let check_in = fx.iter().find_map(|e| match e {
+            Effect::Record(Record::Care { event: CareEvent::Checkin(r), .. }) => Some(r.outcome),
+            _ => None,
+        });
+        assert_eq!(check_in, Some(care::record::Outcome::HelpRequested), "{fx:?}");
+        assert_eq!(flow.screen(), Screen::Help);
     }
 
     #[test]

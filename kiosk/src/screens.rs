@@ -75,6 +75,35 @@ pub fn capture_all(
                 None,
             )
             .map_err(|e| ScreensError::Start(e.to_string()))?;
+        // Her contacts, as the office sends them, for the help screen.
+        let settings = wire::ResidentSettingsBody {
+            resident_id: 1,
+            checkin_window: ["07:00".into(), "10:00".into()],
+            grace_minutes: 60,
+            contraindications: vec![],
+            pauses: vec![],
+            emergency_contacts: vec![
+                wire::EmergencyContact {
+                    name: "山田一郎".into(),
+                    relation: "長男".into(),
+                    phone: "090-1234-5678".into(),
+                },
+                wire::EmergencyContact {
+                    name: "佐藤".into(),
+                    relation: "隣人".into(),
+                    phone: "0237-74-0000".into(),
+                },
+            ],
+            pin_sign_in: false,
+        };
+        let item = wire::PullItem {
+            cursor: 1,
+            kind: wire::PullKind::ResidentSettings,
+            body: serde_json::to_value(settings).map_err(|e| ScreensError::Start(e.to_string()))?,
+        };
+        store
+            .apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false })
+            .map_err(|e| ScreensError::Start(e.to_string()))?;
     }
     let (tx, rx) = mpsc::channel::<Report>();
     let tx = std::sync::Mutex::new(tx);
@@ -129,6 +158,26 @@ pub fn capture_all(
     app.input(Input::Heard(care::understanding::Understanding::sure(care::understanding::Intent::NeedHelp)));
     pump(&app);
     shoot("checkin-help");
+    // 助けて: the help screen follows the call. No office here, so it is not sent:
+    // after the patience it says so, with her contacts and 119.
+    app.input(Input::Answer(0));
+    pump(&app);
+    shoot("help-sending");
+    app.input(Input::Tick("2026-12-14T07:06:00".parse().expect("literal")));
+    pump(&app);
+    shoot("help-unsent");
+    app.input(Input::HelpNews(Some(crate::flow::HelpNews {
+        resident: 1,
+        raised_at: "2026-12-14T07:05:00".parse().expect("literal"),
+        delivered: true,
+        refused: false,
+        handler: Some("民生委員".into()),
+        offline: false,
+        contacts: vec![],
+    })));
+    shoot("help-taken-on");
+    app.input(Input::CloseHelp);
+    pump(&app);
     // A fresh check-in to the plan and the guided session.
     app.input(Input::Staff(StaffInput::Enter));
     app.input(Input::Staff(StaffInput::Leave));

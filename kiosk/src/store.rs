@@ -18,6 +18,7 @@
 
 mod downstream;
 mod events;
+mod help;
 mod history;
 mod outbox;
 mod record;
@@ -41,6 +42,7 @@ use rusqlite::{
 };
 use serde_json::Value;
 
+pub use help::{HelpDelivery, HelpProgress};
 pub use schema::VERSION as SCHEMA_VERSION;
 
 /// Why the store could not do what was asked. Messages name the fault and what to do,

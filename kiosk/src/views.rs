@@ -9,8 +9,8 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use crate::flow::staff::StaffInput;
 use crate::flow::{ExerciseInput, Input, SignInInput, View};
 use crate::{
-    AppAdapter, AppWindow, CheckinAdapter, ExerciseAdapter, IdleAdapter, SafetyAdapter, ScoreAdapter,
-    SignInAdapter, SnowAdapter, StaffAdapter,
+    AppAdapter, AppWindow, CheckinAdapter, ExerciseAdapter, HelpAdapter, IdleAdapter, SafetyAdapter,
+    ScoreAdapter, SignInAdapter, SnowAdapter, StaffAdapter,
 };
 
 fn strings(items: &[String]) -> ModelRc<SharedString> {
@@ -72,6 +72,13 @@ pub fn render(window: &AppWindow, view: &View) {
     let sn = window.global::<SnowAdapter<'_>>();
     sn.set_caption(view.snow.caption.as_str().into());
     sn.set_status(view.snow.status.as_str().into());
+
+    let h = window.global::<HelpAdapter<'_>>();
+    h.set_phase(view.help.phase.into());
+    h.set_caption(view.help.caption.as_str().into());
+    h.set_contacts(strings(&view.help.contacts));
+    h.set_show_119(view.help.show_119);
+    h.set_can_close(view.help.can_close);
 
     let st = window.global::<StaffAdapter<'_>>();
     let sv = &view.staff;
@@ -140,6 +147,11 @@ pub fn bind(window: &AppWindow, send: impl Fn(Input) + Clone + 'static) {
     sn.on_back_safe(move || send2(Input::SnowBack));
     let send2 = send.clone();
     sn.on_help(move || send2(Input::SnowHelp));
+
+    let send2 = send.clone();
+    window.global::<AppAdapter<'_>>().on_call_for_help(move || send2(Input::CallForHelp));
+    let send2 = send.clone();
+    window.global::<HelpAdapter<'_>>().on_close(move || send2(Input::CloseHelp));
 
     let st = window.global::<StaffAdapter<'_>>();
     let staff = move |i: StaffInput| Input::Staff(i);

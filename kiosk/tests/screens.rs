@@ -107,12 +107,15 @@ fn audit(window: &AppWindow, rgb: &[u8], name: &str, problems: &mut Vec<String>)
             }
         }
     }
-    // Keypads and staff pages are input, not choices; the idle prompt is the screen itself.
+    // Keypads and staff pages are input, not choices; the idle prompt is the screen
+    // itself; the help button is on every screen, not one of the question's answers.
     if !name.starts_with("staff") && name != "signin-pin" {
         let choices = all
             .iter()
             .filter(|e| visible(e) && e.accessible_role() == Some(AccessibleRole::Button))
-            .filter(|e| e.accessible_label().is_some_and(|l| l != "カードをかざしてください"))
+            .filter(|e| {
+                e.accessible_label().is_some_and(|l| l != "カードをかざしてください" && l != "助けを呼ぶ")
+            })
             .count();
         if choices > MAX_CHOICES {
             problems.push(format!("{name}: {choices} choices on a resident's screen > {MAX_CHOICES}"));

@@ -26,7 +26,7 @@ pub(crate) struct Office {
     rt: tokio::runtime::Runtime,
     dir: PathBuf,
     addr: SocketAddr,
-    store: backend::store::Store,
+    pub(crate) store: backend::store::Store,
     stop: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
 }
 

@@ -125,6 +125,7 @@ impl Rig {
         match self.app.screen() {
             Screen::Safety => v.safety.caption,
             Screen::Exercise => v.exercise.caption,
+            Screen::Help => v.help.caption,
             _ => v.checkin.caption,
         }
     }
@@ -494,8 +495,10 @@ fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
     assert_eq!(rig.app.screen(), Screen::Snow, "the watch is on screen after the check-in");
     let start: chrono::NaiveDateTime = "2026-12-14T07:06:00".parse().unwrap();
     let mut asked = false;
+    let mut now = start;
     for minutes in (5..=180).step_by(5) {
-        rig.app.tick(start + chrono::Duration::minutes(minutes));
+        now = start + chrono::Duration::minutes(minutes);
+        rig.app.tick(now);
         rig.settle();
         asked |= rig.app.view().snow.caption.contains("大丈夫ですか");
         if rig.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert) {
@@ -504,7 +507,13 @@ fn snow_watch_checks_back_and_alerts_when_no_answer_comes() {
     }
     assert!(asked, "it checked back before alerting");
     assert!(rig.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert), "no answer: staff are alerted");
-    assert!(rig.app.view().snow.status.contains("連絡"), "{}", rig.app.view().snow.status);
+    // The help screen follows the call, and claims only what is true: with no office
+    // here, it is being sent, then not there yet.
+    assert_eq!(rig.app.screen(), Screen::Help);
+    assert!(rig.caption().contains("知らせを送ります"), "{}", rig.caption());
+    rig.app.tick(now + chrono::Duration::minutes(1));
+    rig.settle();
+    assert_eq!(rig.app.view().help.phase, "unsent", "{:?}", rig.app.view().help);
 }
 
 #[test]
@@ -801,4 +810,135 @@ fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
     }
     rig.pump_until("the check-in", Duration::from_secs(20), |r| r.app.screen() == Screen::Checkin);
     assert!(rig.app.view().checkin.caption.contains("山田"), "{:?}", rig.app.view().checkin);
+}
+
+/// Whether a visible element with this accessible label is on screen (a button, or a
+/// text, whose label is what it says).
+fn shown(rig: &Rig, label: &str) -> bool {
+    ElementHandle::find_by_accessible_label(&rig.window, label).any(|e| e.size().height > 1.0)
+}
+
+/// The help button on the idle screen: the call reaches a real office, the screen says
+/// so only once it has, and says who took it on once an officer acknowledges it; only
+/// then can it be closed.
+#[test]
+fn help_from_the_idle_screen_reaches_the_office_and_who_took_it_on_comes_back() {
+    let office_dir = tempfile::tempdir().unwrap();
+    let office = crate::store_sync::Office::start(office_dir.path());
+    let (resident, code) = office.resident_and_code();
+    let url = office.url();
+    let rig = rig(RigOptions {
+        server: Some(url.clone()),
+        sync_poll: Duration::from_millis(300),
+        prepare: Box::new(move |db| {
+            kiosk::sync::enrol(&url, &code, db).unwrap();
+        }),
+        ..Default::default()
+    });
+    assert_eq!(rig.app.screen(), Screen::Idle);
+    rig.press("助けを呼ぶ");
+    // One touch, no question first: the household's resident is looked up, and the
+    // help screen follows.
+    rig.pump_until("the help screen", Duration::from_secs(5), |r| r.app.screen() == Screen::Help);
+    let mut said = vec![rig.caption()];
+    rig.pump_until("the call at the office", Duration::from_secs(10), |r| {
+        r.app.view().help.phase == "delivered"
+    });
+    said.push(rig.caption());
+    assert!(rig.caption().contains("届きました"), "{}", rig.caption());
+    assert!(!shown(&rig, "とじる"), "the screen stays until someone takes the call on");
+    assert!(!shown(&rig, "助けを呼ぶ"), "the help screen is where the button leads");
+
+    let alert = office.store.open_alerts().unwrap();
+    assert_eq!(alert.len(), 1, "{alert:?}");
+    assert_eq!((alert[0].resident.0, alert[0].kind), (resident, backend::store::AlertKind::HelpRequest));
+    let minsei = office
+        .store
+        .add_user("minsei1", "x", backend::store::Role::Minsei, Some("大井沢"), chrono::Utc::now())
+        .unwrap();
+    assert!(office.store.acknowledge_alert(alert[0].id, minsei, chrono::Utc::now()).unwrap());
+    rig.pump_until("who took it on, on the tablet", Duration::from_secs(10), |r| {
+        r.app.view().help.phase == "taken-on"
+    });
+    said.push(rig.caption());
+    assert!(rig.caption().contains("民生委員が、対応しています"), "{}", rig.caption());
+    // What was said before the office had it never claimed it had.
+    assert!(!said[0].contains("届きました") && said[0].contains("送っています"), "{said:?}");
+    rig.press("とじる");
+    assert_eq!(rig.app.screen(), Screen::Idle);
+}
+
+/// With the office unreachable the help screen never claims the office was told: it
+/// says the call has not arrived, shows her contacts and 119 in large type, and keeps
+/// the request queued; a restart of the tablet comes back to the same screen.
+#[test]
+fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_119() {
+    let prepare = |db: &Path| {
+        let mut store = Store::open(db).unwrap();
+        store.save_credentials(&kiosk::store::Credentials { device_id: 5, token: "t".repeat(43) }).unwrap();
+        let settings = wire::ResidentSettingsBody {
+            resident_id: 1,
+            checkin_window: ["07:00".into(), "10:00".into()],
+            grace_minutes: 60,
+            contraindications: vec![],
+            pauses: vec![],
+            emergency_contacts: vec![wire::EmergencyContact {
+                name: "山田一郎".into(),
+                relation: "長男".into(),
+                phone: "090-1234-5678".into(),
+            }],
+            pin_sign_in: false,
+        };
+        let item = wire::PullItem {
+            cursor: 1,
+            kind: wire::PullKind::ResidentSettings,
+            body: serde_json::to_value(settings).unwrap(),
+        };
+        store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+    };
+    let rig = rig(RigOptions {
+        // Nothing listens on the discard port: connection refused, like a dead network.
+        server: Some("http://127.0.0.1:9".parse().unwrap()),
+        prepare: Box::new(prepare),
+        ..Default::default()
+    });
+    rig.start_checkin();
+    rig.press("助けを呼ぶ");
+    assert_eq!(rig.app.screen(), Screen::Help, "from the middle of the check-in too");
+    let first = rig.caption();
+    rig.pump_until("the screen to say it has not arrived", Duration::from_secs(20), |r| {
+        r.app.view().help.phase == "unsent"
+    });
+    for said in [&first, &rig.caption()] {
+        assert!(!said.contains("届きました") && !said.contains("知らせました"), "{said}");
+    }
+    assert!(rig.caption().contains("119"), "{}", rig.caption());
+    assert!(shown(&rig, "急ぐときは 119番"));
+    assert!(shown(&rig, "長男　山田一郎　090-1234-5678"), "{:?}", rig.app.view().help);
+    assert!(!shown(&rig, "とじる"));
+    let kinds = rig.outbox_kinds();
+    assert!(kinds.contains(&wire::EventKind::HelpRequest), "still queued to send: {kinds:?}");
+    assert!(kinds.contains(&wire::EventKind::CheckIn), "the check-in it ended is recorded: {kinds:?}");
+
+    // The tablet restarts (a power cut): the call still holds the screen.
+    let kept = tempfile::tempdir().unwrap();
+    let saved = kept.path().join("kiosk.sqlite");
+    rusqlite::Connection::open(&rig.db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [saved.to_str().unwrap()])
+        .unwrap();
+    drop(rig);
+    let again = crate::ui::rig(RigOptions {
+        server: Some("http://127.0.0.1:9".parse().unwrap()),
+        prepare: Box::new(move |fresh| {
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", fresh.display()));
+            }
+            std::fs::copy(&saved, fresh).unwrap();
+        }),
+        ..Default::default()
+    });
+    again.pump_until("the help screen after a restart", Duration::from_secs(20), |r| {
+        r.app.screen() == Screen::Help && r.app.view().help.phase == "unsent"
+    });
 }

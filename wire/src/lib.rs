@@ -27,8 +27,8 @@ pub use vocab;
 pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
 pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
 pub use pull::{
-    CampaignNotice, DialectBundleBody, EmergencyContact, PausePeriod, PullBody, PullItem, PullKind,
-    PullResponse, RepromptBody, ResidentSettingsBody, RosterEntryBody,
+    CampaignNotice, DialectBundleBody, EmergencyContact, HelpAcknowledgedBody, PausePeriod, PullBody,
+    PullItem, PullKind, PullResponse, RepromptBody, ResidentSettingsBody, RosterEntryBody,
 };
 pub use weather::{WeatherReport, WeatherSource};
 

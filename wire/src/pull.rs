@@ -23,12 +23,14 @@ pub enum PullKind {
     DialectBundle,
     /// The office did not see today's check-in: ask the resident again, gently.
     Reprompt,
+    /// Someone at the office took on the resident's call for help.
+    HelpAcknowledged,
     #[serde(other)]
     Unknown,
 }
 
 impl PullKind {
-    pub const ALL: [PullKind; 8] = [
+    pub const ALL: [PullKind; 9] = [
         PullKind::RosterEntry,
         PullKind::ResidentSettings,
         PullKind::Plan,
@@ -36,6 +38,7 @@ impl PullKind {
         PullKind::Weather,
         PullKind::DialectBundle,
         PullKind::Reprompt,
+        PullKind::HelpAcknowledged,
         PullKind::Unknown,
     ];
 
@@ -49,6 +52,7 @@ impl PullKind {
             PullKind::Weather => "weather",
             PullKind::DialectBundle => "dialect_bundle",
             PullKind::Reprompt => "reprompt",
+            PullKind::HelpAcknowledged => "help_acknowledged",
             PullKind::Unknown => "unknown",
         }
     }
@@ -132,6 +136,21 @@ pub struct RepromptBody {
 
 impl PullBody for RepromptBody {
     const KIND: PullKind = PullKind::Reprompt;
+}
+
+/// The body of a [`PullKind::HelpAcknowledged`] item: an officer or 民生委員 took on
+/// the resident's call for help (every call the office holds for them until now),
+/// so the tablet can say who is coming instead of only that it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpAcknowledgedBody {
+    pub resident_id: i64,
+    /// Who took it on, as the tablet says it (「福祉担当職員」, 「民生委員」): a role,
+    /// never a login.
+    pub handler: String,
+}
+
+impl PullBody for HelpAcknowledgedBody {
+    const KIND: PullKind = PullKind::HelpAcknowledged;
 }
 
 /// The body of a [`PullKind::Campaign`] item.

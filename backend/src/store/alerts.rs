@@ -91,6 +91,32 @@ pub(super) fn raise_alert_tx(
     Ok(n == 1)
 }
 
+/// Tells the resident's tablet that someone took on their call for help (a help
+/// request, or 助けが必要 in a campaign), so it can say who instead of only that it
+/// was sent. The office's own alerts (no check-in, no answer) are not the resident's
+/// call and stay on the office's side.
+fn tell_tablet_tx(
+    tx: &Transaction<'_>,
+    alert: i64,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let found: Option<(i64, String, String)> = tx
+        .query_row(
+            "SELECT a.resident_id, a.kind, u.role FROM alerts a, users u WHERE a.id = ?1 AND u.id = ?2",
+            params![alert, user.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((resident, kind, role)) = found else { return Ok(()) };
+    if kind != AlertKind::HelpRequest.key() && kind != AlertKind::CampaignHelp.key() {
+        return Ok(());
+    }
+    let handler = parse_role(&role)?.label().to_owned();
+    let body = wire::HelpAcknowledgedBody { resident_id: resident, handler };
+    super::pull_log::push_tx(tx, Some(ResidentId(resident)), None, &body, now)
+}
+
 impl Store {
     /// Raises an alert unless an open one of the same kind exists for that resident
     /// and day (or campaign). Returns whether one was raised.
@@ -174,6 +200,7 @@ impl Store {
         )?;
         if n == 1 {
             audit_alert_tx(&tx, alert, user, "alert_acknowledge", now)?;
+            tell_tablet_tx(&tx, alert, user, now)?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -189,6 +216,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
+        let unacknowledged: bool = tx
+            .query_row("SELECT acknowledged_ms IS NULL FROM alerts WHERE id = ?1", [alert], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false);
         let n = tx.execute(
             "UPDATE alerts SET resolved_ms = ?2, note = ?3,
                  acknowledged_by = ifnull(acknowledged_by, ?4), acknowledged_ms = ifnull(acknowledged_ms, ?2)
@@ -197,6 +228,9 @@ impl Store {
         )?;
         if n == 1 {
             audit_alert_tx(&tx, alert, user, "alert_resolve", now)?;
+            if unacknowledged {
+                tell_tablet_tx(&tx, alert, user, now)?;
+            }
         }
         tx.commit()?;
         Ok(n == 1)

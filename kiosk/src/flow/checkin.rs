@@ -23,6 +23,7 @@ impl Flow<'_> {
     /// Shows a dialogue turn: caption, buttons; says its lines; records its events.
     pub(super) fn apply_turn(&mut self, turn: dialogue::Turn, fx: &mut Vec<Effect>) {
         let resident = self.resident.as_ref().map_or(0, |r| r.id);
+        let mut called = false;
         for event in turn.events {
             let urgent = matches!(event, CareEvent::HelpAlert { .. } | CareEvent::SnowWatchAlert { .. });
             if let CareEvent::SnowWatchRequested { at } = event {
@@ -31,7 +32,11 @@ impl Flow<'_> {
             fx.push(Effect::Record(Record::Care { resident, event }));
             if urgent {
                 fx.push(Effect::SyncNow);
+                called = true;
             }
+        }
+        if called {
+            self.help_raised(resident, fx);
         }
         let lines: Vec<String> = turn.say.iter().map(|l| l.text.clone()).collect();
         let slow = turn.say.iter().any(|l| l.pace == dialogue::Pace::Slow);
@@ -80,6 +85,11 @@ impl Flow<'_> {
             && self.screen == Screen::Checkin
         {
             self.show_snow_watch();
+        }
+        if called {
+            // The help screen follows the call; it captions what is said now.
+            self.show_help(fx, false);
+            self.view.help.caption = lines.join("");
         }
         if lines.is_empty() {
             self.speech_done(fx);

@@ -19,11 +19,13 @@ impl Flow<'_> {
 
     pub(super) fn apply_watch(&mut self, step: care::watch::WatchStep, fx: &mut Vec<Effect>) {
         let resident = self.resident.as_ref().map_or(0, |r| r.id);
+        let mut called = false;
         if let Some(event) = step.event {
-            let urgent = matches!(event, CareEvent::SnowWatchAlert { .. });
+            called = matches!(event, CareEvent::SnowWatchAlert { .. });
             fx.push(Effect::Record(Record::Care { resident, event }));
-            if urgent {
+            if called {
                 fx.push(Effect::SyncNow);
+                self.help_raised(resident, fx);
             }
         }
         if let Some(line) = step.say {
@@ -34,6 +36,11 @@ impl Flow<'_> {
                 .line(line)
                 .replace("{responder}", &self.care.script.help.default_responder);
             self.view.snow.caption = text.clone();
+            if called {
+                // The help screen follows the call; it captions what is said now.
+                self.show_help(fx, false);
+                self.view.help.caption = text.clone();
+            }
             fx.push(Effect::Say { lines: vec![text], slow: false });
             match line {
                 WatchLine::CheckBack | WatchLine::CheckBackAgain => {
@@ -44,7 +51,6 @@ impl Flow<'_> {
                     self.then = Then::Idle;
                 }
                 WatchLine::Alerted | WatchLine::HelpSent => {
-                    self.view.snow.status = "職員に連絡しました".into();
                     self.watch = None;
                 }
                 WatchLine::Rearmed => {}

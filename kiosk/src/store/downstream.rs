@@ -25,6 +25,7 @@ pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Appli
         wire::PullKind::Weather => item.decode().map(|b| weather(tx, &b)),
         wire::PullKind::Reprompt => item.decode().map(|b| reprompt(tx, &b)),
         wire::PullKind::DialectBundle => item.decode().map(|b| dialect_bundle(tx, &b)),
+        wire::PullKind::HelpAcknowledged => item.decode().map(|b| help_acknowledged(tx, &b)),
         // Plans are made on the tablet: nothing to apply, and the cursor moves on.
         wire::PullKind::Plan | wire::PullKind::Unknown => None,
     };
@@ -138,6 +139,26 @@ fn reprompt(tx: &Transaction<'_>, b: &wire::RepromptBody) -> Result<bool, StoreE
     tx.execute(
         "INSERT OR IGNORE INTO reprompts (resident_id, day, done) VALUES (?1, ?2, ?3)",
         params![id, day.to_string(), done],
+    )?;
+    Ok(true)
+}
+
+/// The office took on the resident's calls for help: every one it has received (no
+/// longer in the outbox or refused), since a later call still waiting to be sent is
+/// news to the office and must not read as taken on.
+fn help_acknowledged(tx: &Transaction<'_>, b: &wire::HelpAcknowledgedBody) -> Result<bool, StoreError> {
+    let handler: String = b.handler.chars().filter(|c| !c.is_control()).take(40).collect();
+    tx.execute(
+        "UPDATE care_log SET acknowledged_by = ?2
+         WHERE resident_id = ?1 AND kind IN (?3, ?4) AND acknowledged_by IS NULL
+           AND event_id NOT IN (SELECT event_id FROM outbox)
+           AND event_id NOT IN (SELECT event_id FROM dead_letter)",
+        params![
+            b.resident_id,
+            handler,
+            wire::EventKind::HelpRequest.name(),
+            wire::EventKind::SnowWatchAlert.name()
+        ],
     )?;
     Ok(true)
 }

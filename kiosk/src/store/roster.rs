@@ -106,14 +106,7 @@ impl Store {
                 Ok((downstream::from_ms(from)?, downstream::from_ms(until)?))
             })
             .collect::<Result<_, StoreError>>()?;
-        let mut stmt = self.conn.prepare(
-            "SELECT name, relation, phone FROM emergency_contacts WHERE resident_id = ?1 ORDER BY position",
-        )?;
-        let emergency_contacts = stmt
-            .query_map([resident.0], |r| {
-                Ok(EmergencyContact { name: r.get(0)?, relation: r.get(1)?, phone: r.get(2)? })
-            })?
-            .collect::<Result<_, _>>()?;
+        let emergency_contacts = self.emergency_contacts(resident)?;
         Ok(Some(OfficeSettings {
             checkin_window: (time(&start)?, time(&end)?),
             grace_minutes: grace as u32,
@@ -121,6 +114,19 @@ impl Store {
             pauses,
             emergency_contacts,
         }))
+    }
+
+    /// Whom the help screen shows to call, in the office's order.
+    pub fn emergency_contacts(&self, resident: ResidentId) -> Result<Vec<EmergencyContact>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, relation, phone FROM emergency_contacts WHERE resident_id = ?1 ORDER BY position",
+        )?;
+        let contacts = stmt
+            .query_map([resident.0], |r| {
+                Ok(EmergencyContact { name: r.get(0)?, relation: r.get(1)?, phone: r.get(2)? })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(contacts)
     }
 
     /// The planner's profile: the office's contraindications on top of care's

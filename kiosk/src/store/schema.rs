@@ -146,6 +146,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE device ADD COLUMN staff_pin_failed_ms INTEGER;",
     // The office asks this resident's card sign-in to take the card's PIN too.
     "ALTER TABLE office_settings ADD COLUMN pin_sign_in INTEGER NOT NULL DEFAULT 0;",
+    // Who at the office took on a call for help (a role, 「民生委員」), once they have.
+    "ALTER TABLE care_log ADD COLUMN acknowledged_by TEXT;",
 ];
 
 /// The schema version a fully migrated store has.
