@@ -199,9 +199,38 @@ impl Ontology {
         views.iter().any(|(h, folded)| {
             let Some(start) = clause_start(h, clause) else { return false };
             clause_has(h, start, &self.near_miss, *folded)
-                || !find_any(&h[start..], &self.resolved, *folded).is_empty()
+                || framed_by(h, start, &self.near_miss, *folded)
+                || find_any(&h[start..], &self.resolved, *folded)
+                    .into_iter()
+                    .any(|(at, _)| !after_until(&h[start..start + at], *folded))
         })
     }
+}
+
+/// Whether the clause before the one starting at `start` is only its frame: it ends in
+/// a near-miss cue and at most a particle (「テレビで、寒河江で火事あったって」), so it
+/// says where the next clause happens. 「テレビ見でだら、台所から煙」 ends in a verb and
+/// frames nothing.
+fn framed_by(hay: &[char], start: usize, cues: &[Form], folded: bool) -> bool {
+    let Some(bar) = start.checked_sub(1).filter(|&b| hay.get(b) == Some(&'|')) else { return false };
+    let prev_start = hay[..bar].iter().rposition(|&c| c == '|').map_or(0, |p| p + 1);
+    let prev = &hay[prev_start..bar];
+    let particles: &[char] = if folded {
+        &['て', 'の', 'さ', 'に', 'は', 'も']
+    } else {
+        &['で', 'の', 'さ', 'に', 'は', 'も']
+    };
+    find_any(prev, cues, folded)
+        .into_iter()
+        .any(|(_, end)| end == prev.len() || (end + 1 == prev.len() && particles.contains(&prev[end])))
+}
+
+/// Whether `before` ends in "until" (までは, まで): 「ゆんべまでは何ともねがった」 says
+/// when the trouble began, not that it is over.
+fn after_until(before: &[char], folded: bool) -> bool {
+    let until: &[char] = if folded { &['ま', 'て'] } else { &['ま', 'で'] };
+    let tail = &before[before.len().saturating_sub(4)..];
+    tail.windows(2).any(|w| w == until)
 }
 
 /// The answer as written and as folded, as `(characters, folded?)`.
