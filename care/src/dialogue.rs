@@ -579,7 +579,19 @@ impl<'s> Session<'s> {
     fn accept(&mut self, q: QuestionId, u: Understanding, by: AnsweredBy) -> Turn {
         let question = self.script.question(q);
         self.record.answers.push(Answer { question: q, intent: u.intent, body_part: u.body_part, by });
-        match question.next[&u.intent] {
+        let mut next = question.next[&u.intent];
+        // Unwell or a bad night: today is a rest day, so exercise is not offered; the
+        // dialogue goes on as after 「今日はやめておく」.
+        if next == Next::Ask(QuestionId::ExerciseToday) && self.record.rest_advised() {
+            next = self
+                .script
+                .question(QuestionId::ExerciseToday)
+                .next
+                .get(&Intent::No)
+                .copied()
+                .unwrap_or(Next::End);
+        }
+        match next {
             Next::Ask(next) if self.record.questions_asked < self.script.max_questions => {
                 self.record.questions_asked += 1;
                 self.state = State::Asking(next);

@@ -54,6 +54,8 @@ pub enum Feeling {
 pub struct TodayFacts {
     pub feeling: Feeling,
     pub pains: BTreeSet<BodyPart>,
+    /// The resident said they slept badly: a rest day, like feeling unwell.
+    pub slept_badly: bool,
     /// A fall in the last few days (from the check-in or staff).
     pub recent_fall: bool,
 }
@@ -157,6 +159,7 @@ pub fn fixed_phrases() -> Vec<&'static str> {
 }
 
 const UNWELL: &str = "体の具合がよくないので、今日の体操はお休みにしましょう。";
+const SLEPT_BADLY: &str = "よく眠れなかったので、今日の体操はお休みにして、ゆっくりしましょう。";
 const FALL: &str = "転んだばかりなので、今日は椅子に座ってできる体操だけにします。";
 const HEAT_ALERT: &str = "今日はとても暑いので、涼しい部屋でできる軽い体操です。";
 const HEAT_CAUTION: &str = "暑いので、今日は涼しい部屋でできる体操です。";
@@ -204,8 +207,8 @@ pub fn plan_day(
     if conditions.heavy_snow || conditions.snowbound {
         plan.advice.push(SNOW_SAFETY);
     }
-    if today.feeling == Feeling::Unwell {
-        plan.headline = UNWELL.into();
+    if today.feeling == Feeling::Unwell || today.slept_badly {
+        plan.headline = if today.feeling == Feeling::Unwell { UNWELL } else { SLEPT_BADLY }.into();
         plan.advice.push(REST);
         return plan;
     }
@@ -338,9 +341,12 @@ fn todays_intensity(
             let days_since = (date - record.date).num_days();
             let finished_last =
                 record.done.len() >= record.planned_items as usize && record.planned_items > 0;
+            // A bad day: less than half of the last plan done (given up early, or not
+            // started) makes the next one lighter, whatever the week before.
+            let fell_short = !record.excused && record.done.len() * 2 < record.planned_items as usize;
             if days_since == 1 && finished_last && adherence >= 0.8 && week.len() >= 3 {
                 (level.up(), UP)
-            } else if adherence < 0.4 || days_since > 3 {
+            } else if adherence < 0.4 || days_since > 3 || fell_short {
                 (level.down(), DOWN)
             } else {
                 (level, SAME)

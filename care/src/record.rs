@@ -90,7 +90,18 @@ impl CheckinRecord {
 
     /// What the planner needs from today's check-in.
     pub fn today_facts(&self, recent_fall: bool) -> TodayFacts {
-        TodayFacts { feeling: self.feeling(), pains: self.pains(), recent_fall }
+        TodayFacts {
+            feeling: self.feeling(),
+            pains: self.pains(),
+            slept_badly: self.slept_well() == Some(false),
+            recent_fall,
+        }
+    }
+
+    /// The answers so far make today a rest day (unwell, or a bad night): the check-in
+    /// does not offer exercise, and the planner advises rest.
+    pub fn rest_advised(&self) -> bool {
+        self.feeling() == Feeling::Unwell || self.slept_well() == Some(false)
     }
 }
 

@@ -291,7 +291,7 @@ mod planning {
             today: TodayFacts {
                 feeling: Feeling::Good,
                 pains: [BodyPart::Knee, BodyPart::Shoulder].into(),
-                recent_fall: false,
+                ..Default::default()
             },
             weather: report("2026-10-10", 0, 15.0, false, &[]),
             expect: |plan, _, cat| {
@@ -303,6 +303,17 @@ mod planning {
                 })
             },
             ..base("knee and shoulder pain: nothing loading them", "2026-10-10")
+        });
+        check(Case {
+            today: TodayFacts { feeling: Feeling::Good, slept_badly: true, ..Default::default() },
+            expect: |plan, _, _| {
+                let rest = plan.items.is_empty() && plan.intensity.is_none();
+                if !rest || !plan.headline.contains("眠れなかった") {
+                    return Err("a bad night means rest".into());
+                }
+                Ok(())
+            },
+            ..base("slept badly: rest", "2026-10-10")
         });
         check(Case {
             today: TodayFacts { feeling: Feeling::Unwell, ..Default::default() },
@@ -369,6 +380,18 @@ mod planning {
                 other => Err(format!("poor adherence should step down, got {other:?}")),
             },
             ..base("poor adherence: one step down", "2026-10-10")
+        });
+        check(Case {
+            history: {
+                let mut h = history("2026-10-10", 7, Intensity::Moderate, 5);
+                h[0].done.truncate(1);
+                h
+            },
+            expect: |plan, _, _| match plan.intensity {
+                Some(Intensity::Light) => Ok(()),
+                other => Err(format!("a session given up yesterday should step down, got {other:?}")),
+            },
+            ..base("a bad day after a good week: one step down", "2026-10-10")
         });
         check(Case {
             profile: Profile { contraindications: [Contraindication::Knee].into(), ..Profile::default() },
@@ -452,7 +475,7 @@ mod planning {
                 let day = date("2026-01-01") + chrono::Days::new((start + k as u32) as u64);
                 let weather = weather.map(|w| to_weather(day, w));
                 let conditions = Conditions::for_day(&cal, day, weather.as_ref());
-                let today = TodayFacts { feeling, pains: pains.clone(), recent_fall };
+                let today = TodayFacts { feeling, pains: pains.clone(), recent_fall, slept_badly: false };
                 let plan = planner::plan_day(&cat, &conditions, &today, &profile, &history);
                 prop_assert_eq!(&plan, &planner::plan_day(&cat, &conditions, &today, &profile, &history), "deterministic");
 
@@ -606,6 +629,25 @@ mod checkin_dialogue {
         (session, turn)
     }
 
+    #[test]
+    fn an_unwell_resident_or_a_bad_night_is_not_offered_exercise() {
+        use Intent::*;
+        let script = script();
+        for path in [
+            &[FeelingUnwell, Pain][..],
+            &[FeelingUnwell, No],
+            &[FeelingGood, SleptBadly, AppetiteGood, No],
+            &[Tired, SleptBadly, AppetitePoor, Pain],
+        ] {
+            let (s, turn) = reach(&script, Entry::Checkin, path);
+            assert_eq!(turn.step, Step::Question(QuestionId::Open), "{path:?}");
+            assert!(s.record().rest_advised(), "{path:?}");
+            assert!(s.record().answers.iter().all(|a| a.question != QuestionId::ExerciseToday));
+        }
+        let (_, turn) = reach(&script, Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood, No]);
+        assert_eq!(turn.step, Step::Question(QuestionId::ExerciseToday), "a good day is offered exercise");
+    }
+
     /// Where each question is reached from, by buttons.
     fn path_to(q: QuestionId) -> (Entry, &'static [Intent]) {
         use Intent::*;
@@ -616,8 +658,8 @@ mod checkin_dialogue {
             QuestionId::PainCheck => (Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood]),
             // The fifth question of a normal day.
             QuestionId::ExerciseToday => (Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood, No]),
-            // Unwell skips sleep and appetite, so there is room for the open question.
-            QuestionId::Open => (Entry::Checkin, &[FeelingUnwell, No, Yes]),
+            // Unwell skips sleep and appetite, and is not offered exercise.
+            QuestionId::Open => (Entry::Checkin, &[FeelingUnwell, No]),
             QuestionId::ExercisedDone => (Entry::AfterExercise, &[]),
             QuestionId::SafetyCheck => (Entry::SafetyCheck, &[]),
             QuestionId::Confirm => unreachable!("the confirm step is reached by low confidence"),

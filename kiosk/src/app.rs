@@ -450,20 +450,22 @@ impl App {
         let r = self.reporter.clone();
         self.store.run(move |store| {
             let now = Utc::now();
-            let result = match &record {
+            // What each kept: an outbox event, or (a plan) local state only.
+            let result: Result<(), crate::store::StoreError> = match &record {
                 Record::Care { resident, event } => {
-                    store.record_care_event(ResidentId(*resident), event, now)
+                    store.record_care_event(ResidentId(*resident), event, now).map(drop)
                 }
-                Record::ExerciseDone { resident, exercise_ids, minutes, on } => {
-                    store.record_exercise_done(ResidentId(*resident), exercise_ids, *minutes, *on, now)
-                }
+                Record::ExerciseDone { resident, exercise_ids, minutes, on } => store
+                    .record_exercise_done(ResidentId(*resident), exercise_ids, *minutes, *on, now)
+                    .map(drop),
                 Record::SafetyAnswer { resident, campaign, needs_help } => {
                     let reply =
                         if *needs_help { wire::SafetyReply::NeedsHelp } else { wire::SafetyReply::Safe };
-                    store.record_safety_answer(ResidentId(*resident), *campaign, reply, now)
+                    store.record_safety_answer(ResidentId(*resident), *campaign, reply, now).map(drop)
                 }
+                Record::Plan { resident, plan } => store.save_plan(ResidentId(*resident), plan),
                 Record::CardLink { resident, identity_hex } => {
-                    store.record_card_link_request(ResidentId(*resident), identity_hex, now)
+                    store.record_card_link_request(ResidentId(*resident), identity_hex, now).map(drop)
                 }
                 Record::Misunderstanding { question, understood, confidence, chosen, .. } => {
                     let body = wire::MisunderstandingBody {
@@ -472,7 +474,7 @@ impl App {
                         confidence: *confidence,
                         chosen: chosen.map(Into::into),
                     };
-                    store.record_misunderstanding(&body, now)
+                    store.record_misunderstanding(&body, now).map(drop)
                 }
             };
             if let Err(e) = result {
@@ -598,7 +600,13 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         tracing::warn!(error = %e, "cannot read the sign-in rule; asking for the PIN");
         true
     });
-    Resident { id: r.id.0, name: r.display_name, profile: Default::default(), history, pin_sign_in }
+    // The office's contraindications reach the planner; unreadable, the defaults plan
+    // nothing a contraindication would forbid that staff did not enter.
+    let profile = store.planner_profile(r.id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the office's settings for the planner");
+        Default::default()
+    });
+    Resident { id: r.id.0, name: r.display_name, profile, history, pin_sign_in }
 }
 
 /// The controller's picture of a call for help, from the store's.

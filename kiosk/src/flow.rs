@@ -222,6 +222,12 @@ pub enum Record {
         campaign: u64,
         needs_help: bool,
     },
+    /// Today's plan, kept for tomorrow's planner and the score (local only: the office
+    /// sees what was done, not what was offered).
+    Plan {
+        resident: i64,
+        plan: Plan,
+    },
     /// Staff linked the card on the reader to the household's resident (after a strong sign-in).
     CardLink {
         resident: i64,
@@ -868,6 +874,20 @@ mod tests {
         });
         assert_eq!(check_in, Some(care::record::Outcome::HelpRequested), "{fx:?}");
         assert_eq!(flow.screen(), Screen::Help);
+    }
+
+    #[test]
+    fn exercise_declined_in_the_check_in_ends_at_idle_with_no_plan() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        flow.handle(Input::CardRead(Some(guarded(false)), "cd".repeat(32)));
+        let mut effects = vec![];
+        // 元気です, よく眠れた, 食べられる, ありません, 今日はやめておく, ありません.
+        for i in [0, 0, 0, 0, 1, 0] {
+            effects.extend(flow.handle(Input::Answer(i)));
+        }
+        effects.extend(flow.handle(Input::SpeechDone));
+        assert_eq!(flow.screen(), Screen::Idle);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Record(Record::Plan { .. }))), "{effects:?}");
     }
 
     #[test]

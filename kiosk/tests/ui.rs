@@ -942,3 +942,71 @@ fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_11
         r.app.screen() == Screen::Help && r.app.view().help.phase == "unsent"
     });
 }
+
+/// Fourteen mornings through the kiosk and its store: every day's plan is kept; after
+/// good days the intensity rises, never more than one step a day; a bad night is a
+/// rest day (exercise not offered, the day excused, no score screen); a session given
+/// up early makes the next plan one step lighter.
+#[test]
+fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
+    use care::catalogue::Intensity;
+    let rig = rig(RigOptions::default());
+    let first: chrono::NaiveDate = "2026-12-14".parse().unwrap();
+    let (rest_day, given_up) = (5, 9);
+    for day in 0..14u64 {
+        let date = first + chrono::Days::new(day);
+        rig.app.tick(date.and_hms_opt(7, 5, 0).unwrap());
+        rig.start_checkin();
+        for _ in 0..12 {
+            if rig.app.screen() != Screen::Checkin {
+                break;
+            }
+            let buttons = rig.buttons();
+            assert!(
+                day != rest_day || !buttons.contains(&"しましょう".to_string()),
+                "exercise offered after a bad night"
+            );
+            let answer = if day == rest_day && buttons.contains(&"眠れなかった".to_string()) {
+                "眠れなかった".to_string()
+            } else {
+                buttons[0].clone()
+            };
+            rig.press(&answer);
+            rig.settle();
+        }
+        assert_eq!(rig.app.screen(), Screen::Exercise, "day {day}");
+        if day == rest_day {
+            assert_eq!(rig.app.view().exercise.phase, "rest");
+            assert!(rig.caption().contains("お休み"), "{}", rig.caption());
+            rig.press("わかりました");
+            assert_eq!(rig.app.screen(), Screen::Idle, "no score screen on a rest day");
+            continue;
+        }
+        rig.press("はじめる");
+        if day == given_up {
+            rig.press("おわりにする");
+        }
+        rig.pump_until("the end of the session", Duration::from_secs(30), |r| {
+            r.app.view().exercise.phase == "done"
+        });
+        rig.press("できました");
+        rig.settle();
+        rig.press("とじる");
+        assert_eq!(rig.app.screen(), Screen::Idle);
+    }
+    let store = Store::open(&rig.db).unwrap();
+    let days = store.day_records(ResidentId(1), first, &care().catalogue).unwrap();
+    assert_eq!(days.len(), 14, "a plan kept every day: {days:?}");
+    let planned: Vec<Option<Intensity>> = days.iter().map(|d| d.planned).collect();
+    eprintln!("planned intensities: {planned:?}");
+    assert!(days[rest_day as usize].excused && planned[rest_day as usize].is_none(), "{days:?}");
+    let steps: Vec<(usize, Intensity)> =
+        planned.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
+    for w in steps.windows(2) {
+        let ((_, a), (_, b)) = (w[0], w[1]);
+        assert!(b <= a.up(), "more than one step up: {planned:?}");
+    }
+    assert!(steps.iter().any(|&(_, p)| p > steps[0].1), "good days make the plan grow: {planned:?}");
+    let (after, before) = (planned[given_up as usize + 1].unwrap(), planned[given_up as usize].unwrap());
+    assert!(after < before, "a session given up early makes the next lighter: {planned:?}");
+}

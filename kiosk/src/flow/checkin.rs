@@ -71,8 +71,13 @@ impl Flow<'_> {
                         .dialogue
                         .as_ref()
                         .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
+                    // Nor when the resident said 「今日はやめておく」: the closing line, then idle.
+                    let declined =
+                        self.dialogue.as_ref().is_some_and(|d| d.record().will_exercise() == Some(false));
                     if self.screen == Screen::Safety || self.watch.is_some() || help {
                         Then::Nothing
+                    } else if declined {
+                        Then::Idle
                     } else {
                         Then::ShowPlan
                     }

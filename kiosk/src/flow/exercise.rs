@@ -36,8 +36,21 @@ impl Flow<'_> {
         let mut lines = vec![plan.headline.clone()];
         lines.extend(plan.advice.iter().map(|a| a.text.to_string()));
         if plan.items.is_empty() {
-            self.view.exercise.phase = "done";
+            // A rest day: said and shown, excused in the score, no score screen after.
+            self.view.exercise.phase = "rest";
             self.view.exercise.caption = lines.join("");
+        }
+        // Kept for tomorrow's planner (how hard, which days were rest) and the score.
+        if let Some(r) = self.resident.as_mut() {
+            fx.push(Effect::Record(Record::Plan { resident: r.id, plan: plan.clone() }));
+            r.history.retain(|d| d.date != plan.date);
+            r.history.push(DayRecord {
+                date: plan.date,
+                planned: plan.intensity,
+                planned_items: plan.items.len().min(255) as u8,
+                done: vec![],
+                excused: plan.intensity.is_none(),
+            });
         }
         self.plan = Some(plan);
         fx.push(Effect::Say { lines, slow: false });
@@ -79,11 +92,14 @@ impl Flow<'_> {
                 fx.push(Effect::StopSpeaking);
                 self.finish_exercise(fx);
             }
-            ExerciseInput::Finish => {
-                if self.view.exercise.phase == "done" {
-                    self.show_score(fx);
+            ExerciseInput::Finish => match self.view.exercise.phase {
+                "done" => self.show_score(fx),
+                "rest" => {
+                    fx.push(Effect::StopSpeaking);
+                    self.go_idle(fx);
                 }
-            }
+                _ => {}
+            },
         }
     }
 
@@ -133,13 +149,19 @@ impl Flow<'_> {
                 let categories =
                     done.iter().filter_map(|id| self.care.catalogue.get(id).map(|e| e.category)).collect();
                 let planned = self.plan.as_ref();
-                r.history.push(DayRecord {
-                    date: self.now.date(),
-                    planned: planned.and_then(|p| p.intensity),
-                    planned_items: planned.map_or(0, |p| p.items.len() as u8),
-                    done: categories,
-                    excused: false,
-                });
+                let today = self.now.date();
+                let mut day = r.history.iter().position(|d| d.date == today).map_or_else(
+                    || DayRecord {
+                        date: today,
+                        planned: planned.and_then(|p| p.intensity),
+                        planned_items: planned.map_or(0, |p| p.items.len() as u8),
+                        done: vec![],
+                        excused: false,
+                    },
+                    |i| r.history.remove(i),
+                );
+                day.done.extend::<Vec<_>>(categories);
+                r.history.push(day);
             }
         }
         fx.push(say(&[line]));
