@@ -107,7 +107,7 @@ fn main() -> anyhow::Result<()> {
                 };
                 push(
                     wire::EventKind::CheckIn,
-                    Effect::CheckIn,
+                    Effect::CheckIn { wants_visit: false },
                     r#"{"feeling":"good","slept":"well","appetite":"good"}"#,
                 );
                 if (k + i) % 3 == 0 {

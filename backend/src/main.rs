@@ -51,6 +51,9 @@ enum Command {
         /// The SHA-256 (64 hex digits) of their My Number card's auth certificate.
         #[arg(long, value_name = "SHA256HEX")]
         card: Option<String>,
+        /// The daily check-in window, local time: the tablet asks by itself inside it.
+        #[arg(long, value_name = "HH:MM-HH:MM", default_value = "07:00-10:00", value_parser = parse_window)]
+        window: (chrono::NaiveTime, chrono::NaiveTime),
     },
     /// Publish a dialect bundle written by `dialect-model bundle` to every tablet.
     PublishBundle { file: PathBuf },
@@ -113,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user(&open()?, action, now),
-        Command::AddResident { name, district, card } => {
+        Command::AddResident { name, district, card, window: (start, end) } => {
             let card = card
                 .map(|hex| {
                     backend::store::CardIdentity::parse(&hex)
@@ -121,11 +124,7 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let store = open()?;
-            let window = backend::store::CheckinWindow {
-                start: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("literal"),
-                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("literal"),
-                grace_minutes: 60,
-            };
+            let window = backend::store::CheckinWindow { start, end, grace_minutes: 60 };
             let resident = backend::store::NewResident { display_name: name, district, card, window };
             let id = store.add_resident(&resident, now).context("adding the resident")?;
             let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;
@@ -235,4 +234,17 @@ fn report_copy(verb: &str, file: &std::path::Path, check: &backend::store::Backu
         check.schema_version,
         check.rows.len()
     );
+}
+
+/// `07:00-10:00`: a check-in window (an end before the start crosses midnight).
+fn parse_window(s: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let time = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| format!("{t:?} is not HH:MM"))
+    };
+    let (start, end) = s.split_once('-').ok_or("a window is HH:MM-HH:MM")?;
+    let (start, end) = (time(start)?, time(end)?);
+    if start == end {
+        return Err("a window cannot start and end at the same time".to_owned());
+    }
+    Ok((start, end))
 }

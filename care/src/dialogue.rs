@@ -125,6 +125,9 @@ pub struct Lines {
     pub thanks: String,
     pub greeting: String,
     pub closing: String,
+    /// The closing after 「話を聞いてほしい」 (`{responder}`): it says the office will be
+    /// told, which the check-in's record does when it arrives.
+    pub contact: String,
     pub no_answer: String,
 }
 
@@ -297,6 +300,7 @@ impl Script {
             &l.thanks,
             &l.greeting,
             &l.closing,
+            &l.contact,
             &l.no_answer,
             &h.confirm,
             &h.alerted,
@@ -596,6 +600,10 @@ impl<'s> Session<'s> {
                 self.record.questions_asked += 1;
                 self.state = State::Asking(next);
                 self.turn(vec![normal(self.script.question(next).say.clone())], vec![])
+            }
+            Next::Ask(_) | Next::End if self.record.wants_contact() => {
+                let line = self.script.lines.contact.replace("{responder}", &self.responder);
+                self.finish(vec![normal(line)], vec![])
             }
             Next::Ask(_) | Next::End => self.finish(vec![normal(self.script.lines.closing.clone())], vec![]),
             Next::Help => self.start_help(Some(q), u),

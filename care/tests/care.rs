@@ -630,6 +630,21 @@ mod checkin_dialogue {
     }
 
     #[test]
+    fn asking_to_be_heard_closes_by_saying_the_office_will_be_told() {
+        use Intent::*;
+        let script = script();
+        let (s, turn) = reach(&script, Entry::Checkin, &[FeelingUnwell, No, Yes]);
+        assert!(s.is_finished() && s.record().wants_contact());
+        assert_eq!(
+            turn.say[0].text,
+            "わかりました。推進員の佐藤さんに、伝えます。また明日、お話ししましょう。"
+        );
+        let (s, turn) = reach(&script, Entry::Checkin, &[FeelingUnwell, No, No]);
+        assert!(s.is_finished() && !s.record().wants_contact());
+        assert_eq!(turn.say[0].text, script.lines.closing);
+    }
+
+    #[test]
     fn an_unwell_resident_or_a_bad_night_is_not_offered_exercise() {
         use Intent::*;
         let script = script();

@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Timelike as _, Utc};
 use slint::ComponentHandle as _;
 
 use crate::AppWindow;
@@ -127,6 +127,8 @@ pub struct App {
     health: Arc<Mutex<Health>>,
     /// The weather last handed to the controller (only changes are sent on).
     last_weather: Arc<Mutex<Option<(care::weather::Weather, String)>>>,
+    /// The minute the check-in schedule was last read.
+    schedule_read: std::cell::Cell<Option<NaiveDateTime>>,
     reporter: Reporter,
 }
 
@@ -192,6 +194,7 @@ impl App {
             sync: RefCell::new(None),
             health,
             last_weather: Arc::new(Mutex::new(None)),
+            schedule_read: std::cell::Cell::new(None),
             reporter,
         });
         app.start_sync();
@@ -356,7 +359,44 @@ impl App {
 
     /// Advances the controller's clock (once a second or so).
     pub fn tick(&self, now: NaiveDateTime) {
+        let minute = now.with_second(0).unwrap_or(now);
+        if self.schedule_read.replace(Some(minute)) != Some(minute) {
+            self.read_schedule(now);
+        }
         self.input(Input::Tick(now));
+    }
+
+    /// Reads the household's check-in schedules (window, pause, today's check-in, the
+    /// office's re-prompt) and hands them to the controller, which starts a check-in
+    /// when one is due.
+    fn read_schedule(&self, now: NaiveDateTime) {
+        use chrono::TimeZone as _;
+        let r = self.reporter.clone();
+        let at = chrono::Local
+            .from_local_datetime(&now)
+            .earliest()
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        self.store.run(move |store| {
+            let Ok(residents) = store.residents() else { return };
+            let due = residents
+                .into_iter()
+                .map(|res| {
+                    let id = res.id;
+                    let done_today = store
+                        .checkins_since(id, now.date())
+                        .map_or(true, |cs| cs.iter().any(|c| c.outcome != care::record::Outcome::NoAnswer));
+                    crate::flow::Due {
+                        resident: id.0,
+                        window: store.office_settings(id).ok().flatten().map(|o| o.checkin_window),
+                        // Unknown is a pause: a tablet that cannot read its store does not nag.
+                        paused: store.paused_at(id, at).unwrap_or(true),
+                        done_today,
+                        reprompt: store.pending_reprompt(id).ok().flatten() == Some(now.date()),
+                    }
+                })
+                .collect();
+            r(Report::Flow(Input::Schedule(due)));
+        });
     }
 
     /// Reads what the office sent down (the weather, an open campaign) from the store

@@ -25,6 +25,7 @@ pub mod guide;
 mod help;
 pub mod pinpad;
 mod safety;
+mod schedule;
 mod signin;
 mod snow;
 pub mod staff;
@@ -33,6 +34,7 @@ pub use exercise::encouragement;
 use guide::Guide;
 pub use help::{HELP_REMEMBERED, HelpNews, HelpState};
 use pinpad::{PinPad, PinVerdict};
+pub use schedule::{ASK_AGAIN_AFTER, Due, TIMES_A_DAY};
 use staff::{Staff, StaffInput};
 
 /// The care data the controller reads: loaded once from `assets/`.
@@ -167,6 +169,8 @@ pub enum Input {
     HelpNews(Option<HelpNews>),
     /// The help screen's 「とじる」.
     CloseHelp,
+    /// The household's check-in schedules (read every minute).
+    Schedule(Vec<Due>),
     Staff(StaffInput),
     /// The result of a strong sign-in (PIN, and the card's signature) for a card link
     /// or a PIN sign-in: tries left on failure.
@@ -405,6 +409,11 @@ pub struct Flow<'c> {
     /// The help button was pressed with nobody signed in: the household's resident
     /// is being looked up for the call.
     help_wanted: bool,
+    /// The household's check-in schedules, and when the tablet asked whom today.
+    due: Vec<Due>,
+    asked: Vec<(i64, NaiveDateTime)>,
+    /// The tablet is starting a check-in by itself: the household is being looked up.
+    starting: bool,
     staff: Staff,
     now: NaiveDateTime,
     view: View,
@@ -432,6 +441,9 @@ impl<'c> Flow<'c> {
             verifying: None,
             help: None,
             help_wanted: false,
+            due: vec![],
+            asked: vec![],
+            starting: false,
             staff: Staff::new(),
             now,
             view: View::default(),
@@ -462,6 +474,10 @@ impl<'c> Flow<'c> {
     /// Feeds one input; returns the effects, in order.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut fx = Vec::new();
+        if matches!(input, Input::Household(_)) {
+            // The lookup a scheduled start asked for came back (used like a touch).
+            self.starting = false;
+        }
         match input {
             Input::Tick(now) => self.tick(now, &mut fx),
             Input::Notice(line) => self.view.notice = line,
@@ -522,6 +538,7 @@ impl<'c> Flow<'c> {
             Input::CallForHelp => self.call_for_help(&mut fx),
             Input::HelpNews(news) => self.help_news(news, &mut fx),
             Input::CloseHelp => self.close_help(&mut fx),
+            Input::Schedule(due) => self.due = due,
             Input::Staff(StaffInput::LinkCard) if self.screen == Screen::Staff => self.start_linking(&mut fx),
             Input::Staff(s) => {
                 if s == StaffInput::Enter {
@@ -589,6 +606,7 @@ impl<'c> Flow<'c> {
     fn tick(&mut self, now: NaiveDateTime, fx: &mut Vec<Effect>) {
         self.now = now;
         self.help_tick(fx);
+        self.schedule_tick(fx);
         if self.screen == Screen::Snow
             && let Some(watch) = self.watch.as_mut()
         {
@@ -888,6 +906,88 @@ mod tests {
         effects.extend(flow.handle(Input::SpeechDone));
         assert_eq!(flow.screen(), Screen::Idle);
         assert!(!effects.iter().any(|e| matches!(e, Effect::Record(Record::Plan { .. }))), "{effects:?}");
+    }
+
+    fn due(window: Option<(&str, &str)>) -> Due {
+        Due {
+            resident: 3,
+            window: window.map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap())),
+            paused: false,
+            done_today: false,
+            reprompt: false,
+        }
+    }
+
+    fn asks(flow: &mut Flow<'_>, at: &str) -> bool {
+        let at: NaiveDateTime = format!("2026-12-14T{at}").parse().unwrap();
+        flow.handle(Input::Tick(at)).contains(&Effect::FindHousehold)
+    }
+
+    #[test]
+    fn the_tablet_asks_at_the_window_again_after_a_while_then_leaves_it_to_the_office() {
+        let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
+        flow.handle(Input::Schedule(vec![due(Some(("07:00", "10:00")))]));
+        assert!(!asks(&mut flow, "06:59:59"), "not before the window");
+        assert!(asks(&mut flow, "07:00:00"));
+        flow.handle(Input::Household(Some(guarded(false))));
+        assert_eq!(flow.screen(), Screen::Checkin);
+        assert!(
+            flow.view().checkin.caption.contains("山田"),
+            "greets by name: {}",
+            flow.view().checkin.caption
+        );
+        for _ in 0..3 {
+            flow.handle(Input::Silence);
+        }
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Idle, "unanswered: back to idle, no plan");
+        assert!(!asks(&mut flow, "07:19:59"));
+        assert!(asks(&mut flow, "07:20:00"), "asks again after a while");
+        flow.handle(Input::Household(Some(guarded(false))));
+        for _ in 0..3 {
+            flow.handle(Input::Silence);
+        }
+        flow.handle(Input::SpeechDone);
+        assert!(!asks(&mut flow, "08:30:00"), "twice a day by itself; then the office's escalation");
+        // The office's re-prompt: once more, even after the window.
+        let mut again = due(Some(("07:00", "10:00")));
+        again.reprompt = true;
+        flow.handle(Input::Schedule(vec![again]));
+        assert!(asks(&mut flow, "11:00:00"));
+    }
+
+    #[test]
+    fn a_pause_a_done_check_in_two_residents_or_no_window_keep_the_tablet_quiet() {
+        let mut paused = due(Some(("07:00", "10:00")));
+        paused.paused = true;
+        let mut done = due(Some(("07:00", "10:00")));
+        done.done_today = true;
+        let two = vec![due(Some(("07:00", "10:00"))), Due { resident: 4, ..due(Some(("07:00", "10:00"))) }];
+        for schedule in [vec![paused], vec![done], two, vec![due(None)], vec![]] {
+            let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
+            flow.handle(Input::Schedule(schedule.clone()));
+            assert!(!asks(&mut flow, "08:00:00"), "{schedule:?}");
+        }
+        // A window across midnight.
+        let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
+        flow.handle(Input::Schedule(vec![due(Some(("21:00", "01:00")))]));
+        assert!(!asks(&mut flow, "20:00:00"));
+        assert!(asks(&mut flow, "23:30:00"));
+    }
+
+    #[test]
+    fn an_answered_check_in_is_not_asked_again_that_day() {
+        let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
+        flow.handle(Input::Schedule(vec![due(Some(("07:00", "10:00")))]));
+        assert!(asks(&mut flow, "07:00:00"));
+        flow.handle(Input::Household(Some(guarded(false))));
+        // 元気です, よく眠れた, 食べられる, ありません, 今日はやめておく, ありません.
+        for i in [0, 0, 0, 0, 1, 0] {
+            flow.handle(Input::Answer(i));
+        }
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Idle);
+        assert!(!asks(&mut flow, "07:30:00"));
     }
 
     #[test]

@@ -876,25 +876,7 @@ fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_11
     let prepare = |db: &Path| {
         let mut store = Store::open(db).unwrap();
         store.save_credentials(&kiosk::store::Credentials { device_id: 5, token: "t".repeat(43) }).unwrap();
-        let settings = wire::ResidentSettingsBody {
-            resident_id: 1,
-            checkin_window: ["07:00".into(), "10:00".into()],
-            grace_minutes: 60,
-            contraindications: vec![],
-            pauses: vec![],
-            emergency_contacts: vec![wire::EmergencyContact {
-                name: "山田一郎".into(),
-                relation: "長男".into(),
-                phone: "090-1234-5678".into(),
-            }],
-            pin_sign_in: false,
-        };
-        let item = wire::PullItem {
-            cursor: 1,
-            kind: wire::PullKind::ResidentSettings,
-            body: serde_json::to_value(settings).unwrap(),
-        };
-        store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+        office_settings(&mut store, ["07:00", "10:00"]);
     };
     let rig = rig(RigOptions {
         // Nothing listens on the discard port: connection refused, like a dead network.
@@ -1009,4 +991,64 @@ fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
     assert!(steps.iter().any(|&(_, p)| p > steps[0].1), "good days make the plan grow: {planned:?}");
     let (after, before) = (planned[given_up as usize + 1].unwrap(), planned[given_up as usize].unwrap());
     assert!(after < before, "a session given up early makes the next lighter: {planned:?}");
+}
+
+/// The office's settings for resident 1, as a pull would apply them: her window and
+/// one emergency contact.
+fn office_settings(store: &mut Store, window: [&str; 2]) {
+    let settings = wire::ResidentSettingsBody {
+        resident_id: 1,
+        checkin_window: window.map(str::to_owned),
+        grace_minutes: 60,
+        contraindications: vec![],
+        pauses: vec![],
+        emergency_contacts: vec![wire::EmergencyContact {
+            name: "山田一郎".into(),
+            relation: "長男".into(),
+            phone: "090-1234-5678".into(),
+        }],
+        pin_sign_in: false,
+    };
+    let item = wire::PullItem {
+        cursor: 1,
+        kind: wire::PullKind::ResidentSettings,
+        body: serde_json::to_value(settings).unwrap(),
+    };
+    store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+}
+
+/// The running kiosk starts the talk by itself: idle before her window, greeting her
+/// by name and asking the first question aloud once the window opens; not again the
+/// same day once she has answered.
+#[test]
+fn the_kiosk_greets_and_asks_when_her_window_opens() {
+    let rig = rig(RigOptions {
+        prepare: Box::new(|db| office_settings(&mut Store::open(db).unwrap(), ["08:00", "10:00"])),
+        ..Default::default()
+    });
+    let at = |t: &str| -> chrono::NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+    for t in ["07:58:00", "07:59:00", "07:59:59"] {
+        rig.app.tick(at(t));
+        rig.settle();
+        assert_eq!(rig.app.screen(), Screen::Idle, "{t}");
+    }
+    rig.app.tick(at("08:00:00"));
+    rig.settle();
+    rig.app.tick(at("08:00:01"));
+    rig.pump_until("the check-in the tablet starts", Duration::from_secs(5), |r| {
+        r.app.screen() == Screen::Checkin
+    });
+    assert!(rig.caption().contains("山田さん"), "{}", rig.caption());
+    rig.answer_first_until_done();
+    rig.settle();
+    for t in ["08:30:00", "08:30:01", "09:30:00", "09:30:01"] {
+        if rig.app.screen() == Screen::Exercise {
+            rig.press("今日はやめる");
+            rig.settle();
+            rig.press("とじる");
+        }
+        rig.app.tick(at(t));
+        rig.settle();
+        assert_ne!(rig.app.screen(), Screen::Checkin, "asked again at {t} after answering");
+    }
 }

@@ -45,6 +45,24 @@ impl Pcscd {
     }
 
     fn start_with(vpcd_conf: Option<&str>) -> anyhow::Result<Self> {
+        // vpcd cannot bind its port while the last pcscd's connections on it linger
+        // (TIME_WAIT, up to a minute after a journey that held a card): a pcscd that
+        // does not listen in time is stopped and started again, for up to ~80 s.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Self::start_once(vpcd_conf) {
+                Ok(pcscd) => return Ok(pcscd),
+                Err(e) if tries < 4 && vpcd_conf.is_some() && e.to_string().contains("timed out") => {
+                    eprintln!("pcscd did not listen (try {tries}): {e:#}; starting it again");
+                    std::thread::sleep(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn start_once(vpcd_conf: Option<&str>) -> anyhow::Result<Self> {
         clear_stale_files()?;
         let config_dir = std::env::temp_dir().join(format!("mimamori-pcscd-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&config_dir);
@@ -61,10 +79,17 @@ impl Pcscd {
                 .stderr(Stdio::null()),
         )?;
         let vpcd = vpcd_conf.is_some();
-        wait_until("pcscd to listen", Duration::from_secs(10), || {
+        let listening = wait_until("pcscd to listen", Duration::from_secs(10), || {
             Path::new(SOCKET).exists() && (!vpcd || tcp_listening(VPCD_PORT))
                 || child.check_running().is_err()
-        })?;
+        });
+        if let Err(e) = listening {
+            let _ = Command::new("kill").args(["-TERM", &child.pid().to_string()]).status();
+            let _ = child.wait_timeout(Duration::from_secs(5));
+            child.stop();
+            let _ = std::fs::remove_dir_all(&config_dir);
+            return Err(e);
+        }
         child.check_running().context("pcscd (is another pcscd running?)")?;
         Ok(Self { child, config_dir })
     }

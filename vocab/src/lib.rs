@@ -308,6 +308,8 @@ vocabulary!(
         CampaignHelp = "campaign_help" / "安否確認で「助けが必要」",
         /// No answer to a safety campaign by its deadline.
         CampaignNoAnswer = "campaign_no_answer" / "安否確認に回答がありません",
+        /// 「話を聞いてほしい」 in the check-in: a call or a visit, not an emergency.
+        VisitRequest = "visit_request" / "話を聞いてほしい",
     }
 );
 

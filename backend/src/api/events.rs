@@ -16,7 +16,7 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
         // A check-in the resident stopped answering is no sign that they are safe: it
         // is kept on the timeline, and the escalation ladder goes on.
         wire::Event::CheckIn(body) if body.unanswered() => Effect::Record,
-        wire::Event::CheckIn(_) => Effect::CheckIn,
+        wire::Event::CheckIn(body) => Effect::CheckIn { wants_visit: body.wants_visit() },
         // A snow-clearing watch that got no answer is as urgent as a call for help.
         wire::Event::HelpRequest(body) => {
             Effect::HelpRequest { danger: body.danger.as_ref().and_then(wire::Name::known) }

@@ -19,7 +19,10 @@ use crate::clock::local_day;
 pub enum Effect {
     /// Kept for the timeline only.
     Record,
-    CheckIn,
+    /// A check-in; `wants_visit`: 「話を聞いてほしい」 was answered, which staff follow up.
+    CheckIn {
+        wants_visit: bool,
+    },
     /// A call for help (or a snow watch nobody answered), with the danger named.
     HelpRequest {
         danger: Option<vocab::Danger>,
@@ -166,11 +169,14 @@ fn ingest_one(
     let actor = Actor::Device(device.device);
     match &ev.effect {
         Effect::Record => {}
-        Effect::CheckIn => {
+        Effect::CheckIn { wants_visit } => {
             // The check-in answers the window it falls in (a midnight-crossing window's
             // small hours belong to the evening before); it never hides a help request.
             let day = window_tx(tx, resident)?.map_or(day, |w| w.day_of(now));
             set_status_tx(tx, resident, day, Status::Confirmed, &[Status::NeedsHelp], actor, now)?;
+            if *wants_visit {
+                raise_alert_tx(tx, resident, AlertKind::VisitRequest, day, None, None, now)?;
+            }
         }
         Effect::HelpRequest { danger } => {
             set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;

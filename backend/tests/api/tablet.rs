@@ -156,6 +156,29 @@ async fn a_help_request_alerts_at_once_and_a_later_check_in_does_not_hide_it() {
     assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::NeedsHelp));
 }
 
+/// 「話を聞いてほしい」 in a check-in: the resident is confirmed and staff get a visit
+/// request to follow up; a check-in without it raises nothing.
+#[tokio::test]
+async fn a_check_in_asking_to_be_heard_raises_a_visit_request() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let plain = json!({"answers": [{"question": "open", "intent": "no"}]});
+    let (_, body) = app.post("/api/v1/events", &token, batch(&[event(1, "check_in", plain)])).await;
+    assert_eq!(acks(&body), ["stored"]);
+    assert!(app.store.open_alerts().unwrap().is_empty());
+    let asks = json!({"answers": [
+        {"question": "how_feeling", "intent": "feeling_good"},
+        {"question": "open", "intent": "yes"}
+    ]});
+    let (_, body) = app.post("/api/v1/events", &token, batch(&[event(2, "check_in", asks)])).await;
+    assert_eq!(acks(&body), ["stored"]);
+    let alerts = app.store.open_alerts().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!((alerts[0].resident, alerts[0].kind), (r, backend::store::AlertKind::VisitRequest));
+    assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::Confirmed));
+}
+
 #[tokio::test]
 async fn pull_delivers_each_tablet_its_own_items_in_order_with_a_cursor() {
     let app = TestApp::new();

@@ -29,6 +29,9 @@ impl Flow<'_> {
             if let CareEvent::SnowWatchRequested { at } = event {
                 self.watch = Some(SnowWatch::start(at, None));
             }
+            if let CareEvent::Checkin(r) = &event {
+                self.checked_in(resident, r.outcome);
+            }
             fx.push(Effect::Record(Record::Care { resident, event }));
             if urgent {
                 fx.push(Effect::SyncNow);
@@ -74,9 +77,14 @@ impl Flow<'_> {
                     // Nor when the resident said 「今日はやめておく」: the closing line, then idle.
                     let declined =
                         self.dialogue.as_ref().is_some_and(|d| d.record().will_exercise() == Some(false));
+                    // Nor when nobody answered: the tablet asks again later.
+                    let unanswered = self
+                        .dialogue
+                        .as_ref()
+                        .is_some_and(|d| d.record().outcome == care::record::Outcome::NoAnswer);
                     if self.screen == Screen::Safety || self.watch.is_some() || help {
                         Then::Nothing
-                    } else if declined {
+                    } else if declined || unanswered {
                         Then::Idle
                     } else {
                         Then::ShowPlan

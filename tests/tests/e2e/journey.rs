@@ -158,6 +158,12 @@ impl Office {
         )?;
         let mut add = Command::new(&bin);
         add.args(["add-resident", RESIDENT, DISTRICT]);
+        // A window twelve hours away: the tablet never starts a check-in by itself
+        // here, so each journey starts when its resident holds the card.
+        let away = chrono::Local::now().time() + chrono::TimeDelta::hours(12);
+        let window =
+            format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M"));
+        add.args(["--window", &window]);
         if let Some(card) = card {
             add.args(["--card", card]);
         }

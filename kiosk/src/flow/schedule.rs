@@ -1,0 +1,81 @@
+//! The tablet starts the talk: at each resident's check-in window it greets them by
+//! name and asks the first question aloud; unanswered, it tries again after a while,
+//! then leaves the office's escalation to run. The office's re-prompt makes it ask
+//! again outside the window; a pause (a hospital stay, a trip) silences it.
+
+use super::*;
+
+/// One resident's check-in schedule, as the store knows it (the app reads it every
+/// minute).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub resident: i64,
+    /// The office's window, local; an end before the start crosses midnight. `None`
+    /// until the office's settings arrive: never asked by the tablet meanwhile.
+    pub window: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+    /// Inside a pause the office set: never asked.
+    pub paused: bool,
+    /// Today's check-in is recorded (answered, or ended by a call for help).
+    pub done_today: bool,
+    /// The office has not seen today's check-in and asked the tablet to ask again.
+    pub reprompt: bool,
+}
+
+/// How long the tablet waits before asking an unanswered resident again.
+pub const ASK_AGAIN_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(20);
+
+/// How often it asks in a day by itself (the office's re-prompt adds one more).
+pub const TIMES_A_DAY: usize = 2;
+
+impl Due {
+    fn in_window(&self, t: chrono::NaiveTime) -> bool {
+        let Some((start, end)) = self.window else { return false };
+        if start <= end { start <= t && t < end } else { t >= start || t < end }
+    }
+}
+
+impl Flow<'_> {
+    /// Once a second: starts a due check-in when nothing else is on.
+    pub(super) fn schedule_tick(&mut self, fx: &mut Vec<Effect>) {
+        let quiet = self.screen == Screen::Idle
+            && self.help.is_none()
+            && !self.help_wanted
+            && !self.starting
+            && !self.view.checkin.speaking;
+        // In a household of two or more, a touch or a card says who is there: the
+        // tablet does not guess (no check-in recorded against the wrong person).
+        if !quiet || self.due.len() != 1 {
+            return;
+        }
+        let now = self.now;
+        let d = &self.due[0];
+        let today: Vec<NaiveDateTime> = self
+            .asked
+            .iter()
+            .filter(|(r, at)| *r == d.resident && at.date() == now.date())
+            .map(|(_, at)| *at)
+            .collect();
+        let rested = today.iter().max().is_none_or(|last| now - *last >= ASK_AGAIN_AFTER);
+        let due = !d.paused
+            && !d.done_today
+            && rested
+            && ((d.in_window(now.time()) && today.len() < TIMES_A_DAY)
+                || (d.reprompt && today.len() <= TIMES_A_DAY));
+        if due {
+            self.asked.push((d.resident, now));
+            self.asked.retain(|(_, at)| at.date() == now.date());
+            self.starting = true;
+            fx.push(Effect::FindHousehold);
+        }
+    }
+
+    /// A check-in was recorded: today's is done unless nobody answered.
+    pub(super) fn checked_in(&mut self, resident: i64, outcome: care::record::Outcome) {
+        if outcome != care::record::Outcome::NoAnswer
+            && let Some(d) = self.due.iter_mut().find(|d| d.resident == resident)
+        {
+            d.done_today = true;
+            d.reprompt = false;
+        }
+    }
+}
