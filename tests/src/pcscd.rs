@@ -70,7 +70,7 @@ impl Pcscd {
         if let Some(conf) = vpcd_conf {
             std::fs::write(config_dir.join("vpcd"), conf)?;
         }
-        let mut child = ChildGuard::spawn(
+        let child = ChildGuard::spawn(
             "pcscd (apt-get install pcscd)",
             Command::new("pcscd")
                 .args(["--foreground", "--config"])
@@ -78,20 +78,15 @@ impl Pcscd {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         )?;
+        // Owned from here: a pcscd that does not come up is stopped by `Drop`.
+        let mut pcscd = Self { child, config_dir };
         let vpcd = vpcd_conf.is_some();
-        let listening = wait_until("pcscd to listen", Duration::from_secs(10), || {
+        wait_until("pcscd to listen", Duration::from_secs(10), || {
             Path::new(SOCKET).exists() && (!vpcd || tcp_listening(VPCD_PORT))
-                || child.check_running().is_err()
-        });
-        if let Err(e) = listening {
-            let _ = Command::new("kill").args(["-TERM", &child.pid().to_string()]).status();
-            let _ = child.wait_timeout(Duration::from_secs(5));
-            child.stop();
-            let _ = std::fs::remove_dir_all(&config_dir);
-            return Err(e);
-        }
-        child.check_running().context("pcscd (is another pcscd running?)")?;
-        Ok(Self { child, config_dir })
+                || pcscd.child.check_running().is_err()
+        })?;
+        pcscd.child.check_running().context("pcscd (is another pcscd running?)")?;
+        Ok(pcscd)
     }
 
     pub fn pid(&self) -> u32 {

@@ -45,11 +45,14 @@ impl Flow<'_> {
         let slow = turn.say.iter().any(|l| l.pace == dialogue::Pace::Slow);
         self.step = turn.step;
         self.buttons = turn.buttons;
-        let help_flow = matches!(turn.step, Step::HelpConfirm)
-            || self
-                .dialogue
-                .as_ref()
-                .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
+        // What the dialogue has recorded so far decides the help colouring and what
+        // follows its end.
+        let (outcome, will_exercise) = self
+            .dialogue
+            .as_ref()
+            .map_or((None, None), |d| (Some(d.record().outcome), d.record().will_exercise()));
+        let help = outcome == Some(care::record::Outcome::HelpRequested);
+        let help_flow = matches!(turn.step, Step::HelpConfirm) || help;
         let target = if self.screen == Screen::Safety {
             &mut self.view.safety.caption
         } else {
@@ -69,19 +72,11 @@ impl Flow<'_> {
                 Step::HelpConfirm if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
                 Step::SnowWatchOffer if !turn.buttons_only => Then::Listen(QuestionId::Confirm),
                 Step::Finished => {
-                    // After a safety check, a snow watch or a call for help there is no plan today.
-                    let help = self
-                        .dialogue
-                        .as_ref()
-                        .is_some_and(|d| d.record().outcome == care::record::Outcome::HelpRequested);
-                    // Nor when the resident said 「今日はやめておく」: the closing line, then idle.
-                    let declined =
-                        self.dialogue.as_ref().is_some_and(|d| d.record().will_exercise() == Some(false));
-                    // Nor when nobody answered: the tablet asks again later.
-                    let unanswered = self
-                        .dialogue
-                        .as_ref()
-                        .is_some_and(|d| d.record().outcome == care::record::Outcome::NoAnswer);
+                    // After a safety check, a snow watch or a call for help there is no plan
+                    // today; nor when the resident said 「今日はやめておく」 or nobody
+                    // answered (the tablet asks again later): the closing line, then idle.
+                    let declined = will_exercise == Some(false);
+                    let unanswered = outcome == Some(care::record::Outcome::NoAnswer);
                     if self.screen == Screen::Safety || self.watch.is_some() || help {
                         Then::Nothing
                     } else if declined || unanswered {
