@@ -71,4 +71,17 @@ if ! dpkg-query -W -f='${Status}' "$VOICE_PKG" 2>/dev/null | grep -q 'install ok
   say "installed $VOICE_PKG"
 fi
 
+# The mail tests run a real SMTP server (tests/smtp/smtpd.py) on aiosmtpd, which Debian
+# does not package at a fixed version: pin it in a private venv. `--clear` rebuilds a
+# venv whose interpreter has gone away (a moved or removed Python) instead of reusing it.
+SMTPD_VENV="$CACHE/venv-smtpd"
+if ! "$SMTPD_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  say "installing aiosmtpd==1.4.6 into $SMTPD_VENV"
+  python3 -m venv --clear "$SMTPD_VENV"
+  "$SMTPD_VENV/bin/python" -m pip install -q --disable-pip-version-check 'aiosmtpd==1.4.6'
+  say "installed aiosmtpd"
+else
+  say "aiosmtpd present ($SMTPD_VENV)"
+fi
+
 say "done (cache: $CACHE)"

@@ -23,6 +23,8 @@ pub struct Config {
     /// same machine): requests from them are limited by the client address they put
     /// in `X-Forwarded-For`, not by theirs. Empty: every peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Who is told of alerts by e-mail, and how (`[notify]`).
+    pub notify: NotifyConfig,
 }
 
 /// How long the office keeps what it holds about people, in days. The town sets
@@ -60,6 +62,7 @@ impl Default for Config {
             weather: WeatherConfig::default(),
             retention: Retention::default(),
             trusted_proxies: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -100,6 +103,148 @@ impl Default for WeatherConfig {
     }
 }
 
+/// E-mail notifications and the ladder they climb (`[notify]`). With no `smtp_host`
+/// nothing is sent, and the dashboard says so; alerts still wait on the board.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The mail server (`MIMAMORI_SMTP_HOST`). Empty: notifications are off.
+    pub smtp_host: String,
+    /// Its port (`MIMAMORI_SMTP_PORT`); 0 means the usual one for `security`.
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls` (`MIMAMORI_SMTP_SECURITY`).
+    pub security: SmtpSecurity,
+    /// The sender address (`MIMAMORI_SMTP_FROM`).
+    pub from: String,
+    /// The dashboard's address as a phone reaches it, for the acknowledgement link
+    /// (`https://mimamori.town.example`).
+    pub public_url: String,
+    /// Seconds before the next rung is told, per alert kind (`help_request = 600`),
+    /// and `default` for the rest.
+    pub wait_secs: std::collections::BTreeMap<String, u64>,
+    /// Hours in which only urgent alerts are sent (`"21:00-07:00"`, the town's time).
+    pub quiet_hours: Option<QuietHours>,
+    /// Alert kinds that ignore quiet hours (a resident's own call for help).
+    pub urgent: Vec<String>,
+    /// Seconds one delivery may take before it is tried again later.
+    pub timeout_secs: u64,
+    /// Seconds before a message the server did not take is tried again; doubling
+    /// with each try, at most 30 minutes.
+    pub retry_secs: u64,
+    /// Only from the environment (`MIMAMORI_SMTP_USER`, `MIMAMORI_SMTP_PASSWORD`):
+    /// a password never sits in a file a backup or a support ticket carries.
+    #[serde(skip)]
+    pub credentials: Option<(String, String)>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 0,
+            security: SmtpSecurity::Starttls,
+            from: String::new(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            wait_secs: [
+                ("default".to_owned(), 1800),
+                ("help_request".to_owned(), 600),
+                ("campaign_help".to_owned(), 600),
+            ]
+            .into(),
+            quiet_hours: None,
+            urgent: vec!["help_request".to_owned(), "campaign_help".to_owned()],
+            timeout_secs: 30,
+            retry_secs: 30,
+            credentials: None,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// Whether a mail server is configured.
+    pub fn enabled(&self) -> bool {
+        !self.smtp_host.is_empty()
+    }
+
+    /// The port, or the usual one for the security chosen.
+    pub fn port(&self) -> u16 {
+        match (self.smtp_port, self.security) {
+            (0, SmtpSecurity::None) => 25,
+            (0, SmtpSecurity::Starttls) => 587,
+            (0, SmtpSecurity::Tls) => 465,
+            (p, _) => p,
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |reason: String| Err(ConfigError::Notify(reason));
+        for kind in self.wait_secs.keys().filter(|k| *k != "default").chain(&self.urgent) {
+            if kind.parse::<vocab::AlertKind>().is_err() {
+                return bad(format!("{kind:?} is not an alert kind"));
+            }
+        }
+        if self.enabled() && !self.from.contains('@') {
+            return bad(format!("from = {:?} is not an address", self.from));
+        }
+        if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://")) {
+            return bad(format!("public_url = {:?} must start with https://", self.public_url));
+        }
+        Ok(())
+    }
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same machine or a closed network).
+    None,
+    /// STARTTLS, required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Self::None),
+            "starttls" => Ok(Self::Starttls),
+            "tls" => Ok(Self::Tls),
+            _ => Err("expected none, starttls or tls".to_owned()),
+        }
+    }
+}
+
+/// A daily span in the town's time, which may cross midnight (`"21:00-07:00"`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct QuietHours {
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+}
+
+impl TryFrom<String> for QuietHours {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let parse = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M");
+        match s.split_once('-').map(|(a, b)| (parse(a), parse(b))) {
+            Some((Ok(start), Ok(end))) if start != end => Ok(QuietHours { start, end }),
+            _ => Err(format!("quiet_hours {s:?} is not HH:MM-HH:MM")),
+        }
+    }
+}
+
+impl QuietHours {
+    /// Whether `t` (the town's time of day) falls inside.
+    pub fn contains(self, t: chrono::NaiveTime) -> bool {
+        if self.start < self.end { self.start <= t && t < self.end } else { t >= self.start || t < self.end }
+    }
+}
+
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -109,6 +254,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("[retention] {name} = {days} is shorter than the {min} days allowed")]
     Retention { name: &'static str, days: u32, min: u32 },
+    #[error("[notify] {0}")]
+    Notify(String),
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
     Env { name: &'static str, value: String, reason: String },
 }
@@ -131,6 +278,7 @@ impl Config {
                 return Err(ConfigError::Retention { name, days, min: Retention::MIN_DAYS });
             }
         }
+        config.notify.check()?;
         Ok(config)
     }
 
@@ -147,6 +295,30 @@ impl Config {
         }
         if let Some(value) = get("MIMAMORI_WEATHER_BASE_URL") {
             self.weather.base_url = value;
+        }
+        let n = &mut self.notify;
+        if let Some(value) = get("MIMAMORI_SMTP_HOST") {
+            n.smtp_host = value;
+        }
+        if let Some(value) = get("MIMAMORI_SMTP_PORT") {
+            n.smtp_port = value.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                name: "MIMAMORI_SMTP_PORT",
+                value: value.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        if let Some(value) = get("MIMAMORI_SMTP_SECURITY") {
+            n.security = value.parse().map_err(|reason| ConfigError::Env {
+                name: "MIMAMORI_SMTP_SECURITY",
+                value: value.clone(),
+                reason,
+            })?;
+        }
+        if let Some(value) = get("MIMAMORI_SMTP_FROM") {
+            n.from = value;
+        }
+        if let Some(user) = get("MIMAMORI_SMTP_USER") {
+            n.credentials = Some((user, get("MIMAMORI_SMTP_PASSWORD").unwrap_or_default()));
         }
         Ok(())
     }
@@ -172,5 +344,28 @@ mod tests {
         assert_eq!((c.weather.interval_secs, c.weather.enabled), (600, false));
         assert_eq!(c.weather.warning_area, "0632400");
         assert_eq!(c.weather.base_url, "https://www.jma.go.jp");
+    }
+
+    #[test]
+    fn notify_settings_come_from_the_file_and_the_environment_but_passwords_only_from_the_environment() {
+        let mut c: Config = toml::from_str(
+            "[notify]\nsmtp_host = \"mail\"\nsecurity = \"none\"\nfrom = \"a@b\"\nquiet_hours = \"21:00-07:00\"",
+        )
+        .unwrap();
+        assert_eq!((c.notify.port(), c.notify.wait_secs["help_request"]), (25, 600));
+        let q = c.notify.quiet_hours.unwrap();
+        let at = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        assert_eq!(
+            [q.contains(at(22)), q.contains(at(3)), q.contains(at(7)), q.contains(at(12))],
+            [true, true, false, false]
+        );
+        let env =
+            [("MIMAMORI_SMTP_PORT", "2525"), ("MIMAMORI_SMTP_USER", "u"), ("MIMAMORI_SMTP_PASSWORD", "p")];
+        c.apply_env(|n| env.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap();
+        assert_eq!((c.notify.port(), c.notify.credentials.clone()), (2525, Some(("u".into(), "p".into()))));
+        assert!(toml::from_str::<Config>("[notify]\npassword = \"x\"").is_err());
+        assert!(toml::from_str::<Config>("[notify]\nquiet_hours = \"9pm\"").is_err());
+        c.notify.urgent.push("fire".into());
+        assert!(c.notify.check().unwrap_err().to_string().contains("fire"));
     }
 }

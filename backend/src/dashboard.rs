@@ -9,6 +9,7 @@
 //! (`__Host-mimamori_login`, double submit: [`login_csrf_token`]); failed logins are
 //! limited by `crate::attempts`. 民生委員 see only their district.
 
+mod ack;
 mod alerts;
 mod auth;
 mod board;
@@ -22,6 +23,8 @@ mod residents;
 mod users;
 mod visits;
 mod weather;
+
+pub use profile::email_ok;
 
 use axum::Router;
 use std::collections::HashMap;
@@ -50,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/ack/{id}/{token}", get(ack::show).post(ack::take))
         .route("/residents/new", get(profile::new_form))
         .route("/residents", axum::routing::post(profile::enrol))
         .route("/residents/{id}", get(residents::show))

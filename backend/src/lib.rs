@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod escalation;
+pub mod notify;
 pub mod password;
 pub mod routes;
 pub mod serve;

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "backend", about = "The mimamori welfare-office server and its tools", version)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(subcommand_precedence_over_arg = true)]
 struct Cli {
     /// The configuration file (TOML; MIMAMORI_* environment variables override it).
     #[arg(long, global = true, value_name = "FILE")]
@@ -67,6 +67,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Send one test message through the configured mail server ([notify]); exits
+    /// non-zero with the server's reason if it is not taken.
+    NotifyTest {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
     /// Delete records older than the configured retention ([retention] in the config).
     Prune {
         /// Say what would be deleted; delete nothing.
@@ -87,6 +93,14 @@ enum UserAction {
     ResetPassword { login: String },
     /// End every session of the account (a lost phone, a shared computer).
     EndSessions { login: String },
+    /// Where the account's alerts are e-mailed; no address stops them.
+    SetEmail { login: String, address: Option<String> },
+    /// Put the account on the duty roster (told at the ladder's first rung) or off it.
+    Duty {
+        login: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[tokio::main]
@@ -153,6 +167,13 @@ async fn main() -> anyhow::Result<()> {
             report_copy("restore", &from, &check);
             Ok(())
         }
+        Command::NotifyTest { to } => {
+            backend::notify::send_test(&config.notify, &to, now)
+                .await
+                .with_context(|| format!("sending a test message to {to}"))?;
+            println!("notify-test: the mail server took the message for {to}");
+            Ok(())
+        }
         Command::Prune { dry_run } => {
             let r = config.retention;
             let cut = backend::store::Cutoffs::before(now, r.records_days, r.audit_days);
@@ -190,12 +211,14 @@ fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -
         UserAction::List => {
             for u in store.users(now).context("listing users")? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{} sessions",
+                    "{}\t{}\t{}\t{}\t{} sessions\t{}\t{}",
                     u.login,
                     u.role.key(),
                     u.district.as_deref().unwrap_or("-"),
                     if u.disabled { "disabled" } else { "active" },
-                    u.sessions
+                    u.sessions,
+                    u.email.as_deref().unwrap_or("-"),
+                    if u.on_duty { "on duty" } else { "off duty" }
                 );
             }
             return Ok(());
@@ -203,6 +226,15 @@ fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -
         UserAction::Disable { login } => (login, AccountChange::Disable),
         UserAction::Enable { login } => (login, AccountChange::Enable),
         UserAction::EndSessions { login } => (login, AccountChange::EndSessions),
+        UserAction::SetEmail { login, address } => {
+            if let Some(a) = &address
+                && !backend::dashboard::email_ok(a)
+            {
+                bail!("{a:?} is not an e-mail address");
+            }
+            (login, AccountChange::SetEmail(address))
+        }
+        UserAction::Duty { login, state } => (login, AccountChange::SetDuty(state == "on")),
         UserAction::ResetPassword { login } => {
             let hash = new_password(&login)?;
             (login, AccountChange::SetPassword(hash))

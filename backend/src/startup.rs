@@ -1,6 +1,6 @@
 //! Building and running the server: `Application::build(config)` binds the socket
 //! (port 0 in tests) and opens the store; `run_until` serves, with the escalation
-//! engine and the weather fetcher beside it, until a shutdown signal.
+//! engine, the notifications and the weather fetcher beside it, until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,6 +32,7 @@ pub struct Application {
     weather: crate::config::WeatherConfig,
     limits: crate::serve::Limits,
     trusted_proxies: Arc<[std::net::IpAddr]>,
+    notify: crate::config::NotifyConfig,
 }
 
 impl Application {
@@ -52,6 +53,7 @@ impl Application {
             limits: crate::serve::Limits::default(),
             trusted_proxies: config.trusted_proxies.clone().into(),
             weather: config.weather.clone(),
+            notify: config.notify.clone(),
         })
     }
 
@@ -84,6 +86,12 @@ impl Application {
                 stop_tx.subscribe(),
             ))
         });
+        let notify = tokio::spawn(crate::notify::run(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            self.notify.clone(),
+            stop_tx.subscribe(),
+        ));
         let served = crate::serve::serve(
             self.listener,
             router(self.state),
@@ -94,6 +102,7 @@ impl Application {
         .await;
         let _ = stop_tx.send(true);
         let _ = engine.await;
+        let _ = notify.await;
         if let Some(weather) = weather {
             let _ = weather.await;
         }

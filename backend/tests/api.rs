@@ -13,6 +13,8 @@ mod corrections;
 mod dashboard;
 #[path = "api/escalation.rs"]
 mod escalation;
+#[path = "api/notify.rs"]
+mod notify;
 #[path = "api/residents.rs"]
 mod residents;
 #[path = "api/socket.rs"]

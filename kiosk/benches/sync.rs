@@ -44,6 +44,7 @@ fn one_run(rt: &tokio::runtime::Runtime, dir: &Path) -> Duration {
         weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
         retention: Default::default(),
         trusted_proxies: vec![],
+        notify: Default::default(),
     };
     let app = rt.block_on(backend::startup::Application::build(&config)).unwrap();
     let url: kiosk::sync::Url = format!("http://{}/", app.local_addr()).parse().unwrap();

@@ -54,6 +54,7 @@ impl Office {
             weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
             retention: Default::default(),
             trusted_proxies: vec![],
+            notify: Default::default(),
         };
         let app = self.rt.block_on(backend::startup::Application::build(&config)).unwrap();
         self.addr = app.local_addr();

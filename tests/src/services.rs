@@ -61,6 +61,8 @@ pub struct BackendProcess {
     pub addr: SocketAddr,
     child: Option<ChildGuard>,
     pub starts: u32,
+    /// Passed as `--config` at every (re)start, when set.
+    pub config: Option<PathBuf>,
 }
 
 impl BackendProcess {
@@ -74,6 +76,23 @@ impl BackendProcess {
             addr,
             child: None,
             starts: 0,
+            config: None,
+        };
+        b.restart()?;
+        Ok(b)
+    }
+
+    /// As [`BackendProcess::start`], reading `config` (a TOML file) at every start.
+    pub fn start_with_config(bin: &Path, dir: &Path, config: &Path) -> anyhow::Result<BackendProcess> {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let mut b = BackendProcess {
+            bin: bin.to_owned(),
+            db: dir.join("office.sqlite"),
+            log: dir.join("office.log"),
+            addr,
+            child: None,
+            starts: 0,
+            config: Some(config.to_owned()),
         };
         b.restart()?;
         Ok(b)
@@ -86,6 +105,9 @@ impl BackendProcess {
         loop {
             let (out, err) = log_file(&self.log)?;
             let mut cmd = Command::new(&self.bin);
+            if let Some(config) = &self.config {
+                cmd.arg("--config").arg(config);
+            }
             cmd.env("MIMAMORI_DATABASE", &self.db)
                 .env("MIMAMORI_LISTEN", self.addr.to_string())
                 .env("RUST_LOG", "info")

@@ -11,6 +11,8 @@ mod attacks;
 mod fuzz;
 #[path = "e2e/journey.rs"]
 mod journey;
+#[path = "e2e/notify.rs"]
+mod notify;
 #[path = "e2e/privacy.rs"]
 mod privacy;
 #[path = "e2e/soak.rs"]

@@ -14,10 +14,22 @@ pub(super) async fn queue(
     ListPage(at): ListPage,
 ) -> Result<Html<String>, PageError> {
     let district = session.scope()?;
-    let alerts = blocking(&state.store, move |s| s.alert_queue(district.as_deref(), at)).await?;
+    let (alerts, backlog) =
+        blocking(&state.store, move |s| Ok((s.alert_queue(district.as_deref(), at)?, s.notify_backlog()?)))
+            .await?;
     let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>対応が必要な人</h1><table id=\"alerts\"><tr><th>内容</th><th>氏名</th><th>地区</th><th>発生</th><th>対応</th></tr>",
+    let mut body = String::from("<h1>対応が必要な人</h1>");
+    // Mail the server has not taken yet: the ladder is not reaching anyone's phone.
+    if let Some(why) = backlog.last_error.as_deref().filter(|_| backlog.waiting > 0) {
+        body.push_str(&format!(
+            "<p id=\"notify-backlog\" role=\"alert\">メールのお知らせ {} 通がまだ届けられていません（{}）。\
+             電話で連絡してください。</p>",
+            backlog.waiting,
+            escape(why)
+        ));
+    }
+    body.push_str(
+        "<table id=\"alerts\"><tr><th>内容</th><th>氏名</th><th>地区</th><th>発生</th><th>対応</th></tr>",
     );
     for (alert, name, district) in alerts.rows {
         let raised = alert.raised.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M");

@@ -86,17 +86,25 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
             line(form, &format!("contact{i}_name"), MAX_NAME_CHARS, false, "連絡先の名前が長すぎます。")?;
         let relation = line(form, &format!("contact{i}_relation"), 20, false, "続柄が長すぎます。")?;
         let phone = line(form, &format!("contact{i}_phone"), 20, false, "電話番号が読めません。")?;
-        if name.is_empty() && phone.is_empty() && relation.is_empty() {
+        let email = line(form, &format!("contact{i}_email"), 254, false, "メールアドレスが長すぎます。")?;
+        let notify_consent = form.get(&format!("contact{i}_notify")).is_some_and(|v| v == "on");
+        if name.is_empty() && phone.is_empty() && relation.is_empty() && email.is_empty() {
             continue;
         }
-        let digits = phone.chars().filter(char::is_ascii_digit).count();
-        if name.is_empty()
-            || !(3..=15).contains(&digits)
-            || !phone.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))
-        {
+        if name.is_empty() || !phone_ok(&phone) {
             return Err(bad("連絡先には名前と電話番号(数字とハイフン)を入れてください。"));
         }
-        contacts.push(Contact { name, relation, phone });
+        if !email.is_empty() && !email_ok(&email) {
+            return Err(bad("連絡先のメールアドレスが読めません。"));
+        }
+        if notify_consent && email.is_empty() {
+            return Err(bad("メールで知らせる連絡先には、メールアドレスを入れてください。"));
+        }
+        contacts.push(Contact { email, notify_consent, ..Contact::new(&name, &relation, &phone) });
+    }
+    let phone = line(form, "phone", 20, false, "電話番号が読めません。")?;
+    if !phone.is_empty() && !phone_ok(&phone) {
+        return Err(bad("本人の電話番号は数字とハイフンで入れてください。"));
     }
     Ok(Profile {
         window: CheckinWindow { start, end, grace_minutes: grace },
@@ -104,8 +112,27 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         lives_alone: form.get("lives_alone").is_some_and(|v| v == "on"),
         birth_year,
         contacts,
+        phone,
         pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
     })
+}
+
+fn phone_ok(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (3..=15).contains(&digits) && phone.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))
+}
+
+/// A plausible address (one @, something on each side, a dot in the domain, no
+/// spaces or header-breaking characters): the mail server judges the rest.
+pub fn email_ok(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && email.chars().all(|c| c.is_ascii_graphic() && !"<>(),;:\\\"[]".contains(c))
 }
 
 /// The profile part of a form, filled with `p`.
@@ -131,9 +158,13 @@ fn profile_fields(p: &Profile) -> String {
     out.push_str(&format!(
         "</fieldset><label><input type=\"checkbox\" name=\"lives_alone\" value=\"on\"{}> 一人暮らし</label>\
          <label>生まれた年 <input name=\"birth_year\" type=\"number\" min=\"1900\" value=\"{}\"></label>\
-         <fieldset><legend>緊急連絡先</legend>",
+         <label>本人の電話 <input name=\"phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label>\
+         <fieldset><legend>緊急連絡先</legend>\
+         <p>「メールで知らせる」は、本人の見守りで職員・民生委員が応じないとき、この人にもメールで知らせることに\
+         本人と連絡先の方が同意したときだけ選びます。記録した人と日時が残ります。</p>",
         if p.lives_alone { " checked" } else { "" },
-        p.birth_year.map(|y| y.to_string()).unwrap_or_default()
+        p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+        escape(&p.phone)
     ));
     for i in 0..CONTACT_ROWS {
         let c = p.contacts.get(i);
@@ -141,10 +172,21 @@ fn profile_fields(p: &Profile) -> String {
         out.push_str(&format!(
             "<p><label>名前 <input name=\"contact{i}_name\" value=\"{}\" maxlength=\"{MAX_NAME_CHARS}\"></label>\
              <label>続柄 <input name=\"contact{i}_relation\" value=\"{}\" maxlength=\"20\"></label>\
-             <label>電話 <input name=\"contact{i}_phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label></p>",
+             <label>電話 <input name=\"contact{i}_phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label>\
+             <label>メール <input name=\"contact{i}_email\" type=\"email\" value=\"{}\" maxlength=\"254\"></label>\
+             <label><input type=\"checkbox\" name=\"contact{i}_notify\" value=\"on\"{}> メールで知らせる(同意あり)</label>{}</p>",
             v(|c| &c.name),
             v(|c| &c.relation),
-            v(|c| &c.phone)
+            v(|c| &c.phone),
+            v(|c| &c.email),
+            if c.is_some_and(|c| c.notify_consent) { " checked" } else { "" },
+            match c.and_then(|c| c.consent_recorded) {
+                Some((_, at)) => format!(
+                    " <small>記録 {}</small>",
+                    at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M")
+                ),
+                None => String::new(),
+            }
         ));
     }
     out.push_str(&format!(
@@ -168,6 +210,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         lives_alone: false,
         birth_year: None,
         contacts: Vec::new(),
+        phone: String::new(),
         pin_sign_in: false,
     };
     Ok(page(

@@ -1,6 +1,7 @@
-//! Accounts, for admins: who can sign in, and the four things done to an account
-//! (disable, enable, set a new password, end its sessions), each audited with the
-//! admin who did it. The same as `backend user …` at the office's terminal.
+//! Accounts, for admins: who can sign in, and what is done to an account (disable,
+//! enable, set a new password, end its sessions, where its alerts are e-mailed, on
+//! or off the duty roster), each audited with the admin who did it. The same as
+//! `backend user …` at the office's terminal.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,7 +33,7 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     let csrf = session.csrf();
     let mut body = String::from(
         "<h1>アカウント</h1><table id=\"users\"><tr><th>ログイン名</th><th>役割</th><th>地区</th>\
-         <th>状態</th><th>ログイン中</th><th>最近の変更</th><th></th></tr>",
+         <th>状態</th><th>ログイン中</th><th>お知らせ</th><th>最近の変更</th><th></th></tr>",
     );
     for (u, trail) in users.into_iter().zip(trails) {
         // The newest three changes, who made them and when (the whole trail is audited).
@@ -73,9 +74,28 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
                  autocomplete=\"new-password\" minlength=\"12\" required></label>"
             )
         );
+        // 民生委員 are told of their district's alerts whether on the roster or not.
+        let duty = match (u.role, u.on_duty) {
+            (Role::Minsei, _) => String::new(),
+            (_, true) => form("duty_off", "当番から外す", ""),
+            (_, false) => form("duty_on", "当番にする", ""),
+        };
+        let notify = format!(
+            "{}{}{duty}{}",
+            escape(u.email.as_deref().unwrap_or("メールなし")),
+            if u.on_duty && u.role != Role::Minsei { "（当番）" } else { "" },
+            form(
+                "set_email",
+                "メールを設定",
+                &format!(
+                    "<label>メール <input name=\"email\" type=\"email\" maxlength=\"254\" value=\"{}\"></label>",
+                    escape(u.email.as_deref().unwrap_or(""))
+                )
+            )
+        );
         body.push_str(&format!(
             "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"trail\">{}</td><td>{actions}</td></tr>",
+             <td class=\"notify\">{notify}</td><td class=\"trail\">{}</td><td>{actions}</td></tr>",
             u.role.label(),
             escape(u.district.as_deref().unwrap_or("-")),
             if u.disabled { "無効" } else { "有効" },
@@ -95,6 +115,9 @@ fn action_label(action: &str) -> &'static str {
         "enable_user" => "有効化",
         "reset_password" => "パスワード設定",
         "end_sessions" => "ログイン終了",
+        "set_email" => "メール設定",
+        "duty_on" => "当番に",
+        "duty_off" => "当番から外す",
         _ => "変更",
     }
 }
@@ -113,6 +136,13 @@ pub(super) async fn change(
         Some("disable") => AccountChange::Disable,
         Some("enable") => AccountChange::Enable,
         Some("end_sessions") => AccountChange::EndSessions,
+        Some("duty_on") => AccountChange::SetDuty(true),
+        Some("duty_off") => AccountChange::SetDuty(false),
+        Some("set_email") => match form.get("email").map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            None => AccountChange::SetEmail(None),
+            Some(e) if super::email_ok(e) => AccountChange::SetEmail(Some(e.to_owned())),
+            Some(_) => return Err(bad("メールアドレスが読めません。")),
+        },
         Some("reset_password") => {
             let password = form.get("password").map(String::as_str).unwrap_or_default();
             crate::password::acceptable(&login, password).map_err(|weak| bad(weak.japanese()))?;

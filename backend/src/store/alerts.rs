@@ -92,29 +92,33 @@ pub(super) fn raise_alert_tx(
 }
 
 /// Tells the resident's tablet that someone took on their call for help (a help
-/// request, or 助けが必要 in a campaign), so it can say who instead of only that it
-/// was sent. The office's own alerts (no check-in, no answer) are not the resident's
-/// call and stay on the office's side.
-fn tell_tablet_tx(
+/// request, or 助けが必要 in a campaign), so it can say who (`handler`, a role's
+/// label or a relation) instead of only that it was sent. The office's own alerts
+/// (no check-in, no answer) are not the resident's call and stay on the office's side.
+pub(super) fn tell_tablet_tx(
     tx: &Transaction<'_>,
     alert: i64,
-    user: UserId,
+    handler: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let found: Option<(i64, String, String)> = tx
-        .query_row(
-            "SELECT a.resident_id, a.kind, u.role FROM alerts a, users u WHERE a.id = ?1 AND u.id = ?2",
-            params![alert, user.0],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+    let found: Option<(i64, String)> = tx
+        .query_row("SELECT resident_id, kind FROM alerts WHERE id = ?1", [alert], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    let Some((resident, kind, role)) = found else { return Ok(()) };
+    let Some((resident, kind)) = found else { return Ok(()) };
     if kind != AlertKind::HelpRequest.key() && kind != AlertKind::CampaignHelp.key() {
         return Ok(());
     }
-    let handler = parse_role(&role)?.label().to_owned();
-    let body = wire::HelpAcknowledgedBody { resident_id: resident, handler };
+    let body = wire::HelpAcknowledgedBody { resident_id: resident, handler: handler.to_owned() };
     super::pull_log::push_tx(tx, Some(ResidentId(resident)), None, &body, now)
+}
+
+/// The label the tablet and the link page show for a dashboard user.
+fn user_label_tx(tx: &Transaction<'_>, user: UserId) -> Result<String, StoreError> {
+    let role: Option<String> =
+        tx.query_row("SELECT role FROM users WHERE id = ?1", [user.0], |r| r.get(0)).optional()?;
+    super::notifications::handler_label(role.as_deref(), None)
 }
 
 impl Store {
@@ -200,7 +204,7 @@ impl Store {
         )?;
         if n == 1 {
             audit_alert_tx(&tx, alert, user, "alert_acknowledge", now)?;
-            tell_tablet_tx(&tx, alert, user, now)?;
+            tell_tablet_tx(&tx, alert, &user_label_tx(&tx, user)?, now)?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -229,7 +233,7 @@ impl Store {
         if n == 1 {
             audit_alert_tx(&tx, alert, user, "alert_resolve", now)?;
             if unacknowledged {
-                tell_tablet_tx(&tx, alert, user, now)?;
+                tell_tablet_tx(&tx, alert, &user_label_tx(&tx, user)?, now)?;
             }
         }
         tx.commit()?;

@@ -17,6 +17,27 @@ pub struct Contact {
     pub name: String,
     pub relation: String,
     pub phone: String,
+    /// Where the ladder's last rung e-mails them ('' for nowhere).
+    pub email: String,
+    /// They consented to be told of alerts by e-mail.
+    pub notify_consent: bool,
+    /// Who recorded that consent (or its refusal) and when; set by the store when
+    /// the answer is new or changed, kept when an edit leaves it as it was.
+    pub consent_recorded: Option<(Option<UserId>, DateTime<Utc>)>,
+}
+
+impl Contact {
+    /// A contact who has not been asked about e-mail.
+    pub fn new(name: &str, relation: &str, phone: &str) -> Self {
+        Contact {
+            name: name.to_owned(),
+            relation: relation.to_owned(),
+            phone: phone.to_owned(),
+            email: String::new(),
+            notify_consent: false,
+            consent_recorded: None,
+        }
+    }
 }
 
 /// What staff set about a resident (validated by the dashboard).
@@ -28,6 +49,8 @@ pub struct Profile {
     pub lives_alone: bool,
     pub birth_year: Option<i32>,
     pub contacts: Vec<Contact>,
+    /// The resident's own phone, which alerts carry ('' when none is known).
+    pub phone: String,
     /// Daily sign-in with the card asks for its PIN and has the card sign (staff
     /// choose it for a resident whose card others could pick up); otherwise holding
     /// the card, or touching the screen, is enough.
@@ -55,15 +78,66 @@ pub struct ResidentRecord {
     pub last_visit: Option<DateTime<Utc>>,
 }
 
-fn contacts_tx(tx: &Transaction<'_>, resident: ResidentId, contacts: &[Contact]) -> Result<(), StoreError> {
+fn contacts_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    contacts: &[Contact],
+    user: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = read_contacts_tx(tx, resident)?;
     tx.execute("DELETE FROM emergency_contacts WHERE resident_id = ?1", [resident.0])?;
     for (i, c) in contacts.iter().enumerate() {
+        // A consent keeps who recorded it while the answer stays the same.
+        let kept = before
+            .iter()
+            .find(|b| b.name == c.name && b.relation == c.relation && b.notify_consent == c.notify_consent)
+            .and_then(|b| b.consent_recorded);
+        let (by, at) = kept.unwrap_or((user, now));
         tx.execute(
-            "INSERT INTO emergency_contacts (resident_id, position, name, relation, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![resident.0, i as i64, c.name, c.relation, c.phone],
+            "INSERT INTO emergency_contacts (resident_id, position, name, relation, phone, email, notify_consent,
+                 consent_by, consent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                resident.0,
+                i as i64,
+                c.name,
+                c.relation,
+                c.phone,
+                c.email,
+                c.notify_consent,
+                by.map(|u| u.0),
+                ms(at)
+            ],
         )?;
     }
     Ok(())
+}
+
+fn read_contacts_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Vec<Contact>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT name, relation, phone, email, notify_consent, consent_by, consent_ms
+         FROM emergency_contacts WHERE resident_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([resident.0], |r| {
+        Ok((
+            Contact {
+                name: r.get(0)?,
+                relation: r.get(1)?,
+                phone: r.get(2)?,
+                email: r.get(3)?,
+                notify_consent: r.get(4)?,
+                consent_recorded: None,
+            },
+            r.get::<_, Option<i64>>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (mut c, by, at) = row?;
+        c.consent_recorded = at.map(|at| Ok::<_, StoreError>((by.map(UserId), from_ms(at)?))).transpose()?;
+        Ok(c)
+    })
+    .collect()
 }
 
 fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<ResidentRecord>, StoreError> {
@@ -71,7 +145,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         .query_row(
             "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
                     contraindications, lives_alone, birth_year,
-                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in
+                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in, phone
              FROM residents WHERE id = ?1",
             [resident.0],
             |r| {
@@ -79,7 +153,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                     (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
                     [r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?],
                     (r.get::<_, String>(6)?, r.get::<_, bool>(7)?, r.get::<_, Option<i64>>(8)?),
-                    (r.get::<_, Option<i64>>(9)?, r.get::<_, bool>(10)?),
+                    (r.get::<_, Option<i64>>(9)?, r.get::<_, bool>(10)?, r.get::<_, String>(11)?),
                 ))
             },
         )
@@ -88,17 +162,12 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         (display_name, district, has_card),
         [start, end, grace],
         (contra, lives_alone, birth),
-        (visit, pin_sign_in),
+        (visit, pin_sign_in, phone),
     )) = row
     else {
         return Ok(None);
     };
-    let mut stmt = tx.prepare_cached(
-        "SELECT name, relation, phone FROM emergency_contacts WHERE resident_id = ?1 ORDER BY position",
-    )?;
-    let contacts = stmt
-        .query_map([resident.0], |r| Ok(Contact { name: r.get(0)?, relation: r.get(1)?, phone: r.get(2)? }))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let contacts = read_contacts_tx(tx, resident)?;
     let mut stmt = tx.prepare_cached(
         "SELECT id, from_ms, until_ms, reason FROM pauses WHERE resident_id = ?1 ORDER BY from_ms",
     )?;
@@ -125,6 +194,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             lives_alone,
             birth_year: birth.and_then(|b| i32::try_from(b).ok()),
             contacts,
+            phone,
             pin_sign_in,
         },
         pauses,
@@ -184,8 +254,8 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
-                 contraindications, lives_alone, birth_year, pin_sign_in)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 contraindications, lives_alone, birth_year, pin_sign_in, phone)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 display_name,
                 district,
@@ -197,10 +267,11 @@ impl Store {
                 profile.lives_alone,
                 profile.birth_year,
                 profile.pin_sign_in,
+                profile.phone,
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
-        contacts_tx(&tx, id, &profile.contacts)?;
+        contacts_tx(&tx, id, &profile.contacts, Some(user), now)?;
         let roster = wire::RosterEntryBody {
             resident_id: id.0,
             display_name: display_name.to_owned(),
@@ -235,7 +306,7 @@ impl Store {
         let tx = conn.transaction()?;
         let n = tx.execute(
             "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
-                 lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8 WHERE id = ?1",
+                 lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8, phone = ?9 WHERE id = ?1",
             params![
                 resident.0,
                 minutes(profile.window.start),
@@ -245,12 +316,13 @@ impl Store {
                 profile.lives_alone,
                 profile.birth_year,
                 profile.pin_sign_in,
+                profile.phone,
             ],
         )?;
         if n == 0 {
             return Ok(false);
         }
-        contacts_tx(&tx, resident, &profile.contacts)?;
+        contacts_tx(&tx, resident, &profile.contacts, Some(user), now)?;
         push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "edit_profile", About::Resident(resident), now)?;
         tx.commit()?;

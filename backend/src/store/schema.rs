@@ -268,6 +268,37 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE residents ADD COLUMN pin_sign_in INTEGER NOT NULL DEFAULT 0;
     ",
+    // Notifications: who is told of an alert by e-mail, rung by rung, until someone
+    // acknowledges it. An address hears of one alert once; a row is the durable queue
+    // (sent_ms NULL until the server took it); the family are told only with consent,
+    // recorded with who recorded it and when.
+    "
+    ALTER TABLE users ADD COLUMN email TEXT;
+    ALTER TABLE users ADD COLUMN on_duty INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE residents ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE emergency_contacts ADD COLUMN email TEXT NOT NULL DEFAULT '';
+    ALTER TABLE emergency_contacts ADD COLUMN notify_consent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE emergency_contacts ADD COLUMN consent_by INTEGER REFERENCES users (id);
+    ALTER TABLE emergency_contacts ADD COLUMN consent_ms INTEGER;
+    ALTER TABLE alerts ADD COLUMN rung INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN rung_ms INTEGER;
+    ALTER TABLE alerts ADD COLUMN acknowledged_via INTEGER;
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        rung INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        user_id INTEGER REFERENCES users (id),
+        relation TEXT,
+        queued_ms INTEGER NOT NULL,
+        next_try_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_ms INTEGER,
+        UNIQUE (alert_id, address)
+    ) STRICT;
+    CREATE INDEX notifications_due ON notifications (next_try_ms) WHERE sent_ms IS NULL;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -185,6 +185,10 @@ pub struct UserRow {
     pub disabled: bool,
     /// Sessions not yet expired.
     pub sessions: u64,
+    /// Where alerts are e-mailed to, if anywhere.
+    pub email: Option<String>,
+    /// On the duty roster: told of alerts at the ladder's first rung.
+    pub on_duty: bool,
 }
 
 /// Something done to an account, audited with who did it.
@@ -195,6 +199,10 @@ pub enum AccountChange {
     /// A new Argon2 hash (every session of the account ends).
     SetPassword(String),
     EndSessions,
+    /// Where the account's alerts are e-mailed (`None`: nowhere).
+    SetEmail(Option<String>),
+    /// On or off the duty roster.
+    SetDuty(bool),
 }
 
 impl AccountChange {
@@ -205,6 +213,9 @@ impl AccountChange {
             AccountChange::Enable => "enable_user",
             AccountChange::SetPassword(_) => "reset_password",
             AccountChange::EndSessions => "end_sessions",
+            AccountChange::SetEmail(_) => "set_email",
+            AccountChange::SetDuty(true) => "duty_on",
+            AccountChange::SetDuty(false) => "duty_off",
         }
     }
 }
@@ -237,7 +248,8 @@ impl Store {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT u.id, u.login, u.role, u.district, u.disabled_ms IS NOT NULL,
-                 (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_ms > ?1)
+                 (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_ms > ?1),
+                 u.email, u.on_duty
              FROM users u ORDER BY u.login",
         )?;
         let rows = stmt.query_map([ms(now)], |r| {
@@ -248,11 +260,13 @@ impl Store {
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, bool>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, login, role, district, disabled, sessions) = row?;
+            let (id, login, role, district, disabled, sessions, email, on_duty) = row?;
             out.push(UserRow {
                 user: UserId(id),
                 login,
@@ -260,13 +274,15 @@ impl Store {
                 district,
                 disabled,
                 sessions: sessions as u64,
+                email,
+                on_duty,
             });
         }
         Ok(out)
     }
 
-    /// Applies `change` to the account `login`, ends its sessions unless it is
-    /// [`AccountChange::Enable`], and audits it, in one transaction. Returns the
+    /// Applies `change` to the account `login`, ends its sessions when it takes
+    /// something away (disabling, a new password, ending them), and audits it, in one transaction. Returns the
     /// account and how many live sessions ended; `None` for an unknown login.
     pub fn change_account(
         &self,
@@ -284,7 +300,10 @@ impl Store {
             return Ok(None);
         };
         let action = change.action();
-        let ends_sessions = change != AccountChange::Enable;
+        let ends_sessions = matches!(
+            change,
+            AccountChange::Disable | AccountChange::SetPassword(_) | AccountChange::EndSessions
+        );
         match change {
             AccountChange::Disable => {
                 tx.execute(
@@ -299,6 +318,12 @@ impl Store {
                 tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
             }
             AccountChange::EndSessions => {}
+            AccountChange::SetEmail(email) => {
+                tx.execute("UPDATE users SET email = ?2 WHERE id = ?1", params![id, email])?;
+            }
+            AccountChange::SetDuty(on) => {
+                tx.execute("UPDATE users SET on_duty = ?2 WHERE id = ?1", params![id, on])?;
+            }
         }
         let ended = if ends_sessions {
             tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND expires_ms > ?2", params![id, ms(now)])?

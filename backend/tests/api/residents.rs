@@ -276,6 +276,7 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             lives_alone: false,
             birth_year: None,
             contacts: vec![],
+            phone: String::new(),
             pin_sign_in: false,
         };
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
@@ -362,11 +363,8 @@ async fn campaign_non_responders_are_listed_by_risk() {
             contraindications: vec![],
             lives_alone,
             birth_year,
-            contacts: vec![Contact {
-                name: "家族".into(),
-                relation: String::new(),
-                phone: "0237-00-0000".into(),
-            }],
+            contacts: vec![Contact::new("家族", "", "0237-00-0000")],
+            phone: String::new(),
             pin_sign_in: false,
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()

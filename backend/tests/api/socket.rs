@@ -42,6 +42,7 @@ pub async fn spawn_configured(
         weather: backend::config::WeatherConfig { enabled: false, ..Default::default() },
         retention: Default::default(),
         trusted_proxies: vec![],
+        notify: Default::default(),
     };
     change(&mut config);
     let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();
