@@ -104,7 +104,7 @@ impl Default for WeatherConfig {
 }
 
 /// E-mail notifications and the ladder they climb (`[notify]`). With no `smtp_host`
-/// nothing is sent, and the dashboard says so; alerts still wait on the board.
+/// nothing is sent (the server logs so at start); alerts still wait on the board.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
@@ -120,7 +120,8 @@ pub struct NotifyConfig {
     /// (`https://mimamori.town.example`).
     pub public_url: String,
     /// Seconds before the next rung is told, per alert kind (`help_request = 600`),
-    /// and `default` for the rest.
+    /// and `default` for the rest; laid over the built-in waits (help 600, the rest
+    /// 1800), so setting one kind leaves the others as they were.
     pub wait_secs: std::collections::BTreeMap<String, u64>,
     /// Hours in which only urgent alerts are sent (`"21:00-07:00"`, the town's time).
     pub quiet_hours: Option<QuietHours>,
@@ -134,7 +135,21 @@ pub struct NotifyConfig {
     /// Only from the environment (`MIMAMORI_SMTP_USER`, `MIMAMORI_SMTP_PASSWORD`):
     /// a password never sits in a file a backup or a support ticket carries.
     #[serde(skip)]
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<SmtpLogin>,
+}
+
+/// The mail server's login; its `Debug` hides the password, so a logged config
+/// does not carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpLogin {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmtpLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpLogin").field("user", &self.user).field("password", &"***").finish()
+    }
 }
 
 impl Default for NotifyConfig {
@@ -318,7 +333,8 @@ impl Config {
             n.from = value;
         }
         if let Some(user) = get("MIMAMORI_SMTP_USER") {
-            n.credentials = Some((user, get("MIMAMORI_SMTP_PASSWORD").unwrap_or_default()));
+            n.credentials =
+                Some(SmtpLogin { user, password: get("MIMAMORI_SMTP_PASSWORD").unwrap_or_default() });
         }
         Ok(())
     }
@@ -352,7 +368,7 @@ mod tests {
             "[notify]\nsmtp_host = \"mail\"\nsecurity = \"none\"\nfrom = \"a@b\"\nquiet_hours = \"21:00-07:00\"",
         )
         .unwrap();
-        assert_eq!((c.notify.port(), c.notify.wait_secs["help_request"]), (25, 600));
+        assert_eq!(c.notify.port(), 25);
         let q = c.notify.quiet_hours.unwrap();
         let at = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
         assert_eq!(
@@ -362,7 +378,9 @@ mod tests {
         let env =
             [("MIMAMORI_SMTP_PORT", "2525"), ("MIMAMORI_SMTP_USER", "u"), ("MIMAMORI_SMTP_PASSWORD", "p")];
         c.apply_env(|n| env.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned())).unwrap();
-        assert_eq!((c.notify.port(), c.notify.credentials.clone()), (2525, Some(("u".into(), "p".into()))));
+        let login = c.notify.credentials.clone().unwrap();
+        assert_eq!((c.notify.port(), login.user.as_str(), login.password.as_str()), (2525, "u", "p"));
+        assert!(!format!("{:?}", c.notify).contains("\"p\""), "the password stays out of Debug");
         assert!(toml::from_str::<Config>("[notify]\npassword = \"x\"").is_err());
         assert!(toml::from_str::<Config>("[notify]\nquiet_hours = \"9pm\"").is_err());
         c.notify.urgent.push("fire".into());

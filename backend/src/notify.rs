@@ -41,9 +41,11 @@ pub fn climb(store: &Store, ladder: &Ladder, now: DateTime<Utc>) -> Result<usize
     for alert in store.ladder_alerts()? {
         let mut rung = ladder.next_rung(&alert, now);
         while let Some(r) = rung {
-            let n = store.climb(alert.id, r, now)?;
-            queued += n;
-            rung = (n == 0 && r < TOP_RUNG).then_some(r + 1);
+            let climbed = store.climb(alert.id, r, now)?;
+            queued += climbed.queued;
+            // Only a rung with nobody on it is passed; one whose people were all told
+            // already (an officer on duty) still waits its time.
+            rung = (climbed.recipients == 0 && r < TOP_RUNG).then_some(r + 1);
         }
     }
     Ok(queued)
@@ -56,6 +58,11 @@ pub fn ack_link(store: &Store, public_url: &str, id: i64) -> String {
 
 /// Sends one queued message and records what happened.
 async fn deliver(store: &Store, mailer: &Mailer, config: &NotifyConfig, m: Outgoing, clock: &dyn Clock) {
+    // Someone may have taken the alert on while earlier messages of this batch went.
+    let (s, id) = (store.clone(), m.id);
+    if !matches!(tokio::task::spawn_blocking(move || s.notification_pending(id)).await, Ok(Ok(true))) {
+        return;
+    }
     let link = ack_link(store, &config.public_url, m.id);
     let (subject, body) = mail::text(&m, &link);
     let message_id = format!(
@@ -68,7 +75,7 @@ async fn deliver(store: &Store, mailer: &Mailer, config: &NotifyConfig, m: Outgo
     let (store, now, id, retry) = (store.clone(), clock.now(), m.id, backoff(config.retry_secs, m.attempts));
     let recorded = tokio::task::spawn_blocking(move || match &result {
         Ok(()) => store.notification_sent(id, now).map(|()| None),
-        Err(e) => store.notification_failed(id, &e.to_string(), now + retry).map(|()| Some(e.to_string())),
+        Err(e) => store.notification_failed(id, &mail::short_reason(e), now + retry).map(|()| Some(())),
     })
     .await;
     match recorded {

@@ -42,7 +42,7 @@ pub use card_links::CardLinkOutcome;
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
-pub use notifications::{AckView, Backlog, LadderAlert, Outgoing, TOP_RUNG};
+pub use notifications::{AckView, Backlog, Climbed, LadderAlert, Outgoing, TOP_RUNG};
 pub use pull_log::PulledItem;
 pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};
 pub use retention::Cutoffs;

@@ -14,9 +14,10 @@ pub(super) async fn queue(
     ListPage(at): ListPage,
 ) -> Result<Html<String>, PageError> {
     let district = session.scope()?;
-    let (alerts, backlog) =
-        blocking(&state.store, move |s| Ok((s.alert_queue(district.as_deref(), at)?, s.notify_backlog()?)))
-            .await?;
+    let (alerts, backlog) = blocking(&state.store, move |s| {
+        Ok((s.alert_queue(district.as_deref(), at)?, s.notify_backlog(district.as_deref())?))
+    })
+    .await?;
     let csrf = session.csrf();
     let mut body = String::from("<h1>対応が必要な人</h1>");
     // Mail the server has not taken yet: the ladder is not reaching anyone's phone.

@@ -24,7 +24,11 @@ impl Ladder {
     /// The ladder `config` describes (its kind names were checked when it loaded).
     pub fn from_config(config: &NotifyConfig) -> Self {
         let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000).min(86_400 * 7));
-        let mut waits = BTreeMap::new();
+        // A call for help climbs faster than the office's own alerts.
+        let mut waits = BTreeMap::from([
+            (AlertKind::HelpRequest, Duration::minutes(10)),
+            (AlertKind::CampaignHelp, Duration::minutes(10)),
+        ]);
         let mut default_wait = Duration::minutes(30);
         for (kind, &s) in &config.wait_secs {
             match kind.parse::<AlertKind>() {
@@ -100,6 +104,9 @@ mod tests {
         check("", (NoCheckin, 3, Some(300)), (12, 0), None);
         check("[wait_secs]\nno_checkin = 60", (NoCheckin, 1, Some(1)), (12, 0), Some(2));
         check("[wait_secs]\ndefault = 60", (VisitRequest, 1, Some(1)), (12, 0), Some(2));
+        // Setting one kind leaves the built-in waits of the others.
+        check("[wait_secs]\nno_checkin = 60", (HelpRequest, 1, Some(9)), (12, 0), None);
+        check("[wait_secs]\nno_checkin = 60", (HelpRequest, 1, Some(10)), (12, 0), Some(2));
         // Quiet hours: a missed check-in waits for morning; a call for help does not.
         check(quiet, (NoCheckin, 0, None), (23, 0), None);
         check(quiet, (NoCheckin, 1, Some(120)), (3, 0), None);

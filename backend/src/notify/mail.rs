@@ -60,8 +60,8 @@ impl Mailer {
         };
         let mut builder =
             builder.port(config.port()).timeout(Some(Duration::from_secs(config.timeout_secs.clamp(1, 300))));
-        if let Some((user, password)) = &config.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        if let Some(login) = &config.credentials {
+            builder = builder.credentials(Credentials::new(login.user.clone(), login.password.clone()));
         }
         Ok(Mailer { transport: builder.build(), from })
     }
@@ -88,6 +88,28 @@ impl Mailer {
     /// The sender's domain, for message ids.
     pub fn domain(&self) -> String {
         self.from.email.domain().to_owned()
+    }
+}
+
+/// What the office keeps and shows of a failure: its class and the server's code,
+/// not the server's words (which often repeat the recipient's address).
+pub fn short_reason(e: &MailError) -> String {
+    let code = |text: &str| {
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 3 && (w.starts_with('4') || w.starts_with('5')))
+            .map(str::to_owned)
+    };
+    match e {
+        MailError::Config(_) => "設定の誤り".to_owned(),
+        MailError::Address(_) => "宛先の形式が不正".to_owned(),
+        MailError::Transient(t) => match code(t) {
+            Some(c) => format!("メールサーバーが一時的に拒否 ({c})"),
+            None if t.contains("timed out") || t.contains("Timeout") => "メールサーバーの応答なし".to_owned(),
+            None => "メールサーバーに接続できません".to_owned(),
+        },
+        MailError::Permanent(t) => {
+            format!("メールサーバーが拒否 ({})", code(t).unwrap_or_else(|| "5xx".to_owned()))
+        }
     }
 }
 

@@ -226,7 +226,8 @@ impl Store {
             .unwrap_or(false);
         let n = tx.execute(
             "UPDATE alerts SET resolved_ms = ?2, note = ?3,
-                 acknowledged_by = ifnull(acknowledged_by, ?4), acknowledged_ms = ifnull(acknowledged_ms, ?2)
+                 acknowledged_by = CASE WHEN acknowledged_ms IS NULL THEN ?4 ELSE acknowledged_by END,
+                 acknowledged_ms = ifnull(acknowledged_ms, ?2)
              WHERE id = ?1 AND resolved_ms IS NULL",
             params![alert, ms(now), note, user.0],
         )?;

@@ -53,6 +53,22 @@ pub struct AckView {
     pub resolved: bool,
 }
 
+/// What telling one rung did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Climbed {
+    /// People on the rung (told now or before).
+    pub recipients: usize,
+    /// Messages newly queued.
+    pub queued: usize,
+}
+
+/// Still someone to tell: a disabled account is never sent to, nor a family address
+/// whose consent was withdrawn, even for messages queued before.
+const STILL_WANTED: &str = "(CASE WHEN n.user_id IS NOT NULL
+        THEN (SELECT uu.disabled_ms IS NULL FROM users uu WHERE uu.id = n.user_id)
+        ELSE EXISTS (SELECT 1 FROM emergency_contacts c WHERE c.resident_id = a.resident_id
+                     AND c.email = n.address AND c.notify_consent = 1) END)";
+
 /// The queue's state for the dashboard: messages not yet taken by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Backlog {
@@ -109,8 +125,7 @@ impl Store {
     /// Tells rung `rung` of `alert`: queues a message to each of its recipients not
     /// told already, records the rung and audits it, in one transaction. Nothing
     /// happens if the alert was acknowledged, closed or already past that rung.
-    /// Returns how many messages were queued.
-    pub fn climb(&self, alert: i64, rung: u8, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    pub fn climb(&self, alert: i64, rung: u8, now: DateTime<Utc>) -> Result<Climbed, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let Some(resident) = tx
@@ -122,12 +137,12 @@ impl Store {
             )
             .optional()?
         else {
-            return Ok(0);
+            return Ok(Climbed::default());
         };
         // Rung 1: the district's 民生委員 and the staff on duty for it; rung 2: the
         // officers in charge of it; rung 3: family who consented. Disabled accounts
         // and contacts without an address are never told.
-        let recipients = match rung {
+        let who = match rung {
             1 => {
                 "SELECT u.email, u.id, NULL FROM users u, residents r
                  WHERE r.id = ?1 AND u.disabled_ms IS NULL AND ifnull(u.email, '') <> ''
@@ -144,10 +159,12 @@ impl Store {
                  WHERE c.resident_id = ?1 AND c.notify_consent = 1 AND c.email <> ''"
             }
         };
+        let recipients: i64 =
+            tx.query_row(&format!("SELECT count(*) FROM ({who})"), [resident], |r| r.get(0))?;
         let queued = tx.execute(
             &format!(
                 "INSERT INTO notifications (alert_id, rung, address, user_id, relation, queued_ms, next_try_ms)
-                 SELECT ?2, ?3, t.* , ?4, ?4 FROM ({recipients}) t WHERE true
+                 SELECT ?2, ?3, t.* , ?4, ?4 FROM ({who}) t WHERE true
                  ON CONFLICT DO NOTHING"
             ),
             params![resident, alert, rung, ms(now)],
@@ -155,22 +172,39 @@ impl Store {
         tx.execute("UPDATE alerts SET rung = ?2, rung_ms = ?3 WHERE id = ?1", params![alert, rung, ms(now)])?;
         audit_tx(&tx, None, &format!("notify_rung_{rung}"), About::Resident(ResidentId(resident)), now)?;
         tx.commit()?;
-        Ok(queued)
+        Ok(Climbed { recipients: recipients as usize, queued })
+    }
+
+    /// Whether message `id` is still to be sent: unsent, its alert open and nobody's,
+    /// its recipient still wanted.
+    pub fn notification_pending(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                &format!(
+                    "SELECT {STILL_WANTED} FROM notifications n JOIN alerts a ON a.id = n.alert_id
+                     WHERE n.id = ?1 AND n.sent_ms IS NULL AND a.acknowledged_ms IS NULL AND a.resolved_ms IS NULL"
+                ),
+                [id],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// Messages due at `now`, oldest first, whose alert still waits for someone.
     /// A message for an alert that was taken on meanwhile is never sent.
     pub fn due_notifications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Outgoing>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT n.id, n.rung, n.address, u.role, n.relation, a.kind, a.raised_ms,
                     r.display_name, r.district, r.phone, n.attempts
              FROM notifications n JOIN alerts a ON a.id = n.alert_id
                   JOIN residents r ON r.id = a.resident_id LEFT JOIN users u ON u.id = n.user_id
              WHERE n.sent_ms IS NULL AND n.next_try_ms <= ?1
-               AND a.acknowledged_ms IS NULL AND a.resolved_ms IS NULL
-             ORDER BY n.next_try_ms, n.id LIMIT ?2",
-        )?;
+               AND a.acknowledged_ms IS NULL AND a.resolved_ms IS NULL AND {STILL_WANTED}
+             ORDER BY n.next_try_ms, n.id LIMIT ?2"
+        ))?;
         type Row =
             (i64, u8, String, Option<String>, Option<String>, String, i64, String, String, String, u32);
         let rows = stmt.query_map(params![ms(now), limit], |r| {
@@ -243,16 +277,19 @@ impl Store {
         Ok(())
     }
 
-    /// Messages waiting for the server (of alerts still open), and its last refusal.
-    pub fn notify_backlog(&self) -> Result<Backlog, StoreError> {
+    /// Messages waiting for the server about alerts still open in `district` (or the
+    /// town), and the class of the last failure (never the server's words).
+    pub fn notify_backlog(&self, district: Option<&str>) -> Result<Backlog, StoreError> {
+        let waiting =
+            "FROM notifications n JOIN alerts a ON a.id = n.alert_id JOIN residents r ON r.id = a.resident_id
+             WHERE n.sent_ms IS NULL AND a.acknowledged_ms IS NULL AND a.resolved_ms IS NULL
+               AND (?1 IS NULL OR r.district = ?1)";
         Ok(self.lock().query_row(
-            "SELECT count(*), (SELECT n2.last_error FROM notifications n2 JOIN alerts a2 ON a2.id = n2.alert_id
-                               WHERE n2.sent_ms IS NULL AND n2.last_error IS NOT NULL
-                                 AND a2.acknowledged_ms IS NULL AND a2.resolved_ms IS NULL
-                               ORDER BY n2.next_try_ms DESC LIMIT 1)
-             FROM notifications n JOIN alerts a ON a.id = n.alert_id
-             WHERE n.sent_ms IS NULL AND a.acknowledged_ms IS NULL AND a.resolved_ms IS NULL",
-            [],
+            &format!(
+                "SELECT count(*), (SELECT n.last_error {waiting} AND n.last_error IS NOT NULL
+                                   ORDER BY n.next_try_ms DESC LIMIT 1) {waiting}"
+            ),
+            [district],
             |r| Ok(Backlog { waiting: r.get::<_, i64>(0)? as u64, last_error: r.get(1)? }),
         )?)
     }
@@ -327,6 +364,15 @@ impl Store {
         else {
             return Ok(false);
         };
+        // A disabled account's or a withdrawn consent's old link takes nothing on.
+        let wanted: bool = tx.query_row(
+            &format!("SELECT {STILL_WANTED} FROM notifications n JOIN alerts a ON a.id = n.alert_id WHERE n.id = ?1"),
+            [id],
+            |r| r.get(0),
+        )?;
+        if !wanted {
+            return Ok(false);
+        }
         let n = tx.execute(
             "UPDATE alerts SET acknowledged_by = ?2, acknowledged_ms = ?3, acknowledged_via = ?4
              WHERE id = ?1 AND acknowledged_ms IS NULL AND resolved_ms IS NULL",

@@ -88,12 +88,17 @@ fn contacts_tx(
     let before = read_contacts_tx(tx, resident)?;
     tx.execute("DELETE FROM emergency_contacts WHERE resident_id = ?1", [resident.0])?;
     for (i, c) in contacts.iter().enumerate() {
-        // A consent keeps who recorded it while the answer stays the same.
-        let kept = before
-            .iter()
-            .find(|b| b.name == c.name && b.relation == c.relation && b.notify_consent == c.notify_consent)
-            .and_then(|b| b.consent_recorded);
-        let (by, at) = kept.unwrap_or((user, now));
+        // A consent keeps who recorded it while the answer and the address stay the
+        // same; a new consent, or one withdrawn, is recorded as given by this editor;
+        // a contact never asked has no record.
+        let same = before.iter().find(|b| b.name == c.name && b.relation == c.relation);
+        let record = match same {
+            Some(b) if b.notify_consent == c.notify_consent && b.email == c.email => b.consent_recorded,
+            Some(b) if b.notify_consent || c.notify_consent => Some((user, now)),
+            None if c.notify_consent => Some((user, now)),
+            _ => None,
+        };
+        let (by, at) = (record.and_then(|(by, _)| by), record.map(|(_, at)| ms(at)));
         tx.execute(
             "INSERT INTO emergency_contacts (resident_id, position, name, relation, phone, email, notify_consent,
                  consent_by, consent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -106,7 +111,7 @@ fn contacts_tx(
                 c.email,
                 c.notify_consent,
                 by.map(|u| u.0),
-                ms(at)
+                at
             ],
         )?;
     }

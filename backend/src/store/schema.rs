@@ -298,6 +298,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         UNIQUE (alert_id, address)
     ) STRICT;
     CREATE INDEX notifications_due ON notifications (next_try_ms) WHERE sent_ms IS NULL;
+    -- Alerts already open when mail arrives were seen on the board: nobody is woken
+    -- for them, nor their family told.
+    UPDATE alerts SET rung = 3 WHERE resolved_ms IS NULL;
     ",
 ];
 

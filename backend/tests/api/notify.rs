@@ -56,11 +56,18 @@ async fn each_rung_reaches_its_people_and_the_family_can_take_the_call_from_the_
         let rec = app.store.resident_record(resident).unwrap().unwrap();
         rec.profile.contacts.iter().map(|c| c.consent_recorded).collect::<Vec<_>>()
     };
-    assert_eq!(consent(&app), [Some((Some(officer), now)); 2]);
-    // An edit that leaves the answers as they were keeps who recorded them.
+    // The son's consent is recorded with who and when; the daughter was never asked.
+    assert_eq!(consent(&app), [Some((Some(officer), now)), None]);
+    // An edit that leaves the answers as they were keeps who recorded them; a new
+    // address for the son is a new consent, recorded by whoever entered it.
     let later = now + Duration::hours(1);
     assert!(app.store.update_profile(resident, &rec.profile, UserId(4), later).unwrap());
-    assert_eq!(consent(&app), [Some((Some(officer), now)); 2]);
+    assert_eq!(consent(&app), [Some((Some(officer), now)), None]);
+    rec.profile.contacts[0].email = "ichiro@f.example".into();
+    assert!(app.store.update_profile(resident, &rec.profile, UserId(4), later).unwrap());
+    assert_eq!(consent(&app), [Some((Some(UserId(4)), later)), None]);
+    rec.profile.contacts[0].email = "son@f.example".into();
+    assert!(app.store.update_profile(resident, &rec.profile, officer, now).unwrap());
 
     let token = app.tablet(resident).await;
     let (status, _) = app
