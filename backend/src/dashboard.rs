@@ -17,6 +17,7 @@ mod campaigns;
 mod cards;
 mod corrections;
 mod devices;
+mod disaster;
 mod export;
 mod profile;
 mod residents;
@@ -53,6 +54,11 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/disaster", get(disaster::show))
+        .route("/disaster/declare", axum::routing::post(disaster::declare))
+        .route("/disaster/end", axum::routing::post(disaster::end))
+        .route("/disaster/responders", axum::routing::post(disaster::add_responder))
+        .route("/roster", get(disaster::roster))
         .route("/ack/{id}/{token}", get(ack::show).post(ack::take))
         .route("/residents/new", get(profile::new_form))
         .route("/residents", axum::routing::post(profile::enrol))
@@ -156,6 +162,7 @@ impl Session {
             (Role::Minsei, None) => {
                 Err(PageError::Refused(StatusCode::FORBIDDEN, "担当地区が設定されていません。"))
             }
+            (Role::Responder, _) => Err(RESPONDERS_ONLY_ROSTER),
             _ => Ok(None),
         }
     }
@@ -164,7 +171,7 @@ impl Session {
     pub(crate) fn require_staff(&self, why: &'static str) -> Result<(), PageError> {
         match self.user.role {
             Role::Admin | Role::Officer | Role::Staff => Ok(()),
-            Role::Minsei => Err(PageError::Refused(StatusCode::FORBIDDEN, why)),
+            Role::Minsei | Role::Responder => Err(PageError::Refused(StatusCode::FORBIDDEN, why)),
         }
     }
 }
@@ -217,9 +224,21 @@ impl FromRequestParts<AppState> for Session {
         let now = state.clock.now();
         let lookup = token.clone();
         let user = blocking(&state.store, move |s| s.session_user(&lookup, now)).await?;
-        user.map(|user| Session { user, token }).ok_or(PageError::LoginNeeded)
+        let session = user.map(|user| Session { user, token }).ok_or(PageError::LoginNeeded)?;
+        // A responder's account opens the roster and nothing else, whatever a page's
+        // own checks would allow a town-wide role.
+        if session.user.role == Role::Responder && !RESPONDER_PATHS.contains(&parts.uri.path()) {
+            return Err(RESPONDERS_ONLY_ROSTER);
+        }
+        Ok(session)
     }
 }
+
+/// The pages a responder account may open.
+const RESPONDER_PATHS: [&str; 2] = ["/roster", "/logout"];
+
+const RESPONDERS_ONLY_ROSTER: PageError =
+    PageError::Refused(StatusCode::FORBIDDEN, "避難支援者のアカウントで開けるのは名簿だけです。");
 
 /// The CSRF token of a session: a hash of its secret token under a fixed label, so
 /// only a page that could read the cookie's value can know it.
@@ -285,7 +304,7 @@ const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/aler
     <a href=\"/campaigns\">安否確認</a> | <a href=\"/visits\">訪問リスト</a> | \
     <a href=\"/corrections\">聞き取りの訂正</a> | <a href=\"/residents/new\">住民の登録</a> | \
     <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a> | \
-    <a href=\"/users\">アカウント</a></nav>";
+    <a href=\"/disaster\">災害モード</a> | <a href=\"/roster\">要支援者名簿</a> | <a href=\"/users\">アカウント</a></nav>";
 
 /// The page of a list a request asks for (`?page=N`, from 0; anything else is the
 /// first page).

@@ -95,19 +95,24 @@ impl Status {
     }
 }
 
-/// Dashboard roles. 民生委員 (`Minsei`) see only their own district.
+/// Dashboard roles. 民生委員 (`Minsei`) see only their own district; a
+/// `Responder` (消防団, 自主防災組織 during a declared disaster) sees only the roster,
+/// until the account expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
     Officer,
     Staff,
     Minsei,
+    Responder,
 }
 
 impl Role {
-    /// `admin`, `officer`, `staff` or `minsei`.
+    /// `admin`, `officer`, `staff`, `minsei` or `responder`.
     pub fn from_key(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Officer, Role::Staff, Role::Minsei].into_iter().find(|r| r.key() == s)
+        [Role::Admin, Role::Officer, Role::Staff, Role::Minsei, Role::Responder]
+            .into_iter()
+            .find(|r| r.key() == s)
     }
 
     pub fn key(self) -> &'static str {
@@ -116,6 +121,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Staff => "staff",
             Role::Minsei => "minsei",
+            Role::Responder => "responder",
         }
     }
 
@@ -126,7 +132,67 @@ impl Role {
             Role::Officer => "福祉担当職員",
             Role::Staff => "デジタル支援員",
             Role::Minsei => "民生委員",
+            Role::Responder => "避難支援者",
         }
+    }
+}
+
+/// The help a resident needs to leave home in a disaster, as the roster lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SupportNeed {
+    /// Walks only with help or a stick.
+    Mobility,
+    Wheelchair,
+    /// Home oxygen: needs power or cylinders.
+    Oxygen,
+    Dialysis,
+    Hearing,
+    Sight,
+    /// Dementia: may not understand an evacuation call.
+    Cognition,
+    Bedridden,
+}
+
+impl SupportNeed {
+    pub const ALL: [SupportNeed; 8] = [
+        SupportNeed::Mobility,
+        SupportNeed::Wheelchair,
+        SupportNeed::Oxygen,
+        SupportNeed::Dialysis,
+        SupportNeed::Hearing,
+        SupportNeed::Sight,
+        SupportNeed::Cognition,
+        SupportNeed::Bedridden,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            SupportNeed::Mobility => "mobility",
+            SupportNeed::Wheelchair => "wheelchair",
+            SupportNeed::Oxygen => "oxygen",
+            SupportNeed::Dialysis => "dialysis",
+            SupportNeed::Hearing => "hearing",
+            SupportNeed::Sight => "sight",
+            SupportNeed::Cognition => "cognition",
+            SupportNeed::Bedridden => "bedridden",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SupportNeed::Mobility => "歩行に介助",
+            SupportNeed::Wheelchair => "車いす",
+            SupportNeed::Oxygen => "在宅酸素",
+            SupportNeed::Dialysis => "人工透析",
+            SupportNeed::Hearing => "耳が遠い",
+            SupportNeed::Sight => "目が不自由",
+            SupportNeed::Cognition => "認知症",
+            SupportNeed::Bedridden => "寝たきり",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<SupportNeed> {
+        SupportNeed::ALL.into_iter().find(|n| n.key() == s)
     }
 }
 

@@ -120,6 +120,11 @@ async fn main() -> anyhow::Result<()> {
         Command::AddUser { login, role, district } => {
             let role = Role::from_key(&role)
                 .ok_or_else(|| anyhow::anyhow!("role must be admin, officer, staff or minsei"))?;
+            if role == Role::Responder {
+                bail!(
+                    "responder accounts are made with a declared disaster, at /disaster, and expire with it"
+                );
+            }
             if (role == Role::Minsei) != district.is_some() {
                 bail!("a minsei user needs a district, and only a minsei user has one");
             }

@@ -14,6 +14,7 @@ mod campaigns;
 mod card_links;
 mod corrections;
 mod devices;
+mod disasters;
 mod events;
 mod notifications;
 mod pull_log;
@@ -41,6 +42,7 @@ pub use campaigns::{Campaign, CampaignProgress, Risk};
 pub use card_links::CardLinkOutcome;
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
 pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
+pub use disasters::{DeclareRefused, Disaster, Responder, Roster, RosterRow};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
 pub use notifications::{AckView, Backlog, Climbed, LadderAlert, Outgoing, TOP_RUNG};
 pub use pull_log::PulledItem;
@@ -53,7 +55,7 @@ pub use weather::StoredWeather;
 
 pub use crate::domain::{
     AlertKind, BoardState, CampaignId, CardIdentity, CheckinWindow, DeviceId, ResidentId, Role, Status,
-    UserId,
+    SupportNeed, UserId,
 };
 
 /// Why the store failed.

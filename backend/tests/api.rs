@@ -11,6 +11,8 @@ mod browser;
 mod corrections;
 #[path = "api/dashboard.rs"]
 mod dashboard;
+#[path = "api/disaster.rs"]
+mod disaster;
 #[path = "api/escalation.rs"]
 mod escalation;
 #[path = "api/notify.rs"]

@@ -13,6 +13,7 @@ use crate::attempts;
 use crate::password::{dummy_hash, verify_password};
 use crate::routes::{AppState, blocking};
 use crate::serve::Peer;
+use crate::store::Role;
 
 /// How long a login waits for a password check to be free before 503: with the check
 /// itself, every login is answered within a second, even in a flood.
@@ -106,8 +107,8 @@ pub(super) async fn login(
             "混み合っています。少し待ってからもう一度ログインしてください。",
         ));
     };
-    let l = login.clone();
-    let found = blocking(&state.store, move |s| s.user_for_login(&l)).await?;
+    let (l, now) = (login.clone(), state.clock.now());
+    let found = blocking(&state.store, move |s| s.user_for_login(&l, now)).await?;
     // Verify even for an unknown login, so timing does not tell which logins exist.
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -121,13 +122,14 @@ pub(super) async fn login(
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
     attempt.succeeded(&state).await?;
-    let id = user.user;
+    let (id, role) = (user.user, user.role);
     let now = state.clock.now();
     let token = blocking(&state.store, move |s| s.create_session(id, now)).await?;
     tracing::info!(user = id.0, "dashboard login");
     let cookie =
         format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=28800");
-    let mut resp = Redirect::to("/board").into_response();
+    let home = if role == Role::Responder { "/roster" } else { "/board" };
+    let mut resp = Redirect::to(home).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
     Ok(resp)
 }

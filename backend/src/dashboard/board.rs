@@ -33,11 +33,31 @@ pub(super) async fn board(
     };
     let now = state.clock.now();
     let d = district.clone();
-    let (counts, rows) = blocking(&state.store, move |s| {
-        Ok((s.board_counts(d.as_deref(), now)?, s.board_rows(d.as_deref(), now, ROWS)?))
+    let (counts, rows, disaster, weather) = blocking(&state.store, move |s| {
+        Ok((
+            s.board_counts(d.as_deref(), now)?,
+            s.board_rows(d.as_deref(), now, ROWS)?,
+            s.active_disaster()?,
+            s.weather()?,
+        ))
     })
     .await?;
-    let mut body = format!(
+    // A declaration in force heads the board; a warning at alert level 4 or above
+    // proposes one to those who may declare it.
+    let banner = match (&disaster, super::disaster::level4_warnings(&weather)) {
+        (Some(d), _) => format!(
+            "<p id=\"disaster\" role=\"alert\">災害モード：{}（<a href=\"/roster\">要支援者名簿</a>）</p>",
+            escape(&d.reason)
+        ),
+        (None, w) if !w.is_empty() && matches!(session.user.role, Role::Admin | Role::Officer) => format!(
+            "<p id=\"proposal\" role=\"alert\">警戒レベル4以上に当たる情報が出ています（{}）。\
+             <a href=\"/disaster\">災害モードを宣言する</a></p>",
+            escape(&w.join("、"))
+        ),
+        _ => String::new(),
+    };
+    let mut body = banner;
+    body.push_str(&format!(
         "<h1>本日の安否 {}</h1><form method=\"post\" action=\"/logout\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>ログアウト</button></form>\
          <table id=\"counts\"><tr><th>確認済み</th><th>未確認</th><th>要支援</th><th>一時停止</th><th>確認待ち</th><th>端末オフライン</th></tr>\
@@ -51,7 +71,7 @@ pub(super) async fn board(
         counts.paused,
         counts.pending,
         counts.device_offline
-    );
+    ));
     for r in rows {
         body.push_str(&format!(
             "<tr data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{}\">{}</a></td><td>{}</td></tr>",

@@ -19,7 +19,7 @@ const PROGRESS_REFRESH_SECS: u32 = 5;
 fn may_run_campaigns(session: &Session) -> Result<(), PageError> {
     match session.user.role {
         Role::Admin | Role::Officer => Ok(()),
-        Role::Staff | Role::Minsei => {
+        Role::Staff | Role::Minsei | Role::Responder => {
             Err(PageError::Refused(StatusCode::FORBIDDEN, "安否確認を始めたり閉じたりする権限がありません。"))
         }
     }

@@ -12,7 +12,7 @@ use chrono::{Datelike as _, NaiveDate, NaiveTime};
 use super::{PageError, Session, Submitted, escape, page};
 use crate::clock::{at_local, local_day, town_offset};
 use crate::routes::{AppState, blocking};
-use crate::store::{CheckinWindow, Contact, Profile, ResidentId};
+use crate::store::{CheckinWindow, Contact, Profile, ResidentId, SupportNeed};
 use vocab::Contraindication;
 
 const STAFF_ONLY: &str = "住民の登録と変更は職員が行います。";
@@ -106,6 +106,14 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
     if !phone.is_empty() && !phone_ok(&phone) {
         return Err(bad("本人の電話番号は数字とハイフンで入れてください。"));
     }
+    let address = line(form, "address", 200, false, "住所が長すぎます。")?;
+    let support_needs: Vec<SupportNeed> = SupportNeed::ALL
+        .into_iter()
+        .filter(|n| form.get(&format!("need_{}", n.key())).is_some_and(|v| v == "on"))
+        .collect();
+    if form.keys().filter_map(|k| k.strip_prefix("need_")).any(|n| SupportNeed::from_key(n).is_none()) {
+        return Err(bad("避難に必要な支援は一覧から選んでください。"));
+    }
     Ok(Profile {
         window: CheckinWindow { start, end, grace_minutes: grace },
         contraindications,
@@ -113,6 +121,10 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         birth_year,
         contacts,
         phone,
+        address,
+        support_needs,
+        roster_consent: form.get("roster_consent").is_some_and(|v| v == "on"),
+        roster_consent_recorded: None,
         pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
     })
 }
@@ -159,12 +171,35 @@ fn profile_fields(p: &Profile) -> String {
         "</fieldset><label><input type=\"checkbox\" name=\"lives_alone\" value=\"on\"{}> 一人暮らし</label>\
          <label>生まれた年 <input name=\"birth_year\" type=\"number\" min=\"1900\" value=\"{}\"></label>\
          <label>本人の電話 <input name=\"phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label>\
+         <label>住所 <input name=\"address\" value=\"{}\" maxlength=\"200\"></label>\
+         <fieldset><legend>災害時の避難に必要な支援(避難行動要支援者名簿)</legend>{}\
+         <label><input type=\"checkbox\" name=\"roster_consent\" value=\"on\"{}> 平常時から名簿を避難支援者\
+         (消防団・自主防災組織)に提供することに本人が同意</label>{}\
+         <p>同意がなくても、災害が宣言されている間は名簿を提供できます(災害対策基本法 第49条の11)。</p></fieldset>\
          <fieldset><legend>緊急連絡先</legend>\
          <p>「メールで知らせる」は、本人の見守りで職員・民生委員が応じないとき、この人にもメールで知らせることに\
          本人と連絡先の方が同意したときだけ選びます。記録した人と日時が残ります。</p>",
         if p.lives_alone { " checked" } else { "" },
         p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-        escape(&p.phone)
+        escape(&p.phone),
+        escape(&p.address),
+        SupportNeed::ALL
+            .into_iter()
+            .map(|n| format!(
+                "<label><input type=\"checkbox\" name=\"need_{}\" value=\"on\"{}> {}</label>",
+                n.key(),
+                if p.support_needs.contains(&n) { " checked" } else { "" },
+                n.label()
+            ))
+            .collect::<String>(),
+        if p.roster_consent { " checked" } else { "" },
+        match p.roster_consent_recorded {
+            Some((_, at)) => format!(
+                " <small>記録 {}</small>",
+                at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M")
+            ),
+            None => String::new(),
+        }
     ));
     for i in 0..CONTACT_ROWS {
         let c = p.contacts.get(i);
@@ -211,6 +246,10 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         birth_year: None,
         contacts: Vec::new(),
         phone: String::new(),
+        address: String::new(),
+        support_needs: Vec::new(),
+        roster_consent: false,
+        roster_consent_recorded: None,
         pin_sign_in: false,
     };
     Ok(page(

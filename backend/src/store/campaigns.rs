@@ -40,6 +40,31 @@ pub struct Campaign {
     pub closed: bool,
 }
 
+/// Starts a campaign inside the caller's transaction (a declared disaster starts
+/// one per district with its declaration).
+pub(super) fn start_campaign_tx(
+    tx: &rusqlite::Transaction<'_>,
+    district: Option<&str>,
+    message: &str,
+    deadline: DateTime<Utc>,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<CampaignId, StoreError> {
+    tx.execute(
+        "INSERT INTO campaigns (district, message, deadline_ms, started_by, started_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![district, message, ms(deadline), by.encode(), ms(now)],
+    )?;
+    let id = CampaignId(tx.last_insert_rowid());
+    let notice = wire::CampaignNotice {
+        campaign_id: id.0 as u64,
+        message: message.to_owned(),
+        deadline,
+        closed: false,
+    };
+    push_tx(tx, None, district, &notice, now)?;
+    Ok(id)
+}
+
 impl Store {
     /// Starts a safety campaign for a district (or the whole town) and tells the
     /// tablets there at their next pull.
@@ -53,18 +78,7 @@ impl Store {
     ) -> Result<CampaignId, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO campaigns (district, message, deadline_ms, started_by, started_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![district, message, ms(deadline), by.encode(), ms(now)],
-        )?;
-        let id = CampaignId(tx.last_insert_rowid());
-        let notice = wire::CampaignNotice {
-            campaign_id: id.0 as u64,
-            message: message.to_owned(),
-            deadline,
-            closed: false,
-        };
-        push_tx(&tx, None, district, &notice, now)?;
+        let id = start_campaign_tx(&tx, district, message, deadline, by, now)?;
         tx.commit()?;
         Ok(id)
     }

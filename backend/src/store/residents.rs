@@ -8,7 +8,8 @@ use rusqlite::{OptionalExtension as _, Transaction, params};
 use super::audit::{About, audit_tx};
 use super::pull_log::push_tx;
 use super::{
-    CardIdentity, CheckinWindow, ResidentId, Store, StoreError, UserId, from_minutes, from_ms, minutes, ms,
+    CardIdentity, CheckinWindow, ResidentId, Store, StoreError, SupportNeed, UserId, from_minutes, from_ms,
+    minutes, ms,
 };
 
 /// Someone to call for a resident.
@@ -51,6 +52,15 @@ pub struct Profile {
     pub contacts: Vec<Contact>,
     /// The resident's own phone, which alerts carry ('' when none is known).
     pub phone: String,
+    /// Where they live, for the disaster roster ('' when not entered).
+    pub address: String,
+    /// The help they need to leave home in a disaster.
+    pub support_needs: Vec<SupportNeed>,
+    /// They consented to be on the roster shared with rescuers in normal times
+    /// (during a declared disaster the law lets it be shared without consent).
+    pub roster_consent: bool,
+    /// Who recorded that answer and when (set by the store when it changes).
+    pub roster_consent_recorded: Option<(Option<UserId>, DateTime<Utc>)>,
     /// Daily sign-in with the card asks for its PIN and has the card sign (staff
     /// choose it for a resident whose card others could pick up); otherwise holding
     /// the card, or touching the screen, is enough.
@@ -118,6 +128,31 @@ fn contacts_tx(
     Ok(())
 }
 
+fn needs_text(needs: &[SupportNeed]) -> String {
+    needs.iter().map(|n| n.key()).collect::<Vec<_>>().join(",")
+}
+
+/// Records the roster consent with who and when, only when the answer changes
+/// (the first "yes", or a withdrawal); the same answer keeps its record.
+fn roster_consent_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    consent: bool,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE residents SET roster_consent = ?2, roster_consent_by = ?3, roster_consent_ms = ?4
+         WHERE id = ?1 AND roster_consent <> ?2",
+        params![resident.0, consent, user.0, ms(now)],
+    )?;
+    if changed == 1 {
+        let action = if consent { "roster_consent_given" } else { "roster_consent_withdrawn" };
+        audit_tx(tx, Some(user), action, About::Resident(resident), now)?;
+    }
+    Ok(())
+}
+
 fn read_contacts_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Vec<Contact>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT name, relation, phone, email, notify_consent, consent_by, consent_ms
@@ -150,7 +185,8 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         .query_row(
             "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
                     contraindications, lives_alone, birth_year,
-                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in, phone
+                    (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in, phone,
+                    address, support_needs, roster_consent, roster_consent_by, roster_consent_ms
              FROM residents WHERE id = ?1",
             [resident.0],
             |r| {
@@ -159,6 +195,13 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                     [r.get::<_, i64>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?],
                     (r.get::<_, String>(6)?, r.get::<_, bool>(7)?, r.get::<_, Option<i64>>(8)?),
                     (r.get::<_, Option<i64>>(9)?, r.get::<_, bool>(10)?, r.get::<_, String>(11)?),
+                    (
+                        r.get::<_, String>(12)?,
+                        r.get::<_, String>(13)?,
+                        r.get::<_, bool>(14)?,
+                        r.get::<_, Option<i64>>(15)?,
+                        r.get::<_, Option<i64>>(16)?,
+                    ),
                 ))
             },
         )
@@ -168,6 +211,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         [start, end, grace],
         (contra, lives_alone, birth),
         (visit, pin_sign_in, phone),
+        (address, needs, roster_consent, consent_by, consent_at),
     )) = row
     else {
         return Ok(None);
@@ -200,6 +244,12 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             birth_year: birth.and_then(|b| i32::try_from(b).ok()),
             contacts,
             phone,
+            address,
+            support_needs: needs.split(',').filter_map(SupportNeed::from_key).collect(),
+            roster_consent,
+            roster_consent_recorded: consent_at
+                .map(|at| Ok::<_, StoreError>((consent_by.map(UserId), from_ms(at)?)))
+                .transpose()?,
             pin_sign_in,
         },
         pauses,
@@ -259,8 +309,8 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
-                 contraindications, lives_alone, birth_year, pin_sign_in, phone)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 contraindications, lives_alone, birth_year, pin_sign_in, phone, address, support_needs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 display_name,
                 district,
@@ -273,10 +323,13 @@ impl Store {
                 profile.birth_year,
                 profile.pin_sign_in,
                 profile.phone,
+                profile.address,
+                needs_text(&profile.support_needs),
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
         contacts_tx(&tx, id, &profile.contacts, Some(user), now)?;
+        roster_consent_tx(&tx, id, profile.roster_consent, user, now)?;
         let roster = wire::RosterEntryBody {
             resident_id: id.0,
             display_name: display_name.to_owned(),
@@ -311,7 +364,8 @@ impl Store {
         let tx = conn.transaction()?;
         let n = tx.execute(
             "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
-                 lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8, phone = ?9 WHERE id = ?1",
+                 lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8, phone = ?9, address = ?10,
+                 support_needs = ?11 WHERE id = ?1",
             params![
                 resident.0,
                 minutes(profile.window.start),
@@ -322,12 +376,15 @@ impl Store {
                 profile.birth_year,
                 profile.pin_sign_in,
                 profile.phone,
+                profile.address,
+                needs_text(&profile.support_needs),
             ],
         )?;
         if n == 0 {
             return Ok(false);
         }
         contacts_tx(&tx, resident, &profile.contacts, Some(user), now)?;
+        roster_consent_tx(&tx, resident, profile.roster_consent, user, now)?;
         push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "edit_profile", About::Resident(resident), now)?;
         tx.commit()?;

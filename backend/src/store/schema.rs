@@ -1,6 +1,6 @@
 //! The SQLite schema as numbered migrations, applied in order at open.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension as _};
 
 use super::StoreError;
 
@@ -302,17 +302,85 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- for them, nor their family told.
     UPDATE alerts SET rung = 3 WHERE resolved_ms IS NULL;
     ",
+    // The disaster roster (避難行動要支援者名簿): a resident's address, the help they
+    // need and their consent to share it in normal times (with who recorded it);
+    // declared disasters and their districts' campaigns; responder accounts, which
+    // expire. SQLite cannot widen a CHECK, so `users` is rebuilt (foreign keys are
+    // off while migrations run and checked before each commits).
+    "
+    ALTER TABLE residents ADD COLUMN address TEXT NOT NULL DEFAULT '';
+    ALTER TABLE residents ADD COLUMN support_needs TEXT NOT NULL DEFAULT '';
+    ALTER TABLE residents ADD COLUMN roster_consent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE residents ADD COLUMN roster_consent_by INTEGER REFERENCES users (id);
+    ALTER TABLE residents ADD COLUMN roster_consent_ms INTEGER;
+    CREATE TABLE disasters (
+        id INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        declared_by INTEGER NOT NULL REFERENCES users (id),
+        declared_ms INTEGER NOT NULL,
+        ended_by INTEGER REFERENCES users (id),
+        ended_ms INTEGER
+    ) STRICT;
+    -- NULL district: the whole town.
+    CREATE TABLE disaster_districts (
+        disaster_id INTEGER NOT NULL REFERENCES disasters (id),
+        district TEXT,
+        campaign_id INTEGER REFERENCES campaigns (id)
+    ) STRICT;
+    CREATE TABLE users_v2 (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'staff', 'minsei', 'responder')),
+        district TEXT,
+        created_ms INTEGER NOT NULL,
+        disabled_ms INTEGER,
+        email TEXT,
+        on_duty INTEGER NOT NULL DEFAULT 0,
+        expires_ms INTEGER,
+        disaster_id INTEGER REFERENCES disasters (id),
+        CHECK ((role = 'responder') = (expires_ms IS NOT NULL AND disaster_id IS NOT NULL))
+    ) STRICT;
+    INSERT INTO users_v2 (id, login, password_hash, role, district, created_ms, disabled_ms, email, on_duty)
+        SELECT id, login, password_hash, role, district, created_ms, disabled_ms, email, on_duty FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_v2 RENAME TO users;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    // SQLite's way to change a table's constraints (a rebuild) needs foreign keys off
+    // outside the transaction; each migration's result is checked before it commits.
+    let keys_on: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let mut migrated = Ok(());
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i + 1;
         let err = |source| StoreError::Migrate { version, source };
-        let tx = conn.transaction().map_err(err)?;
-        tx.execute_batch(sql).map_err(err)?;
-        tx.pragma_update(None, "user_version", version as i64).map_err(err)?;
-        tx.commit().map_err(err)?;
+        let step = (|| {
+            let tx = conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            let broken: Option<String> = tx
+                .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| r.get(0))
+                .optional()
+                .map_err(err)?;
+            if let Some(table) = broken {
+                return Err(StoreError::Migrate {
+                    version,
+                    source: rusqlite::Error::ToSqlConversionFailure(
+                        format!("a foreign key in {table} broke").into(),
+                    ),
+                });
+            }
+            tx.pragma_update(None, "user_version", version as i64).map_err(err)?;
+            tx.commit().map_err(err)
+        })();
+        if step.is_err() {
+            migrated = step;
+            break;
+        }
     }
-    Ok(())
+    conn.pragma_update(None, "foreign_keys", keys_on)?;
+    migrated
 }

@@ -36,14 +36,19 @@ pub const RECORD_CAP_PER_ADDR: u64 = 1_000;
 pub const SESSION_TTL: Duration = Duration::hours(8);
 
 impl Store {
-    /// The stored password hash and role of `login`, for the login check.
-    pub fn user_for_login(&self, login: &str) -> Result<Option<(SessionUser, String)>, StoreError> {
+    /// The stored password hash and role of `login`, for the login check; disabled
+    /// and expired accounts have none.
+    pub fn user_for_login(
+        &self,
+        login: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionUser, String)>, StoreError> {
         let row = self
             .lock()
             .query_row(
                 "SELECT id, login, role, district, password_hash FROM users
-                 WHERE login = ?1 AND disabled_ms IS NULL",
-                [login],
+                 WHERE login = ?1 AND disabled_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?2)",
+                params![login, ms(now)],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
@@ -75,7 +80,8 @@ impl Store {
             .lock()
             .query_row(
                 "SELECT u.id, u.login, u.role, u.district FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
+                 WHERE s.token_hash = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL
+                   AND (u.expires_ms IS NULL OR u.expires_ms > ?2)",
                 params![sha256_hex(token), ms(now)],
                 |r| {
                     Ok((

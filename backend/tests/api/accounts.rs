@@ -139,7 +139,7 @@ fn the_terminal_manages_accounts_the_same_way() {
     let (ok, _, err) = backend(&db, &["add-user", "sato", "staff"], "kettle-snowshoe-lantern-27\n");
     assert!(ok, "{err}");
     let store = backend::store::Store::open(&db).unwrap();
-    let (sato, _) = store.user_for_login("sato").unwrap().unwrap();
+    let (sato, _) = store.user_for_login("sato", chrono::Utc::now()).unwrap().unwrap();
     let now = chrono::Utc::now();
     let token = store.create_session(sato.user, now).unwrap();
 
@@ -148,7 +148,11 @@ fn the_terminal_manages_accounts_the_same_way() {
     let (ok, out, _) = backend(&db, &["user", "disable", "sato"], "");
     assert!(ok && out.contains("disable_user: sato (1 sessions ended)"), "{out}");
     assert_eq!(store.session_user(&token, now).unwrap(), None);
-    assert_eq!(store.user_for_login("sato").unwrap(), None, "a disabled account cannot log in");
+    assert_eq!(
+        store.user_for_login("sato", chrono::Utc::now()).unwrap(),
+        None,
+        "a disabled account cannot log in"
+    );
     let (ok, out, _) = backend(&db, &["user", "list"], "");
     assert!(ok && out.contains("sato\tstaff\t-\tdisabled\t0 sessions"), "{out}");
 
@@ -159,7 +163,7 @@ fn the_terminal_manages_accounts_the_same_way() {
     assert!(!err.contains("a-new-snowy-passphrase"));
     let (ok, _, _) = backend(&db, &["user", "enable", "sato"], "");
     assert!(ok);
-    let (_, hash) = store.user_for_login("sato").unwrap().unwrap();
+    let (_, hash) = store.user_for_login("sato", chrono::Utc::now()).unwrap().unwrap();
     assert!(backend::password::verify_password("a-new-snowy-passphrase", &hash));
     let token = store.create_session(sato.user, now).unwrap();
     let (ok, out, _) = backend(&db, &["user", "end-sessions", "sato"], "");

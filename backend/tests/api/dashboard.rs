@@ -566,6 +566,26 @@ async fn authorisation_matrix_has_no_gaps() {
                 true,
                 [(303, "/weather"), (303, "/weather"), (303, "/weather"), FORBIDDEN, LOGIN],
             ),
+            (Method::GET, "/disaster".into(), false, [OK, OK, FORBIDDEN, FORBIDDEN, LOGIN]),
+            // Without a reason: 400; no disaster to end or to add responders to.
+            (
+                Method::POST,
+                "/disaster/declare".into(),
+                true,
+                [(400, ""), (400, ""), FORBIDDEN, FORBIDDEN, LOGIN],
+            ),
+            (Method::POST, "/disaster/end".into(), true, [HIDDEN, HIDDEN, FORBIDDEN, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                "/disaster/responders".into(),
+                true,
+                [(400, ""), (400, ""), FORBIDDEN, FORBIDDEN, LOGIN],
+            ),
+            (Method::GET, "/roster".into(), false, [OK, OK, OK, OK, LOGIN]),
+            (Method::GET, "/users".into(), false, [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN]),
+            // The acknowledgement link needs its token, not a session.
+            (Method::GET, "/ack/1/00".into(), false, [HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+            (Method::POST, "/ack/1/00".into(), false, [HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]),
         ];
         for (method, path, with_csrf, expected) in rows {
             let mut body = match path.as_str() {

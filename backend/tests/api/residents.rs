@@ -277,6 +277,10 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             birth_year: None,
             contacts: vec![],
             phone: String::new(),
+            address: String::new(),
+            support_needs: vec![],
+            roster_consent: false,
+            roster_consent_recorded: None,
             pin_sign_in: false,
         };
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
@@ -365,6 +369,10 @@ async fn campaign_non_responders_are_listed_by_risk() {
             birth_year,
             contacts: vec![Contact::new("家族", "", "0237-00-0000")],
             phone: String::new(),
+            address: String::new(),
+            support_needs: vec![],
+            roster_consent: false,
+            roster_consent_recorded: None,
             pin_sign_in: false,
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()

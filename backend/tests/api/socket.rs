@@ -166,7 +166,7 @@ async fn add_user_command_creates_a_user_who_can_log_in() {
     let (ok, stderr) = run(&["add-user", "minsei1", "minsei", "大井沢"], "民生委員のパスワード二〇二六");
     assert!(ok, "{stderr}");
     let store = backend::store::Store::open(&db).unwrap();
-    let (user, hash) = store.user_for_login("minsei1").unwrap().unwrap();
+    let (user, hash) = store.user_for_login("minsei1", chrono::Utc::now()).unwrap().unwrap();
     assert_eq!((user.role, user.district.as_deref()), (backend::store::Role::Minsei, Some("大井沢")));
     assert!(backend::password::verify_password("民生委員のパスワード二〇二六", &hash));
     assert!(!stderr.contains("民生委員のパスワード二〇二六"));

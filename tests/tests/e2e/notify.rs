@@ -11,10 +11,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backend::store::{Contact, Profile, ResidentId, Store, UserId};
+use tests::privacy::Secret;
 use tests::services::{BackendProcess, binaries};
 use tests::smtp::{Mail, SmtpServer};
 
 const PASSWORD: &[u8] = b"correct horse battery\n";
+/// What a tablet smuggles into its help request: no file and no message may hold it.
+const SAID: &str = "ひのてがあがったどごだ";
 
 /// One HTTP/1.1 exchange with `Connection: close`: (status, body).
 fn http(to: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
@@ -97,7 +100,7 @@ fn help(token: &str, office: SocketAddr, resident: i64, seq: u32) {
     let event = serde_json::json!({ "events": [{
         "id": uuid::Uuid::new_v4(), "seq": seq, "kind": "help_request",
         "device_time": chrono::Utc::now(),
-        "body": { "resident_id": resident, "danger": "fire", "confirmed": true },
+        "body": { "resident_id": resident, "danger": "fire", "confirmed": true, "transcript": SAID },
     }]});
     let (status, body) = http(office, "POST", "/api/v1/events", token, &event.to_string());
     assert_eq!(status, 200, "{body}");
@@ -300,6 +303,28 @@ fn alerts_climb_the_ladder_by_mail_until_someone_takes_them_on_and_nothing_is_lo
         saburo.iter().map(|m| &m.to).collect::<Vec<_>>()
     );
     eprintln!("{} messages in all, none twice", smtp.messages().unwrap().len());
+
+    // The privacy scan: no message carries the danger or the words, and no file of the
+    // office (database, WAL, log) holds the words.
+    let mails = smtp.messages().unwrap();
+    let secrets = [Secret::text("transcript", SAID), Secret::text("danger", "火事")];
+    for m in &mails {
+        let text = format!("{}\n{}", m.subject, m.body);
+        let hits = tests::privacy::scan_bytes(&m.message_id, text.as_bytes(), &secrets);
+        assert!(hits.is_empty(), "{hits:?}");
+    }
+    let office_files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| tests::privacy::is_state_file(p))
+        .collect();
+    let report = tests::privacy::scan_paths(&office_files, &secrets[..1]).unwrap();
+    eprintln!(
+        "privacy scan: {} messages, {} office files ({} bytes) clean",
+        mails.len(),
+        report.files,
+        report.bytes
+    );
 
     // 6. `backend [CONFIG] notify-test`: through the same server, or the server's reason.
     let test = |to: &str| {
