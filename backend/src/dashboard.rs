@@ -18,6 +18,7 @@ mod cards;
 mod corrections;
 mod devices;
 mod disaster;
+mod duty;
 mod export;
 mod profile;
 mod residents;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(auth::logout))
         .route("/board", get(board::board))
         .route("/alerts", get(alerts::queue))
+        .route("/duty", get(duty::list).post(duty::set))
         .route("/disaster", get(disaster::show))
         .route("/disaster/declare", axum::routing::post(disaster::declare))
         .route("/disaster/end", axum::routing::post(disaster::end))
@@ -304,7 +306,7 @@ const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/aler
     <a href=\"/campaigns\">安否確認</a> | <a href=\"/visits\">訪問リスト</a> | \
     <a href=\"/corrections\">聞き取りの訂正</a> | <a href=\"/residents/new\">住民の登録</a> | \
     <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a> | \
-    <a href=\"/disaster\">災害モード</a> | <a href=\"/roster\">要支援者名簿</a> | <a href=\"/users\">アカウント</a></nav>";
+    <a href=\"/duty\">当番</a> | <a href=\"/disaster\">災害モード</a> | <a href=\"/roster\">要支援者名簿</a> | <a href=\"/users\">アカウント</a></nav>";
 
 /// The page of a list a request asks for (`?page=N`, from 0; anything else is the
 /// first page).

@@ -147,8 +147,16 @@ pub fn email_ok(email: &str) -> bool {
         && email.chars().all(|c| c.is_ascii_graphic() && !"<>(),;:\\\"[]".contains(c))
 }
 
-/// The profile part of a form, filled with `p`.
-fn profile_fields(p: &Profile) -> String {
+/// The profile part of a form, filled with `p`; `logins` names who recorded consents.
+fn profile_fields(p: &Profile, logins: &std::collections::HashMap<crate::store::UserId, String>) -> String {
+    let recorded = |r: Option<(Option<crate::store::UserId>, chrono::DateTime<chrono::Utc>)>| match r {
+        Some((by, at)) => format!(
+            " <small>記録 {} {}</small>",
+            at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M"),
+            escape(by.and_then(|b| logins.get(&b)).map_or("事務所の端末", String::as_str))
+        ),
+        None => String::new(),
+    };
     let mut out = format!(
         "<fieldset><legend>確認の時間帯</legend>\
          <label>始め <input name=\"window_start\" type=\"time\" value=\"{}\" required></label>\
@@ -193,13 +201,7 @@ fn profile_fields(p: &Profile) -> String {
             ))
             .collect::<String>(),
         if p.roster_consent { " checked" } else { "" },
-        match p.roster_consent_recorded {
-            Some((_, at)) => format!(
-                " <small>記録 {}</small>",
-                at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M")
-            ),
-            None => String::new(),
-        }
+        recorded(p.roster_consent_recorded)
     ));
     for i in 0..CONTACT_ROWS {
         let c = p.contacts.get(i);
@@ -215,13 +217,7 @@ fn profile_fields(p: &Profile) -> String {
             v(|c| &c.phone),
             v(|c| &c.email),
             if c.is_some_and(|c| c.notify_consent) { " checked" } else { "" },
-            match c.and_then(|c| c.consent_recorded) {
-                Some((_, at)) => format!(
-                    " <small>記録 {}</small>",
-                    at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M")
-                ),
-                None => String::new(),
-            }
+            recorded(c.and_then(|c| c.consent_recorded))
         ));
     }
     out.push_str(&format!(
@@ -261,7 +257,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
              <label>地区 <input name=\"district\" required maxlength=\"{MAX_DISTRICT_CHARS}\"></label>{}\
              <button>登録する</button></form>",
             session.csrf(),
-            profile_fields(&blank)
+            profile_fields(&blank, &Default::default())
         ),
     ))
 }
@@ -289,15 +285,17 @@ pub(super) async fn edit_form(
     session.require_staff(STAFF_ONLY)?;
     let (user, now) = (session.user.user, state.clock.now());
     // The form shows the whole record: opening it is a view, and audited as one.
-    let rec = blocking(&state.store, move |s| {
+    let (rec, logins) = blocking(&state.store, move |s| {
         let rec = s.resident_record(ResidentId(id))?;
         if rec.is_some() {
             s.audit(user, "view", Some(ResidentId(id)), now)?;
         }
-        Ok(rec)
+        let logins: std::collections::HashMap<_, _> =
+            s.users(now)?.into_iter().map(|u| (u.user, u.login)).collect();
+        Ok((rec, logins))
     })
-    .await?
-    .ok_or(PageError::Refused(StatusCode::NOT_FOUND, "その住民は見つかりません。"))?;
+    .await?;
+    let rec = rec.ok_or(PageError::Refused(StatusCode::NOT_FOUND, "その住民は見つかりません。"))?;
     let csrf = session.csrf();
     let time =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%Y-%m-%d").to_string();
@@ -336,7 +334,7 @@ pub(super) async fn edit_form(
              <button>一時停止する</button></form><p><a href=\"/residents/{id}\">住民のページへ</a></p>",
             escape(&rec.display_name),
             escape(&rec.district),
-            profile_fields(&rec.profile)
+            profile_fields(&rec.profile, &logins)
         ),
     ))
 }

@@ -582,6 +582,13 @@ async fn authorisation_matrix_has_no_gaps() {
                 [(400, ""), (400, ""), FORBIDDEN, FORBIDDEN, LOGIN],
             ),
             (Method::GET, "/roster".into(), false, [OK, OK, OK, OK, LOGIN]),
+            (Method::GET, "/duty".into(), false, [OK, OK, FORBIDDEN, FORBIDDEN, LOGIN]),
+            (
+                Method::POST,
+                "/duty".into(),
+                true,
+                [(303, "/duty"), (303, "/duty"), FORBIDDEN, FORBIDDEN, LOGIN],
+            ),
             (Method::GET, "/users".into(), false, [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN]),
             // The acknowledgement link needs its token, not a session.
             (Method::GET, "/ack/1/00".into(), false, [HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]),
@@ -591,6 +598,7 @@ async fn authorisation_matrix_has_no_gaps() {
             let mut body = match path.as_str() {
                 "/campaigns" => start_body.clone(),
                 "/devices/enrol" => format!("resident={}", there.0),
+                "/duty" => "login=staff&duty=on".to_owned(),
                 p if p.starts_with("/corrections/") => "text=x&intent=pain".to_owned(),
                 "/weather" => "date=2026-11-28&weather_text=x".to_owned(),
                 "/residents" => {

@@ -12,7 +12,7 @@ use chrono::Duration;
 use crate::support::TestApp;
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 fn enc(s: &str) -> String {
     s.bytes()
@@ -21,7 +21,7 @@ fn enc(s: &str) -> String {
 }
 
 /// Logs in; the cookie and where the login sent the browser, or the status.
-async fn login(app: &TestApp, user: &str) -> Result<(String, String), StatusCode> {
+pub(crate) async fn login(app: &TestApp, user: &str) -> Result<(String, String), StatusCode> {
     let (status, headers, _) = app.submit_login(&format!("login={user}&password={}", enc(PASSWORD))).await;
     if status != StatusCode::SEE_OTHER {
         return Err(status);
@@ -30,12 +30,17 @@ async fn login(app: &TestApp, user: &str) -> Result<(String, String), StatusCode
     Ok((cookie, headers[header::LOCATION].to_str().unwrap().to_owned()))
 }
 
-async fn get(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let (status, _, page) = app.raw(Method::GET, path, &[("cookie", cookie)], "").await;
     (status, page)
 }
 
-async fn post(app: &TestApp, cookie: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+pub(crate) async fn post(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
     let token = cookie.split_once('=').unwrap().1;
     let mut body = format!("csrf={}", csrf_token(token));
     for (k, v) in fields {

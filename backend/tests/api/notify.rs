@@ -8,6 +8,7 @@ use backend::password::hash_password;
 use backend::store::{AccountChange, Contact, Role, UserId};
 use chrono::Duration;
 
+use crate::disaster::{PASSWORD, get, login, post};
 use crate::support::{TestApp, local};
 
 fn ladder() -> Ladder {
@@ -27,7 +28,7 @@ async fn each_rung_reaches_its_people_and_the_family_can_take_the_call_from_the_
     let app = TestApp::new();
     let now = app.clock_now();
     let add = |login: &str, role: Role, district: Option<&str>, email: &str| {
-        let id = app.store.add_user(login, &hash_password("pw"), role, district, now).unwrap();
+        let id = app.store.add_user(login, &hash_password(PASSWORD), role, district, now).unwrap();
         app.store.change_account(None, login, AccountChange::SetEmail(Some(email.to_owned())), now).unwrap();
         id
     };
@@ -37,7 +38,24 @@ async fn each_rung_reaches_its_people_and_the_family_can_take_the_call_from_the_
     add("staff-on", Role::Staff, None, "on@t.example");
     add("staff-off", Role::Staff, None, "off@t.example");
     add("gone", Role::Minsei, Some("大井沢"), "gone@t.example");
-    app.store.change_account(None, "staff-on", AccountChange::SetDuty(true), now).unwrap();
+    // The officer puts one member of staff on the duty roster from the dashboard.
+    let (cookie, _) = login(&app, "officer").await.unwrap();
+    let (_, roster) = get(&app, &cookie, "/duty").await;
+    assert!(
+        roster.contains("data-login=\"staff-off\"") && !roster.contains("data-login=\"minsei\""),
+        "{roster}"
+    );
+    assert_eq!(
+        post(&app, &cookie, "/duty", &[("login", "staff-on"), ("duty", "on")]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(&app, &cookie, "/duty", &[("login", "minsei"), ("duty", "on")]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let staff_on = app.store.users(now).unwrap().into_iter().find(|u| u.login == "staff-on").unwrap();
+    let trail = app.store.account_trail(staff_on.user).unwrap();
+    assert!(trail.iter().any(|(by, a, _)| a == "duty_on" && *by == Some(officer)), "{trail:?}");
     app.store.change_account(None, "gone", AccountChange::Disable, now).unwrap();
     let resident = app.resident("大井沢");
     // Two contacts: the son consented, the daughter did not (her address is kept,
