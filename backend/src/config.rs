@@ -167,7 +167,11 @@ impl Default for NotifyConfig {
             ]
             .into(),
             quiet_hours: None,
-            urgent: vec!["help_request".to_owned(), "campaign_help".to_owned()],
+            urgent: vec![
+                "help_request".to_owned(),
+                "campaign_help".to_owned(),
+                "snow_watch_silent".to_owned(),
+            ],
             timeout_secs: 30,
             retry_secs: 30,
             credentials: None,

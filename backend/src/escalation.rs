@@ -1,6 +1,7 @@
 //! The escalation engine: a background job that moves residents along the ladder
 //! window + grace → unconfirmed (the tablet re-prompts) → alert to staff, and turns
-//! campaign deadlines into alerts for non-responders.
+//! campaign deadlines into alerts for non-responders, and snow watches the tablet
+//! fell silent on into alerts.
 //!
 //! Decisions use the server's clock only (injected, so tests move time by hand).
 //! Help requests do not wait for this job: ingest raises them at once. Pauses
@@ -84,6 +85,7 @@ pub fn step(store: &Store, now: DateTime<Utc>, policy: Policy) -> Result<Report,
             step_one(store, &r, day, now, policy, &mut report)?;
         }
     }
+    report.alerts += store.handle_silent_snow_watches(now)?;
     for campaign in store.campaigns_past_deadline(now)? {
         report.campaign_alerts += store.handle_campaign_deadline(campaign, now)?;
     }

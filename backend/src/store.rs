@@ -21,6 +21,7 @@ mod pull_log;
 mod residents;
 mod retention;
 mod schema;
+mod snow;
 mod status;
 mod users;
 mod weather;

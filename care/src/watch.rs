@@ -111,7 +111,11 @@ impl SnowWatch {
             Intent::WeatherSnow if sure => {
                 self.check_back_at = now + self.period;
                 self.state = WatchState::Waiting;
-                WatchStep { say: Some(WatchLine::Rearmed), event: None }
+                // Recorded, so the office's own timer for the watch starts over too.
+                WatchStep {
+                    say: Some(WatchLine::Rearmed),
+                    event: Some(CareEvent::SnowWatchRequested { at: now }),
+                }
             }
             Intent::Yes | Intent::FeelingGood | Intent::Thanks | Intent::Exercised if sure => {
                 self.state = WatchState::Ended;

@@ -310,6 +310,9 @@ vocabulary!(
         CampaignNoAnswer = "campaign_no_answer" / "安否確認に回答がありません",
         /// 「話を聞いてほしい」 in the check-in: a call or a visit, not an emergency.
         VisitRequest = "visit_request" / "話を聞いてほしい",
+        /// The tablet said the resident went out to clear snow, then said nothing more
+        /// by the time it would have checked back and alerted: it may have died too.
+        SnowWatchSilent = "snow_watch_silent" / "雪かきの見守りで連絡が途絶えた",
     }
 );
 

@@ -127,6 +127,9 @@ impl EventBody for HelpRequestBody {
 pub struct SnowWatchStartedBody {
     pub resident_id: i64,
     pub started_at: Option<LocalTime>,
+    /// When the tablet will check back, in minutes (absent: 30). Sent again when the
+    /// resident says they are still at it, so the office's own timer starts over.
+    pub minutes: Option<u32>,
 }
 
 impl EventBody for SnowWatchStartedBody {

@@ -22,6 +22,10 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
             Effect::HelpRequest { danger: body.danger.as_ref().and_then(wire::Name::known) }
         }
         wire::Event::SnowWatchAlert(_) => Effect::HelpRequest { danger: None },
+        // The office keeps its own timer for a snow watch, so a tablet that dies on the
+        // roof day still escalates (`escalation::step`).
+        wire::Event::SnowWatchStarted(body) => Effect::SnowWatch { minutes: body.minutes.unwrap_or(30) },
+        wire::Event::SnowWatchEnded(_) => Effect::SnowWatchEnded,
         wire::Event::SafetyAnswer(body) => {
             let campaign =
                 i64::try_from(body.campaign_id).map_err(|_| "campaign id out of range".to_owned())?;
@@ -36,10 +40,7 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
             Effect::CardLinkRequest(card)
         }
         wire::Event::Misunderstanding(body) => Effect::Misunderstanding(misunderstanding(body)?),
-        wire::Event::ExerciseDone(_)
-        | wire::Event::SnowWatchStarted(_)
-        | wire::Event::SnowWatchEnded(_)
-        | wire::Event::Unknown => Effect::Record,
+        wire::Event::ExerciseDone(_) | wire::Event::Unknown => Effect::Record,
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.
     let stored = event.to_json().unwrap_or_else(|| ev.body.to_string());

@@ -28,6 +28,7 @@ impl Ladder {
         let mut waits = BTreeMap::from([
             (AlertKind::HelpRequest, Duration::minutes(10)),
             (AlertKind::CampaignHelp, Duration::minutes(10)),
+            (AlertKind::SnowWatchSilent, Duration::minutes(10)),
         ]);
         let mut default_wait = Duration::minutes(30);
         for (kind, &s) in &config.wait_secs {

@@ -31,6 +31,14 @@ pub enum Effect {
         campaign: CampaignId,
         needs_help: bool,
     },
+    /// The resident went out to clear snow (or is still at it): the office alerts if
+    /// neither an end nor the tablet's own alert comes within `minutes` and the
+    /// tablet's check-backs.
+    SnowWatch {
+        minutes: u32,
+    },
+    /// The resident came back in.
+    SnowWatchEnded,
     /// The tablet read a card for its resident; staff approve the link.
     CardLinkRequest(CardIdentity),
     /// The tablet misunderstood an answer: listed for staff to correct.
@@ -181,7 +189,11 @@ fn ingest_one(
         Effect::HelpRequest { danger } => {
             set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
             raise_alert_tx(tx, resident, AlertKind::HelpRequest, day, None, *danger, now)?;
+            // The call is made: a snow watch's silence has nothing more to add.
+            super::snow::end_watch_tx(tx, resident, now)?;
         }
+        Effect::SnowWatch { minutes } => super::snow::start_watch_tx(tx, resident, *minutes, now)?,
+        Effect::SnowWatchEnded => super::snow::end_watch_tx(tx, resident, now)?,
         Effect::CardLinkRequest(card) => {
             // The same card read again for the same resident is the same request: staff
             // see it once.

@@ -346,6 +346,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP TABLE users;
     ALTER TABLE users_v2 RENAME TO users;
     ",
+    // The office's own timer for each resident's snow-clearing watch.
+    "
+    CREATE TABLE snow_watches (
+        resident_id INTEGER PRIMARY KEY REFERENCES residents (id),
+        started_ms INTEGER NOT NULL,
+        deadline_ms INTEGER NOT NULL,
+        ended_ms INTEGER
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

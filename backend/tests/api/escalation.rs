@@ -250,3 +250,68 @@ async fn a_tablet_cannot_answer_another_districts_campaign() {
         ["stored"]
     );
 }
+
+/// The office's own snow-watch timer: silence past the tablet's check-backs raises
+/// an alert; a return, a rearm ("still at it") or the tablet's own call does not.
+#[tokio::test]
+async fn a_snow_watch_the_tablet_falls_silent_on_still_escalates() {
+    let app = TestApp::new();
+    let p = Policy::default();
+    let watch = |m: u32| json!({ "resident_id": 1, "minutes": m });
+    // Five residents, each checked in first so the ordinary ladder stays quiet.
+    let mut tablets = Vec::new();
+    for _ in 0..5 {
+        let r = app.resident("大井沢");
+        let t = app.tablet(r).await;
+        app.post("/api/v1/events", &t, batch(&[event(1, "check_in", json!({}))])).await;
+        tablets.push((r, t));
+    }
+    app.clock.set(local(10, 0));
+    for (_, t) in &tablets {
+        app.post("/api/v1/events", t, batch(&[event(2, "snow_watch_started", watch(30))])).await;
+    }
+    // 1 comes back in; 2 says at 10:25 they are still at it; 3 calls for help;
+    // 4 and 5 fall silent with their tablets (5 dies after a later rearm at 10:40).
+    let (came_back, still, called, silent, later) =
+        (&tablets[0], &tablets[1], &tablets[2], &tablets[3], &tablets[4]);
+    app.clock.set(local(10, 25));
+    app.post("/api/v1/events", &came_back.1, batch(&[event(3, "snow_watch_ended", json!({}))])).await;
+    app.post("/api/v1/events", &still.1, batch(&[event(3, "snow_watch_started", watch(30))])).await;
+    app.post("/api/v1/events", &called.1, batch(&[event(3, "snow_watch_alert", json!({}))])).await;
+    app.clock.set(local(10, 40));
+    app.post("/api/v1/events", &later.1, batch(&[event(3, "snow_watch_started", watch(30))])).await;
+    let silent_alerts = |app: &TestApp| {
+        let mut who: Vec<ResidentId> = app
+            .store
+            .open_alerts()
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::SnowWatchSilent)
+            .map(|a| a.resident)
+            .collect();
+        who.sort();
+        who
+    };
+    // 10:00 + 30 min + 16 min: not a minute before.
+    step(&app.store, local(10, 45), p).unwrap();
+    assert_eq!(silent_alerts(&app), [], "before the deadline");
+    assert_eq!(step(&app.store, local(10, 46), p).unwrap().alerts, 1);
+    assert_eq!(silent_alerts(&app), [silent.0]);
+    assert_eq!(step(&app.store, local(10, 47), p).unwrap(), report(0, 0, 0), "alerted once");
+    // The one who rearmed at 10:25 is due at 11:11; the rearm at 10:40 at 11:26.
+    step(&app.store, local(11, 11), p).unwrap();
+    assert_eq!(silent_alerts(&app), [still.0, silent.0]);
+    step(&app.store, local(11, 26), p).unwrap();
+    assert_eq!(silent_alerts(&app), [still.0, silent.0, later.0]);
+    // Who came back, and who called for help (an alert of its own), are not.
+    let help: Vec<ResidentId> = app
+        .store
+        .open_alerts()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == AlertKind::HelpRequest)
+        .map(|a| a.resident)
+        .collect();
+    assert_eq!(help, [called.0]);
+    let _ = came_back;
+}

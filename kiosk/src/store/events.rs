@@ -37,6 +37,8 @@ pub(super) fn care_event(resident: ResidentId, event: &CareEvent) -> Event {
             Event::SnowWatchStarted(wire::SnowWatchStartedBody {
                 resident_id: resident.0,
                 started_at: at(started),
+                // The kiosk's watches check back after care's default.
+                minutes: u32::try_from(care::watch::DEFAULT_WATCH_MINUTES).ok(),
             })
         }
         CareEvent::SnowWatchAlert { started_at, check_back_at, raised_at, asked_for_help } => {
