@@ -76,6 +76,13 @@ impl SnowWatch {
         Self { started_at: now, check_back_at: now + period, period, state: WatchState::Waiting }
     }
 
+    /// A watch that was running when the tablet stopped (a restart, a power cut):
+    /// started at `started_at`, last armed (started, or "still at it") at `armed_at`.
+    /// It checks back as it would have; if that time has passed, at the next tick.
+    pub fn resume(started_at: NaiveDateTime, armed_at: NaiveDateTime, minutes: Option<u32>) -> Self {
+        Self { started_at, ..Self::start(armed_at, minutes) }
+    }
+
     /// Advances the clock to `now`: asks at the check-back time, asks again after a
     /// wait, and raises the alert when the last ask goes unanswered.
     pub fn tick(&mut self, now: NaiveDateTime) -> WatchStep {

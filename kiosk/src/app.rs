@@ -208,6 +208,7 @@ impl App {
         app.refresh_notice();
         app.office_news();
         app.read_help();
+        app.read_watch();
         Ok(app)
     }
 
@@ -438,6 +439,24 @@ impl App {
         self.store.run(move |store| match store.help_progress(since) {
             Ok(progress) => r(Report::Flow(Input::HelpNews(progress.map(|p| help_news(p, offline))))),
             Err(e) => tracing::warn!(error = %e, "cannot read the call for help"),
+        });
+    }
+
+    /// Reads whether a snow watch was running when the tablet stopped, and hands it
+    /// to the controller with its resident.
+    fn read_watch(&self) {
+        let (r, care) = (self.reporter.clone(), self.care);
+        let since = self.flow.borrow().now() - crate::flow::WATCH_REMEMBERED;
+        self.store.run(move |store| {
+            let running = match store.running_snow_watch(since) {
+                Ok(w) => w,
+                Err(e) => return tracing::warn!(error = %e, "cannot read the snow watch"),
+            };
+            let Some(w) = running else { return };
+            let found = store.residents().ok().and_then(|rs| rs.into_iter().find(|x| x.id == w.resident));
+            if let Some(resident) = sign_in(store, care, &r, found) {
+                r(Report::Flow(Input::WatchResumed(resident, w.started_at, w.armed_at)));
+            }
         });
     }
 

@@ -33,6 +33,10 @@ pub mod staff;
 pub use exercise::encouragement;
 use guide::Guide;
 pub use help::{HELP_REMEMBERED, HelpNews, HelpState};
+
+/// How long after its last arming a snow watch found in the store after a restart is
+/// still resumed (longer, and the office's own timer has long since alerted).
+pub const WATCH_REMEMBERED: chrono::Duration = chrono::Duration::hours(6);
 use pinpad::{PinPad, PinVerdict};
 pub use schedule::{ASK_AGAIN_AFTER, Due, TIMES_A_DAY};
 use staff::{Staff, StaffInput};
@@ -169,6 +173,9 @@ pub enum Input {
     HelpNews(Option<HelpNews>),
     /// The help screen's 「とじる」.
     CloseHelp,
+    /// After a restart: a snow watch was running for this resident, started and last
+    /// armed at these times (the app reads it from the store at start).
+    WatchResumed(Resident, NaiveDateTime, NaiveDateTime),
     /// The household's check-in schedules (read every minute).
     Schedule(Vec<Due>),
     Staff(StaffInput),
@@ -537,6 +544,7 @@ impl<'c> Flow<'c> {
             Input::SnowHelp => self.snow_answer(Understanding::sure(Intent::NeedHelp), &mut fx),
             Input::CallForHelp => self.call_for_help(&mut fx),
             Input::HelpNews(news) => self.help_news(news, &mut fx),
+            Input::WatchResumed(resident, started, armed) => self.resume_watch(resident, started, armed),
             Input::CloseHelp => self.close_help(&mut fx),
             Input::Schedule(due) => self.due = due,
             Input::Staff(StaffInput::LinkCard) if self.screen == Screen::Staff => self.start_linking(&mut fx),

@@ -42,7 +42,7 @@ use rusqlite::{
 };
 use serde_json::Value;
 
-pub use help::{HelpDelivery, HelpProgress};
+pub use help::{HelpDelivery, HelpProgress, RunningWatch};
 pub use schema::VERSION as SCHEMA_VERSION;
 
 /// Why the store could not do what was asked. Messages name the fault and what to do,

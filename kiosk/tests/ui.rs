@@ -925,6 +925,55 @@ fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_11
     });
 }
 
+/// A snow watch survives a restart (a power cut on the roof day): the tablet comes
+/// back to the watch and checks back when it would have, then alerts if no answer.
+#[test]
+fn a_snow_watch_survives_a_restart_and_still_checks_back() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding::sure(Intent::WeatherSnow));
+    rig.press("見守って");
+    rig.settle();
+    rig.answer_first_until_done();
+    assert_eq!(rig.app.screen(), Screen::Snow);
+    assert!(rig.outbox_kinds().contains(&wire::EventKind::SnowWatchStarted));
+
+    let kept = tempfile::tempdir().unwrap();
+    let saved = kept.path().join("kiosk.sqlite");
+    rusqlite::Connection::open(&rig.db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [saved.to_str().unwrap()])
+        .unwrap();
+    drop(rig);
+    let again = crate::ui::rig(RigOptions {
+        prepare: Box::new(move |fresh| {
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", fresh.display()));
+            }
+            std::fs::copy(&saved, fresh).unwrap();
+        }),
+        ..Default::default()
+    });
+    again
+        .pump_until("the watch after a restart", Duration::from_secs(20), |r| r.app.screen() == Screen::Snow);
+    let start: chrono::NaiveDateTime = "2026-12-14T07:05:00".parse().unwrap();
+    again.app.tick(start + chrono::Duration::minutes(20));
+    again.settle();
+    assert!(!again.app.view().snow.caption.contains("大丈夫ですか"), "not before its time");
+    for minutes in (25..=60).step_by(5) {
+        again.app.tick(start + chrono::Duration::minutes(minutes));
+        again.settle();
+        if again.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert) {
+            break;
+        }
+    }
+    assert!(
+        again.outbox_kinds().contains(&wire::EventKind::SnowWatchAlert),
+        "no answer after the restart: staff are alerted"
+    );
+    assert_eq!(again.app.screen(), Screen::Help);
+}
+
 /// Fourteen mornings through the kiosk and its store: every day's plan is kept; after
 /// good days the intensity rises, never more than one step a day; a bad night is a
 /// rest day (exercise not offered, the day excused, no score screen); a session given

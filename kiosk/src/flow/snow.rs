@@ -11,6 +11,23 @@ impl Flow<'_> {
         };
     }
 
+    /// After a restart or a power cut: a watch that was running holds the screen again
+    /// and checks back when it would have (at once if that time has passed). A screen
+    /// already in use, or a call for help, comes first.
+    pub(super) fn resume_watch(
+        &mut self,
+        resident: Resident,
+        started_at: NaiveDateTime,
+        armed_at: NaiveDateTime,
+    ) {
+        if self.screen != Screen::Idle || self.watch.is_some() || self.help.is_some() {
+            return;
+        }
+        self.resident = Some(resident);
+        self.watch = Some(SnowWatch::resume(started_at, armed_at, None));
+        self.show_snow_watch();
+    }
+
     pub(super) fn snow_answer(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
         let Some(watch) = self.watch.as_mut() else { return };
         let step = watch.answer(self.now, u);

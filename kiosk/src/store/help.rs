@@ -1,5 +1,6 @@
 //! Calls for help as the help screen follows them: whether the newest reached the
-//! office, and who there took it on.
+//! office, and who there took it on; and a snow watch that was running when the
+//! tablet stopped.
 
 use super::*;
 
@@ -60,6 +61,57 @@ impl Store {
             delivery,
             handler,
             contacts: self.emergency_contacts(resident)?,
+        }))
+    }
+}
+
+/// A snow watch still running in the care log: started, perhaps re-armed, and
+/// neither ended nor alerted nor overtaken by a call for help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunningWatch {
+    pub resident: ResidentId,
+    pub started_at: NaiveDateTime,
+    /// The latest start or "still at it".
+    pub armed_at: NaiveDateTime,
+}
+
+impl Store {
+    /// The snow watch running at or after `since`, if the newest watch or help entry of
+    /// the care log says one is.
+    pub fn running_snow_watch(&self, since: NaiveDateTime) -> Result<Option<RunningWatch>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT resident_id, kind, at FROM care_log WHERE kind IN (?1, ?2, ?3, ?4) AND at >= ?5
+             ORDER BY at DESC, rowid DESC LIMIT 50",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    wire::EventKind::SnowWatchStarted.name(),
+                    wire::EventKind::SnowWatchEnded.name(),
+                    wire::EventKind::SnowWatchAlert.name(),
+                    wire::EventKind::HelpRequest.name(),
+                    events::local(since)
+                ],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let started = wire::EventKind::SnowWatchStarted.name();
+        let Some((resident, kind, armed)) = rows.first() else { return Ok(None) };
+        if kind != started {
+            return Ok(None);
+        }
+        // Back through this resident's starts and re-arms to the first of the run.
+        let mut first = armed.clone();
+        for (_, k, at) in rows.iter().filter(|(r, _, _)| r == resident) {
+            if k != started {
+                break;
+            }
+            first = at.clone();
+        }
+        Ok(Some(RunningWatch {
+            resident: ResidentId(*resident),
+            started_at: parse_local(&first)?,
+            armed_at: parse_local(armed)?,
         }))
     }
 }
