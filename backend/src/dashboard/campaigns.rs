@@ -113,13 +113,33 @@ pub(super) async fn progress(
     let p = blocking(&state.store, move |s| s.campaign_progress_in(CampaignId(id), scope.as_deref())).await?;
     let mut body = format!(
         "<h1>安否確認: {}</h1><table id=\"progress\"><tr><th>対象</th><th>無事</th><th>要支援</th><th>未回答</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table><h2>未回答の方(電話してください)</h2><ul id=\"non-responders\">",
+         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
         escape(&campaign.message),
         p.targeted,
         p.safe,
         p.needs_help,
         p.non_responders.len()
     );
+    // Calls for help first; a later 「無事」 is shown beside the call, never instead.
+    if !p.needs_help_list.is_empty() {
+        body.push_str("<h2>助けが必要と答えた方</h2><ul id=\"needs-help\">");
+        for (resident, name, safe_after) in &p.needs_help_list {
+            let later = safe_after.map_or(String::new(), |t| {
+                format!(
+                    " <strong>その後 {} に「無事」と回答</strong>（対応で確かめてください）",
+                    t.with_timezone(&crate::clock::town_offset()).format("%H:%M")
+                )
+            });
+            body.push_str(&format!(
+                "<li data-resident=\"{}\"><a href=\"/residents/{}\">{}</a>{later}</li>",
+                resident.0,
+                resident.0,
+                escape(name)
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("<h2>未回答の方(電話してください)</h2><ul id=\"non-responders\">");
     let year = crate::clock::local_day(state.clock.now()).year();
     for ((resident, name), risk) in
         p.non_responders.iter().zip(&p.non_responder_names).zip(&p.non_responder_risk)

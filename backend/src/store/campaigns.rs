@@ -18,6 +18,9 @@ pub struct CampaignProgress {
     pub non_responder_names: Vec<String>,
     /// Why each is early in the list, in the same order.
     pub non_responder_risk: Vec<Risk>,
+    /// Who answered 「助けが必要」, with their name and when they later said 「無事」 (if
+    /// they did: the call for help stays the answer until staff resolve its alert).
+    pub needs_help_list: Vec<(ResidentId, String, Option<DateTime<Utc>>)>,
 }
 
 /// What the office knows that makes a silent resident urgent to phone.
@@ -99,7 +102,8 @@ impl Store {
         // history of needing help, then age (oldest first; unknown last).
         let mut stmt = conn.prepare_cached(
             "SELECT r.id, a.reply, r.display_name, r.lives_alone, r.birth_year,
-                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.status = 'needs_help') AS helps
+                 (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.status = 'needs_help') AS helps,
+                 a.safe_after_help_ms
              FROM campaigns c
              JOIN residents r ON c.district IS NULL OR r.district = c.district
              LEFT JOIN campaign_answers a ON a.campaign_id = c.id AND a.resident_id = r.id
@@ -116,15 +120,23 @@ impl Store {
                     birth_year: r.get::<_, Option<i64>>(4)?.and_then(|y| i32::try_from(y).ok()),
                     help_days: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
                 },
+                r.get::<_, Option<i64>>(6)?,
             ))
         })?;
         let mut p = CampaignProgress::default();
         for row in rows {
-            let (resident, reply, name, risk) = row?;
+            let (resident, reply, name, risk, safe_after) = row?;
             p.targeted += 1;
             match reply.as_deref() {
                 Some("safe") => p.safe += 1,
-                Some(_) => p.needs_help += 1,
+                Some(_) => {
+                    p.needs_help += 1;
+                    p.needs_help_list.push((
+                        ResidentId(resident),
+                        name,
+                        safe_after.map(from_ms).transpose()?,
+                    ));
+                }
                 None => {
                     p.non_responders.push(ResidentId(resident));
                     p.non_responder_names.push(name);

@@ -208,8 +208,14 @@ fn ingest_one(
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(
+                // A call for help is never overwritten by a later 「無事」: it stays the
+                // answer (its alert stays open for staff), and the later one is noted.
                 "INSERT INTO campaign_answers (campaign_id, resident_id, reply, at_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (campaign_id, resident_id) DO UPDATE SET reply = excluded.reply, at_ms = excluded.at_ms",
+                 ON CONFLICT (campaign_id, resident_id) DO UPDATE SET
+                     safe_after_help_ms = CASE WHEN reply = 'needs_help' AND excluded.reply = 'safe'
+                         THEN excluded.at_ms ELSE safe_after_help_ms END,
+                     at_ms = CASE WHEN reply = 'needs_help' THEN at_ms ELSE excluded.at_ms END,
+                     reply = CASE WHEN reply = 'needs_help' THEN reply ELSE excluded.reply END",
             )?
             .execute(params![
                 campaign.0,

@@ -355,6 +355,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         ended_ms INTEGER
     ) STRICT;
     ",
+    // A 「助けが必要」 stays the answer when 「無事」 follows; when it came is kept so
+    // staff see both.
+    "
+    ALTER TABLE campaign_answers ADD COLUMN safe_after_help_ms INTEGER;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -315,3 +315,28 @@ async fn a_snow_watch_the_tablet_falls_silent_on_still_escalates() {
     assert_eq!(help, [called.0]);
     let _ = came_back;
 }
+
+/// A 「助けが必要」 is never overwritten by a later 「無事」: the call stays the answer,
+/// its alert stays open, and staff see when the later answer came.
+#[tokio::test]
+async fn a_later_safe_never_hides_a_call_for_help_in_a_campaign() {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let now = app.clock_now();
+    let campaign = app.store.start_campaign(None, "大雪", local(23, 0), Actor::Engine, now).unwrap();
+    let answer = |seq: u64, reply: &str| {
+        event(seq, "safety_answer", json!({ "campaign_id": campaign.0, "answer": reply }))
+    };
+    assert_eq!(
+        acks(&app.post("/api/v1/events", &token, batch(&[answer(1, "needs_help")])).await.1),
+        ["stored"]
+    );
+    app.clock.set(local(7, 20));
+    assert_eq!(acks(&app.post("/api/v1/events", &token, batch(&[answer(2, "safe")])).await.1), ["stored"]);
+    let p = app.store.campaign_progress(campaign).unwrap();
+    assert_eq!((p.safe, p.needs_help), (0, 1));
+    assert_eq!(p.needs_help_list, [(r, "テスト 花子".to_owned(), Some(local(7, 20)))]);
+    let open: Vec<AlertKind> = app.store.open_alerts().unwrap().into_iter().map(|a| a.kind).collect();
+    assert_eq!(open, [AlertKind::CampaignHelp], "the call's alert stays for staff");
+}
