@@ -35,6 +35,8 @@ impl ManualClock {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
     }
 
+    /// Moves the hand-set clock on (tests step time with it; the server runs on
+    /// `SystemClock`).
     pub fn advance(&self, by: chrono::Duration) {
         let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *t += by;

@@ -280,7 +280,8 @@ impl Script {
         &self.questions[&id]
     }
 
-    /// Every line the script can say, placeholders unfilled except `{meaning}` (for checks).
+    /// Every line the script can say, placeholders unfilled except `{meaning}`: what
+    /// the spoken-line checks read (the kiosk at start, and the tests).
     pub fn all_lines(&self) -> Vec<String> {
         let g = &self.greeting;
         let l = &self.lines;

@@ -58,6 +58,9 @@ pub struct TodayFacts {
     pub slept_badly: bool,
     /// A fall in the last few days (from the check-in or staff).
     pub recent_fall: bool,
+    /// Pain was reported without saying where: nothing can be planned around it, so
+    /// today is a rest day.
+    pub pain_unplaced: bool,
 }
 
 /// One past day, as the kiosk recorded it; the planner's and the score's memory.
@@ -134,12 +137,15 @@ const REST: Advice = Advice {
     text: "ゆっくり休んで、つらいときは助けを呼びましょう。",
 };
 
-/// Every fixed sentence the planner can say, for the spoken-line checks.
+/// Every fixed sentence the planner can say, for the spoken-line checks (tests only:
+/// the product says these through plans).
 pub fn fixed_phrases() -> Vec<&'static str> {
     let mut v = vec![WATER.text, COOL_ROOM.text, SNOW_SAFETY.text, REST.text];
     v.extend(Category::ALL.map(category_reason));
     v.extend([
         UNWELL,
+        SLEPT_BADLY,
+        PAIN,
         FALL,
         HEAT_ALERT,
         HEAT_CAUTION,
@@ -160,6 +166,7 @@ pub fn fixed_phrases() -> Vec<&'static str> {
 
 const UNWELL: &str = "体の具合がよくないので、今日の体操はお休みにしましょう。";
 const SLEPT_BADLY: &str = "よく眠れなかったので、今日の体操はお休みにして、ゆっくりしましょう。";
+const PAIN: &str = "痛むところがあるので、今日の体操はお休みにしましょう。";
 const FALL: &str = "転んだばかりなので、今日は椅子に座ってできる体操だけにします。";
 const HEAT_ALERT: &str = "今日はとても暑いので、涼しい部屋でできる軽い体操です。";
 const HEAT_CAUTION: &str = "暑いので、今日は涼しい部屋でできる体操です。";
@@ -207,8 +214,15 @@ pub fn plan_day(
     if conditions.heavy_snow || conditions.snowbound {
         plan.advice.push(SNOW_SAFETY);
     }
-    if today.feeling == Feeling::Unwell || today.slept_badly {
-        plan.headline = if today.feeling == Feeling::Unwell { UNWELL } else { SLEPT_BADLY }.into();
+    if today.feeling == Feeling::Unwell || today.slept_badly || today.pain_unplaced {
+        plan.headline = if today.feeling == Feeling::Unwell {
+            UNWELL
+        } else if today.slept_badly {
+            SLEPT_BADLY
+        } else {
+            PAIN
+        }
+        .into();
         plan.advice.push(REST);
         return plan;
     }

@@ -95,13 +95,19 @@ impl CheckinRecord {
             pains: self.pains(),
             slept_badly: self.slept_well() == Some(false),
             recent_fall,
+            pain_unplaced: self.pain_unplaced(),
         }
     }
 
-    /// The answers so far make today a rest day (unwell, or a bad night): the check-in
-    /// does not offer exercise, and the planner advises rest.
+    /// Pain reported, but no body part named: nothing can be planned around it.
+    fn pain_unplaced(&self) -> bool {
+        self.reported_pain() && self.pains().is_empty()
+    }
+
+    /// The answers so far make today a rest day (unwell, a bad night, or pain with no
+    /// place named): the check-in does not offer exercise, and the planner advises rest.
     pub fn rest_advised(&self) -> bool {
-        self.feeling() == Feeling::Unwell || self.slept_well() == Some(false)
+        self.feeling() == Feeling::Unwell || self.slept_well() == Some(false) || self.pain_unplaced()
     }
 }
 

@@ -327,6 +327,17 @@ mod planning {
             ..base("unwell: rest", "2026-10-10")
         });
         check(Case {
+            today: TodayFacts { feeling: Feeling::Good, pain_unplaced: true, ..Default::default() },
+            expect: |plan, _, _| {
+                let rest = plan.items.is_empty() && plan.intensity.is_none();
+                if !rest || !plan.headline.contains("痛む") {
+                    return Err("pain with no place named means rest".into());
+                }
+                Ok(())
+            },
+            ..base("pain, place unknown: rest", "2026-10-10")
+        });
+        check(Case {
             today: TodayFacts { feeling: Feeling::Good, recent_fall: true, ..Default::default() },
             expect: |plan, _, cat| {
                 all_items(plan, cat, |e| {
@@ -475,7 +486,7 @@ mod planning {
                 let day = date("2026-01-01") + chrono::Days::new((start + k as u32) as u64);
                 let weather = weather.map(|w| to_weather(day, w));
                 let conditions = Conditions::for_day(&cal, day, weather.as_ref());
-                let today = TodayFacts { feeling, pains: pains.clone(), recent_fall, slept_badly: false };
+                let today = TodayFacts { feeling, pains: pains.clone(), recent_fall, ..Default::default() };
                 let plan = planner::plan_day(&cat, &conditions, &today, &profile, &history);
                 prop_assert_eq!(&plan, &planner::plan_day(&cat, &conditions, &today, &profile, &history), "deterministic");
 
@@ -758,8 +769,10 @@ mod checkin_dialogue {
                 PainCheck,
                 &[
                     (No, Goes::Ask(ExerciseToday)),
+                    // Pain in a named place (`voice` names the knee) plans around it;
+                    // pain with no place named (a bare はい) is a rest day.
                     (Pain, Goes::Ask(ExerciseToday)),
-                    (Yes, Goes::Ask(ExerciseToday)),
+                    (Yes, Goes::Ask(Open)),
                     (FeelingGood, Goes::Ask(ExerciseToday)),
                 ],
             ),

@@ -514,8 +514,8 @@ impl App {
                 Record::Care { resident, event } => {
                     store.record_care_event(ResidentId(*resident), event, now).map(drop)
                 }
-                Record::ExerciseDone { resident, exercise_ids, minutes, on } => store
-                    .record_exercise_done(ResidentId(*resident), exercise_ids, *minutes, *on, now)
+                Record::ExerciseDone { resident, exercise_ids, minutes, on, progress } => store
+                    .record_exercise_done(ResidentId(*resident), exercise_ids, *minutes, *on, *progress, now)
                     .map(drop),
                 Record::SafetyAnswer { resident, campaign, needs_help } => {
                     let reply =

@@ -75,7 +75,14 @@ impl Care {
             message: e.to_string(),
         };
         let (text, path) = read("dialogue/checkin.toml")?;
-        let script = Script::from_toml(&text).map_err(|e| invalid(path, &e))?;
+        let script = Script::from_toml(&text).map_err(|e| invalid(path.clone(), &e))?;
+        // A town edits the script without recompiling: a line too long or too stiff to
+        // say slowly is told to staff in the log, and the tablet still starts.
+        for line in script.all_lines() {
+            if let Some(problem) = care::speech::line_problem(&line) {
+                tracing::warn!(file = %path.display(), %problem, "a dialogue line is hard to say");
+            }
+        }
         let (text, path) = read("exercises/catalogue.toml")?;
         let catalogue = care::catalogue::Catalogue::from_toml(&text).map_err(|e| invalid(path, &e))?;
         let (text, path) = read("region/nishikawa.toml")?;
@@ -227,6 +234,9 @@ pub enum Record {
         exercise_ids: Vec<String>,
         minutes: u32,
         on: chrono::NaiveDate,
+        /// The habit score and this week's active days with this session counted:
+        /// they travel to the office with it.
+        progress: crate::store::Progress,
     },
     SafetyAnswer {
         resident: i64,
@@ -342,6 +352,17 @@ pub struct ScoreView {
     /// Active days per week, oldest first.
     pub weeks: [u8; 4],
     pub sentence: String,
+    /// The stamp card: the last seven days, oldest first, today last.
+    pub stamps: Vec<Stamp>,
+}
+
+/// One day on the stamp card.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stamp {
+    /// 「月」…「日」, or 「今日」.
+    pub day: String,
+    /// `done` (exercised), `rest` (a rest day the tablet advised) or empty.
+    pub state: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

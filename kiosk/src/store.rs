@@ -22,6 +22,7 @@ mod help;
 mod history;
 mod outbox;
 mod record;
+pub use record::Progress;
 mod recovery;
 mod roster;
 mod schema;

@@ -62,6 +62,13 @@ pub fn render(window: &AppWindow, view: &View) {
         view.score.weeks.iter().map(|&d| i32::from(d)).collect::<Vec<_>>(),
     ))));
     sc.set_sentence(view.score.sentence.as_str().into());
+    sc.set_stamps(ModelRc::from(Rc::new(VecModel::from(
+        view.score
+            .stamps
+            .iter()
+            .map(|s| crate::StampDay { day: s.day.as_str().into(), state: s.state.into() })
+            .collect::<Vec<_>>(),
+    ))));
 
     let sa = window.global::<SafetyAdapter<'_>>();
     sa.set_message(view.safety.message.as_str().into());

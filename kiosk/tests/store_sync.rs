@@ -225,7 +225,7 @@ fn outbox_row_and_local_state_commit_together_or_not_at_all() {
     // Bad input is refused with a typed error and writes nothing.
     let bad = store.record_card_link_request(r, "1234", Utc::now());
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
-    let bad = store.record_exercise_done(r, &[], 10, day(), Utc::now());
+    let bad = store.record_exercise_done(r, &[], 10, day(), Default::default(), Utc::now());
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
     let bad = store.save_settings(r, &ResidentSettings { volume: 2.0, ..Default::default() });
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
@@ -287,11 +287,18 @@ fn roster_settings_plans_and_exercise_days_round_trip() {
         catalogue.exercises().iter().find(|e| e.category == care::catalogue::Category::Strength).unwrap();
     let d1 = day() - chrono::Days::new(1);
     store
-        .record_exercise_done(r, &[strength.id.clone(), "retired-id".to_owned()], 12, d1, Utc::now())
+        .record_exercise_done(
+            r,
+            &[strength.id.clone(), "retired-id".to_owned()],
+            12,
+            d1,
+            Default::default(),
+            Utc::now(),
+        )
         .unwrap();
-    store.record_exercise_done(r, std::slice::from_ref(&strength.id), 5, day(), Utc::now()).unwrap();
-    assert_eq!(store.exercise_days(r, d1).unwrap(), [d1, day()]);
-    assert_eq!(store.exercise_days(r, day()).unwrap(), [day()]);
+    store
+        .record_exercise_done(r, std::slice::from_ref(&strength.id), 5, day(), Default::default(), Utc::now())
+        .unwrap();
     let plan = care::planner::Plan {
         date: day(),
         intensity: None,
@@ -305,7 +312,8 @@ fn roster_settings_plans_and_exercise_days_round_trip() {
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].done, [care::catalogue::Category::Strength], "unknown ids are left out");
     assert!(records[1].excused, "a rest day is excused");
-    assert_eq!(store.last_plan(r).unwrap().unwrap().date, day());
+    assert_eq!(records.iter().map(|d| d.date).collect::<Vec<_>>(), [d1, day()], "both days exercised");
+    assert_eq!(store.day_records(r, day(), &catalogue).unwrap().len(), 1, "from `since` on");
     assert_eq!(store.outbox_len().unwrap(), 2);
 }
 
@@ -591,7 +599,14 @@ fn kiosk_month(store: &mut Store) -> Vec<wire::EventId> {
         for k in 0..10u64 {
             let id = match k {
                 0..=5 => store.record_care_event(r, &checkin(date, k % 2 == 0), Utc::now()),
-                6..=8 => store.record_exercise_done(r, &["chair-stand".to_owned()], 10, date, Utc::now()),
+                6..=8 => store.record_exercise_done(
+                    r,
+                    &["chair-stand".to_owned()],
+                    10,
+                    date,
+                    Default::default(),
+                    Utc::now(),
+                ),
                 _ => store.record_card_link_request(r, &"c3".repeat(32), Utc::now()),
             };
             ids.push(id.unwrap());

@@ -309,9 +309,20 @@ fn exercise_session_runs_to_done_and_shows_the_score() {
     let score = rig.app.view().score;
     assert!(score.score > 0, "a session done today counts: {score:?}");
     assert_eq!(score.weeks[3], 1, "this week has one active day: {score:?}");
+    // The stamp card: today stamped, the six days before empty (no crosses).
+    let states: Vec<&str> = score.stamps.iter().map(|s| s.state).collect();
+    assert_eq!(states, ["", "", "", "", "", "", "done"], "{score:?}");
+    assert_eq!(score.stamps[6].day, "今日");
+    assert!(shown(&rig, "点（100点満点）"));
     rig.pump_until("the session in the outbox", Duration::from_secs(5), |r| {
         r.outbox_kinds().contains(&wire::EventKind::ExerciseDone)
     });
+    // The score travels with the session.
+    let conn = rusqlite::Connection::open(&rig.db).unwrap();
+    let body: String =
+        conn.query_row("SELECT body FROM outbox WHERE kind = 'exercise_done'", [], |r| r.get(0)).unwrap();
+    let body: wire::ExerciseDoneBody = serde_json::from_str(&body).unwrap();
+    assert_eq!((body.habit_score, body.active_days), (Some(score.score), Some(1)), "{body:?}");
 }
 
 #[test]

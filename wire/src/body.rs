@@ -174,6 +174,10 @@ pub struct ExerciseDoneBody {
     /// Catalogue ids (`chair_stand`, …).
     pub exercise_ids: Vec<String>,
     pub minutes: u32,
+    /// The exercise-habit score (0–100) with this session counted.
+    pub habit_score: Option<u8>,
+    /// Days with exercise in the last seven, this one included.
+    pub active_days: Option<u8>,
 }
 
 impl EventBody for ExerciseDoneBody {

@@ -40,7 +40,14 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
             Effect::CardLinkRequest(card)
         }
         wire::Event::Misunderstanding(body) => Effect::Misunderstanding(misunderstanding(body)?),
-        wire::Event::ExerciseDone(_) | wire::Event::Unknown => Effect::Record,
+        wire::Event::ExerciseDone(body) => match (body.habit_score, body.active_days) {
+            (Some(score), Some(days)) if score <= 100 && days <= 7 => {
+                Effect::ExerciseDone { habit_score: score, active_days: days }
+            }
+            (None, None) => Effect::Record,
+            _ => return Err("habit_score is 0 to 100 and active_days 0 to 7, both or neither".to_owned()),
+        },
+        wire::Event::Unknown => Effect::Record,
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.
     let stored = event.to_json().unwrap_or_else(|| ev.body.to_string());

@@ -162,7 +162,7 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (status, timeline, history, record, weeks) = blocking(&state.store, move |s| {
+    let (status, timeline, history, record, weeks, progress) = blocking(&state.store, move |s| {
         s.audit(user, "view", Some(resident), now)?;
         Ok((
             s.status(resident, local_day(now))?,
@@ -170,6 +170,7 @@ pub(super) async fn show(
             s.status_history(resident)?,
             s.resident_record(resident)?,
             s.exercise_weeks(resident, local_day(now), TREND_WEEKS)?,
+            s.exercise_progress(resident)?,
         ))
     })
     .await?;
@@ -177,12 +178,19 @@ pub(super) async fn show(
     let time =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string();
     let mut body = format!(
-        "<h1>住民 {id} ({})</h1><p id=\"today\">本日: {}</p>{}<h2>体操の習慣 (週ごとの回数)</h2>{}\
+        "<h1>住民 {id} ({})</h1><p id=\"today\">本日: {}</p>{}<h2>体操の習慣 (週ごとの回数)</h2>{}{}\
          <h2>記録</h2><table id=\"timeline\">\
          <tr><th>受信</th><th>端末の時刻</th><th>内容</th></tr>",
         escape(&district),
         status_label(status),
         profile_section(&record, now, session.user.role != Role::Minsei),
+        match progress {
+            Some((score, days, at)) => format!(
+                "<p id=\"habit\">運動の習慣 {score}点（100点満点）・この7日で{days}日 <small>{}の報告</small></p>",
+                time(at)
+            ),
+            None => "<p id=\"habit\">運動の習慣の報告はまだありません。</p>".to_owned(),
+        },
         trend_chart(&weeks)
     );
     for e in timeline {

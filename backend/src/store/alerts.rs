@@ -139,7 +139,8 @@ impl Store {
         Ok(raised)
     }
 
-    /// Open (unresolved) alerts, oldest first.
+    /// Open (unresolved) alerts, oldest first: the whole town's, unpaged, so for tests
+    /// and tools; the dashboard reads `alert_queue`, a page at a time.
     pub fn open_alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(

@@ -52,7 +52,8 @@ pub(super) fn audit_tx(
 }
 
 impl Store {
-    /// The audit trail of a resident: (user, action, when), oldest first.
+    /// The audit trail of a resident: (user, action, when), oldest first. Tests read it;
+    /// the dashboard shows the trail with #17's audit page.
     pub fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, StoreError> {
         self.trail("resident_id", resident.0)
     }

@@ -296,7 +296,8 @@ impl Store {
         Ok(())
     }
 
-    /// The last heartbeat of a device and when the server received it.
+    /// The last heartbeat of a device and when the server received it (tests read it;
+    /// `/devices` lists every tablet's through `device_list`).
     pub fn device_health(
         &self,
         device: DeviceId,

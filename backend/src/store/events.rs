@@ -39,6 +39,12 @@ pub enum Effect {
     },
     /// The resident came back in.
     SnowWatchEnded,
+    /// An exercise session, with the habit score and the week's active days the
+    /// tablet computed with it.
+    ExerciseDone {
+        habit_score: u8,
+        active_days: u8,
+    },
     /// The tablet read a card for its resident; staff approve the link.
     CardLinkRequest(CardIdentity),
     /// The tablet misunderstood an answer: listed for staff to correct.
@@ -194,6 +200,15 @@ fn ingest_one(
         }
         Effect::SnowWatch { minutes } => super::snow::start_watch_tx(tx, resident, *minutes, now)?,
         Effect::SnowWatchEnded => super::snow::end_watch_tx(tx, resident, now)?,
+        Effect::ExerciseDone { habit_score, active_days } => {
+            tx.prepare_cached(
+                "INSERT INTO exercise_progress (resident_id, habit_score, active_days, reported_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (resident_id) DO UPDATE SET habit_score = excluded.habit_score,
+                     active_days = excluded.active_days, reported_ms = excluded.reported_ms
+                 WHERE excluded.reported_ms >= reported_ms",
+            )?
+            .execute(params![resident.0, habit_score, active_days, ms(now)])?;
+        }
         Effect::CardLinkRequest(card) => {
             // The same card read again for the same resident is the same request: staff
             // see it once.

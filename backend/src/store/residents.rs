@@ -442,6 +442,23 @@ impl Store {
     /// `last_day` (weeks start on Monday), oldest first. A session counts on its
     /// device day when the tablet's clock is plausible (not after the server's, not
     /// more than 60 days before), else on the day the office received it.
+    /// The habit score (0–100) and the week's active days the resident's tablet last
+    /// reported, and when.
+    pub fn exercise_progress(
+        &self,
+        resident: ResidentId,
+    ) -> Result<Option<(u8, u8, DateTime<Utc>)>, StoreError> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT habit_score, active_days, reported_ms FROM exercise_progress WHERE resident_id = ?1",
+                [resident.0],
+                |r| Ok((r.get::<_, u8>(0)?, r.get::<_, u8>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .optional()?;
+        row.map(|(score, days, at)| Ok((score, days, from_ms(at)?))).transpose()
+    }
+
     pub fn exercise_weeks(
         &self,
         resident: ResidentId,

@@ -360,6 +360,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE campaign_answers ADD COLUMN safe_after_help_ms INTEGER;
     ",
+    // The exercise-habit score each tablet last reported, with its week's active days.
+    "
+    CREATE TABLE exercise_progress (
+        resident_id INTEGER PRIMARY KEY REFERENCES residents (id),
+        habit_score INTEGER NOT NULL CHECK (habit_score BETWEEN 0 AND 100),
+        active_days INTEGER NOT NULL CHECK (active_days BETWEEN 0 AND 7),
+        reported_ms INTEGER NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

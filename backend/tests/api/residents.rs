@@ -262,6 +262,22 @@ async fn the_resident_page_charts_weekly_exercise_as_inline_svg() {
     assert!(svg.contains("data-week=\"2026-09-07\" data-count=\"0\""), "the oldest week: {svg}");
     assert!(svg.contains("aria-label=\"過去12週の体操 合計6回\""));
     assert!(!page.contains("<script"), "no script: the chart is drawn by the server");
+    assert!(page.contains("運動の習慣の報告はまだありません"), "no score sent yet");
+
+    // The tablet's habit score travels with a session and heads the chart; a body
+    // with one of the two, or out of range, is refused.
+    let scored = |seq: u64, body: serde_json::Value| event(seq, "exercise_done", body);
+    let sent = [
+        scored(8, json!({ "habit_score": 64, "active_days": 3 })),
+        scored(9, json!({ "habit_score": 101, "active_days": 3 })),
+        scored(10, json!({ "habit_score": 50 })),
+    ];
+    let got = acks(&app.post("/api/v1/events", &token, batch(&sent)).await.1);
+    assert_eq!(got[0], "stored");
+    assert!(got[1..].iter().all(|a| a != "stored"), "{got:?}");
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", r.0), &[("cookie", staff.as_str())], "").await;
+    assert!(page.contains("運動の習慣 64点（100点満点）・この7日で3日"), "{page}");
 }
 
 #[tokio::test]

@@ -197,8 +197,13 @@ impl Flow<'_> {
             && safety
             && let Some(c) = self.campaign.clone()
         {
-            let needs_help = record.outcome == care::record::Outcome::HelpRequested;
-            self.record_safety(c.id, needs_help, fx);
+            // Only what the resident said counts: a safety check that ended in silence
+            // is no answer (the office lists them to phone), never 「無事」.
+            match care::watch::safety_status(Some(&record)) {
+                care::watch::SafetyStatus::Safe => self.record_safety(c.id, false, fx),
+                care::watch::SafetyStatus::NeedsHelp => self.record_safety(c.id, true, fx),
+                care::watch::SafetyStatus::NoAnswer => {}
+            }
         }
     }
 }

@@ -139,30 +139,33 @@ impl Flow<'_> {
         if let Some(r) = self.resident.as_mut()
             && !done.is_empty()
         {
-            {
-                fx.push(Effect::Record(Record::ExerciseDone {
-                    resident: r.id,
-                    exercise_ids: done.clone(),
-                    minutes,
-                    on: self.now.date(),
-                }));
-                let categories =
-                    done.iter().filter_map(|id| self.care.catalogue.get(id).map(|e| e.category)).collect();
-                let planned = self.plan.as_ref();
-                let today = self.now.date();
-                let mut day = r.history.iter().position(|d| d.date == today).map_or_else(
-                    || DayRecord {
-                        date: today,
-                        planned: planned.and_then(|p| p.intensity),
-                        planned_items: planned.map_or(0, |p| p.items.len() as u8),
-                        done: vec![],
-                        excused: false,
-                    },
-                    |i| r.history.remove(i),
-                );
-                day.done.extend::<Vec<_>>(categories);
-                r.history.push(day);
-            }
+            let categories =
+                done.iter().filter_map(|id| self.care.catalogue.get(id).map(|e| e.category)).collect();
+            let planned = self.plan.as_ref();
+            let today = self.now.date();
+            let mut day = r.history.iter().position(|d| d.date == today).map_or_else(
+                || DayRecord {
+                    date: today,
+                    planned: planned.and_then(|p| p.intensity),
+                    planned_items: planned.map_or(0, |p| p.items.len() as u8),
+                    done: vec![],
+                    excused: false,
+                },
+                |i| r.history.remove(i),
+            );
+            day.done.extend::<Vec<_>>(categories);
+            r.history.push(day);
+            let score = care::score::habit_score(today, &r.history);
+            fx.push(Effect::Record(Record::ExerciseDone {
+                resident: r.id,
+                exercise_ids: done.clone(),
+                minutes,
+                on: today,
+                progress: crate::store::Progress {
+                    habit_score: score.score,
+                    active_days: score.weeks[0].active_days,
+                },
+            }));
         }
         fx.push(say(&[line]));
     }
@@ -176,13 +179,51 @@ impl Flow<'_> {
             weeks[3 - i] = w.active_days;
         }
         let sentence = encouragement(score.score, weeks[3], weeks[2]);
-        self.view.score = ScoreView { score: score.score, weeks, sentence: sentence.clone() };
+        let stamps = stamp_card(self.now.date(), &r.history);
+        self.view.score = ScoreView { score: score.score, weeks, sentence: sentence.clone(), stamps };
         self.show(Screen::Score);
         fx.push(Effect::Say {
-            lines: vec![format!("運動の習慣は、{}点です。", score.score), sentence],
+            lines: vec![
+                format!("この1週間で、{}日、体を動かしました。", weeks[3]),
+                format!("運動の習慣は、100点満点で{}点です。", score.score),
+                sentence,
+            ],
             slow: false,
         });
     }
+}
+
+/// The last seven days, oldest first: a stamp where the resident exercised, 「休」 on
+/// a rest day the tablet advised, nothing otherwise (an empty box, never a cross).
+pub fn stamp_card(today: chrono::NaiveDate, history: &[DayRecord]) -> Vec<Stamp> {
+    use chrono::Datelike as _;
+    const DAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+    (0..7u64)
+        .rev()
+        .map(|back| {
+            let date = today - chrono::Days::new(back);
+            let of_day = history.iter().filter(|d| d.date == date);
+            let (mut done, mut rest) = (false, false);
+            for d in of_day {
+                done |= !d.done.is_empty();
+                rest |= d.excused;
+            }
+            Stamp {
+                day: if back == 0 {
+                    "今日".into()
+                } else {
+                    DAYS[date.weekday().num_days_from_monday() as usize].into()
+                },
+                state: if done {
+                    "done"
+                } else if rest {
+                    "rest"
+                } else {
+                    ""
+                },
+            }
+        })
+        .collect()
 }
 
 /// One encouraging sentence for the score screen: never a scolding one.

@@ -5,19 +5,6 @@ use super::*;
 impl Store {
     // ---- History for care (planner and habit score). ----
 
-    /// Days since `since` (inclusive) on which the resident finished an exercise session.
-    pub fn exercise_days(
-        &self,
-        resident: ResidentId,
-        since: NaiveDate,
-    ) -> Result<Vec<NaiveDate>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT day FROM exercise_sessions WHERE resident_id = ?1 AND day >= ?2 ORDER BY day",
-        )?;
-        let rows = stmt.query_map(params![resident.0, since.to_string()], |r| r.get::<_, String>(0))?;
-        rows.map(|d| parse_day(&d?)).collect()
-    }
-
     /// The resident's days since `since` as care's planner and habit score read them:
     /// each day's plan (intensity, item count; a rest day is excused) and the category
     /// of every exercise done (looked up in `catalogue`; ids it lacks are left out).
@@ -110,19 +97,6 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// The most recent plan kept for the resident.
-    pub fn last_plan(&self, resident: ResidentId) -> Result<Option<SavedPlan>, StoreError> {
-        let row: Option<(String, Option<String>, String)> = self
-            .conn
-            .query_row(
-                "SELECT day, intensity, exercise_ids FROM plans WHERE resident_id = ?1 ORDER BY day DESC LIMIT 1",
-                [resident.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        row.map(saved_plan).transpose()
     }
 
     fn plans_since(&self, resident: ResidentId, since: NaiveDate) -> Result<Vec<SavedPlan>, StoreError> {

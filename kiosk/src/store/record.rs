@@ -52,13 +52,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Records a finished exercise session and queues it.
+    /// Records a finished exercise session and queues it, with the habit score and
+    /// this week's active days it brings (they travel to the office).
     pub fn record_exercise_done(
         &mut self,
         resident: ResidentId,
         exercise_ids: &[String],
         minutes: u32,
         on: NaiveDate,
+        progress: Progress,
         device_now: DateTime<Utc>,
     ) -> Result<wire::EventId, StoreError> {
         if exercise_ids.is_empty() || exercise_ids.len() > 100 {
@@ -75,6 +77,8 @@ impl Store {
             day: Some(on),
             exercise_ids: exercise_ids.to_vec(),
             minutes,
+            habit_score: Some(progress.habit_score.min(100)),
+            active_days: Some(progress.active_days.min(7)),
         };
         let tx = self.write()?;
         let id = append(&tx, &wire::Event::ExerciseDone(body), device_now)?;
@@ -189,4 +193,12 @@ pub(super) fn safety_reply_key(reply: wire::SafetyReply) -> &'static str {
         wire::SafetyReply::Safe => "safe",
         wire::SafetyReply::NeedsHelp => "needs_help",
     }
+}
+
+/// What a finished session makes of the resident's habit: the score (0–100) and the
+/// days with exercise in the last seven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub habit_score: u8,
+    pub active_days: u8,
 }
