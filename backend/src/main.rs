@@ -239,7 +239,20 @@ fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -
             }
             (login, AccountChange::SetEmail(address))
         }
-        UserAction::Duty { login, state } => (login, AccountChange::SetDuty(state == "on")),
+        UserAction::Duty { login, state } => {
+            // The roster is the office's staff: 民生委員 hear of their district anyway,
+            // and a responder reads the roster only.
+            let role = store
+                .users(now)
+                .context("listing users")?
+                .into_iter()
+                .find(|u| u.login == login)
+                .map(|u| u.role);
+            if matches!(role, Some(Role::Minsei | Role::Responder)) {
+                bail!("only admin, officer and staff accounts are on the duty roster");
+            }
+            (login, AccountChange::SetDuty(state == "on"))
+        }
         UserAction::ResetPassword { login } => {
             let hash = new_password(&login)?;
             (login, AccountChange::SetPassword(hash))

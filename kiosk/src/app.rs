@@ -204,6 +204,7 @@ impl App {
                 app.input(input);
             }
         });
+        app.input(Input::Hearing(app.speech.is_some()));
         app.render();
         app.refresh_notice();
         app.office_news();
@@ -500,6 +501,30 @@ impl App {
                     r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
                 });
             }
+            Effect::WhoIsThere => {
+                let r = self.reporter.clone();
+                let care = self.care;
+                self.store.run(move |store| match store.residents() {
+                    Ok(all) if all.len() >= 2 => r(Report::Flow(Input::WhoIsThere(
+                        all.into_iter().map(|x| (x.id.0, x.display_name)).collect(),
+                    ))),
+                    Ok(all) => {
+                        r(Report::Flow(Input::Household(sign_in(store, care, &r, all.into_iter().next()))))
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the household");
+                        r(Report::Flow(Input::Household(None)));
+                    }
+                });
+            }
+            Effect::SignInResident(id) => {
+                let r = self.reporter.clone();
+                let care = self.care;
+                self.store.run(move |store| {
+                    let found = store.residents().ok().and_then(|rs| rs.into_iter().find(|x| x.id.0 == id));
+                    r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
+                });
+            }
             Effect::ReadHelp => self.read_help(),
             Effect::Staff(s) => self.staff_effect(s),
         }
@@ -600,6 +625,10 @@ impl App {
             }
             StaffEffect::TestMicrophone => self.speak(SpeechCommand::TestMicrophone),
             StaffEffect::TestSpeaker => self.speak(SpeechCommand::TestSpeaker),
+            StaffEffect::Preview => self.speak(SpeechCommand::Say {
+                lines: vec!["この声と速さで、お話しします。".to_owned()],
+                slow: false,
+            }),
             StaffEffect::RefreshHealth => {
                 let h = self.health.lock().map(|h| h.clone()).unwrap_or_default();
                 self.store.run(move |store| {

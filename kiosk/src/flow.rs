@@ -180,6 +180,8 @@ pub enum Input {
     HelpNews(Option<HelpNews>),
     /// The help screen's 「とじる」.
     CloseHelp,
+    /// The household's residents (id, name), two or more: the tablet asks who is there.
+    WhoIsThere(Vec<(i64, String)>),
     /// After a restart: a snow watch was running for this resident, started and last
     /// armed at these times (the app reads it from the store at start).
     WatchResumed(Resident, NaiveDateTime, NaiveDateTime),
@@ -200,6 +202,9 @@ pub enum Input {
     Tick(NaiveDateTime),
     /// What the workers' health says to the resident (the notice line).
     Notice(String),
+    /// Whether the tablet can hear at all (a speech worker runs): without it the
+    /// screens never say 「お話しください」 nor show the listening light.
+    Hearing(bool),
     /// The signed-in resident's text size.
     TextScale(f32),
 }
@@ -211,6 +216,8 @@ pub enum SignInInput {
     Submit,
     Cancel,
     Staff,
+    /// The who-is-there screen's name button, by position.
+    Chose(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,8 +292,14 @@ pub enum Effect {
     StrongSignIn {
         digits: String,
     },
-    /// Ask the card worker which resident the touch start is for.
+    /// Find the household's resident (a call for help, a campaign): the first one,
+    /// without asking.
     FindHousehold,
+    /// A check-in is starting (a touch, or the window): in a household of one, its
+    /// resident; of two or more, ask who is there ([`Input::WhoIsThere`]).
+    WhoIsThere,
+    /// Sign in the resident the who-is-there screen's button named.
+    SignInResident(i64),
     /// Read where the newest call for help is, and report it as [`Input::HelpNews`].
     ReadHelp,
     Staff(crate::flow::staff::StaffEffect),
@@ -310,6 +323,8 @@ pub struct View {
     pub notice: String,
     /// The resident's text size (1.0 = the theme's); `None` until a resident's settings apply.
     pub text_scale: Option<f32>,
+    /// The tablet can hear (see [`Input::Hearing`]); the listening light shows only then.
+    pub hearing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -319,6 +334,8 @@ pub struct SignInView {
     pub keypad: bool,
     pub pin_length: usize,
     pub tries: String,
+    /// The who-is-there screen's name buttons (empty otherwise).
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -436,6 +453,10 @@ pub struct Flow<'c> {
     help: Option<help::HelpCall>,
     /// The help button was pressed with nobody signed in: the household's resident
     /// is being looked up for the call.
+    /// The who-is-there screen's residents (id, name), in button order, and since when
+    /// it has been asking.
+    who: Vec<(i64, String)>,
+    who_since: Option<NaiveDateTime>,
     help_wanted: bool,
     /// The household's check-in schedules, and when the tablet asked whom today.
     due: Vec<Due>,
@@ -468,6 +489,8 @@ impl<'c> Flow<'c> {
             linking: false,
             verifying: None,
             help: None,
+            who: Vec::new(),
+            who_since: None,
             help_wanted: false,
             due: vec![],
             asked: vec![],
@@ -509,8 +532,10 @@ impl<'c> Flow<'c> {
         match input {
             Input::Tick(now) => self.tick(now, &mut fx),
             Input::Notice(line) => self.view.notice = line,
+            Input::Hearing(on) => self.view.hearing = on,
             Input::TextScale(scale) => self.view.text_scale = Some(scale),
-            Input::Touch if self.screen == Screen::Idle => fx.push(Effect::FindHousehold),
+            Input::Touch if self.screen == Screen::Idle => fx.push(Effect::WhoIsThere),
+            Input::WhoIsThere(names) => self.ask_who_is_there(names, &mut fx),
             Input::Touch => {}
             Input::CardReading if self.screen == Screen::Idle => {
                 self.show(Screen::SignIn);
@@ -611,6 +636,9 @@ impl<'c> Flow<'c> {
         self.plan = None;
         self.then = Then::Nothing;
         self.pin = PinPad::default();
+        self.who.clear();
+        self.who_since = None;
+        self.view.signin.names.clear();
         self.verifying = None;
         self.view.checkin = CheckinView::default();
         self.view.signin = SignInView::default();
@@ -635,6 +663,7 @@ impl<'c> Flow<'c> {
     fn tick(&mut self, now: NaiveDateTime, fx: &mut Vec<Effect>) {
         self.now = now;
         self.help_tick(fx);
+        self.who_tick(fx);
         self.schedule_tick(fx);
         if self.screen == Screen::Snow
             && let Some(watch) = self.watch.as_mut()
@@ -949,7 +978,7 @@ mod tests {
 
     fn asks(flow: &mut Flow<'_>, at: &str) -> bool {
         let at: NaiveDateTime = format!("2026-12-14T{at}").parse().unwrap();
-        flow.handle(Input::Tick(at)).contains(&Effect::FindHousehold)
+        flow.handle(Input::Tick(at)).contains(&Effect::WhoIsThere)
     }
 
     #[test]
@@ -986,13 +1015,12 @@ mod tests {
     }
 
     #[test]
-    fn a_pause_a_done_check_in_two_residents_or_no_window_keep_the_tablet_quiet() {
+    fn a_pause_a_done_check_in_or_no_window_keep_the_tablet_quiet() {
         let mut paused = due(Some(("07:00", "10:00")));
         paused.paused = true;
         let mut done = due(Some(("07:00", "10:00")));
         done.done_today = true;
-        let two = vec![due(Some(("07:00", "10:00"))), Due { resident: 4, ..due(Some(("07:00", "10:00"))) }];
-        for schedule in [vec![paused], vec![done], two, vec![due(None)], vec![]] {
+        for schedule in [vec![paused], vec![done], vec![due(None)], vec![]] {
             let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
             flow.handle(Input::Schedule(schedule.clone()));
             assert!(!asks(&mut flow, "08:00:00"), "{schedule:?}");
@@ -1002,6 +1030,39 @@ mod tests {
         flow.handle(Input::Schedule(vec![due(Some(("21:00", "01:00")))]));
         assert!(!asks(&mut flow, "20:00:00"));
         assert!(asks(&mut flow, "23:30:00"));
+    }
+
+    /// Two residents: at the window the tablet asks who is there, one name button each,
+    /// and signs in only the one chosen; nobody choosing returns to idle.
+    #[test]
+    fn in_a_household_of_two_the_window_asks_who_is_there() {
+        let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
+        let two = vec![due(Some(("07:00", "10:00"))), Due { resident: 4, ..due(Some(("07:00", "10:00"))) }];
+        flow.handle(Input::Schedule(two));
+        assert!(asks(&mut flow, "07:00:00"));
+        let names = vec![(3, "山田".to_owned()), (4, "佐藤".to_owned())];
+        flow.handle(Input::WhoIsThere(names.clone()));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        assert_eq!(flow.view().signin.names, ["山田さん", "佐藤さん"]);
+        assert_eq!(flow.handle(Input::SignIn(SignInInput::Chose(1))), vec![Effect::SignInResident(4)]);
+        assert_eq!(flow.handle(Input::SignIn(SignInInput::Chose(1))), vec![], "one choice");
+        // The app signs the chosen one in; they do not answer, and it ends.
+        flow.handle(Input::Household(Some(guarded(false))));
+        assert_eq!(flow.screen(), Screen::Checkin);
+        for _ in 0..3 {
+            flow.handle(Input::Silence);
+        }
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Idle);
+        assert!(!asks(&mut flow, "07:10:00"), "one ask served both");
+        // Asked again later, nobody answers: back to idle after three minutes.
+        assert!(asks(&mut flow, "07:20:00"));
+        flow.handle(Input::WhoIsThere(names));
+        flow.handle(Input::Tick("2026-12-14T07:22:59".parse().unwrap()));
+        assert_eq!(flow.screen(), Screen::SignIn);
+        flow.handle(Input::Tick("2026-12-14T07:23:00".parse().unwrap()));
+        assert_eq!(flow.screen(), Screen::Idle);
+        assert!(flow.view().signin.names.is_empty());
     }
 
     #[test]

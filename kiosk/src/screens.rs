@@ -136,9 +136,16 @@ pub fn capture_all(
         shots.push(shot);
     };
     pump(&app);
+    // Drawn as a tablet that hears (no speech model is loaded here): the listening
+    // light and its words are on the check-in screens.
+    app.input(Input::Hearing(true));
     shoot("idle");
     app.input(Input::CardReading);
     shoot("signin-reading");
+    app.input(Input::SignIn(SignInInput::Cancel));
+    // A household of two: who is there, one name button each.
+    app.input(Input::WhoIsThere(vec![(1, "山田".into()), (2, "佐藤".into())]));
+    shoot("signin-who");
     app.input(Input::SignIn(SignInInput::Cancel));
     app.input(Input::Touch);
     pump(&app);

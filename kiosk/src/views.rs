@@ -34,10 +34,12 @@ pub fn render(window: &AppWindow, view: &View) {
     s.set_keypad_visible(view.signin.keypad);
     s.set_pin_length(view.signin.pin_length as i32);
     s.set_tries_text(view.signin.tries.as_str().into());
+    s.set_names(strings(&view.signin.names));
 
     let c = window.global::<CheckinAdapter<'_>>();
     c.set_caption(view.checkin.caption.as_str().into());
     c.set_listening(view.checkin.listening);
+    c.set_hearing(view.hearing);
     c.set_speaking(view.checkin.speaking);
     c.set_understood(view.checkin.understood.as_str().into());
     c.set_buttons(strings(&view.checkin.buttons));
@@ -120,6 +122,8 @@ pub fn bind(window: &AppWindow, send: impl Fn(Input) + Clone + 'static) {
         s.on_cancel(move || sign(&send2, SignInInput::Cancel));
         let send2 = send.clone();
         s.on_staff(move || sign(&send2, SignInInput::Staff));
+        let send2 = send.clone();
+        s.on_chose(move |i| sign(&send2, SignInInput::Chose(usize::try_from(i).unwrap_or(usize::MAX))));
     }
 
     let c = window.global::<CheckinAdapter<'_>>();

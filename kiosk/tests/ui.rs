@@ -936,6 +936,35 @@ fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_11
     });
 }
 
+/// A household of two: a touch asks who is there, one big name button each; the
+/// check-in that follows greets and is recorded for the one who pressed their name.
+#[test]
+fn in_a_household_of_two_the_tablet_asks_who_is_there_and_records_for_that_person() {
+    let rig = rig_with(|db| {
+        let mut store = Store::open(db).unwrap();
+        store.upsert_resident(&Resident { id: ResidentId(2), display_name: "佐藤".into() }, None).unwrap();
+    });
+    rig.press("カードをかざしてください");
+    rig.pump_until("who is there", Duration::from_secs(10), |r| !r.app.view().signin.names.is_empty());
+    assert_eq!(rig.app.screen(), Screen::SignIn);
+    assert_eq!(rig.app.view().signin.names, ["山田さん", "佐藤さん"]);
+    assert!(rig.app.view().signin.message.contains("どなたですか"));
+    rig.press("佐藤さん");
+    rig.pump_until("佐藤さん's check-in", Duration::from_secs(10), |r| r.app.screen() == Screen::Checkin);
+    rig.settle();
+    assert!(rig.caption().contains("佐藤"), "greets the one who pressed: {}", rig.caption());
+    rig.answer_first_until_done();
+    let checkins: Vec<i64> = rig
+        .outbox()
+        .into_iter()
+        .filter_map(|e| match e.event() {
+            Ok(wire::Event::CheckIn(body)) => Some(body.resident_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checkins, [2], "recorded for 佐藤さん, not the first resident");
+}
+
 /// A snow watch survives a restart (a power cut on the roof day): the tablet comes
 /// back to the watch and checks back when it would have, then alerts if no answer.
 #[test]

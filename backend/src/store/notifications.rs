@@ -147,7 +147,8 @@ impl Store {
                 "SELECT u.email, u.id, NULL FROM users u, residents r
                  WHERE r.id = ?1 AND u.disabled_ms IS NULL AND ifnull(u.email, '') <> ''
                    AND ((u.role = 'minsei' AND u.district = r.district)
-                     OR (u.role <> 'minsei' AND u.on_duty = 1 AND (u.district IS NULL OR u.district = r.district)))"
+                     OR (u.role IN ('admin', 'officer', 'staff') AND u.on_duty = 1
+                         AND (u.district IS NULL OR u.district = r.district)))"
             }
             2 => {
                 "SELECT u.email, u.id, NULL FROM users u, residents r

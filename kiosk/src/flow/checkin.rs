@@ -112,11 +112,11 @@ impl Flow<'_> {
         match std::mem::replace(&mut self.then, Then::Nothing) {
             Then::Nothing => {}
             Then::Listen(q) => {
-                self.view.checkin.listening = true;
+                self.view.checkin.listening = self.view.hearing;
                 fx.push(Effect::Listen(q));
             }
             Then::SafetyListen => {
-                self.view.safety.listening = true;
+                self.view.safety.listening = self.view.hearing;
                 fx.push(Effect::Listen(QuestionId::SafetyCheck));
             }
             Then::ShowPlan => self.show_plan(fx),

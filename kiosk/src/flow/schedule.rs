@@ -1,7 +1,8 @@
 //! The tablet starts the talk: at each resident's check-in window it greets them by
 //! name and asks the first question aloud; unanswered, it tries again after a while,
 //! then leaves the office's escalation to run. The office's re-prompt makes it ask
-//! again outside the window; a pause (a hospital stay, a trip) silences it.
+//! again outside the window; a pause (a hospital stay, a trip) silences it. In a
+//! household of two or more it asks who is there first (one name button each).
 
 use super::*;
 
@@ -42,30 +43,37 @@ impl Flow<'_> {
             && !self.help_wanted
             && !self.starting
             && !self.view.checkin.speaking;
-        // In a household of two or more, a touch or a card says who is there: the
-        // tablet does not guess (no check-in recorded against the wrong person).
-        if !quiet || self.due.len() != 1 {
+        if !quiet {
             return;
         }
+        // The residents whose check-in is due now. In a household of two or more the
+        // tablet then asks who is there (`Effect::WhoIsThere`): it never guesses.
         let now = self.now;
-        let d = &self.due[0];
-        let today: Vec<NaiveDateTime> = self
-            .asked
+        let asked = &self.asked;
+        let due: Vec<i64> = self
+            .due
             .iter()
-            .filter(|(r, at)| *r == d.resident && at.date() == now.date())
-            .map(|(_, at)| *at)
+            .filter(|d| {
+                let today: Vec<NaiveDateTime> = asked
+                    .iter()
+                    .filter(|(r, at)| *r == d.resident && at.date() == now.date())
+                    .map(|(_, at)| *at)
+                    .collect();
+                let rested = today.iter().max().is_none_or(|last| now - *last >= ASK_AGAIN_AFTER);
+                !d.paused
+                    && !d.done_today
+                    && rested
+                    && ((d.in_window(now.time()) && today.len() < TIMES_A_DAY)
+                        || (d.reprompt && today.len() <= TIMES_A_DAY))
+            })
+            .map(|d| d.resident)
             .collect();
-        let rested = today.iter().max().is_none_or(|last| now - *last >= ASK_AGAIN_AFTER);
-        let due = !d.paused
-            && !d.done_today
-            && rested
-            && ((d.in_window(now.time()) && today.len() < TIMES_A_DAY)
-                || (d.reprompt && today.len() <= TIMES_A_DAY));
-        if due {
-            self.asked.push((d.resident, now));
+        if !due.is_empty() {
+            // One ask serves everyone due now: the who-is-there screen is for them all.
+            self.asked.extend(due.into_iter().map(|r| (r, now)));
             self.asked.retain(|(_, at)| at.date() == now.date());
             self.starting = true;
-            fx.push(Effect::FindHousehold);
+            fx.push(Effect::WhoIsThere);
         }
     }
 

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How long the who-is-there screen waits for a name before going back to idle.
+const WHO_WAITS: chrono::Duration = chrono::Duration::minutes(3);
+
 impl Flow<'_> {
     pub(super) fn start_linking(&mut self, fx: &mut Vec<Effect>) {
         self.linking = true;
@@ -14,6 +17,7 @@ impl Flow<'_> {
             keypad: true,
             pin_length: 0,
             tries: self.pin.tries_text(),
+            names: vec![],
         };
         fx.push(say(&["カードをかざして、暗証番号を押してください。"]));
     }
@@ -51,6 +55,7 @@ impl Flow<'_> {
             keypad: true,
             pin_length: 0,
             tries: self.pin.tries_text(),
+            names: vec![],
         };
         fx.push(say(&[line.as_str()]));
         self.verifying = Some((resident, card));
@@ -90,7 +95,50 @@ impl Flow<'_> {
             SignInInput::Staff => {
                 fx.extend(self.handle(Input::Staff(StaffInput::Enter)));
             }
+            SignInInput::Chose(i) => {
+                if let Some(&(id, _)) = self.who.get(i).filter(|_| self.screen == Screen::SignIn && !keypad) {
+                    self.who.clear();
+                    self.who_since = None;
+                    self.view.signin.names.clear();
+                    self.view.signin.message = "カードを確認しています".into();
+                    fx.push(Effect::SignInResident(id));
+                }
+            }
             SignInInput::Digit(_) | SignInInput::Erase | SignInInput::Submit => {}
+        }
+    }
+
+    /// A household of two or more: one big name button each (or the card); the tablet
+    /// never guesses, so no check-in is recorded against the wrong person.
+    pub(super) fn ask_who_is_there(&mut self, names: Vec<(i64, String)>, fx: &mut Vec<Effect>) {
+        self.starting = false;
+        if !matches!(self.screen, Screen::Idle | Screen::SignIn) || self.linking || self.verifying.is_some() {
+            return;
+        }
+        let line = "どなたですか。お名前を押してください。カードをかざしても始められます。";
+        self.view.signin = SignInView {
+            message: line.into(),
+            names: names.iter().map(|(_, n)| format!("{n}さん")).collect(),
+            ..Default::default()
+        };
+        self.who = names;
+        self.who_since = Some(self.now);
+        self.show(Screen::SignIn);
+        fx.push(say(&[line]));
+    }
+
+    /// Once a second: nobody chose a name for a while (the tablet asked by itself at
+    /// the window, and nobody is there): back to the idle screen.
+    pub(super) fn who_tick(&mut self, fx: &mut Vec<Effect>) {
+        if let Some(since) = self.who_since
+            && self.now - since >= WHO_WAITS
+        {
+            self.who.clear();
+            self.who_since = None;
+            self.view.signin.names.clear();
+            if self.screen == Screen::SignIn && !self.linking && self.verifying.is_none() {
+                self.go_idle(fx);
+            }
         }
     }
 
@@ -134,6 +182,7 @@ impl Flow<'_> {
             keypad: false,
             pin_length: 0,
             tries: String::new(),
+            names: vec![],
         };
         fx.push(say(&[message.as_str()]));
     }

@@ -104,7 +104,21 @@ pub enum StaffEffect {
     LoadSettings,
     TestMicrophone,
     TestSpeaker,
+    /// Say a sample sentence with the settings just saved.
+    Preview,
     RefreshHealth,
+}
+
+/// The speech rate in words, against the voice's own 5 morae a second.
+pub fn rate_in_words(s: &Settings) -> &'static str {
+    let steps = ((s.speech_rate - s.voice.default_speed()) / 0.05).round() as i32;
+    match steps {
+        ..=-2 => "ゆっくり",
+        -1 => "少しゆっくり",
+        0 => "ふつう（1秒に5音）",
+        1 => "少しはやめ",
+        _ => "はやめ",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -140,11 +154,11 @@ impl Staff {
         let (volume, rate, text_size, voice) = match self.settings {
             Some((_, s)) => (
                 format!("{}", (s.volume * 10.0).round() as i32),
-                format!("{:.2}", s.speech_rate),
+                rate_in_words(&s).to_owned(),
                 format!("{:.1}倍", s.text_scale),
                 match s.voice {
-                    Voice::M001 => "男性".to_owned(),
-                    Voice::Mei => "女性".to_owned(),
+                    Voice::M001 => "男性の声".to_owned(),
+                    Voice::Mei => "女性の声".to_owned(),
                 },
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
@@ -225,6 +239,10 @@ impl Staff {
                 if let Some((resident, settings)) = self.settings.as_mut() {
                     settings.adjust(&which, delta);
                     fx.push(StaffEffect::SaveSettings { resident: *resident, settings: *settings });
+                    // Staff hear what the resident will hear.
+                    if matches!(which.as_str(), "rate" | "voice" | "volume") {
+                        fx.push(StaffEffect::Preview);
+                    }
                 }
             }
             StaffInput::TestMicrophone => {
@@ -350,6 +368,22 @@ mod tests {
             s.adjust("rate", -1);
         }
         assert_eq!(s.speech_rate, 0.45);
+    }
+
+    #[test]
+    fn settings_read_in_words_and_each_change_is_heard() {
+        let mut s = Settings::default();
+        assert_eq!(rate_in_words(&s), "ふつう（1秒に5音）");
+        s.adjust("rate", -1);
+        assert_eq!(rate_in_words(&s), "少しゆっくり");
+        s.adjust("rate", -1);
+        assert_eq!(rate_in_words(&s), "ゆっくり");
+        s.adjust("voice", 1);
+        assert_eq!(rate_in_words(&s), "ふつう（1秒に5音）", "each voice starts at its own normal");
+        let mut staff = Staff { settings: Some((1, s)), ..Staff::new() };
+        let (fx, _) = staff.handle(StaffInput::Adjust("rate".into(), 1));
+        assert!(fx.contains(&StaffEffect::Preview), "{fx:?}");
+        assert_eq!((staff.view().rate.as_str(), staff.view().voice.as_str()), ("少しはやめ", "女性の声"));
     }
 
     #[test]
