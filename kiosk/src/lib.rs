@@ -21,6 +21,7 @@ pub mod card;
 pub mod convert;
 pub mod flow;
 pub mod idle;
+pub mod phrases;
 pub mod screens;
 pub mod speech;
 pub mod staff_pin;

@@ -8,6 +8,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::flow::staff::StaffInput;
 use crate::flow::{ExerciseInput, Input, SignInInput, View};
+use crate::phrases::keep_phrases;
 use crate::{
     AppAdapter, AppWindow, CheckinAdapter, ExerciseAdapter, HelpAdapter, IdleAdapter, SafetyAdapter,
     ScoreAdapter, SignInAdapter, SnowAdapter, StaffAdapter,
@@ -29,7 +30,7 @@ pub fn render(window: &AppWindow, view: &View) {
     }
     window.global::<IdleAdapter<'_>>().set_weather(view.weather.as_str().into());
     let s = window.global::<SignInAdapter<'_>>();
-    s.set_message(view.signin.message.as_str().into());
+    s.set_message(keep_phrases(&view.signin.message).into());
     s.set_detail(view.signin.detail.as_str().into());
     s.set_keypad_visible(view.signin.keypad);
     s.set_pin_length(view.signin.pin_length as i32);
@@ -37,7 +38,7 @@ pub fn render(window: &AppWindow, view: &View) {
     s.set_names(strings(&view.signin.names));
 
     let c = window.global::<CheckinAdapter<'_>>();
-    c.set_caption(view.checkin.caption.as_str().into());
+    c.set_caption(keep_phrases(&view.checkin.caption).into());
     c.set_listening(view.checkin.listening);
     c.set_hearing(view.hearing);
     c.set_speaking(view.checkin.speaking);
@@ -50,7 +51,7 @@ pub fn render(window: &AppWindow, view: &View) {
     e.set_phase(ev.phase.into());
     e.set_headline(ev.headline.as_str().into());
     e.set_items(strings(&ev.items));
-    e.set_caption(ev.caption.as_str().into());
+    e.set_caption(keep_phrases(&ev.caption).into());
     e.set_step_title(ev.step_title.as_str().into());
     e.set_step_text(ev.step_text.as_str().into());
     e.set_count(ev.count.as_str().into());
@@ -63,7 +64,7 @@ pub fn render(window: &AppWindow, view: &View) {
     sc.set_weeks(ModelRc::from(Rc::new(VecModel::from(
         view.score.weeks.iter().map(|&d| i32::from(d)).collect::<Vec<_>>(),
     ))));
-    sc.set_sentence(view.score.sentence.as_str().into());
+    sc.set_sentence(keep_phrases(&view.score.sentence).into());
     sc.set_stamps(ModelRc::from(Rc::new(VecModel::from(
         view.score
             .stamps
@@ -73,18 +74,18 @@ pub fn render(window: &AppWindow, view: &View) {
     ))));
 
     let sa = window.global::<SafetyAdapter<'_>>();
-    sa.set_message(view.safety.message.as_str().into());
-    sa.set_caption(view.safety.caption.as_str().into());
+    sa.set_message(keep_phrases(&view.safety.message).into());
+    sa.set_caption(keep_phrases(&view.safety.caption).into());
     sa.set_listening(view.safety.listening);
     sa.set_answered(view.safety.answered);
 
     let sn = window.global::<SnowAdapter<'_>>();
-    sn.set_caption(view.snow.caption.as_str().into());
+    sn.set_caption(keep_phrases(&view.snow.caption).into());
     sn.set_status(view.snow.status.as_str().into());
 
     let h = window.global::<HelpAdapter<'_>>();
     h.set_phase(view.help.phase.into());
-    h.set_caption(view.help.caption.as_str().into());
+    h.set_caption(keep_phrases(&view.help.caption).into());
     h.set_contacts(strings(&view.help.contacts));
     h.set_show_119(view.help.show_119);
     h.set_can_close(view.help.can_close);
