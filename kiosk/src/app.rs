@@ -525,6 +525,11 @@ impl App {
                     r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
                 });
             }
+            Effect::Chime => {
+                // `xset` off the UI thread: the window never waits for it.
+                std::thread::spawn(wake_screen);
+                self.speak(SpeechCommand::Chime);
+            }
             Effect::ReadHelp => self.read_help(),
             Effect::Staff(s) => self.staff_effect(s),
         }
@@ -771,4 +776,25 @@ pub fn health_lines(h: &Health) -> Vec<String> {
         lines.push(format!("記録: {s}"));
     }
     lines
+}
+
+/// Turns the display on if it went to sleep (X11's screen saver and DPMS), so the
+/// resident sees who is speaking. Without `xset` nothing is done: the display's power
+/// is then the session's to manage.
+fn wake_screen() {
+    if std::env::var_os("DISPLAY").is_none() {
+        return;
+    }
+    for args in [&["s", "reset"][..], &["dpms", "force", "on"][..]] {
+        let woke = std::process::Command::new("xset")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if woke.is_err() {
+            tracing::debug!("xset is not installed; the screen is left as it is");
+            return;
+        }
+    }
 }

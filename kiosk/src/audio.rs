@@ -166,8 +166,39 @@ pub fn tone(hz: f32, seconds: f32, rate: u32) -> Vec<f32> {
     (0..n).map(|i| 0.3 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
 }
 
+/// A soft two-note chime (E5, then C5) before the tablet speaks by itself: each note
+/// fades in and out, so it does not startle; about 0.9 s, peak −12 dBFS.
+pub fn chime(rate: u32) -> Vec<f32> {
+    let note = |hz: f32, seconds: f32| {
+        let n = (seconds * rate as f32) as usize;
+        (0..n).map(move |i| {
+            let t = i as f32 / rate as f32;
+            // Rise over 30 ms, then die away like a struck bell.
+            let envelope = (t / 0.03).min(1.0) * (-t * 5.0).exp();
+            0.25 * envelope * (std::f32::consts::TAU * hz * t).sin()
+        })
+    };
+    note(659.25, 0.4).chain(note(523.25, 0.5)).collect()
+}
+
 /// Peak level in dBFS (−120 for silence).
 pub fn peak_dbfs(samples: &[f32]) -> f32 {
     let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     if peak <= 1e-6 { -120.0 } else { 20.0 * peak.log10() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chime_is_short_soft_and_starts_and_ends_quietly() {
+        let c = chime(48_000);
+        let seconds = c.len() as f32 / 48_000.0;
+        assert!((0.8..=1.0).contains(&seconds), "{seconds} s");
+        let peak = peak_dbfs(&c);
+        assert!((-14.0..=-11.0).contains(&peak), "peak {peak:.1} dBFS");
+        // No click: the first and last samples are near silence.
+        assert!(c[0].abs() < 0.01 && c[c.len() - 1].abs() < 0.05, "{} {}", c[0], c[c.len() - 1]);
+    }
 }

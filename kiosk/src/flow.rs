@@ -300,6 +300,8 @@ pub enum Effect {
     WhoIsThere,
     /// Sign in the resident the who-is-there screen's button named.
     SignInResident(i64),
+    /// The tablet is about to speak by itself: wake the screen and play a soft chime.
+    Chime,
     /// Read where the newest call for help is, and report it as [`Input::HelpNews`].
     ReadHelp,
     Staff(crate::flow::staff::StaffEffect),
@@ -1039,7 +1041,8 @@ mod tests {
         let mut flow = Flow::new(care(), "2026-12-14T06:00:00".parse().unwrap());
         let two = vec![due(Some(("07:00", "10:00"))), Due { resident: 4, ..due(Some(("07:00", "10:00"))) }];
         flow.handle(Input::Schedule(two));
-        assert!(asks(&mut flow, "07:00:00"));
+        let fx = flow.handle(Input::Tick("2026-12-14T07:00:00".parse().unwrap()));
+        assert_eq!(fx, [Effect::Chime, Effect::WhoIsThere], "a soft chime, then who is there");
         let names = vec![(3, "山田".to_owned()), (4, "佐藤".to_owned())];
         flow.handle(Input::WhoIsThere(names.clone()));
         assert_eq!(flow.screen(), Screen::SignIn);

@@ -124,6 +124,8 @@ pub enum SpeechCommand {
     },
     TestSpeaker,
     TestMicrophone,
+    /// The soft chime before the tablet speaks by itself.
+    Chime,
     /// Swap in a newer dialect bundle between two answers (never mid-utterance:
     /// commands are handled between listening steps).
     UseDialectBundle(PathBuf),
@@ -424,6 +426,13 @@ impl Worker {
                     None => "スピーカーが見つかりません".to_string(),
                 };
                 (self.report)(SpeechReport::Test(text));
+            }
+            SpeechCommand::Chime => {
+                if let Some(p) = self.playback.as_mut()
+                    && let Err(e) = p.play(&audio::chime(48_000), 48_000)
+                {
+                    tracing::warn!(error = %e, "cannot play the chime");
+                }
             }
             SpeechCommand::TestMicrophone => {
                 let text = match self.capture.as_mut() {

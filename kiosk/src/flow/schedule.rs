@@ -73,6 +73,8 @@ impl Flow<'_> {
             self.asked.extend(due.into_iter().map(|r| (r, now)));
             self.asked.retain(|(_, at)| at.date() == now.date());
             self.starting = true;
+            // Nobody touched it: wake the screen and chime before the greeting.
+            fx.push(Effect::Chime);
             fx.push(Effect::WhoIsThere);
         }
     }
