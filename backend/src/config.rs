@@ -85,6 +85,9 @@ pub struct WeatherConfig {
     pub temperature_station: String,
     /// The municipality whose warnings apply (`0632400`, 西川町).
     pub warning_area: String,
+    /// The AMeDAS station whose snow depth is taken (`35361`, 大井沢; the agency's
+    /// `amedas/const/amedastable.json` lists the codes).
+    pub snow_station: String,
     /// Seconds between fetches.
     pub interval_secs: u64,
 }
@@ -98,6 +101,7 @@ impl Default for WeatherConfig {
             forecast_area: "060010".to_owned(),
             temperature_station: "35426".to_owned(),
             warning_area: "0632400".to_owned(),
+            snow_station: "35361".to_owned(),
             interval_secs: 1800,
         }
     }

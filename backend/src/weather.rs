@@ -5,8 +5,9 @@
 //! Never fails hard: when the agency cannot be reached or answers with something
 //! unreadable, the last report stays in force and the failure is logged (URLs and
 //! statuses only: weather carries no personal data, and none is ever logged here).
-//! Parsing is pure ([`parse_forecast`], [`parse_warnings`]) and tested on recorded
-//! files in the agency's shape.
+//! Parsing is pure ([`parse_forecast`], [`parse_warnings`], [`parse_amedas_snow`]) and
+//! tested on recorded files in the agency's shape. The snow depth comes from the town's
+//! AMeDAS station; without it the report still goes out.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -222,8 +223,51 @@ pub fn report(
         low_temperature_advisory: any(&["23"]),
         snow_accretion_advisory: any(&["26"]),
         warnings: warnings.iter().map(|w| w.name.to_owned()).collect(),
+        snow_depth_cm: None,
         source,
         fetched_at,
+    }
+}
+
+/// The snow depth (cm) at AMeDAS `station` in the agency's hourly map file
+/// (`amedas/data/map/YYYYMMDDHH0000.json`: `{"35361": {"snow": [126, 0], …}}`). A
+/// reading with a quality flag other than 0 (normal) is no reading.
+pub fn parse_amedas_snow(json: &str, station: &str) -> Result<Option<u32>, WeatherError> {
+    let root: Value = serde_json::from_str(json).map_err(|e| shape("amedas", e.to_string()))?;
+    let point =
+        root.get(station).ok_or_else(|| shape("amedas", format!("station {station} is not listed")))?;
+    Ok(match point.get("snow").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([depth, quality]) if quality.as_i64() == Some(0) => {
+            depth.as_f64().filter(|d| (0.0..2000.0).contains(d)).map(|d| d.round() as u32)
+        }
+        _ => None,
+    })
+}
+
+/// The hourly map file for the agency's latest observation time
+/// (`2026-11-28T06:50:00+09:00` → `20261128060000`): snow depth is measured on the hour.
+pub fn amedas_hour_file(latest_time: &str) -> Result<String, WeatherError> {
+    let t =
+        DateTime::parse_from_rfc3339(latest_time.trim()).map_err(|e| shape("amedas time", e.to_string()))?;
+    Ok(t.format("%Y%m%d%H0000").to_string())
+}
+
+/// The town station's snow depth now; `None` (logged) when the agency has none, so a
+/// missing reading never holds back the forecast and the warnings.
+async fn snow_depth(client: &reqwest::Client, config: &WeatherConfig) -> Option<u32> {
+    let base = config.base_url.trim_end_matches('/');
+    let read = async {
+        let latest = get(client, format!("{base}/bosai/amedas/data/latest_time.txt")).await?;
+        let map =
+            get(client, format!("{base}/bosai/amedas/data/map/{}.json", amedas_hour_file(&latest)?)).await?;
+        parse_amedas_snow(&map, &config.snow_station)
+    };
+    match read.await {
+        Ok(depth) => depth,
+        Err(e) => {
+            tracing::warn!(error = %e, "no snow depth from AMeDAS; the report goes without it");
+            None
+        }
     }
 }
 
@@ -265,7 +309,9 @@ pub async fn fetch(
     let day = local_day(now);
     let forecast = parse_forecast(&forecast, &config.forecast_area, &config.temperature_station, day)?;
     let warnings = parse_warnings(&warnings, &config.warning_area)?;
-    Ok(report(day, forecast, &warnings, wire::WeatherSource::Jma, now))
+    let mut r = report(day, forecast, &warnings, wire::WeatherSource::Jma, now);
+    r.snow_depth_cm = snow_depth(client, config).await;
+    Ok(r)
 }
 
 /// Whether two reports say the same (ignoring when they were fetched).

@@ -335,7 +335,7 @@ pub fn care_weather(r: &wire::WeatherReport) -> care::weather::Weather {
             wire::WeatherSource::Manual => "役場".to_owned(),
             wire::WeatherSource::Unknown => String::new(),
         },
-        snow_depth_cm: None,
+        snow_depth_cm: r.snow_depth_cm,
         temperature_c: r.temp_max_c.map(|t| t as f32),
         wbgt_c: None,
         heatstroke_alert: false,

@@ -479,7 +479,7 @@ fn weather_from_the_office_shows_on_the_idle_screen() {
         let mut store = Store::open(&rig.db).unwrap();
         let report = serde_json::json!({
             "date": "2026-12-14", "weather_code": "400", "weather_text": "雪",
-            "temp_min_c": -6, "temp_max_c": -1, "heavy_snow_warning": true,
+            "temp_min_c": -6, "temp_max_c": -1, "heavy_snow_warning": true, "snow_depth_cm": 126,
             "source": "jma", "fetched_at": "2026-12-13T21:00:00Z"
         });
         let item = wire::PullItem { cursor: 1, kind: wire::PullKind::Weather, body: report };
@@ -491,6 +491,7 @@ fn weather_from_the_office_shows_on_the_idle_screen() {
     rig.pump_until("the weather line", Duration::from_secs(5), |r| !r.app.view().weather.is_empty());
     let shown = rig.window.global::<kiosk::IdleAdapter<'_>>().get_weather().to_string();
     assert!(shown.starts_with("大雪警報"), "warnings first: {shown}");
+    assert!(shown.contains("積雪 126cm"), "the town station's depth: {shown}");
     assert!(shown.contains('雪'), "{shown}");
 }
 

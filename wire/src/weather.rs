@@ -62,6 +62,9 @@ pub struct WeatherReport {
     /// Every warning and advisory in force, by its Japanese name, for captions.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Snow on the ground at the town's AMeDAS station (積雪深), in cm, when it reported.
+    #[serde(default)]
+    pub snow_depth_cm: Option<u32>,
     pub source: WeatherSource,
     /// When the office fetched (or staff set) this report.
     pub fetched_at: DateTime<Utc>,
@@ -78,7 +81,7 @@ mod tests {
     #[test]
     fn a_sparse_report_from_a_newer_office_reads() {
         let r: WeatherReport = serde_json::from_str(
-            r#"{"date":"2026-11-28","source":"satellite","fetched_at":"2026-11-28T00:00:00Z","snow_depth_cm":80}"#,
+            r#"{"date":"2026-11-28","source":"satellite","fetched_at":"2026-11-28T00:00:00Z","wbgt_c":31.5}"#,
         )
         .unwrap();
         assert_eq!((r.source, r.temp_min_c, r.heavy_snow_warning), (WeatherSource::Unknown, None, false));

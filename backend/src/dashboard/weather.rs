@@ -31,11 +31,12 @@ fn describe(id: &str, r: &wire::WeatherReport) -> String {
     let temp = |t: Option<i32>| t.map_or("-".to_owned(), |t| format!("{t}℃"));
     format!(
         "<dl id=\"{id}\"><dt>日付</dt><dd>{}</dd><dt>天気</dt><dd>{}</dd><dt>最低/最高</dt><dd>{} / {}</dd>\
-         <dt>警報・注意報</dt><dd>{}</dd><dt>取得</dt><dd>{}</dd></dl>",
+         <dt>積雪</dt><dd>{}</dd><dt>警報・注意報</dt><dd>{}</dd><dt>取得</dt><dd>{}</dd></dl>",
         r.date,
         escape(&r.weather_text),
         temp(r.temp_min_c),
         temp(r.temp_max_c),
+        r.snow_depth_cm.map_or("-".to_owned(), |cm| format!("{cm}cm")),
         escape(&flag_names(r).join("、")),
         r.fetched_at.with_timezone(&town_offset()).format("%m/%d %H:%M"),
     )
@@ -129,6 +130,8 @@ pub(super) async fn set(
         low_temperature_advisory: on("low_temperature_advisory"),
         snow_accretion_advisory: on("snow_accretion_advisory"),
         warnings: Vec::new(),
+        // Staff set the forecast and warnings; the depth comes from the station only.
+        snow_depth_cm: None,
         source: wire::WeatherSource::Manual,
         fetched_at: now,
     };

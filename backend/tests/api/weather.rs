@@ -12,7 +12,7 @@ use backend::clock::ManualClock;
 use backend::config::WeatherConfig;
 use backend::password::hash_password;
 use backend::store::Role;
-use backend::weather::{WeatherError, parse_forecast, parse_warnings};
+use backend::weather::{WeatherError, amedas_hour_file, parse_amedas_snow, parse_forecast, parse_warnings};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -120,6 +120,17 @@ fn the_agencys_files_become_the_towns_weather() {
         r.heavy_snow_warning && r.snowstorm_advisory && r.avalanche_advisory && r.low_temperature_advisory
     );
     assert!(!r.heavy_snow_advisory && !r.storm_warning && !r.heavy_rain_warning);
+
+    // The town's AMeDAS station: the depth on the hour; a flagged reading is none; a
+    // station with no snow gauge has none; an unlisted one is an error.
+    let map =
+        std::fs::read_to_string(fixtures("snow").join("bosai/amedas/data/map/20261128060000.json")).unwrap();
+    assert_eq!(parse_amedas_snow(&map, "35361").unwrap(), Some(126));
+    assert_eq!(parse_amedas_snow(&map, "35216").unwrap(), None, "quality flag 5");
+    assert_eq!(parse_amedas_snow(&map, "35426").unwrap(), None, "no snow gauge");
+    assert!(matches!(parse_amedas_snow(&map, "99999"), Err(WeatherError::Shape { .. })));
+    assert_eq!(amedas_hour_file("2026-11-28T06:50:00+09:00").unwrap(), "20261128060000");
+    assert!(amedas_hour_file("yesterday").is_err());
 }
 
 #[test]
@@ -184,6 +195,7 @@ async fn a_real_server_fetches_in_the_background_sends_changes_and_keeps_the_las
     assert_eq!(first["date"], "2026-11-28");
     assert_eq!((first["weather_code"].as_str(), first["temp_min_c"].as_i64()), (Some("400"), Some(-3)));
     assert_eq!((first["heavy_snow_warning"].as_bool(), first["source"].as_str()), (Some(true), Some("jma")));
+    assert_eq!(first["snow_depth_cm"].as_u64(), Some(126), "大井沢's depth from AMeDAS");
     // Refetching the same files every second sends nothing new.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(weather_items(addr, &auth).await.len(), 1);
@@ -207,6 +219,7 @@ async fn a_real_server_fetches_in_the_background_sends_changes_and_keeps_the_las
         (second["heavy_snow_warning"].as_bool(), second["warnings"].as_array().unwrap().len()),
         (Some(false), 0)
     );
+    assert!(second["snow_depth_cm"].is_null(), "no AMeDAS file there: the report goes without a depth");
 }
 
 #[tokio::test]
