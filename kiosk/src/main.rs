@@ -71,6 +71,10 @@ struct Args {
     /// Exit after this many seconds (demos, screenshots); runs until closed otherwise.
     #[arg(long)]
     exit_after: Option<f64>,
+    /// Start the tablet's clock at this local time and let it run on from there: the
+    /// day's schedule in tests and demos (never on a resident's tablet).
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM:SS")]
+    clock_from: Option<chrono::NaiveDateTime>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -115,7 +119,16 @@ fn main() -> anyhow::Result<()> {
         return render_screens(care, out);
     }
     let window = kiosk::AppWindow::new().context("cannot open the kiosk window (is DISPLAY set?)")?;
-    let _clock = kiosk::idle::bind(&window, || chrono::Local::now().naive_local());
+    let offset =
+        args.clock_from.map_or(chrono::TimeDelta::zero(), |from| from - chrono::Local::now().naive_local());
+    if !offset.is_zero() {
+        tracing::warn!(
+            offset_secs = offset.num_seconds(),
+            "the tablet's clock is set off the real time (--clock-from)"
+        );
+    }
+    let clock = move || chrono::Local::now().naive_local() + offset;
+    let _clock = kiosk::idle::bind(&window, clock);
 
     if let (Some(code), Some(server)) = (&args.enrol_code, &args.server) {
         enrol_once(server, code, &args.db);
@@ -162,12 +175,12 @@ fn main() -> anyhow::Result<()> {
             }
         });
     });
-    let app = App::start(&window, care, options, chrono::Local::now().naive_local(), reporter)?;
+    let app = App::start(&window, care, options, clock(), reporter)?;
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     let ticker = slint::Timer::default();
     ticker.start(slint::TimerMode::Repeated, Duration::from_secs(1), move || {
         if let Some(app) = APP.with(|a| a.borrow().clone()) {
-            app.tick(chrono::Local::now().naive_local());
+            app.tick(clock());
         }
     });
     let _exit = args.exit_after.map(|secs| {

@@ -144,7 +144,7 @@ impl Office {
     /// Writes the config (no weather fetch: no internet here), adds the resident (with
     /// their card, if any) and the officer, starts the server; returns it and the
     /// tablet's one-time enrolment code.
-    fn start(dir: &Path, card: Option<&str>) -> anyhow::Result<(Office, String)> {
+    fn start(dir: &Path, card: Option<&str>, window: Option<String>) -> anyhow::Result<(Office, String)> {
         let bin = binaries()?.backend.clone();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let db = dir.join("office.sqlite");
@@ -158,11 +158,12 @@ impl Office {
         )?;
         let mut add = Command::new(&bin);
         add.args(["add-resident", RESIDENT, DISTRICT]);
-        // A window twelve hours away: the tablet never starts a check-in by itself
-        // here, so each journey starts when its resident holds the card.
+        // Unless a journey sets one, a window twelve hours away: the tablet never starts
+        // a check-in by itself then, so the journey starts when its resident holds the card.
         let away = chrono::Local::now().time() + chrono::TimeDelta::hours(12);
-        let window =
-            format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M"));
+        let window = window.unwrap_or_else(|| {
+            format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M"))
+        });
         add.args(["--window", &window]);
         if let Some(card) = card {
             add.args(["--card", card]);
@@ -251,6 +252,19 @@ impl Journey {
         card: bool,
         poll_secs: u64,
     ) -> anyhow::Result<Journey> {
+        Self::start_at(name, script, card, poll_secs, None)
+    }
+
+    /// As [`Journey::start`]; with `clock`, the tablet's clock starts at that local
+    /// time (`--clock-from`) and the resident's window opens 90 s later, so the tablet
+    /// starts the check-in by itself.
+    fn start_at(
+        name: &'static str,
+        script: &'static [&'static str],
+        card: bool,
+        poll_secs: u64,
+        clock: Option<chrono::NaiveDateTime>,
+    ) -> anyhow::Result<Journey> {
         let started = Instant::now();
         let kiosk_bin = binaries()?.kiosk.clone();
         let base = root().join("target/e2e-journey");
@@ -273,7 +287,11 @@ impl Journey {
         } else {
             None
         };
-        let (office, code) = Office::start(&state, identity.as_deref())?;
+        let window = clock.map(|c| {
+            let open = c + chrono::TimeDelta::seconds(90);
+            format!("{}-{}", open.format("%H:%M"), (open + chrono::TimeDelta::hours(1)).format("%H:%M"))
+        });
+        let (office, code) = Office::start(&state, identity.as_deref(), window)?;
         let proxy = FaultProxy::start(office.addr, 9, FaultPlan::CLEAN)?;
         let xvfb = Xvfb::start()?;
 
@@ -297,6 +315,9 @@ impl Journey {
             .stderr(log);
         if card {
             cmd.arg("--card-trust").arg(&pki);
+        }
+        if let Some(c) = clock {
+            cmd.arg("--clock-from").arg(c.format("%Y-%m-%dT%H:%M:%S").to_string());
         }
         let mut kiosk = ChildGuard::spawn("kiosk", &mut cmd)?;
         wait_until("the kiosk's speech worker", Duration::from_secs(120), || {
@@ -757,6 +778,39 @@ fn campaign_from_the_dashboard_is_answered_by_voice_and_counted() -> anyhow::Res
     ensure!(answers.len() == 1, "one answer on the tablet: {answers:?}");
     ensure!(j.office.events("safety_answer").len() == 1, "one answer stored by the office");
     ensure!(j.office.events("help_request").is_empty(), "a safe answer raised no help request");
+    browser.close();
+    j.finish()?;
+    Ok(())
+}
+
+/// The tablet starts the talk: nobody touches it; at the resident's window (its
+/// clock set 90 s before, `--clock-from`) it chimes, greets her by name and asks, and
+/// her spoken answers become a check-in the board shows 確認済み.
+#[test]
+fn the_tablet_starts_the_check_in_at_the_window_and_the_board_shows_it() -> anyhow::Result<()> {
+    let _one = one_at_a_time()?;
+    // On the minute, so the window (HH:MM) opens exactly 90 s after the tablet's start.
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap().and_hms_opt(6, 58, 30).unwrap();
+    let mut j = Journey::start_at("window", CHECKIN_SCRIPT, false, 2, Some(start))?;
+    ensure!(j.office.events("check_in").is_empty(), "nobody touched the tablet yet");
+    let began = Instant::now();
+    wait_until("the check-in stored at the office", Duration::from_secs(300), || {
+        j.check_alive().is_ok() && !j.office.events("check_in").is_empty()
+    })?;
+    eprintln!(
+        "window: the tablet asked by itself; check-in stored {:.1} s after the start",
+        began.elapsed().as_secs_f64()
+    );
+    let stored = j.office.events("check_in");
+    let body: serde_json::Value = serde_json::from_str(&stored[0].1)?;
+    ensure!(body["outcome"] == "completed", "{body}");
+    ensure!(
+        std::fs::read_to_string(&j.kiosk_log)?.contains("the tablet's clock is set off the real time"),
+        "the clock was moved"
+    );
+    let browser = Browser::sign_in(j.office.addr)?;
+    let row = browser.text("#residents tr[data-state]").context("no resident on the board")?;
+    ensure!(row.contains(RESIDENT) && row.contains("確認済み"), "{row}");
     browser.close();
     j.finish()?;
     Ok(())
