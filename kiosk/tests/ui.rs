@@ -712,6 +712,28 @@ fn wrong_staff_pins_lock_the_keypad_and_a_restart_does_not_reopen_it() {
     assert_eq!(Store::open(&fresh.db).unwrap().staff_pin_failures().unwrap(), (0, None));
 }
 
+/// The tablet after a power cut: a copy of the rig's store as it was on disk, under a
+/// new kiosk (the old one is dropped first).
+fn restarted(rig: Rig, server: Option<reqwest::Url>) -> Rig {
+    let kept = tempfile::tempdir().unwrap();
+    let saved = kept.path().join("kiosk.sqlite");
+    rusqlite::Connection::open(&rig.db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [saved.to_str().unwrap()])
+        .unwrap();
+    drop(rig);
+    crate::ui::rig(RigOptions {
+        server,
+        prepare: Box::new(move |fresh| {
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", fresh.display()));
+            }
+            std::fs::copy(&saved, fresh).unwrap();
+        }),
+        ..Default::default()
+    })
+}
+
 fn rig_with(prepare: impl FnOnce(&Path) + 'static) -> Rig {
     rig(RigOptions { prepare: Box::new(prepare), ..RigOptions::default() })
 }
@@ -915,23 +937,7 @@ fn with_the_office_down_the_help_screen_claims_nothing_and_shows_contacts_and_11
     assert!(kinds.contains(&wire::EventKind::CheckIn), "the check-in it ended is recorded: {kinds:?}");
 
     // The tablet restarts (a power cut): the call still holds the screen.
-    let kept = tempfile::tempdir().unwrap();
-    let saved = kept.path().join("kiosk.sqlite");
-    rusqlite::Connection::open(&rig.db)
-        .unwrap()
-        .execute("VACUUM INTO ?1", [saved.to_str().unwrap()])
-        .unwrap();
-    drop(rig);
-    let again = crate::ui::rig(RigOptions {
-        server: Some("http://127.0.0.1:9".parse().unwrap()),
-        prepare: Box::new(move |fresh| {
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", fresh.display()));
-            }
-            std::fs::copy(&saved, fresh).unwrap();
-        }),
-        ..Default::default()
-    });
+    let again = restarted(rig, Some("http://127.0.0.1:9".parse().unwrap()));
     again.pump_until("the help screen after a restart", Duration::from_secs(20), |r| {
         r.app.screen() == Screen::Help && r.app.view().help.phase == "unsent"
     });
@@ -979,22 +985,7 @@ fn a_snow_watch_survives_a_restart_and_still_checks_back() {
     assert_eq!(rig.app.screen(), Screen::Snow);
     assert!(rig.outbox_kinds().contains(&wire::EventKind::SnowWatchStarted));
 
-    let kept = tempfile::tempdir().unwrap();
-    let saved = kept.path().join("kiosk.sqlite");
-    rusqlite::Connection::open(&rig.db)
-        .unwrap()
-        .execute("VACUUM INTO ?1", [saved.to_str().unwrap()])
-        .unwrap();
-    drop(rig);
-    let again = crate::ui::rig(RigOptions {
-        prepare: Box::new(move |fresh| {
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", fresh.display()));
-            }
-            std::fs::copy(&saved, fresh).unwrap();
-        }),
-        ..Default::default()
-    });
+    let again = restarted(rig, None);
     again
         .pump_until("the watch after a restart", Duration::from_secs(20), |r| r.app.screen() == Screen::Snow);
     let start: chrono::NaiveDateTime = "2026-12-14T07:05:00".parse().unwrap();

@@ -68,22 +68,15 @@ pub struct BackendProcess {
 impl BackendProcess {
     /// Starts `bin` over `dir/office.sqlite`, logging to `dir/office.log`.
     pub fn start(bin: &Path, dir: &Path) -> anyhow::Result<BackendProcess> {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let mut b = BackendProcess {
-            bin: bin.to_owned(),
-            db: dir.join("office.sqlite"),
-            log: dir.join("office.log"),
-            addr,
-            child: None,
-            starts: 0,
-            config: None,
-        };
-        b.restart()?;
-        Ok(b)
+        Self::start_configured(bin, dir, None)
     }
 
     /// As [`BackendProcess::start`], reading `config` (a TOML file) at every start.
     pub fn start_with_config(bin: &Path, dir: &Path, config: &Path) -> anyhow::Result<BackendProcess> {
+        Self::start_configured(bin, dir, Some(config.to_owned()))
+    }
+
+    fn start_configured(bin: &Path, dir: &Path, config: Option<PathBuf>) -> anyhow::Result<BackendProcess> {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let mut b = BackendProcess {
             bin: bin.to_owned(),
@@ -92,7 +85,7 @@ impl BackendProcess {
             addr,
             child: None,
             starts: 0,
-            config: Some(config.to_owned()),
+            config,
         };
         b.restart()?;
         Ok(b)
