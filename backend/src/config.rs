@@ -253,12 +253,24 @@ impl TryFrom<String> for QuietHours {
     type Error = String;
 
     fn try_from(s: String) -> Result<Self, String> {
-        let parse = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M");
-        match s.split_once('-').map(|(a, b)| (parse(a), parse(b))) {
-            Some((Ok(start), Ok(end))) if start != end => Ok(QuietHours { start, end }),
-            _ => Err(format!("quiet_hours {s:?} is not HH:MM-HH:MM")),
-        }
+        let (start, end) = parse_span(&s).map_err(|why| format!("quiet_hours {s:?}: {why}"))?;
+        Ok(QuietHours { start, end })
     }
+}
+
+/// A daily span `HH:MM-HH:MM` in the town's time (an end before the start crosses
+/// midnight; the two may not be equal): quiet hours here, a check-in window on the
+/// command line.
+pub fn parse_span(s: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let time = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| format!("{t:?} is not HH:MM"))
+    };
+    let (start, end) = s.split_once('-').ok_or("a window is HH:MM-HH:MM")?;
+    let (start, end) = (time(start)?, time(end)?);
+    if start == end {
+        return Err("a window cannot start and end at the same time".to_owned());
+    }
+    Ok((start, end))
 }
 
 impl QuietHours {

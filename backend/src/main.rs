@@ -288,13 +288,5 @@ fn report_copy(verb: &str, file: &std::path::Path, check: &backend::store::Backu
 
 /// `07:00-10:00`: a check-in window (an end before the start crosses midnight).
 fn parse_window(s: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
-    let time = |t: &str| {
-        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| format!("{t:?} is not HH:MM"))
-    };
-    let (start, end) = s.split_once('-').ok_or("a window is HH:MM-HH:MM")?;
-    let (start, end) = (time(start)?, time(end)?);
-    if start == end {
-        return Err("a window cannot start and end at the same time".to_owned());
-    }
-    Ok((start, end))
+    backend::config::parse_span(s)
 }

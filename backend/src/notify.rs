@@ -51,11 +51,6 @@ pub fn climb(store: &Store, ladder: &Ladder, now: DateTime<Utc>) -> Result<usize
     Ok(queued)
 }
 
-/// The acknowledgement link of message `id`.
-pub fn ack_link(store: &Store, public_url: &str, id: i64) -> String {
-    format!("{}/ack/{id}/{}", public_url.trim_end_matches('/'), store.ack_token(id))
-}
-
 /// Sends one queued message and records what happened.
 async fn deliver(store: &Store, mailer: &Mailer, config: &NotifyConfig, m: Outgoing, clock: &dyn Clock) {
     // Someone may have taken the alert on while earlier messages of this batch went.
@@ -63,12 +58,14 @@ async fn deliver(store: &Store, mailer: &Mailer, config: &NotifyConfig, m: Outgo
     if !matches!(tokio::task::spawn_blocking(move || s.notification_pending(id)).await, Ok(Ok(true))) {
         return;
     }
-    let link = ack_link(store, &config.public_url, m.id);
+    let token = store.ack_token(m.id);
+    let link = format!("{}/ack/{}/{token}", config.public_url.trim_end_matches('/'), m.id);
     let (subject, body) = mail::text(&m, &link);
+    // Stable for the row, yet not the token: relays log Message-IDs.
     let message_id = format!(
         "mimamori.{}.{}@{}",
         m.id,
-        &crate::store::sha256_label("message-id", &store.ack_token(m.id))[..16],
+        &crate::store::sha256_label("message-id", &token)[..16],
         mailer.domain()
     );
     let result = mailer.send(&m.address, &subject, &body, &message_id).await;

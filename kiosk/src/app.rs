@@ -454,7 +454,7 @@ impl App {
                 Err(e) => return tracing::warn!(error = %e, "cannot read the snow watch"),
             };
             let Some(w) = running else { return };
-            let found = store.residents().ok().and_then(|rs| rs.into_iter().find(|x| x.id == w.resident));
+            let found = resident_by_id(store, w.resident);
             if let Some(resident) = sign_in(store, care, &r, found) {
                 r(Report::Flow(Input::WatchResumed(resident, w.started_at, w.armed_at)));
             }
@@ -521,7 +521,7 @@ impl App {
                 let r = self.reporter.clone();
                 let care = self.care;
                 self.store.run(move |store| {
-                    let found = store.residents().ok().and_then(|rs| rs.into_iter().find(|x| x.id.0 == id));
+                    let found = resident_by_id(store, ResidentId(id));
                     r(Report::Flow(Input::Household(sign_in(store, care, &r, found))));
                 });
             }
@@ -665,6 +665,11 @@ fn to_settings(s: &ResidentSettings) -> Settings {
 }
 
 /// The household's resident (a tablet serves one household; the first on its roster).
+/// The roster entry of `id`, if the tablet has it.
+fn resident_by_id(store: &Store, id: ResidentId) -> Option<crate::store::Resident> {
+    store.residents().ok().and_then(|rs| rs.into_iter().find(|x| x.id == id))
+}
+
 fn household(store: &Store) -> Option<crate::store::Resident> {
     store.residents().ok().and_then(|rs| rs.into_iter().next())
 }

@@ -194,7 +194,7 @@ pub(super) async fn add_responder(
     let (by, now) = (session.user.user, state.clock.now());
     let l = login.clone();
     let added = blocking(&state.store, move |s| {
-        if s.user_for_login(&l, now)?.is_some() || s.users(now)?.iter().any(|u| u.login == l) {
+        if s.users(now)?.iter().any(|u| u.login == l) {
             return Ok(Err("そのログイン名はもう使われています。"));
         }
         Ok(s.add_responder(&l, &hash, now + Duration::hours(hours), by, now)?

@@ -71,6 +71,14 @@ pub enum DeclareRefused {
 }
 
 impl Store {
+    /// The districts residents live in, for choosing where a disaster is declared.
+    pub fn districts(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT district FROM residents ORDER BY district")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The disaster in force, if any.
     pub fn active_disaster(&self) -> Result<Option<Disaster>, StoreError> {
         let conn = self.lock();
@@ -281,15 +289,5 @@ impl Store {
         audit_tx(&tx, Some(viewer), if printed { "roster_print" } else { "roster_view" }, About::Town, now)?;
         tx.commit()?;
         Ok(Roster { disaster, rows })
-    }
-}
-
-impl Store {
-    /// The districts residents live in, for choosing where a disaster is declared.
-    pub fn districts(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT DISTINCT district FROM residents ORDER BY district")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
