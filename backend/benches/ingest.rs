@@ -107,7 +107,7 @@ fn main() -> anyhow::Result<()> {
                 };
                 push(
                     wire::EventKind::CheckIn,
-                    Effect::CheckIn { wants_visit: false },
+                    Effect::CheckIn { answers: Vec::new() },
                     r#"{"feeling":"good","slept":"well","appetite":"good"}"#,
                 );
                 if (k + i) % 3 == 0 {

@@ -76,6 +76,9 @@ impl CheckinWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Confirmed,
+    /// Checked in, but an answer needs someone to look (unwell, pain, a bad night, no
+    /// appetite, wants to talk): checked in all the same, never 確認済み.
+    Attention,
     Unconfirmed,
     NeedsHelp,
 }
@@ -85,13 +88,16 @@ impl Status {
     pub fn key(self) -> &'static str {
         match self {
             Status::Confirmed => "confirmed",
+            Status::Attention => "attention",
             Status::Unconfirmed => "unconfirmed",
             Status::NeedsHelp => "needs_help",
         }
     }
 
     pub fn from_key(s: &str) -> Option<Status> {
-        [Status::Confirmed, Status::Unconfirmed, Status::NeedsHelp].into_iter().find(|x| x.key() == s)
+        [Status::Confirmed, Status::Attention, Status::Unconfirmed, Status::NeedsHelp]
+            .into_iter()
+            .find(|x| x.key() == s)
     }
 }
 
@@ -201,6 +207,7 @@ impl SupportNeed {
 pub enum BoardState {
     // Ordered by risk: the board lists the first ones first.
     NeedsHelp,
+    Attention,
     Unconfirmed,
     DeviceOffline,
     Pending,
@@ -211,8 +218,9 @@ pub enum BoardState {
 impl BoardState {
     /// Every state, in risk order (a state's position is its code in the store's
     /// one query of the state today).
-    pub const ALL: [BoardState; 6] = [
+    pub const ALL: [BoardState; 7] = [
         BoardState::NeedsHelp,
+        BoardState::Attention,
         BoardState::Unconfirmed,
         BoardState::DeviceOffline,
         BoardState::Pending,
@@ -224,11 +232,44 @@ impl BoardState {
     pub fn label(self) -> &'static str {
         match self {
             BoardState::NeedsHelp => "要支援",
+            BoardState::Attention => "要確認",
             BoardState::Unconfirmed => "未確認",
             BoardState::DeviceOffline => "端末オフライン",
             BoardState::Pending => "確認待ち",
             BoardState::Paused => "一時停止",
             BoardState::Confirmed => "確認済み",
+        }
+    }
+}
+
+/// One answer of a check-in, as the office keeps it (answers in names this office
+/// does not know are dropped at the API edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckInAnswer {
+    pub question: vocab::Question,
+    pub intent: vocab::Intent,
+    pub body_part: Option<vocab::BodyPart>,
+}
+
+impl CheckInAnswer {
+    /// 「話を聞いてほしい」: yes to the open question; someone should call or visit.
+    pub fn wants_visit(&self) -> bool {
+        self.question == vocab::Question::Open && self.intent == vocab::Intent::Yes
+    }
+
+    /// An answer someone should look at the same day: unwell, pain, a bad night, no
+    /// appetite. (Tired alone is too common after a snowy day to call anyone for.)
+    pub fn is_health_concern(&self) -> bool {
+        use vocab::Intent as I;
+        matches!(self.intent, I::FeelingUnwell | I::Pain | I::SleptBadly | I::AppetitePoor)
+    }
+
+    /// What staff read: the intent's label, with the body part when one was named
+    /// (「痛みがある（膝）」).
+    pub fn label(&self) -> String {
+        match self.body_part {
+            Some(part) => format!("{}（{}）", self.intent.label(), part.label()),
+            None => self.intent.label().to_owned(),
         }
     }
 }

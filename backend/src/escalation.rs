@@ -42,7 +42,7 @@ pub fn decide(r: &ResidentDay, day: NaiveDate, now: DateTime<Utc>, policy: Polic
         return None;
     }
     match r.status {
-        Some(Status::Confirmed | Status::NeedsHelp) => None,
+        Some(Status::Confirmed | Status::Attention | Status::NeedsHelp) => None,
         None => (now >= r.window.due(day)).then_some(Step::MarkUnconfirmed),
         Some(Status::Unconfirmed) => {
             let since = r.status_since?;

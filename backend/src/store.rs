@@ -55,8 +55,8 @@ pub use users::{AccountChange, AttemptCounts, RECORD_CAP_PER_ADDR, SessionUser, 
 pub use weather::StoredWeather;
 
 pub use crate::domain::{
-    AlertKind, BoardState, CampaignId, CardIdentity, CheckinWindow, DeviceId, ResidentId, Role, Status,
-    SupportNeed, UserId,
+    AlertKind, BoardState, CampaignId, CardIdentity, CheckInAnswer, CheckinWindow, DeviceId, ResidentId,
+    Role, Status, SupportNeed, UserId,
 };
 
 /// Why the store failed.

@@ -7,6 +7,8 @@
 mod accounts;
 #[path = "api/browser.rs"]
 mod browser;
+#[path = "api/checkin.rs"]
+mod checkin;
 #[path = "api/corrections.rs"]
 mod corrections;
 #[path = "api/dashboard.rs"]

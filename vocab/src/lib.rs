@@ -313,6 +313,9 @@ vocabulary!(
         /// The tablet said the resident went out to clear snow, then said nothing more
         /// by the time it would have checked back and alerted: it may have died too.
         SnowWatchSilent = "snow_watch_silent" / "雪かきの見守りで連絡が途絶えた",
+        /// The check-in said unwell, pain, a bad night or no appetite: someone should
+        /// look today, though the resident did not call for help.
+        HealthConcern = "health_concern" / "体調の確認が必要",
     }
 );
 

@@ -74,14 +74,6 @@ impl CheckInBody {
     pub fn unanswered(&self) -> bool {
         self.outcome.as_ref().and_then(Name::known) == Some(Outcome::NoAnswer)
     }
-
-    /// The resident answered 「話を聞いてほしい」 (yes to the open question): someone
-    /// should call or visit.
-    pub fn wants_visit(&self) -> bool {
-        self.answers
-            .iter()
-            .any(|a| a.question.known() == Some(Question::Open) && a.intent.known() == Some(Intent::Yes))
-    }
 }
 
 impl EventBody for CheckInBody {

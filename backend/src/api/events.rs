@@ -6,7 +6,9 @@ use axum::extract::State;
 use super::{Device, WireJson};
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
-use crate::store::{Ack, CampaignId, CardIdentity, Effect, IncomingEvent, MisunderstandingNote};
+use crate::store::{
+    Ack, CampaignId, CardIdentity, CheckInAnswer, Effect, IncomingEvent, MisunderstandingNote,
+};
 
 /// What the event does, or why it cannot be accepted; and its body as the office
 /// keeps it (typed fields only, so fields a tablet adds are not stored).
@@ -16,7 +18,7 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
         // A check-in the resident stopped answering is no sign that they are safe: it
         // is kept on the timeline, and the escalation ladder goes on.
         wire::Event::CheckIn(body) if body.unanswered() => Effect::Record,
-        wire::Event::CheckIn(body) => Effect::CheckIn { wants_visit: body.wants_visit() },
+        wire::Event::CheckIn(body) => Effect::CheckIn { answers: checkin_answers(&body.answers) },
         // A snow-clearing watch that got no answer is as urgent as a call for help.
         wire::Event::HelpRequest(body) => {
             Effect::HelpRequest { danger: body.danger.as_ref().and_then(wire::Name::known) }
@@ -125,4 +127,19 @@ pub(super) async fn upload(
         .map(|(ev, ack)| (ev.id, ack.unwrap_or(wire::EventAck::Rejected)))
         .collect();
     Ok(Json(wire::UploadAck { acks, reasons }))
+}
+
+/// The answers the office can read; an answer in a name it does not know (a newer
+/// tablet's) is kept in the stored body but cannot raise or lower a state.
+fn checkin_answers(answers: &[wire::AnswerBody]) -> Vec<CheckInAnswer> {
+    answers
+        .iter()
+        .filter_map(|a| {
+            Some(CheckInAnswer {
+                question: a.question.known()?,
+                intent: a.intent.known()?,
+                body_part: a.body_part.as_ref().and_then(wire::Name::known),
+            })
+        })
+        .collect()
 }

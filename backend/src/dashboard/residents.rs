@@ -144,6 +144,7 @@ fn status_label(s: Option<Status>) -> &'static str {
     match s {
         None => "確認待ち",
         Some(Status::Confirmed) => "確認済み",
+        Some(Status::Attention) => "要確認",
         Some(Status::Unconfirmed) => "未確認",
         Some(Status::NeedsHelp) => "要支援",
     }

@@ -90,7 +90,7 @@ impl Store {
         let mut stmt = conn.prepare(
             "SELECT r.id, r.district,
                  (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2
-                     AND s.status = 'confirmed'),
+                     AND s.status IN ('confirmed', 'attention')),
                  (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2
                      AND s.status = 'unconfirmed'),
                  (SELECT count(*) FROM statuses s WHERE s.resident_id = r.id AND s.day >= ?1 AND s.day < ?2

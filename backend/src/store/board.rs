@@ -10,20 +10,21 @@ use crate::clock::local_day;
 use chrono::Duration;
 
 /// Every resident (filtered by [`district_filter`] on `?4`) with their state today
-/// as a code (the position in [`BoardState::ALL`]): needing help, then confirmed,
-/// then paused, then unconfirmed, then with no tablet heard from since `?3`, else
-/// pending. `?1` is today, `?2` now. The one definition of a resident's state today.
+/// as a code (the position in [`BoardState::ALL`]): needing help, then an answer to
+/// look at, then confirmed, then paused, then unconfirmed, then with no tablet heard
+/// from since `?3`, else pending. `?1` is today, `?2` now. The one definition of a resident's state today.
 const STATE_TODAY: &str = "
     SELECT r.id, r.display_name, r.district,
         CASE
             WHEN s.status = 'needs_help' THEN 0
-            WHEN s.status = 'confirmed' THEN 5
+            WHEN s.status = 'attention' THEN 1
+            WHEN s.status = 'confirmed' THEN 6
             WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
-                AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 4
-            WHEN s.status = 'unconfirmed' THEN 1
+                AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 5
+            WHEN s.status = 'unconfirmed' THEN 2
             WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
-                AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 2
-            ELSE 3
+                AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 3
+            ELSE 4
         END AS state
     FROM residents r LEFT JOIN statuses s ON s.resident_id = r.id AND s.day = ?1";
 
@@ -49,6 +50,8 @@ pub struct BoardCounts {
     pub confirmed: u64,
     pub unconfirmed: u64,
     pub needs_help: u64,
+    /// Checked in with an answer someone should look at (要確認).
+    pub attention: u64,
     pub paused: u64,
     /// Not yet due (window not over) and not checked in.
     pub pending: u64,
@@ -60,6 +63,7 @@ impl BoardCounts {
     pub fn of(&self, state: BoardState) -> u64 {
         match state {
             BoardState::NeedsHelp => self.needs_help,
+            BoardState::Attention => self.attention,
             BoardState::Unconfirmed => self.unconfirmed,
             BoardState::DeviceOffline => self.device_offline,
             BoardState::Pending => self.pending,
@@ -71,6 +75,7 @@ impl BoardCounts {
     fn count(&mut self, state: BoardState, n: u64) {
         *match state {
             BoardState::NeedsHelp => &mut self.needs_help,
+            BoardState::Attention => &mut self.attention,
             BoardState::Unconfirmed => &mut self.unconfirmed,
             BoardState::DeviceOffline => &mut self.device_offline,
             BoardState::Pending => &mut self.pending,
@@ -152,8 +157,8 @@ impl Store {
         Ok(c)
     }
 
-    /// Whom to visit first, for a district (or the town): needing help, then
-    /// unconfirmed, then device offline, then everyone else, each group by the
+    /// Whom to visit first, for a district (or the town): needing help, then an
+    /// answer to look at, then unconfirmed, then device offline, then everyone else, each group by the
     /// longest since the last visit (never visited first). Paused residents are away
     /// and left out.
     pub fn visit_list(
@@ -166,8 +171,8 @@ impl Store {
             "SELECT t.id, t.display_name, t.district, t.state,
                  (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited
              FROM {today} t
-             WHERE t.state != 4
-             ORDER BY min(t.state, 3), visited IS NOT NULL, visited, t.id LIMIT ?5",
+             WHERE t.state != 5
+             ORDER BY min(t.state, 4), visited IS NOT NULL, visited, t.id LIMIT ?5",
             district,
             now,
             limit,

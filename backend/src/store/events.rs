@@ -6,8 +6,8 @@ use rusqlite::{ErrorCode, OptionalExtension as _, Transaction, params};
 
 use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
 use super::{
-    Actor, CampaignId, CardIdentity, CheckinWindow, ResidentId, Store, StoreError, devices::Enrolment,
-    from_minutes, from_ms, ms,
+    Actor, CampaignId, CardIdentity, CheckInAnswer, CheckinWindow, ResidentId, Store, StoreError,
+    devices::Enrolment, from_minutes, from_ms, ms,
 };
 use super::{AlertKind, Status};
 use super::{raise_alert_tx, set_status_tx};
@@ -19,9 +19,10 @@ use crate::clock::local_day;
 pub enum Effect {
     /// Kept for the timeline only.
     Record,
-    /// A check-in; `wants_visit`: 「話を聞いてほしい」 was answered, which staff follow up.
+    /// A check-in with the answers the office can read: 「話を聞いてほしい」 and health
+    /// concerns make the day 要確認 and raise an alert rather than 確認済み.
     CheckIn {
-        wants_visit: bool,
+        answers: Vec<CheckInAnswer>,
     },
     /// A call for help (or a snow watch nobody answered), with the danger named.
     HelpRequest {
@@ -183,13 +184,35 @@ fn ingest_one(
     let actor = Actor::Device(device.device);
     match &ev.effect {
         Effect::Record => {}
-        Effect::CheckIn { wants_visit } => {
+        Effect::CheckIn { answers } => {
             // The check-in answers the window it falls in (a midnight-crossing window's
-            // small hours belong to the evening before); it never hides a help request.
+            // small hours belong to the evening before); it never hides a help request,
+            // and a later cheerful check-in the same day never hides a concern.
             let day = window_tx(tx, resident)?.map_or(day, |w| w.day_of(now));
-            set_status_tx(tx, resident, day, Status::Confirmed, &[Status::NeedsHelp], actor, now)?;
-            if *wants_visit {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO checkin_answers (event_id, resident_id, day, question, intent, body_part, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for a in answers {
+                insert.execute(params![
+                    event_row,
+                    resident.0,
+                    super::day_text(day),
+                    a.question.key(),
+                    a.intent.key(),
+                    a.body_part.map(vocab::BodyPart::key),
+                    ms(now)
+                ])?;
+            }
+            let wants_visit = answers.iter().any(CheckInAnswer::wants_visit);
+            let concern = answers.iter().any(CheckInAnswer::is_health_concern);
+            let to = if wants_visit || concern { Status::Attention } else { Status::Confirmed };
+            set_status_tx(tx, resident, day, to, &[Status::NeedsHelp, Status::Attention], actor, now)?;
+            if wants_visit {
                 raise_alert_tx(tx, resident, AlertKind::VisitRequest, day, None, None, now)?;
+            }
+            if concern {
+                raise_alert_tx(tx, resident, AlertKind::HealthConcern, day, None, None, now)?;
             }
         }
         Effect::HelpRequest { danger } => {

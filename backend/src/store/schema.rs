@@ -369,6 +369,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
         reported_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // A check-in's answers, one row each, so the board, the resident page and the
+    // visit list read what was said without opening event bodies.
+    "
+    CREATE TABLE checkin_answers (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events (id),
+        resident_id INTEGER NOT NULL REFERENCES residents (id),
+        day TEXT NOT NULL,
+        question TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        body_part TEXT,
+        at_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX checkin_answers_day ON checkin_answers (resident_id, day);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

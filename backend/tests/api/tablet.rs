@@ -156,8 +156,8 @@ async fn a_help_request_alerts_at_once_and_a_later_check_in_does_not_hide_it() {
     assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::NeedsHelp));
 }
 
-/// 「話を聞いてほしい」 in a check-in: the resident is confirmed and staff get a visit
-/// request to follow up; a check-in without it raises nothing.
+/// 「話を聞いてほしい」 in a check-in: the day is 要確認 and staff get a visit request
+/// to follow up; a check-in without it raises nothing.
 #[tokio::test]
 async fn a_check_in_asking_to_be_heard_raises_a_visit_request() {
     let app = TestApp::new();
@@ -167,6 +167,7 @@ async fn a_check_in_asking_to_be_heard_raises_a_visit_request() {
     let (_, body) = app.post("/api/v1/events", &token, batch(&[event(1, "check_in", plain)])).await;
     assert_eq!(acks(&body), ["stored"]);
     assert!(app.store.open_alerts().unwrap().is_empty());
+    assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::Confirmed));
     let asks = json!({"answers": [
         {"question": "how_feeling", "intent": "feeling_good"},
         {"question": "open", "intent": "yes"}
@@ -176,7 +177,7 @@ async fn a_check_in_asking_to_be_heard_raises_a_visit_request() {
     let alerts = app.store.open_alerts().unwrap();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!((alerts[0].resident, alerts[0].kind), (r, backend::store::AlertKind::VisitRequest));
-    assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::Confirmed));
+    assert_eq!(app.store.status(r, day()).unwrap(), Some(Status::Attention));
 }
 
 #[tokio::test]

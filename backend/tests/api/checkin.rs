@@ -1,0 +1,83 @@
+//! What a check-in's answers do at the office: answers that need someone to look
+//! make the day 要確認 with an alert, never 確認済み; a later cheerful check-in does
+//! not hide them; a call for help still outranks them.
+
+use backend::store::{AlertKind, BoardState, Status};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, acks, batch, day, event, local};
+
+/// One check-in answer as the tablet sends it.
+fn answer(question: &str, intent: &str) -> Value {
+    json!({"question": question, "intent": intent})
+}
+
+/// Sends `events` (kind and body) in order from a new resident's tablet; checks the
+/// day's stored status, its board state and the open alerts' kinds.
+async fn check(events: &[(&str, Value)], status: Status, state: BoardState, alerts: &[AlertKind]) {
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let t = app.tablet(r).await;
+    app.clock.set(local(8, 30));
+    for (seq, (kind, body)) in events.iter().enumerate() {
+        let sent = app.post("/api/v1/events", &t, batch(&[event(seq as u64 + 1, kind, body.clone())])).await;
+        assert_eq!(acks(&sent.1), ["stored"], "{kind} {body}");
+    }
+    let what = format!("{events:?}");
+    assert_eq!(app.store.status(r, day()).unwrap(), Some(status), "{what}");
+    let now = local(8, 31);
+    let rows = app.store.board_rows(None, now, 10).unwrap();
+    assert_eq!(rows.iter().map(|row| row.state).collect::<Vec<_>>(), [state], "{what}");
+    let counts = app.store.board_counts(None, now).unwrap();
+    assert_eq!(counts.of(state), 1, "the counts are the rows counted: {what}");
+    let mut kinds: Vec<AlertKind> = app.store.open_alerts().unwrap().iter().map(|a| a.kind).collect();
+    kinds.sort_by_key(|k| k.key());
+    let mut want = alerts.to_vec();
+    want.sort_by_key(|k| k.key());
+    assert_eq!(kinds, want, "{what}");
+}
+
+fn checkin(answers: &[Value]) -> (&'static str, Value) {
+    ("check_in", json!({"answers": answers}))
+}
+
+#[tokio::test]
+async fn answers_that_need_a_look_make_the_day_attention_with_an_alert() {
+    use AlertKind::{HealthConcern, HelpRequest, VisitRequest};
+    use BoardState as B;
+    use Status as S;
+    let fine = [answer("how_feeling", "feeling_good"), answer("slept", "slept_well")];
+    check(&[checkin(&fine)], S::Confirmed, B::Confirmed, &[]).await;
+    // Tired alone is no reason to call anyone.
+    check(&[checkin(&[answer("how_feeling", "tired")])], S::Confirmed, B::Confirmed, &[]).await;
+    for intent in [("how_feeling", "feeling_unwell"), ("slept", "slept_badly"), ("appetite", "appetite_poor")]
+    {
+        let answers = [answer(intent.0, intent.1)];
+        check(&[checkin(&answers)], S::Attention, B::Attention, &[HealthConcern]).await;
+    }
+    let knee = json!({"question": "pain_check", "intent": "pain", "body_part": "knee"});
+    check(
+        &[checkin(&[answer("how_feeling", "feeling_unwell"), knee])],
+        S::Attention,
+        B::Attention,
+        &[HealthConcern],
+    )
+    .await;
+    // 「話を聞いてほしい」: its own alert, and the day is 要確認 too.
+    check(&[checkin(&[answer("open", "yes")])], S::Attention, B::Attention, &[VisitRequest]).await;
+    // A cheerful check-in later the same day does not hide the concern.
+    check(
+        &[checkin(&[answer("how_feeling", "feeling_unwell")]), checkin(&fine)],
+        S::Attention,
+        B::Attention,
+        &[HealthConcern],
+    )
+    .await;
+    // A call for help outranks a concern, and a concern never lowers a call for help.
+    let help = ("help_request", json!({"intent": "need_help"}));
+    let unwell = checkin(&[answer("how_feeling", "feeling_unwell")]);
+    check(&[unwell.clone(), help.clone()], S::NeedsHelp, B::NeedsHelp, &[HealthConcern, HelpRequest]).await;
+    check(&[help, unwell], S::NeedsHelp, B::NeedsHelp, &[HealthConcern, HelpRequest]).await;
+    // A newer tablet's intent this office does not know neither raises nor lowers.
+    check(&[checkin(&[answer("how_feeling", "feeling_dizzy")])], S::Confirmed, B::Confirmed, &[]).await;
+}
