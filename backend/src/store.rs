@@ -32,12 +32,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
-pub use alerts::Alert;
 use alerts::raise_alert_tx;
+pub use alerts::{Alert, QueuedAlert};
 pub use audit::{AuditLine, ReportRow};
 pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
-pub use board::{BoardCounts, BoardRow, VisitRow};
+pub use board::{BoardCounts, BoardRow, CheckInRecord, VisitRow};
 pub use bundles::{BundleError, BundleInfo, check_envelope};
 pub use campaigns::{Campaign, CampaignProgress, Risk};
 pub use card_links::CardLinkOutcome;

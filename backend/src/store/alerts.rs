@@ -19,6 +19,23 @@ pub struct Alert {
     pub danger: Option<vocab::Danger>,
 }
 
+/// An open alert as the queue shows it: whose, how to reach them, who took it on and
+/// what the resident said when an answer raised it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedAlert {
+    pub alert: Alert,
+    pub name: String,
+    pub district: String,
+    /// The resident's own phone ('' when none is known).
+    pub phone: String,
+    /// Who took it on: a staff login, or the family (with the relation) through the
+    /// mail's link.
+    pub handler: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// The day's check-in answers, for an alert a check-in raised (要確認, 話を聞いて).
+    pub said: Vec<CheckInAnswer>,
+}
+
 /// The columns of an alert row, as [`alert_row`] reads them.
 const ALERT_COLUMNS: &str = "a.id, a.resident_id, a.kind, a.campaign_id, a.raised_ms,
     a.acknowledged_ms IS NOT NULL, a.resolved_ms IS NOT NULL, a.danger";
@@ -171,6 +188,63 @@ impl Store {
             .map(|r| {
                 let (alert, name, district) = r?;
                 Ok((alert.try_into()?, name, district))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(super::Paged::of(rows))
+    }
+
+    /// The alert queue: open alerts grouped per resident (the resident with the
+    /// oldest open alert first, then each resident's alerts oldest first), for a
+    /// district or the whole town; one page.
+    pub fn alert_board(
+        &self,
+        district: Option<&str>,
+        page: super::Page,
+    ) -> Result<super::Paged<QueuedAlert>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ALERT_COLUMNS}, r.display_name, r.district, r.phone, u.login, a.acknowledged_ms,
+                 a.acknowledged_via IS NOT NULL, c.relation,
+                 CASE WHEN a.kind IN ('health_concern', 'visit_request') THEN
+                     (SELECT group_concat(x.question || ' ' || x.intent || ' ' || ifnull(x.body_part, ''), ',')
+                      FROM (SELECT * FROM checkin_answers WHERE resident_id = a.resident_id AND day = a.day
+                            ORDER BY id) x)
+                 END
+             FROM alerts a JOIN residents r ON r.id = a.resident_id
+                  LEFT JOIN users u ON u.id = a.acknowledged_by
+                  LEFT JOIN notifications c ON c.id = a.acknowledged_via
+             WHERE a.resolved_ms IS NULL AND (?1 IS NULL OR r.district = ?1)
+             ORDER BY (SELECT min(b.raised_ms) FROM alerts b
+                       WHERE b.resident_id = a.resident_id AND b.resolved_ms IS NULL),
+                 a.resident_id, a.raised_ms, a.id
+             LIMIT ?2 OFFSET ?3"
+        ))?;
+        let (limit, offset) = page.limit_offset();
+        let rows = stmt.query_map(params![district, limit, offset], |r| {
+            Ok((
+                alert_row(r)?,
+                (r.get::<_, String>(8)?, r.get::<_, String>(9)?, r.get::<_, String>(10)?),
+                (r.get::<_, Option<String>>(11)?, r.get::<_, Option<i64>>(12)?, r.get::<_, bool>(13)?),
+                (r.get::<_, Option<String>>(14)?, r.get::<_, Option<String>>(15)?),
+            ))
+        })?;
+        let rows = rows
+            .map(|row| {
+                let (alert, (name, district, phone), (login, acked, via_link), (relation, said)) = row?;
+                let handler = match (login, via_link) {
+                    (Some(login), _) => Some(login),
+                    (None, true) => Some(super::notifications::handler_label(None, relation.as_deref())?),
+                    (None, false) => None,
+                };
+                Ok(QueuedAlert {
+                    alert: alert.try_into()?,
+                    name,
+                    district,
+                    phone,
+                    handler,
+                    acknowledged_at: acked.map(from_ms).transpose()?,
+                    said: said.as_deref().map(super::board::parse_answers).transpose()?.unwrap_or_default(),
+                })
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(super::Paged::of(rows))

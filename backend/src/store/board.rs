@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{BoardState, ResidentId, Store, StoreError, day_text, from_ms, ms};
+use super::{BoardState, CheckInAnswer, ResidentId, Store, StoreError, day_text, from_ms, ms};
 use crate::clock::local_day;
 use chrono::Duration;
 
@@ -14,7 +14,7 @@ use chrono::Duration;
 /// look at, then confirmed, then paused, then unconfirmed, then with no tablet heard
 /// from since `?3`, else pending. `?1` is today, `?2` now. The one definition of a resident's state today.
 const STATE_TODAY: &str = "
-    SELECT r.id, r.display_name, r.district,
+    SELECT r.id, r.display_name, r.district, r.phone, s.checkin_ms,
         CASE
             WHEN s.status = 'needs_help' THEN 0
             WHEN s.status = 'attention' THEN 1
@@ -42,6 +42,12 @@ pub struct BoardRow {
     pub display_name: String,
     pub district: String,
     pub state: BoardState,
+    /// The resident's own phone ('' when none is known).
+    pub phone: String,
+    /// When today's check-in arrived, if one did.
+    pub checked_in: Option<DateTime<Utc>>,
+    /// What today's check-ins said, in the order answered.
+    pub said: Vec<CheckInAnswer>,
 }
 
 /// Counts on today's board: each resident in exactly one state.
@@ -85,6 +91,14 @@ impl BoardCounts {
     }
 }
 
+/// One check-in and what it said, for the resident's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInRecord {
+    pub at: DateTime<Utc>,
+    /// Empty when the tablet sent no answer the office can read.
+    pub said: Vec<CheckInAnswer>,
+}
+
 /// One line of the visit list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitRow {
@@ -124,17 +138,57 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BoardRow>, StoreError> {
         let rows = self.over_today(
-            "SELECT id, display_name, district, state FROM {today} ORDER BY state, id LIMIT ?5",
+            "SELECT id, display_name, district, state, phone, checkin_ms,
+                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
+                  FROM (SELECT * FROM checkin_answers WHERE resident_id = t.id AND day = ?1 ORDER BY id) a)
+             FROM {today} t ORDER BY state, checkin_ms IS NULL, checkin_ms, id LIMIT ?5",
             district,
             now,
             limit,
-            |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?)),
+            |r| {
+                Ok((
+                    (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?),
+                    (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(6)?),
+                ))
+            },
         )?;
         rows.into_iter()
-            .map(|(id, display_name, district, code)| {
-                Ok(BoardRow { resident: ResidentId(id), display_name, district, state: state(code)? })
+            .map(|((id, display_name, district, code), (phone, checkin, said))| {
+                Ok(BoardRow {
+                    resident: ResidentId(id),
+                    display_name,
+                    district,
+                    state: state(code)?,
+                    phone,
+                    checked_in: checkin.map(from_ms).transpose()?,
+                    said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+                })
             })
             .collect()
+    }
+
+    /// A resident's check-ins with their answers, newest first, at most `limit`.
+    pub fn checkins(&self, resident: ResidentId, limit: usize) -> Result<Vec<CheckInRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.server_ms,
+                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
+                  FROM (SELECT * FROM checkin_answers WHERE event_id = e.id ORDER BY id) a)
+             FROM events e WHERE e.resident_id = ?1 AND e.kind = 'check_in'
+             ORDER BY e.server_ms DESC, e.id DESC LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![resident.0, limit], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        rows.map(|row| {
+            let (at, said) = row?;
+            Ok(CheckInRecord {
+                at: from_ms(at)?,
+                said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+            })
+        })
+        .collect()
     }
 
     /// Today's board counts for a district (or the whole town).
@@ -207,4 +261,24 @@ pub const DEVICE_OFFLINE_AFTER: Duration = Duration::hours(1);
 /// the district index (an `?4 IS NULL OR …` would make it scan everyone).
 pub(super) fn district_filter(district: Option<&str>) -> &'static str {
     if district.is_some() { "WHERE r.district = ?4" } else { "WHERE ?4 IS NULL" }
+}
+
+/// Answers as `group_concat` joins them: `question intent body_part`, comma-separated
+/// (every part a vocabulary key, so neither separator occurs inside one).
+pub(super) fn parse_answers(joined: &str) -> Result<Vec<CheckInAnswer>, StoreError> {
+    let corrupt = || StoreError::Corrupt { column: "checkin_answers" };
+    joined
+        .split(',')
+        .map(|one| {
+            let mut parts = one.split(' ');
+            let (Some(q), Some(i), Some(b)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(corrupt());
+            };
+            Ok(CheckInAnswer {
+                question: q.parse().map_err(|_| corrupt())?,
+                intent: i.parse().map_err(|_| corrupt())?,
+                body_part: if b.is_empty() { None } else { Some(b.parse().map_err(|_| corrupt())?) },
+            })
+        })
+        .collect()
 }

@@ -79,6 +79,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Each district and how many residents live there: what a campaign can reach.
+    pub fn district_sizes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT district, count(*) FROM residents GROUP BY district ORDER BY district")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The disaster in force, if any.
     pub fn active_disaster(&self) -> Result<Option<Disaster>, StoreError> {
         let conn = self.lock();

@@ -208,6 +208,9 @@ fn ingest_one(
             let concern = answers.iter().any(CheckInAnswer::is_health_concern);
             let to = if wants_visit || concern { Status::Attention } else { Status::Confirmed };
             set_status_tx(tx, resident, day, to, &[Status::NeedsHelp, Status::Attention], actor, now)?;
+            // The board shows when they last checked in, whatever the day's status.
+            tx.prepare_cached("UPDATE statuses SET checkin_ms = ?3 WHERE resident_id = ?1 AND day = ?2")?
+                .execute(params![resident.0, super::day_text(day), ms(now)])?;
             if wants_visit {
                 raise_alert_tx(tx, resident, AlertKind::VisitRequest, day, None, None, now)?;
             }

@@ -384,6 +384,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX checkin_answers_day ON checkin_answers (resident_id, day);
     ",
+    // When the day's check-in arrived (the status's own time changes with a call for
+    // help); each check-in's answers found from its event.
+    "
+    ALTER TABLE statuses ADD COLUMN checkin_ms INTEGER;
+    CREATE INDEX checkin_answers_event ON checkin_answers (event_id);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

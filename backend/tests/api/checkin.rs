@@ -81,3 +81,49 @@ async fn answers_that_need_a_look_make_the_day_attention_with_an_alert() {
     // A newer tablet's intent this office does not know neither raises nor lowers.
     check(&[checkin(&[answer("how_feeling", "feeling_dizzy")])], S::Confirmed, B::Confirmed, &[]).await;
 }
+
+/// The board's row and the resident's page read what was said, in the order it was
+/// answered, with the time it arrived; a check-in without readable answers is listed
+/// with none.
+#[tokio::test]
+async fn the_board_and_the_resident_page_show_what_was_said_and_when() {
+    use vocab::{BodyPart, Intent, Question};
+    let app = TestApp::new();
+    let r = app.resident("大井沢");
+    let t = app.tablet(r).await;
+    let knee = json!({"question": "pain_check", "intent": "pain", "body_part": "knee"});
+    let sent = [
+        (local(8, 10), json!({"answers": [answer("how_feeling", "feeling_unwell"), knee]})),
+        (local(8, 40), json!({})),
+    ];
+    for (seq, (at, body)) in sent.into_iter().enumerate() {
+        app.clock.set(at);
+        let acked = app.post("/api/v1/events", &t, batch(&[event(seq as u64 + 1, "check_in", body)])).await;
+        assert_eq!(acks(&acked.1), ["stored"]);
+    }
+    let said = vec![
+        backend::store::CheckInAnswer {
+            question: Question::HowFeeling,
+            intent: Intent::FeelingUnwell,
+            body_part: None,
+        },
+        backend::store::CheckInAnswer {
+            question: Question::PainCheck,
+            intent: Intent::Pain,
+            body_part: Some(BodyPart::Knee),
+        },
+    ];
+    let row = app.store.board_rows(None, local(9, 0), 10).unwrap().remove(0);
+    assert_eq!((row.state, row.checked_in, &row.said), (BoardState::Attention, Some(local(8, 40)), &said));
+    assert_eq!(said.iter().map(|a| a.label()).collect::<Vec<_>>(), ["具合が悪い", "痛みがある（膝）"]);
+    let listed = app.store.checkins(r, 10).unwrap();
+    assert_eq!(
+        listed.iter().map(|c| (c.at, c.said.len())).collect::<Vec<_>>(),
+        [(local(8, 40), 0), (local(8, 10), 2)]
+    );
+    assert_eq!(listed[1].said, said);
+    // The next day starts with nothing said.
+    let tomorrow = local(9, 0) + chrono::Duration::days(1);
+    let row = app.store.board_rows(None, tomorrow, 10).unwrap().remove(0);
+    assert_eq!((row.checked_in, row.said.len()), (None, 0));
+}
