@@ -84,4 +84,34 @@ else
   say "aiosmtpd present ($SMTPD_VENV)"
 fi
 
+# The dashboard's accessibility audit injects axe-core (MPL-2.0) into Chromium: the
+# npm package at a pinned version, checked against the registry's sha512 integrity
+# before anything in it is used.
+AXE_VERSION=4.14.1
+AXE_SHA512='FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=='
+AXE_DIR="$CACHE/axe-core-$AXE_VERSION"
+if [ ! -s "$AXE_DIR/axe.min.js" ]; then
+  # npm from the configured registry; Debian's npm only when none is installed (a
+  # NodeSource nodejs carries its own and conflicts with Debian's).
+  if ! command -v npm >/dev/null; then
+    $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  say "fetching axe-core $AXE_VERSION"
+  axe_tmp=$(mktemp -d)
+  (cd "$axe_tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+  got=$(python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1],"rb").read()).digest()).decode())' \
+    "$axe_tmp/axe-core-$AXE_VERSION.tgz")
+  if [ "$got" != "$AXE_SHA512" ]; then
+    echo "setup: axe-core-$AXE_VERSION.tgz has sha512 $got, expected $AXE_SHA512" >&2
+    exit 1
+  fi
+  tar -xzf "$axe_tmp/axe-core-$AXE_VERSION.tgz" -C "$axe_tmp" package/axe.min.js package/LICENSE
+  mkdir -p "$AXE_DIR"
+  mv "$axe_tmp/package/axe.min.js" "$axe_tmp/package/LICENSE" "$AXE_DIR/"
+  rm -rf "$axe_tmp"
+  say "installed axe-core in $AXE_DIR"
+else
+  say "axe-core present ($AXE_DIR)"
+fi
+
 say "done (cache: $CACHE)"

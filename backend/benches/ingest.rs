@@ -14,9 +14,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use backend::clock::{ManualClock, at_local};
 use backend::routes::{AppState, router};
-use backend::store::{CheckinWindow, Effect, Enrolment, IncomingEvent, NewResident, ResidentId, Role, Store};
+use backend::store::{
+    CheckInAnswer, CheckinWindow, Effect, Enrolment, IncomingEvent, NewResident, ResidentId, Role, Store,
+};
 use chrono::{Duration as Days, NaiveDate, NaiveTime};
 use tower::ServiceExt as _;
+use vocab::{Intent, Question};
 
 const DISTRICTS: usize = 10;
 
@@ -105,10 +108,19 @@ fn main() -> anyhow::Result<()> {
                         effect,
                     });
                 };
+                // Three answers a day; one day in ten unwell (要確認 with an alert).
+                let feeling = if (k + i) % 10 == 0 { Intent::FeelingUnwell } else { Intent::FeelingGood };
+                let answers = [
+                    (Question::HowFeeling, feeling),
+                    (Question::Slept, Intent::SleptWell),
+                    (Question::Appetite, Intent::AppetiteGood),
+                ]
+                .map(|(question, intent)| CheckInAnswer { question, intent, body_part: None })
+                .to_vec();
                 push(
                     wire::EventKind::CheckIn,
-                    Effect::CheckIn { answers: Vec::new() },
-                    r#"{"feeling":"good","slept":"well","appetite":"good"}"#,
+                    Effect::CheckIn { answers },
+                    r#"{"answers":[{"question":"how_feeling","intent":"feeling_good"}]}"#,
                 );
                 if (k + i) % 3 == 0 {
                     push(
@@ -140,7 +152,9 @@ fn main() -> anyhow::Result<()> {
         .map(|(i, (_, _, token))| {
             let mut evs = vec![serde_json::json!({
                 "id": uuid::Uuid::new_v4(), "seq": seqs[i] + 1, "kind": "check_in",
-                "device_time": at_local(today, hm(8, 29)), "body": {"feeling": "good"}})];
+                "device_time": at_local(today, hm(8, 29)), "body": {"answers": [
+                    {"question": "how_feeling", "intent": if i % 10 == 0 { "feeling_unwell" } else { "feeling_good" }},
+                    {"question": "slept", "intent": "slept_well"}]}})];
             if i % 2 == 0 {
                 evs.push(serde_json::json!({
                     "id": uuid::Uuid::new_v4(), "seq": seqs[i] + 2, "kind": "exercise_done",

@@ -14,7 +14,7 @@ use chrono::Duration;
 /// look at, then confirmed, then paused, then unconfirmed, then with no tablet heard
 /// from since `?3`, else pending. `?1` is today, `?2` now. The one definition of a resident's state today.
 const STATE_TODAY: &str = "
-    SELECT r.id, r.display_name, r.district, r.phone, s.checkin_ms,
+    SELECT r.id, r.display_name, r.district, r.phone, s.checkin_ms, s.changed_ms,
         CASE
             WHEN s.status = 'needs_help' THEN 0
             WHEN s.status = 'attention' THEN 1
@@ -48,6 +48,8 @@ pub struct BoardRow {
     pub checked_in: Option<DateTime<Utc>>,
     /// What today's check-ins said, in the order answered.
     pub said: Vec<CheckInAnswer>,
+    /// When today's status last changed (a check-in, a call, the engine), if it did.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// Counts on today's board: each resident in exactly one state.
@@ -138,7 +140,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<BoardRow>, StoreError> {
         let rows = self.over_today(
-            "SELECT id, display_name, district, state, phone, checkin_ms,
+            "SELECT id, display_name, district, state, phone, checkin_ms, changed_ms,
                  (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
                   FROM (SELECT * FROM checkin_answers WHERE resident_id = t.id AND day = ?1 ORDER BY id) a)
              FROM {today} t ORDER BY state, checkin_ms IS NULL, checkin_ms, id LIMIT ?5",
@@ -148,12 +150,13 @@ impl Store {
             |r| {
                 Ok((
                     (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?),
-                    (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(6)?),
+                    (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(7)?),
+                    r.get::<_, Option<i64>>(6)?,
                 ))
             },
         )?;
         rows.into_iter()
-            .map(|((id, display_name, district, code), (phone, checkin, said))| {
+            .map(|((id, display_name, district, code), (phone, checkin, said), changed)| {
                 Ok(BoardRow {
                     resident: ResidentId(id),
                     display_name,
@@ -162,9 +165,26 @@ impl Store {
                     phone,
                     checked_in: checkin.map(from_ms).transpose()?,
                     said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+                    changed_at: changed.map(from_ms).transpose()?,
                 })
             })
             .collect()
+    }
+
+    /// Records that `user` looks at the board now; returns when they last did, so
+    /// the board can mark what changed since.
+    pub fn look_at_board(
+        &self,
+        user: super::UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let before: Option<i64> =
+            tx.query_row("SELECT board_seen_ms FROM users WHERE id = ?1", [user.0], |r| r.get(0))?;
+        tx.execute("UPDATE users SET board_seen_ms = ?2 WHERE id = ?1", params![user.0, ms(now)])?;
+        tx.commit()?;
+        before.map(from_ms).transpose()
     }
 
     /// A resident's check-ins with their answers, newest first, at most `limit`.
