@@ -14,7 +14,7 @@ use chrono::Duration;
 /// look at, then confirmed, then paused, then unconfirmed, then with no tablet heard
 /// from since `?3`, else pending. `?1` is today, `?2` now. The one definition of a resident's state today.
 const STATE_TODAY: &str = "
-    SELECT r.id, r.display_name, r.district, r.phone, s.checkin_ms, s.changed_ms,
+    SELECT r.id, r.display_name, r.district, r.phone, s.checkin_ms, s.changed_ms, r.kana,
         CASE
             WHEN s.status = 'needs_help' THEN 0
             WHEN s.status = 'attention' THEN 1
@@ -122,13 +122,29 @@ impl Store {
         limit: usize,
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
+        self.over_today_with(select, district, now, limit, "", row)
+    }
+
+    /// As [`Store::over_today`], with `?6` bound to `text`.
+    fn over_today_with<T>(
+        &self,
+        select: &str,
+        district: Option<&str>,
+        now: DateTime<Utc>,
+        limit: usize,
+        text: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let conn = self.lock();
         let today = format!("({STATE_TODAY} {})", district_filter(district));
         let mut stmt = conn.prepare_cached(&select.replace("{today}", &today))?;
         let offline_since = now - DEVICE_OFFLINE_AFTER;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![day_text(local_day(now)), ms(now), ms(offline_since), district, limit], row)?;
+        let (day, now, offline_since) = (day_text(local_day(now)), ms(now), ms(offline_since));
+        let all: [&dyn rusqlite::ToSql; 6] = [&day, &now, &offline_since, &district, &limit, &text];
+        // Only the parameters the statement names (SQLite counts up to the highest).
+        let named = stmt.parameter_count();
+        let rows = stmt.query_map(rusqlite::params_from_iter(&all[..named]), row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -165,6 +181,50 @@ impl Store {
                     phone,
                     checked_in: checkin.map(from_ms).transpose()?,
                     said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+                    changed_at: changed.map(from_ms).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The resident list: everyone in a district (or the town) whose name or kana
+    /// holds `search` (katakana and hiragana alike; empty: everyone), with their state
+    /// today, by kana (or name) or by need; at most `limit`.
+    pub fn resident_list(
+        &self,
+        district: Option<&str>,
+        search: &str,
+        by_need: bool,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<BoardRow>, StoreError> {
+        let order = if by_need { "state, sort_key, id" } else { "sort_key, id" };
+        // LIKE's own wildcards in what was typed are searched for, not obeyed.
+        let needle = hiragana(search.trim()).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let select = format!(
+            "SELECT id, display_name, district, state, phone, checkin_ms, changed_ms,
+                 CASE WHEN kana != '' THEN kana ELSE display_name END AS sort_key
+             FROM {{today}} t
+             WHERE ?6 = '' OR t.display_name LIKE '%' || ?6 || '%' ESCAPE '\\'
+                 OR t.kana LIKE '%' || ?6 || '%' ESCAPE '\\'
+             ORDER BY {order} LIMIT ?5"
+        );
+        let rows = self.over_today_with(&select, district, now, limit, &needle, |r| {
+            Ok((
+                (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?),
+                (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?),
+            ))
+        })?;
+        rows.into_iter()
+            .map(|((id, display_name, district, code), (phone, checkin, changed))| {
+                Ok(BoardRow {
+                    resident: ResidentId(id),
+                    display_name,
+                    district,
+                    state: state(code)?,
+                    phone,
+                    checked_in: checkin.map(from_ms).transpose()?,
+                    said: Vec::new(),
                     changed_at: changed.map(from_ms).transpose()?,
                 })
             })
@@ -299,6 +359,16 @@ pub(super) fn parse_answers(joined: &str) -> Result<Vec<CheckInAnswer>, StoreErr
                 intent: i.parse().map_err(|_| corrupt())?,
                 body_part: if b.is_empty() { None } else { Some(b.parse().map_err(|_| corrupt())?) },
             })
+        })
+        .collect()
+}
+
+/// Katakana folded to hiragana (ア→あ), so a kana search finds either way of writing.
+pub fn hiragana(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            c => c,
         })
         .collect()
 }

@@ -390,6 +390,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE statuses ADD COLUMN checkin_ms INTEGER;
     CREATE INDEX checkin_answers_event ON checkin_answers (event_id);
     ALTER TABLE users ADD COLUMN board_seen_ms INTEGER;
+    ALTER TABLE residents ADD COLUMN kana TEXT NOT NULL DEFAULT '';
     ",
 ];
 
