@@ -20,12 +20,14 @@ mod devices;
 mod disaster;
 mod duty;
 mod export;
+mod layout;
 mod profile;
 mod residents;
 mod users;
 mod visits;
 mod weather;
 
+pub use layout::{Chrome, NavLink, Pager};
 pub use profile::email_ok;
 
 use axum::Router;
@@ -35,7 +37,7 @@ use axum::Form;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -92,17 +94,22 @@ pub fn router() -> Router<AppState> {
         .route("/weather", get(weather::show).post(weather::set))
         .route("/weather/clear", axum::routing::post(weather::clear))
         .route("/users", get(users::list).post(users::change));
-    with_page_headers(pages)
+    // The stylesheet stays outside the pages' headers: it is cached, and needs no session.
+    Router::new().route(STYLESHEET, get(layout::stylesheet)).merge(with_page_headers(pages))
 }
 
-/// Headers every dashboard answer carries: no script, style only inline, no framing,
+/// Where the pages find their one stylesheet (`backend/static/office.css`).
+pub const STYLESHEET: &str = "/static/office.css";
+
+/// Headers every dashboard answer carries: no script, style only from the server's
+/// stylesheet (no inline style anywhere), no framing,
 /// no sniffing, no referrer, nothing cached (pages hold names and health answers).
 fn with_page_headers(router: Router<AppState>) -> Router<AppState> {
     let set = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     router
         .layer(set(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
@@ -116,8 +123,12 @@ fn with_page_headers(router: Router<AppState>) -> Router<AppState> {
 pub enum PageError {
     /// No session, or it expired.
     LoginNeeded,
-    /// A reason in Japanese, shown on a small page with the status.
+    /// A reason in Japanese, shown on a small page with the status and a link back
+    /// to the board.
     Refused(StatusCode, &'static str),
+    /// The same, for someone with no board to go back to (no session yet, a
+    /// responder, a mail's link): the way back is the login page.
+    Outside(StatusCode, &'static str),
     Internal,
 }
 
@@ -132,13 +143,13 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::LoginNeeded => Redirect::to("/login").into_response(),
-            PageError::Refused(status, reason) => {
-                (status, bare_page("エラー", &format!("<p>{}</p>", escape(reason)))).into_response()
-            }
-            PageError::Internal => {
-                (StatusCode::INTERNAL_SERVER_ERROR, bare_page("エラー", "<p>内部エラーです。</p>"))
-                    .into_response()
-            }
+            PageError::Refused(status, reason) => layout::error_page(status, reason, false),
+            PageError::Outside(status, reason) => layout::error_page(status, reason, true),
+            PageError::Internal => layout::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "内部エラーです。少し待ってからもう一度お試しください。",
+                false,
+            ),
         }
     }
 }
@@ -240,7 +251,7 @@ impl FromRequestParts<AppState> for Session {
 const RESPONDER_PATHS: [&str; 2] = ["/roster", "/logout"];
 
 const RESPONDERS_ONLY_ROSTER: PageError =
-    PageError::Refused(StatusCode::FORBIDDEN, "避難支援者のアカウントで開けるのは名簿だけです。");
+    PageError::Outside(StatusCode::FORBIDDEN, "避難支援者のアカウントで開けるのは名簿だけです。");
 
 /// The CSRF token of a session: a hash of its secret token under a fixed label, so
 /// only a page that could read the cookie's value can know it.
@@ -284,30 +295,6 @@ pub(crate) fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The links at the top of every signed-in page (a page refuses what the role may
-/// not see; the links themselves reveal nothing).
-const NAV: &str = "<nav><a href=\"/board\">本日の安否</a> | <a href=\"/alerts\">対応</a> | \
-    <a href=\"/campaigns\">安否確認</a> | <a href=\"/visits\">訪問リスト</a> | \
-    <a href=\"/corrections\">聞き取りの訂正</a> | <a href=\"/residents/new\">住民の登録</a> | \
-    <a href=\"/devices\">端末</a> | <a href=\"/card-links\">カード登録</a> | <a href=\"/weather\">天気</a> | \
-    <a href=\"/duty\">当番</a> | <a href=\"/disaster\">災害モード</a> | <a href=\"/roster\">要支援者名簿</a> | <a href=\"/users\">アカウント</a></nav>";
-
 /// The page of a list a request asks for (`?page=N`, from 0; anything else is the
 /// first page).
 #[derive(Debug, Clone, Copy)]
@@ -331,55 +318,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ListPage {
     }
 }
 
-/// Links to the previous and next page of a list at `path` (which has no query).
-fn pager(path: &str, page: crate::store::Page, more: bool) -> String {
-    let mut links = Vec::new();
-    if page.0 > 0 {
-        links.push(format!(
-            "<a href=\"{path}?page={}\" rel=\"prev\">前の{}件</a>",
-            page.0 - 1,
-            crate::store::PAGE_ROWS
-        ));
-    }
-    if more {
-        links.push(format!(
-            "<a href=\"{path}?page={}\" rel=\"next\">次の{}件</a>",
-            page.0 + 1,
-            crate::store::PAGE_ROWS
-        ));
-    }
-    if links.is_empty() { String::new() } else { format!("<nav class=\"pager\">{}</nav>", links.join(" | ")) }
-}
-
-/// A whole signed-in page around `body` (already escaped HTML).
-fn page(title: &str, body: &str) -> Html<String> {
-    page_with_head(title, "", &format!("{NAV}{body}"))
-}
-
-/// A page without the links (login, errors).
-fn bare_page(title: &str, body: &str) -> Html<String> {
-    page_with_head(title, "", body)
-}
-
-/// A page that reloads itself every `seconds`: live views (campaign progress)
-/// follow the tablets' answers without anyone pressing reload.
-fn live_page(title: &str, seconds: u32, body: &str) -> Html<String> {
-    page_with_head(
-        title,
-        &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"),
-        &format!("{NAV}{body}"),
-    )
-}
-
-fn page_with_head(title: &str, head: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
-         <title>{} - みまもり</title></head><body>{body}</body></html>",
-        escape(title)
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,14 +336,5 @@ mod tests {
         ] {
             assert_eq!(spreadsheet_cell(text), cell, "{text:?}");
         }
-    }
-
-    #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(
-            escape(r#"<script>"a"&'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
-        );
-        assert_eq!(escape("大井沢"), "大井沢");
     }
 }

@@ -9,6 +9,7 @@
 //! - the 券面事項入力補助AP's AID appears only in the virtual card;
 //! - no `json!` body in kiosk or backend code (bodies are typed in `wire`);
 //! - SQL (`rusqlite`) only in the stores, Slint only outside the kiosk's controller;
+//! - no HTML built by hand in the backend (pages are askama templates);
 //! - the ARCHITECTURE.md code map names only files that exist.
 //!
 //! Each checker is a pure function over text, so its unit tests can show it catching
@@ -232,6 +233,31 @@ pub fn check_confined(path: &str, text: &str) -> Vec<Violation> {
         .collect()
 }
 
+/// Signs of HTML made by string formatting: hand-written escaping, and a page body
+/// formatted into `Html`. Spelled in pieces so this file does not trip itself.
+const HAND_MADE_HTML: &[&str] =
+    &[concat!("&", "lt;"), concat!("&", "amp;"), concat!("fn ", "escape"), concat!("Html(", "format!")];
+
+/// No hand-written HTML escaping and no `Html(format!` in the backend's code: every
+/// page is an askama template (`backend/templates/`), which escapes what it shows.
+pub fn check_no_hand_made_html(path: &str, text: &str) -> Vec<Violation> {
+    if !path.starts_with("backend/src/") {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .flat_map(|(i, l)| {
+            HAND_MADE_HTML.iter().filter(move |p| l.contains(*p)).map(move |p| {
+                violation(
+                    format!("{path}:{}", i + 1),
+                    format!("`{p}`: build pages with askama templates, which escape for you"),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Paths the code map of ARCHITECTURE.md names in backticks (`kiosk/src/app.rs`,
 /// `backend/src/store/`) must exist: a map that names a moved file is a wrong map.
 pub fn check_architecture_paths(text: &str, exists: impl Fn(&str) -> bool) -> Vec<Violation> {
@@ -305,6 +331,7 @@ pub fn run(root: &Path) -> anyhow::Result<Vec<Violation>> {
             out.extend(check_no_json_macro(&path, &text));
             out.extend(check_confined(&path, &text));
         }
+        out.extend(check_no_hand_made_html(&path, &text));
     }
     let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).context("reading ARCHITECTURE.md")?;
     out.extend(check_architecture_paths(&map, |p| root.join(p).exists()));
@@ -388,6 +415,19 @@ mod tests {
         assert_eq!(check_confined("kiosk/src/app.rs", sql).len(), 1);
         assert_eq!(check_confined("kiosk/src/flow/checkin.rs", "slint::SharedString::from(x)").len(), 1);
         assert!(check_confined("kiosk/src/views.rs", "slint::SharedString::from(x)").is_empty());
+    }
+
+    #[test]
+    fn hand_made_html_rule() {
+        for bad in HAND_MADE_HTML {
+            let line = format!("let x = {bad};");
+            assert_eq!(check_no_hand_made_html("backend/src/dashboard/board.rs", &line).len(), 1, "{bad}");
+            assert!(check_no_hand_made_html("kiosk/src/app.rs", &line).is_empty(), "backend only");
+        }
+        let commented = format!("// never {}", HAND_MADE_HTML[2]);
+        assert!(check_no_hand_made_html("backend/src/dashboard.rs", &commented).is_empty());
+        let templated = "render(&BoardPage { chrome, rows })";
+        assert!(check_no_hand_made_html("backend/src/dashboard/board.rs", templated).is_empty());
     }
 
     #[test]

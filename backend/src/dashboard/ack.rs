@@ -8,21 +8,48 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 
-use super::{PageError, bare_page, escape};
+use super::PageError;
+use super::layout::{Chrome, render};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::AckView;
 
-const NOT_FOUND: PageError = PageError::Refused(StatusCode::NOT_FOUND, "このリンクは使えません。");
+const NOT_FOUND: PageError = PageError::Outside(StatusCode::NOT_FOUND, "このリンクは使えません。");
 
-fn summary(v: &AckView) -> String {
-    format!(
-        "<h1>{}</h1><p class=\"who\">{}さん（{}）</p><p>発生：{}</p>",
-        v.kind.label(),
-        escape(&v.resident_name),
-        escape(&v.district),
-        v.raised.with_timezone(&town_offset()).format("%-m月%-d日 %H:%M")
-    )
+/// Where the alert stands for the one who opened the link.
+enum Standing {
+    /// Open and nobody has it: the button.
+    Open,
+    /// This press took it on.
+    Took,
+    /// Someone has it (`again`: this press came after them).
+    Taken {
+        who: String,
+        again: bool,
+    },
+    Resolved,
+}
+
+#[derive(askama::Template)]
+#[template(path = "ack.html")]
+struct AckPage {
+    chrome: Chrome,
+    kind: &'static str,
+    name: String,
+    district: String,
+    raised: String,
+    standing: Standing,
+}
+
+fn ack_page(v: AckView, standing: Standing) -> Result<Html<String>, PageError> {
+    render(&AckPage {
+        chrome: Chrome::bare("見守りのお知らせ"),
+        kind: v.kind.label(),
+        raised: v.raised.with_timezone(&town_offset()).format("%-m月%-d日 %H:%M").to_string(),
+        name: v.resident_name,
+        district: v.district,
+        standing,
+    })
 }
 
 pub(super) async fn show(
@@ -30,15 +57,12 @@ pub(super) async fn show(
     Path((id, token)): Path<(i64, String)>,
 ) -> Result<Html<String>, PageError> {
     let view = blocking(&state.store, move |s| s.ack_view(id, &token)).await?.ok_or(NOT_FOUND)?;
-    let action = match (&view.taken_by, view.resolved) {
-        (_, true) => "<p>この件は解決済みです。</p>".to_owned(),
-        (Some(who), false) => format!("<p class=\"taken\">{}が対応しています。</p>", escape(who)),
-        // The form posts to this same address: the token is the credential.
-        (None, false) => "<form method=\"post\"><button>対応します</button></form>\
-             <p>押すと、ほかの方へのお知らせは止まり、本人の端末に対応する人が表示されます。</p>"
-            .to_owned(),
+    let standing = match (view.taken_by.clone(), view.resolved) {
+        (_, true) => Standing::Resolved,
+        (Some(who), false) => Standing::Taken { who, again: false },
+        (None, false) => Standing::Open,
     };
-    Ok(bare_page("見守りのお知らせ", &format!("{}{action}", summary(&view))))
+    ack_page(view, standing)
 }
 
 pub(super) async fn take(
@@ -53,11 +77,10 @@ pub(super) async fn take(
     .await?;
     let view = view.ok_or(NOT_FOUND)?;
     tracing::info!(notification = id, took, "acknowledgement link used");
-    let said = match (&view.taken_by, took) {
-        (_, true) => "<p class=\"taken\">ありがとうございます。対応をお願いします。ほかの方へのお知らせは止めました。</p>"
-            .to_owned(),
-        (Some(who), false) => format!("<p class=\"taken\">すでに{}が対応しています。</p>", escape(who)),
-        (None, false) => "<p>この件は解決済みです。</p>".to_owned(),
+    let standing = match (view.taken_by.clone(), took) {
+        (_, true) => Standing::Took,
+        (Some(who), false) => Standing::Taken { who, again: true },
+        (None, false) => Standing::Resolved,
     };
-    Ok(bare_page("見守りのお知らせ", &format!("{}{said}", summary(&view))))
+    ack_page(view, standing)
 }

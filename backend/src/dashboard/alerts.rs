@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
+use super::layout::{Chrome, Pager, render};
+use super::{ListPage, PageError, Session, Submitted};
 use crate::routes::{AppState, blocking};
 
 pub(super) async fn queue(
@@ -18,48 +19,55 @@ pub(super) async fn queue(
         Ok((s.alert_queue(district.as_deref(), at)?, s.notify_backlog(district.as_deref())?))
     })
     .await?;
-    let csrf = session.csrf();
-    let mut body = String::from("<h1>対応が必要な人</h1>");
     // Mail the server has not taken yet: the ladder is not reaching anyone's phone.
-    if let Some(why) = backlog.last_error.as_deref().filter(|_| backlog.waiting > 0) {
-        body.push_str(&format!(
-            "<p id=\"notify-backlog\" role=\"alert\">メールのお知らせ {} 通がまだ届けられていません（{}）。\
-             電話で連絡してください。</p>",
-            backlog.waiting,
-            escape(why)
-        ));
-    }
-    body.push_str(
-        "<table id=\"alerts\"><tr><th>内容</th><th>氏名</th><th>地区</th><th>発生</th><th>対応</th></tr>",
-    );
-    for (alert, name, district) in alerts.rows {
-        let raised = alert.raised.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M");
-        let ack = if alert.acknowledged {
-            "対応中".to_owned()
-        } else {
-            format!(
-                "<form method=\"post\" action=\"/alerts/{id}/acknowledge\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <button>対応します</button></form>",
-                id = alert.id
-            )
-        };
-        body.push_str(&format!(
-            "<tr data-alert=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{raised}</td><td>{ack}\
-             <form method=\"post\" action=\"/alerts/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <input name=\"note\" placeholder=\"電話・訪問の結果\" required><button>解決</button></form></td></tr>",
-            match alert.danger {
-                // The danger first: 「火事」 tells whom to call before anything else.
-                Some(d) => format!("<strong>{}</strong>：{}", d.label(), alert.kind.label()),
-                None => alert.kind.label().to_owned(),
-            },
-            escape(&name),
-            escape(&district),
-            id = alert.id
-        ));
-    }
-    body.push_str("</table>");
-    body.push_str(&pager("/alerts", at, alerts.more));
-    Ok(page("対応が必要な人", &body))
+    let backlog = backlog.last_error.filter(|_| backlog.waiting > 0).map(|why| (backlog.waiting, why));
+    let rows = alerts
+        .rows
+        .into_iter()
+        .map(|(alert, name, district)| AlertLine {
+            id: alert.id,
+            danger: alert.danger.map(|d| d.label()),
+            kind: alert.kind.label(),
+            name,
+            district,
+            raised: alert
+                .raised
+                .with_timezone(&crate::clock::town_offset())
+                .format("%m/%d %H:%M")
+                .to_string(),
+            acknowledged: alert.acknowledged,
+        })
+        .collect();
+    render(&AlertsPage {
+        chrome: session.chrome("対応が必要な人", "/alerts"),
+        csrf: session.csrf(),
+        backlog,
+        rows,
+        pager: Pager::new("/alerts", at, alerts.more),
+    })
+}
+
+/// An open alert as the queue shows it; the danger, when named, leads: 「火事」 tells
+/// whom to call before anything else.
+struct AlertLine {
+    id: i64,
+    danger: Option<&'static str>,
+    kind: &'static str,
+    name: String,
+    district: String,
+    raised: String,
+    acknowledged: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    chrome: Chrome,
+    csrf: String,
+    /// Mails waiting, and the mail server's last refusal.
+    backlog: Option<(u64, String)>,
+    rows: Vec<AlertLine>,
+    pager: Pager,
 }
 
 /// Checks that the alert is open and within the user's district.

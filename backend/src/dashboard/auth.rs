@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{PageError, SESSION_COOKIE, Session, bare_page, check_csrf, escape};
+use super::layout::{Chrome, render};
+use super::{PageError, SESSION_COOKIE, Session, check_csrf};
 use crate::attempts;
 use crate::password::{dummy_hash, verify_password};
 use crate::routes::{AppState, blocking};
@@ -46,30 +47,31 @@ fn random_token() -> String {
     })
 }
 
-fn login_form(message: &str, pre_session: &str) -> String {
-    format!(
-        "<h1>みまもり ログイン</h1>{}<form method=\"post\" action=\"/login\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>ログイン名 <input name=\"login\" autocomplete=\"username\" required></label>\
-         <label>パスワード <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\">ログイン</button></form>",
-        if message.is_empty() { String::new() } else { format!("<p role=\"alert\">{}</p>", escape(message)) },
-        login_csrf_token(pre_session)
-    )
+/// The login page (`templates/login.html`); `message` says why the last try failed.
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    message: &'static str,
+    csrf: String,
+}
+
+fn login_form(message: &'static str, pre_session: &str) -> Result<axum::response::Html<String>, PageError> {
+    render(&LoginPage { chrome: Chrome::bare("ログイン"), message, csrf: login_csrf_token(pre_session) })
 }
 
 /// The login page; sets a fresh pre-session cookie unless the browser has one.
-pub(super) async fn login_page(headers: HeaderMap) -> Response {
+pub(super) async fn login_page(headers: HeaderMap) -> Result<Response, PageError> {
     let existing = super::cookie_token_named(&headers, LOGIN_COOKIE);
     let token = existing.clone().unwrap_or_else(random_token);
-    let mut resp = bare_page("ログイン", &login_form("", &token)).into_response();
+    let mut resp = login_form("", &token)?.into_response();
     if existing.is_none() {
         // An hour: it guards one form, it is not a session. `__Host-` needs `Path=/`.
         let cookie =
             format!("{LOGIN_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
         resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ASCII cookie"));
     }
-    resp
+    Ok(resp)
 }
 
 pub(super) async fn login(
@@ -79,30 +81,30 @@ pub(super) async fn login(
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) =
-        form.map_err(|_| PageError::Refused(StatusCode::BAD_REQUEST, "フォームが読めません。"))?;
+        form.map_err(|_| PageError::Outside(StatusCode::BAD_REQUEST, "フォームが読めません。"))?;
     // Checked before anything is counted or verified: a forged login changes nothing.
     let pre_session = super::cookie_token_named(&headers, LOGIN_COOKIE)
         .filter(|t| form.get("csrf").is_some_and(|c| super::same_token(c, &login_csrf_token(t))))
-        .ok_or(PageError::Refused(
+        .ok_or(PageError::Outside(
             StatusCode::FORBIDDEN,
             "フォームの確認トークンがありません。ログイン画面を開き直してください。",
         ))?;
     let (Some(login), Some(password)) = (form.get("login"), form.get("password")) else {
-        return Err(PageError::Refused(
+        return Err(PageError::Outside(
             StatusCode::BAD_REQUEST,
             "ログイン名とパスワードを入力してください。",
         ));
     };
     let (login, password) = (login.chars().take(64).collect::<String>(), password.clone());
     let Some(attempt) = attempts::begin(&state, attempts::LOGIN, &login, peer).await? else {
-        return Err(PageError::Refused(
+        return Err(PageError::Outside(
             StatusCode::TOO_MANY_REQUESTS,
             "ログインの失敗が続いたため、しばらく待ってからやり直してください。",
         ));
     };
     let Ok(Ok(_permit)) = tokio::time::timeout(VERIFY_WAIT, VERIFIER.acquire()).await else {
         attempt.not_checked(&state).await?;
-        return Err(PageError::Refused(
+        return Err(PageError::Outside(
             StatusCode::SERVICE_UNAVAILABLE,
             "混み合っています。少し待ってからもう一度ログインしてください。",
         ));
@@ -118,7 +120,7 @@ pub(super) async fn login(
     let Some(user) = user.filter(|_| ok) else {
         // The attempt's row stays: it is the failure.
         tracing::info!("dashboard login refused");
-        let body = bare_page("ログイン", &login_form("ログイン名かパスワードが違います。", &pre_session));
+        let body = login_form("ログイン名かパスワードが違います。", &pre_session)?;
         return Ok((StatusCode::UNAUTHORIZED, body).into_response());
     };
     attempt.succeeded(&state).await?;

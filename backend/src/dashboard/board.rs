@@ -7,9 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 
-use super::{PageError, Session, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session};
 use crate::routes::{AppState, blocking};
-use crate::store::Role;
+use crate::store::{BoardCounts, Role};
 
 /// Rows shown at once; the counts always cover everyone.
 const ROWS: usize = 200;
@@ -44,44 +45,50 @@ pub(super) async fn board(
     .await?;
     // A declaration in force heads the board; a warning at alert level 4 or above
     // proposes one to those who may declare it.
-    let banner = match (&disaster, super::disaster::level4_warnings(&weather)) {
-        (Some(d), _) => format!(
-            "<p id=\"disaster\" role=\"alert\">災害モード：{}（<a href=\"/roster\">要支援者名簿</a>）</p>",
-            escape(&d.reason)
-        ),
-        (None, w) if !w.is_empty() && matches!(session.user.role, Role::Admin | Role::Officer) => format!(
-            "<p id=\"proposal\" role=\"alert\">警戒レベル4以上に当たる情報が出ています（{}）。\
-             <a href=\"/disaster\">災害モードを宣言する</a></p>",
-            escape(&w.join("、"))
-        ),
-        _ => String::new(),
+    let proposal = match (&disaster, super::disaster::level4_warnings(&weather)) {
+        (None, w) if !w.is_empty() && matches!(session.user.role, Role::Admin | Role::Officer) => {
+            Some(w.join("、"))
+        }
+        _ => None,
     };
-    let mut body = banner;
-    body.push_str(&format!(
-        "<h1>本日の安否 {}</h1><form method=\"post\" action=\"/logout\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>ログアウト</button></form>\
-         <table id=\"counts\"><tr><th>確認済み</th><th>未確認</th><th>要支援</th><th>一時停止</th><th>確認待ち</th><th>端末オフライン</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\
-         <table id=\"residents\"><tr><th>状態</th><th>氏名</th><th>地区</th></tr>",
-        escape(district.as_deref().unwrap_or("町全体")),
-        session.csrf(),
-        counts.confirmed,
-        counts.unconfirmed,
-        counts.needs_help,
-        counts.paused,
-        counts.pending,
-        counts.device_offline
-    ));
-    for r in rows {
-        body.push_str(&format!(
-            "<tr data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{}\">{}</a></td><td>{}</td></tr>",
-            r.state,
-            r.state.label(),
-            r.resident.0,
-            escape(&r.display_name),
-            escape(&r.district)
-        ));
-    }
-    body.push_str("</table>");
-    Ok(page("本日の安否", &body))
+    let rows = rows
+        .into_iter()
+        .map(|r| BoardRow {
+            state: format!("{:?}", r.state),
+            label: r.state.label(),
+            id: r.resident.0,
+            name: r.display_name,
+            district: r.district,
+        })
+        .collect();
+    render(&BoardPage {
+        chrome: session.chrome("本日の安否", "/board"),
+        area: district.unwrap_or_else(|| "町全体".to_owned()),
+        disaster: disaster.map(|d| d.reason),
+        proposal,
+        counts,
+        rows,
+    })
+}
+
+/// A resident's line on the board; `state` is the `data-state` value (and class).
+struct BoardRow {
+    state: String,
+    label: &'static str,
+    id: i64,
+    name: String,
+    district: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    chrome: Chrome,
+    area: String,
+    /// The reason of a declaration in force.
+    disaster: Option<String>,
+    /// Level-4 warnings proposing a declaration.
+    proposal: Option<String>,
+    counts: BoardCounts,
+    rows: Vec<BoardRow>,
 }

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDateTime};
 
-use super::{ListPage, PageError, Session, Submitted, escape, live_page, page, pager};
+use super::layout::{Chrome, Pager, render};
+use super::{ListPage, PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{Actor, CampaignId, Role};
+use crate::store::{Actor, Campaign, CampaignId, CampaignProgress, ResidentId, Role};
 
 const MAX_MESSAGE_CHARS: usize = 200;
 /// How often an open campaign's progress page reloads itself.
@@ -37,31 +38,32 @@ pub(super) async fn list(
     // 民生委員 see town-wide campaigns and their own district's.
     let own = session.scope()?;
     let campaigns = blocking(&state.store, move |s| s.campaigns(own.as_deref(), at)).await?;
-    let mut body = String::from("<h1>安否確認</h1><ul id=\"campaigns\">");
-    for c in &campaigns.rows {
-        body.push_str(&format!(
-            "<li><a href=\"/campaigns/{}\">{}</a> {} 締切 {}{}</li>",
-            c.id.0,
-            escape(&c.message),
-            escape(c.district.as_deref().unwrap_or("町全体")),
-            c.deadline.with_timezone(&town_offset()).format("%m/%d %H:%M"),
-            if c.closed { " (終了)" } else { "" }
-        ));
+    render(&CampaignsPage {
+        chrome: session.chrome("安否確認", "/campaigns"),
+        rows: campaigns.rows,
+        pager: Pager::new("/campaigns", at, campaigns.more),
+        may_start: may_run_campaigns(&session).is_ok(),
+        csrf: session.csrf(),
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "campaigns.html")]
+struct CampaignsPage {
+    chrome: Chrome,
+    rows: Vec<Campaign>,
+    pager: Pager,
+    /// Officers and admins get the form to start one.
+    may_start: bool,
+    csrf: String,
+}
+
+impl CampaignsPage {
+    const MAX_MESSAGE_CHARS: usize = MAX_MESSAGE_CHARS;
+
+    fn deadline(c: &Campaign) -> String {
+        c.deadline.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
     }
-    body.push_str("</ul>");
-    body.push_str(&pager("/campaigns", at, campaigns.more));
-    if may_run_campaigns(&session).is_ok() {
-        body.push_str(&format!(
-            "<h2>新しい安否確認</h2><form method=\"post\" action=\"/campaigns\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <label>地区(空欄は町全体) <input name=\"district\"></label>\
-             <label>メッセージ <input name=\"message\" required maxlength=\"{MAX_MESSAGE_CHARS}\"></label>\
-             <label>締切 <input name=\"deadline\" type=\"datetime-local\" required></label>\
-             <button>開始</button></form>",
-            session.csrf()
-        ));
-    }
-    Ok(page("安否確認", &body))
 }
 
 pub(super) async fn start(
@@ -111,71 +113,77 @@ pub(super) async fn progress(
         _ => None,
     };
     let p = blocking(&state.store, move |s| s.campaign_progress_in(CampaignId(id), scope.as_deref())).await?;
-    let mut body = format!(
-        "<h1>安否確認: {}</h1><table id=\"progress\"><tr><th>対象</th><th>無事</th><th>要支援</th><th>未回答</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-        escape(&campaign.message),
-        p.targeted,
-        p.safe,
-        p.needs_help,
-        p.non_responders.len()
-    );
-    // Calls for help first; a later 「無事」 is shown beside the call, never instead.
-    if !p.needs_help_list.is_empty() {
-        body.push_str("<h2>助けが必要と答えた方</h2><ul id=\"needs-help\">");
-        for (resident, name, safe_after) in &p.needs_help_list {
-            let later = safe_after.map_or(String::new(), |t| {
-                format!(
-                    " <strong>その後 {} に「無事」と回答</strong>（対応で確かめてください）",
-                    t.with_timezone(&crate::clock::town_offset()).format("%H:%M")
-                )
-            });
-            body.push_str(&format!(
-                "<li data-resident=\"{}\"><a href=\"/residents/{}\">{}</a>{later}</li>",
-                resident.0,
-                resident.0,
-                escape(name)
-            ));
-        }
-        body.push_str("</ul>");
-    }
-    body.push_str("<h2>未回答の方(電話してください)</h2><ul id=\"non-responders\">");
     let year = crate::clock::local_day(state.clock.now()).year();
-    for ((resident, name), risk) in
-        p.non_responders.iter().zip(&p.non_responder_names).zip(&p.non_responder_risk)
-    {
-        let mut why = Vec::new();
-        if risk.lives_alone {
-            why.push("一人暮らし".to_owned());
-        }
-        if risk.help_days > 0 {
-            why.push(format!("要支援歴{}日", risk.help_days));
-        }
-        if let Some(born) = risk.birth_year {
-            why.push(format!("{}歳", year - born));
-        }
-        body.push_str(&format!(
-            "<li data-resident=\"{}\"><a href=\"/residents/{}\">{}</a> <small>{}</small></li>",
-            resident.0,
-            resident.0,
-            escape(name),
-            why.join("・")
-        ));
-    }
-    body.push_str("</ul>");
-    if !campaign.closed && may_run_campaigns(&session).is_ok() {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/campaigns/{id}/close\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button>終了する</button></form>",
-            session.csrf()
-        ));
-    }
-    // An open campaign's page follows the answers as they arrive.
-    Ok(if campaign.closed {
-        page("安否確認", &body)
-    } else {
-        live_page("安否確認", PROGRESS_REFRESH_SECS, &body)
+    let help = p
+        .needs_help_list
+        .iter()
+        .map(|(resident, name, safe_after)| HelpLine {
+            id: *resident,
+            name: name.clone(),
+            safe_after: safe_after.map(|t| t.with_timezone(&town_offset()).format("%H:%M").to_string()),
+        })
+        .collect();
+    let waiting = p
+        .non_responders
+        .iter()
+        .zip(&p.non_responder_names)
+        .zip(&p.non_responder_risk)
+        .map(|((resident, name), risk)| {
+            let mut why = Vec::new();
+            if risk.lives_alone {
+                why.push("一人暮らし".to_owned());
+            }
+            if risk.help_days > 0 {
+                why.push(format!("要支援歴{}日", risk.help_days));
+            }
+            if let Some(born) = risk.birth_year {
+                why.push(format!("{}歳", year - born));
+            }
+            WaitingLine { id: *resident, name: name.clone(), why: why.join("・") }
+        })
+        .collect();
+    render(&ProgressPage {
+        chrome: session.chrome("安否確認", "/campaigns"),
+        // An open campaign's page follows the answers as they arrive.
+        refresh: (!campaign.closed).then_some(PROGRESS_REFRESH_SECS),
+        may_close: !campaign.closed && may_run_campaigns(&session).is_ok(),
+        csrf: session.csrf(),
+        id,
+        message: campaign.message,
+        help,
+        waiting,
+        p,
     })
+}
+
+/// One who answered that they need help; a later 「無事」 is shown beside the call,
+/// never instead of it.
+struct HelpLine {
+    id: ResidentId,
+    name: String,
+    safe_after: Option<String>,
+}
+
+/// One who has not answered, with why to phone them first.
+struct WaitingLine {
+    id: ResidentId,
+    name: String,
+    why: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "progress.html")]
+struct ProgressPage {
+    chrome: Chrome,
+    /// Seconds between reloads while the campaign is open.
+    refresh: Option<u32>,
+    may_close: bool,
+    csrf: String,
+    id: i64,
+    message: String,
+    help: Vec<HelpLine>,
+    waiting: Vec<WaitingLine>,
+    p: CampaignProgress,
 }
 
 pub(super) async fn close(

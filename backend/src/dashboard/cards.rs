@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
+use super::layout::{Chrome, Pager, render};
+use super::{ListPage, PageError, Session, Submitted};
 use crate::routes::{AppState, blocking};
-use crate::store::CardLinkOutcome;
+use crate::store::{CardLinkOutcome, ResidentId};
 
 const STAFF_ONLY: &str = "カードの登録は職員が行います。";
 
@@ -18,22 +19,22 @@ pub(super) async fn list(
 ) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
     let pending = blocking(&state.store, move |s| s.pending_card_links(at)).await?;
-    let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>カード登録の申請</h1><table id=\"card-links\"><tr><th>住民</th><th>地区</th><th></th></tr>",
-    );
-    for (id, resident, district) in pending.rows {
-        body.push_str(&format!(
-            "<tr data-request=\"{id}\"><td><a href=\"/residents/{r}\">{r}</a></td><td>{}</td><td>\
-             <form method=\"post\" action=\"/card-links/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <button>承認</button></form></td></tr>",
-            escape(&district),
-            r = resident.0
-        ));
-    }
-    body.push_str("</table>");
-    body.push_str(&pager("/card-links", at, pending.more));
-    Ok(page("カード登録の申請", &body))
+    render(&CardLinksPage {
+        chrome: session.chrome("カード登録の申請", "/card-links"),
+        csrf: session.csrf(),
+        rows: pending.rows,
+        pager: Pager::new("/card-links", at, pending.more),
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "card_links.html")]
+struct CardLinksPage {
+    chrome: Chrome,
+    csrf: String,
+    /// (request, resident, district)
+    rows: Vec<(i64, ResidentId, String)>,
+    pager: Pager,
 }
 
 pub(super) async fn approve(

@@ -11,10 +11,12 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, check_csrf, escape, page};
+use super::layout::{Chrome, render};
+
+use super::{PageError, Session, Submitted, check_csrf};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{BundleError, Correction, Role};
+use crate::store::{BundleError, BundleInfo, Correction, Role};
 use vocab::{BodyPart, Intent, Question};
 
 /// Rows listed at once, newest first.
@@ -24,87 +26,117 @@ pub const MAX_PHRASE_CHARS: usize = 200;
 /// The largest bundle the upload form takes (today's is 0.8 MB; corrections add little).
 pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 
-fn options(selected: &str) -> String {
+/// A choice of a `<select>`: its value, label and whether it is chosen.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+fn intent_choices(selected: &str) -> Vec<Choice> {
     Intent::ALL
         .iter()
-        .map(|i| {
-            let sel = if i.key() == selected { " selected" } else { "" };
-            format!("<option value=\"{}\"{sel}>{}</option>", i.key(), i.label())
-        })
+        .map(|i| Choice { value: i.key(), label: i.label(), selected: i.key() == selected })
         .collect()
 }
 
-fn body_options(selected: Option<&str>) -> String {
-    let mut out = String::from("<option value=\"\">(なし)</option>");
+fn body_choices(selected: Option<&str>) -> Vec<Choice> {
+    let none = Choice { value: "", label: "(なし)", selected: false };
     // Corrections are exported as `dialect-model learn` reads them: body parts by kanji.
-    for part in BodyPart::ALL.iter().map(|b| b.kanji()) {
-        let sel = if Some(part) == selected { " selected" } else { "" };
-        out.push_str(&format!("<option value=\"{part}\"{sel}>{part}</option>"));
-    }
-    out
+    std::iter::once(none)
+        .chain(BodyPart::ALL.iter().map(|b| b.kanji()).map(|part| Choice {
+            value: part,
+            label: part,
+            selected: Some(part) == selected,
+        }))
+        .collect()
+}
+
+/// A misunderstood answer and its correction form, filled with what is known.
+struct Line {
+    id: i64,
+    corrected: bool,
+    at: String,
+    resident: i64,
+    district: String,
+    question: String,
+    understood: String,
+    /// The recogniser's confidence, in percent.
+    confidence: f32,
+    chosen: String,
+    text: String,
+    intents: Vec<Choice>,
+    parts: Vec<Choice>,
+}
+
+/// A published bundle, as the list shows it.
+struct Bundle {
+    version: u32,
+    published: String,
+    kib: u64,
+}
+
+#[derive(askama::Template)]
+#[template(path = "corrections.html")]
+struct CorrectionsPage {
+    chrome: Chrome,
+    csrf: String,
+    rows: Vec<Line>,
+    /// Office staff export and publish; 民生委員 only correct (`None`).
+    bundles: Option<Vec<Bundle>>,
+}
+
+impl CorrectionsPage {
+    const MAX_PHRASE_CHARS: usize = MAX_PHRASE_CHARS;
 }
 
 pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
     let district = session.scope()?;
     let rows = blocking(&state.store, move |s| s.misunderstandings(district.as_deref(), ROWS)).await?;
-    let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>聞き取りの訂正</h1><p>タブレットが聞き違えた答えです。訪問で聞いた言い方と正しい意味を入れてください。</p>\
-         <table id=\"misunderstandings\"><tr><th>日時</th><th>住民</th><th>地区</th><th>質問</th>\
-         <th>タブレットの理解</th><th>本人が選んだ意味</th><th>訂正</th></tr>",
-    );
-    for m in rows {
-        let (text, intent, part) = match &m.correction {
-            Some(c) => (c.text.as_str(), c.intent.as_str(), c.body_part.as_deref()),
-            None => ("", m.note.chosen.as_deref().unwrap_or(""), None),
-        };
-        body.push_str(&format!(
-            "<tr data-misunderstanding=\"{id}\" data-corrected=\"{}\"><td>{}</td><td><a href=\"/residents/{r}\">{r}</a></td>\
-             <td>{}</td><td>{}</td><td>{} ({:.0}%)</td><td>{}</td><td>\
-             <form method=\"post\" action=\"/corrections/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label>言い方 <input name=\"text\" value=\"{}\" required maxlength=\"{MAX_PHRASE_CHARS}\"></label>\
-             <label>正しい意味 <select name=\"intent\">{}</select></label>\
-             <label>体の部位 <select name=\"body_part\">{}</select></label>\
-             <button>保存</button></form></td></tr>",
-            m.correction.is_some(),
-            m.at.with_timezone(&town_offset()).format("%m/%d %H:%M"),
-            escape(&m.district),
-            escape(Question::label_of(&m.note.question)),
-            escape(Intent::label_of(&m.note.understood)),
-            m.note.confidence * 100.0,
-            escape(m.note.chosen.as_deref().map(Intent::label_of).unwrap_or("-")),
-            escape(text),
-            options(intent),
-            body_options(part),
-            id = m.id,
-            r = m.resident.0,
-        ));
-    }
-    body.push_str("</table>");
-    if session.user.role != Role::Minsei {
-        body.push_str("<p><a href=\"/corrections.tsv\">学習用に書き出す (TSV)</a></p>");
-        let bundles = blocking(&state.store, |s| s.bundles()).await?;
-        body.push_str(&format!(
-            "<h2>配信中の方言辞書</h2><p>書き出した訂正で学習し (<code>dialect-model learn</code>、\
-             <code>dialect-model bundle</code>)、できたファイルをここで配信すると、\
-             タブレットは次の同期で入れ替えます。版の番号は前より大きくしてください。</p>\
-             <form method=\"post\" action=\"/dialect-bundles\" enctype=\"multipart/form-data\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label>方言辞書ファイル <input type=\"file\" name=\"bundle\" required></label>\
-             <button>配信する</button></form>\
-             <table id=\"bundles\"><tr><th>版</th><th>配信日時</th><th>大きさ</th></tr>"
-        ));
-        for b in bundles {
-            body.push_str(&format!(
-                "<tr data-bundle=\"{v}\"><td>{v}</td><td>{}</td><td>{} KB</td></tr>",
-                b.published.with_timezone(&town_offset()).format("%Y/%m/%d %H:%M"),
-                b.bytes.div_ceil(1024),
-                v = b.version,
-            ));
-        }
-        body.push_str("</table>");
-    }
-    Ok(page("聞き取りの訂正", &body))
+    let rows = rows
+        .into_iter()
+        .map(|m| {
+            let (text, intent, part) = match &m.correction {
+                Some(c) => (c.text.clone(), c.intent.as_str(), c.body_part.as_deref()),
+                None => (String::new(), m.note.chosen.as_deref().unwrap_or(""), None),
+            };
+            Line {
+                id: m.id,
+                corrected: m.correction.is_some(),
+                at: m.at.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string(),
+                resident: m.resident.0,
+                question: Question::label_of(&m.note.question).to_owned(),
+                understood: Intent::label_of(&m.note.understood).to_owned(),
+                confidence: m.note.confidence * 100.0,
+                chosen: m.note.chosen.as_deref().map(Intent::label_of).unwrap_or("-").to_owned(),
+                intents: intent_choices(intent),
+                parts: body_choices(part),
+                text,
+                district: m.district.clone(),
+            }
+        })
+        .collect();
+    let bundles = if session.user.role == Role::Minsei {
+        None
+    } else {
+        let published: Vec<BundleInfo> = blocking(&state.store, |s| s.bundles()).await?;
+        Some(
+            published
+                .into_iter()
+                .map(|b| Bundle {
+                    version: b.version,
+                    published: b.published.with_timezone(&town_offset()).format("%Y/%m/%d %H:%M").to_string(),
+                    kib: b.bytes.div_ceil(1024),
+                })
+                .collect(),
+        )
+    };
+    render(&CorrectionsPage {
+        chrome: session.chrome("聞き取りの訂正", "/corrections"),
+        csrf: session.csrf(),
+        rows,
+        bundles,
+    })
 }
 
 pub(super) async fn save(

@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{ListPage, PageError, Session, Submitted, escape, page, pager};
+use super::layout::{Chrome, Pager, render};
+use super::{ListPage, PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::{DeviceId, ResidentId};
@@ -23,43 +24,59 @@ pub(super) async fn list(
         Ok((s.device_list(None, at)?, s.bundles()?.first().map(|b| b.version)))
     })
     .await?;
-    let csrf = session.csrf();
-    let mut body = format!(
-        "<h1>端末の状態</h1><form method=\"post\" action=\"/devices/enrol\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>住民番号 <input name=\"resident\" inputmode=\"numeric\" required></label><button>登録コードを発行</button></form>\
-         <table id=\"devices\"><tr><th>端末</th><th>地区</th><th>最終連絡</th><th>マイク/リーダー/スピーカー</th>\
-         <th>未送信</th><th>空き容量</th><th>版</th><th>方言辞書</th><th></th></tr>"
-    );
-    for d in devices.rows {
-        let seen = d.last_seen.map_or("なし".to_owned(), |t| {
-            t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
-        });
-        let action = if d.revoked {
-            "無効".to_owned()
-        } else {
-            format!(
-                "<form method=\"post\" action=\"/devices/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <button>無効にする</button></form>",
-                d.device.0
-            )
-        };
-        body.push_str(&format!(
-            "<tr data-device=\"{}\"><td>{}</td><td>{}</td><td>{seen}</td><td>{}/{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
-            d.device.0,
-            d.device.0,
-            escape(d.district.as_deref().unwrap_or("-")),
-            d.parts[0].as_str(),
-            d.parts[1].as_str(),
-            d.parts[2].as_str(),
-            d.outbox_len.map_or("-".to_owned(), |v| v.to_string()),
-            d.free_storage_mib.map_or("-".to_owned(), |v| format!("{v} MiB")),
-            escape(&d.app_version),
-            bundle_cell(&d, newest),
-        ));
-    }
-    body.push_str("</table>");
-    body.push_str(&pager("/devices", at, devices.more));
-    Ok(page("端末の状態", &body))
+    let rows = devices
+        .rows
+        .iter()
+        .map(|d| DeviceLine {
+            id: d.device.0,
+            district: d.district.clone().unwrap_or_else(|| "-".to_owned()),
+            seen: d.last_seen.map_or("なし".to_owned(), |t| {
+                t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
+            }),
+            parts: [d.parts[0].as_str(), d.parts[1].as_str(), d.parts[2].as_str()],
+            outbox: d.outbox_len.map_or("-".to_owned(), |v| v.to_string()),
+            free: d.free_storage_mib.map_or("-".to_owned(), |v| format!("{v} MiB")),
+            version: d.app_version.clone(),
+            bundle: bundle_cell(d, newest),
+            revoked: d.revoked,
+        })
+        .collect();
+    render(&DevicesPage {
+        chrome: session.chrome("端末の状態", "/devices"),
+        csrf: session.csrf(),
+        rows,
+        pager: Pager::new("/devices", at, devices.more),
+    })
+}
+
+/// A tablet's row on the health list.
+struct DeviceLine {
+    id: i64,
+    district: String,
+    seen: String,
+    /// Microphone, card reader, speaker.
+    parts: [&'static str; 3],
+    outbox: String,
+    free: String,
+    version: String,
+    bundle: String,
+    revoked: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    chrome: Chrome,
+    csrf: String,
+    rows: Vec<DeviceLine>,
+    pager: Pager,
+}
+
+#[derive(askama::Template)]
+#[template(path = "enrolment_code.html")]
+struct CodePage {
+    chrome: Chrome,
+    code: String,
 }
 
 /// The dialect bundle a tablet reported, flagged when a newer one is published and
@@ -93,13 +110,7 @@ pub(super) async fn enrol(
     .await?
     .ok_or(PageError::Refused(StatusCode::NOT_FOUND, "その住民は登録されていません。"))?;
     tracing::info!(resident = resident.0, user = session.user.user.0, "enrolment code issued");
-    Ok(page(
-        "登録コード",
-        &format!(
-            "<h1>登録コード</h1><p>タブレットの登録画面で入力してください(24時間有効、1回限り)。</p>\
-             <p id=\"code\" style=\"font-size:2em\">{code}</p><a href=\"/devices\">戻る</a>"
-        ),
-    ))
+    render(&CodePage { chrome: session.chrome("登録コード", "/devices"), code })
 }
 
 pub(super) async fn revoke(

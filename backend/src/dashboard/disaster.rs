@@ -12,10 +12,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Duration;
 
-use super::{PageError, Session, Submitted, bare_page, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{BoardState, DeclareRefused, Role, Roster};
+use crate::store::{BoardState, DeclareRefused, Role, Roster, RosterRow};
 
 /// A responder account lasts at most three days; a longer disaster makes new ones.
 const RESPONDER_MAX_HOURS: i64 = 72;
@@ -54,66 +55,46 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Res
         Ok((s.active_disaster()?, s.responders(now)?, s.districts()?, s.weather()?))
     })
     .await?;
-    let csrf = session.csrf();
-    let hidden = format!("<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">");
-    let body = match disaster {
-        Some(d) => {
-            let area = d.districts.as_ref().map_or("町全体".to_owned(), |d| escape(&d.join("・")));
-            let campaigns: String = d
-                .campaigns
-                .iter()
-                .map(|c| format!("<a href=\"/campaigns/{}\">安否確認 {}</a> ", c.0, c.0))
-                .collect();
-            let list: String = responders
-                .iter()
-                .map(|r| format!("<li>{}（{}まで）</li>", escape(&r.login), when(r.expires)))
-                .collect();
-            format!(
-                "<h1>災害モード</h1><p id=\"disaster\" role=\"alert\">{}：{area}（{}に宣言）</p><p>{campaigns}</p>\
-                 <p><a href=\"/roster\">避難行動要支援者名簿</a>（宣言中は同意のない人も含みます）</p>\
-                 <h2>避難支援者のアカウント</h2><ul id=\"responders\">{list}</ul>\
-                 <form method=\"post\" action=\"/disaster/responders\">{hidden}\
-                 <label>ログイン名 <input name=\"login\" required maxlength=\"40\"></label>\
-                 <label>パスワード <input name=\"password\" type=\"password\" minlength=\"12\" required></label>\
-                 <label>有効時間 <input name=\"hours\" type=\"number\" min=\"1\" max=\"{RESPONDER_MAX_HOURS}\" value=\"24\"></label>\
-                 <button>作る</button></form><p>名簿だけを見られ、期限か災害モードの終了で使えなくなります。</p>\
-                 <form method=\"post\" action=\"/disaster/end\">{hidden}<button>災害モードを終える</button></form>",
-                escape(&d.reason),
-                when(d.declared)
-            )
-        }
-        None => {
-            let warned = level4_warnings(&weather);
-            let proposal = if warned.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "<p id=\"proposal\" role=\"alert\">警戒レベル4以上に当たる情報が出ています：{}</p>",
-                    escape(&warned.join("、"))
-                )
-            };
-            let boxes: String = districts
-                .iter()
-                .map(|d| {
-                    let d = escape(d);
-                    format!("<label><input type=\"checkbox\" name=\"district_{d}\" value=\"on\"> {d}</label>")
-                })
-                .collect();
-            format!(
-                "<h1>災害モード</h1>{proposal}<p>宣言すると、選んだ地区で安否確認が始まり、避難行動要支援者名簿に\
-                 同意のない人も載ります（災害対策基本法 第49条の11）。</p>\
-                 <form method=\"post\" action=\"/disaster/declare\" id=\"declare\">{hidden}\
-                 <label>理由 <input name=\"reason\" required maxlength=\"100\" value=\"{}\"></label>\
-                 <fieldset><legend>地区（選ばなければ町全体）</legend>{boxes}</fieldset>\
-                 <label>端末に出す問いかけ <input name=\"message\" required maxlength=\"200\" \
-                 value=\"災害が起きています。けがはありませんか。無事なら「無事」を押してください。\"></label>\
-                 <label>回答の期限(時間) <input name=\"hours\" type=\"number\" min=\"1\" max=\"72\" value=\"3\"></label>\
-                 <button>災害モードを宣言する</button></form>",
-                escape(warned.first().map_or("", String::as_str))
-            )
-        }
-    };
-    Ok(page("災害モード", &body))
+    let declared = disaster.map(|d| Declared {
+        reason: d.reason,
+        area: d.districts.map_or("町全体".to_owned(), |d| d.join("・")),
+        at: when(d.declared),
+        campaigns: d.campaigns.iter().map(|c| c.0).collect(),
+        responders: responders.into_iter().map(|r| (r.login, when(r.expires))).collect(),
+    });
+    render(&DisasterPage {
+        chrome: session.chrome("災害モード", "/disaster"),
+        csrf: session.csrf(),
+        declared,
+        warned: level4_warnings(&weather),
+        districts,
+    })
+}
+
+/// A declaration in force, as its page shows it.
+struct Declared {
+    reason: String,
+    area: String,
+    at: String,
+    campaigns: Vec<i64>,
+    /// (login, until)
+    responders: Vec<(String, String)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "disaster.html")]
+struct DisasterPage {
+    chrome: Chrome,
+    csrf: String,
+    /// `None`: normal times, and the form to declare.
+    declared: Option<Declared>,
+    /// Warnings at alert level 4 or above, proposing a declaration.
+    warned: Vec<String>,
+    districts: Vec<String>,
+}
+
+impl DisasterPage {
+    const RESPONDER_MAX_HOURS: i64 = RESPONDER_MAX_HOURS;
 }
 
 pub(super) async fn declare(
@@ -225,51 +206,58 @@ pub(super) async fn roster(
         blocking(&state.store, move |s| s.roster(viewer, district.as_deref(), printed, now)).await?;
     if session.user.role == Role::Responder && disaster.is_none() {
         // Their account ends with the disaster; this is the moment between.
-        return Err(PageError::Refused(StatusCode::FORBIDDEN, "災害モードは終わりました。"));
+        return Err(PageError::Outside(StatusCode::FORBIDDEN, "災害モードは終わりました。"));
     }
     let scope = match &disaster {
         Some(d) => format!(
             "災害モード（{}）：{}の全員",
-            escape(&d.reason),
-            d.districts.as_ref().map_or("町全体".to_owned(), |d| escape(&d.join("・")))
+            d.reason,
+            d.districts.as_ref().map_or("町全体".to_owned(), |d| d.join("・"))
         ),
         None => "平常時：提供に同意した人のみ".to_owned(),
     };
-    let mut body = format!(
-        "<h1>避難行動要支援者名簿</h1><p id=\"scope\">{scope}</p><p>{}現在 {}人。個人情報です。\
-         目的外に使わず、持ち出した紙は回収してください。この閲覧は記録されています。</p>\
-         <table id=\"roster\"><tr><th>氏名</th><th>地区</th><th>住所</th><th>電話</th><th>必要な支援</th>\
-         <th>本日</th><th>安否確認</th></tr>",
-        when(now),
-        rows.len()
-    );
-    for r in &rows {
-        let mut needs: Vec<&str> = r.needs.iter().map(|n| n.label()).collect();
-        if r.lives_alone {
-            needs.push("一人暮らし");
-        }
-        let answer = match r.answer.as_deref() {
-            Some("safe") => "無事",
-            Some("needs_help") => "助けが必要",
-            _ if disaster.is_some() => "未回答",
-            _ => "-",
-        };
-        body.push_str(&format!(
-            "<tr data-resident=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{answer}</td></tr>",
-            r.resident.0,
-            escape(&r.name),
-            escape(&r.district),
-            escape(&r.address),
-            escape(&r.phone),
-            escape(&needs.join("・")),
-            if r.today == BoardState::Pending { "確認待ち" } else { r.today.label() },
-        ));
-    }
-    body.push_str("</table>");
-    if printed || session.user.role == Role::Responder {
-        let link = if printed { "" } else { "<p><a href=\"/roster?print=1\">印刷用</a></p>" };
-        Ok(bare_page("避難行動要支援者名簿", &format!("{body}{link}")))
-    } else {
-        Ok(page("避難行動要支援者名簿", &format!("{body}<p><a href=\"/roster?print=1\">印刷用</a></p>")))
-    }
+    let lines = rows
+        .into_iter()
+        .map(|r| {
+            let mut needs: Vec<&str> = r.needs.iter().map(|n| n.label()).collect();
+            if r.lives_alone {
+                needs.push("一人暮らし");
+            }
+            let answer = match r.answer.as_deref() {
+                Some("safe") => "無事",
+                Some("needs_help") => "助けが必要",
+                _ if disaster.is_some() => "未回答",
+                _ => "-",
+            };
+            let today = if r.today == BoardState::Pending { "確認待ち" } else { r.today.label() };
+            RosterLine { needs: needs.join("・"), answer, today, row: r }
+        })
+        .collect();
+    render(&RosterPage {
+        chrome: session.chrome("避難行動要支援者名簿", "/roster"),
+        scope,
+        now: when(now),
+        rows: lines,
+        printed,
+    })
+}
+
+/// A resident on the roster, with what the page says of them.
+struct RosterLine {
+    row: RosterRow,
+    needs: String,
+    today: &'static str,
+    answer: &'static str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "roster.html")]
+struct RosterPage {
+    chrome: Chrome,
+    /// Whom the roster holds: consenting residents, or everyone declared.
+    scope: String,
+    now: String,
+    rows: Vec<RosterLine>,
+    /// The paper copy (`?print=1`): no link to itself.
+    printed: bool,
 }

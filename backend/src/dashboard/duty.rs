@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::routes::{AppState, blocking};
-use crate::store::{AccountChange, Role};
+use crate::store::{AccountChange, Role, UserRow};
 
 fn may_set_duty(session: &Session) -> Result<(), PageError> {
     match session.user.role {
@@ -22,29 +23,20 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     may_set_duty(&session)?;
     let now = state.clock.now();
     let users = blocking(&state.store, move |s| s.users(now)).await?;
-    let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>当番</h1><p>当番の人には、対応が必要な人が出るとすぐメールが届きます（民生委員には担当地区の分が届きます）。\
-         30分（助けを求める知らせは10分）だれも対応しないと福祉担当職員に、さらに同意した家族に届きます。</p>\
-         <table id=\"duty\"><tr><th>ログイン名</th><th>役割</th><th>メール</th><th>当番</th><th></th></tr>",
-    );
-    for u in
-        users.iter().filter(|u| !u.disabled && matches!(u.role, Role::Admin | Role::Officer | Role::Staff))
-    {
-        let login = escape(&u.login);
-        let (state, next, label) =
-            if u.on_duty { ("当番", "off", "外す") } else { ("-", "on", "当番にする") };
-        body.push_str(&format!(
-            "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{state}</td><td>\
-             <form method=\"post\" action=\"/duty\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <input type=\"hidden\" name=\"login\" value=\"{login}\"><input type=\"hidden\" name=\"duty\" value=\"{next}\">\
-             <button>{label}</button></form></td></tr>",
-            u.role.label(),
-            u.email.as_deref().map_or("<strong>未設定</strong>".to_owned(), escape),
-        ));
-    }
-    body.push_str("</table>");
-    Ok(page("当番", &body))
+    let users = users
+        .into_iter()
+        .filter(|u| !u.disabled && matches!(u.role, Role::Admin | Role::Officer | Role::Staff))
+        .collect();
+    render(&DutyPage { chrome: session.chrome("当番", "/duty"), csrf: session.csrf(), users })
+}
+
+#[derive(askama::Template)]
+#[template(path = "duty.html")]
+struct DutyPage {
+    chrome: Chrome,
+    csrf: String,
+    /// Office accounts in use: only they can be on duty.
+    users: Vec<UserRow>,
 }
 
 pub(super) async fn set(

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike as _, NaiveDate, NaiveTime};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::clock::{at_local, local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::store::{CheckinWindow, Contact, Profile, ResidentId, SupportNeed};
@@ -147,86 +148,139 @@ pub fn email_ok(email: &str) -> bool {
         && email.chars().all(|c| c.is_ascii_graphic() && !"<>(),;:\\\"[]".contains(c))
 }
 
-/// The profile part of a form, filled with `p`; `logins` names who recorded consents.
-fn profile_fields(p: &Profile, logins: &std::collections::HashMap<crate::store::UserId, String>) -> String {
-    let recorded = |r: Option<(Option<crate::store::UserId>, chrono::DateTime<chrono::Utc>)>| match r {
-        Some((by, at)) => format!(
-            " <small>記録 {} {}</small>",
-            at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M"),
-            escape(by.and_then(|b| logins.get(&b)).map_or("事務所の端末", String::as_str))
-        ),
-        None => String::new(),
-    };
-    let mut out = format!(
-        "<fieldset><legend>確認の時間帯</legend>\
-         <label>始め <input name=\"window_start\" type=\"time\" value=\"{}\" required></label>\
-         <label>終わり <input name=\"window_end\" type=\"time\" value=\"{}\" required></label>\
-         <label>猶予(分) <input name=\"grace_minutes\" type=\"number\" min=\"0\" max=\"240\" value=\"{}\"></label>\
-         <p>終わりが始めより早いときは、夜から翌朝にかけての時間帯です。</p></fieldset>\
-         <fieldset><legend>体操で注意すること</legend>",
-        p.window.start.format("%H:%M"),
-        p.window.end.format("%H:%M"),
-        p.window.grace_minutes
-    );
-    for c in Contraindication::ALL {
-        let (name, label) = (c.key(), c.label());
-        let checked = if p.contraindications.iter().any(|c| c == name) { " checked" } else { "" };
-        out.push_str(&format!(
-            "<label><input type=\"checkbox\" name=\"ci_{name}\" value=\"on\"{checked}> {label}</label>"
-        ));
+/// A check box of the form: its field name, label and state.
+struct Check {
+    name: String,
+    label: &'static str,
+    checked: bool,
+}
+
+/// A contact's row of the form (`contact{i}_…` fields).
+struct ContactFields {
+    i: usize,
+    name: String,
+    relation: String,
+    phone: String,
+    email: String,
+    notify: bool,
+    /// When and by whom the consent to be mailed was recorded.
+    recorded: Option<String>,
+}
+
+/// The profile part of the enrolment and edit forms (`templates/profile_fields.html`).
+struct ProfileFields {
+    window_start: String,
+    window_end: String,
+    grace_minutes: u32,
+    contraindications: Vec<Check>,
+    lives_alone: bool,
+    birth_year: String,
+    phone: String,
+    address: String,
+    needs: Vec<Check>,
+    roster_consent: bool,
+    consent_recorded: Option<String>,
+    contacts: Vec<ContactFields>,
+    pin_sign_in: bool,
+}
+
+impl ProfileFields {
+    const MAX_NAME_CHARS: usize = MAX_NAME_CHARS;
+
+    /// The fields filled with `p`; `logins` names who recorded consents.
+    fn of(p: &Profile, logins: &HashMap<crate::store::UserId, String>) -> ProfileFields {
+        let recorded = |r: Option<(Option<crate::store::UserId>, chrono::DateTime<chrono::Utc>)>| {
+            r.map(|(by, at)| {
+                format!(
+                    "{} {}",
+                    at.with_timezone(&town_offset()).format("%Y-%m-%d %H:%M"),
+                    by.and_then(|b| logins.get(&b)).map_or("事務所の端末", String::as_str)
+                )
+            })
+        };
+        ProfileFields {
+            window_start: p.window.start.format("%H:%M").to_string(),
+            window_end: p.window.end.format("%H:%M").to_string(),
+            grace_minutes: p.window.grace_minutes,
+            contraindications: Contraindication::ALL
+                .iter()
+                .map(|c| Check {
+                    name: format!("ci_{}", c.key()),
+                    label: c.label(),
+                    checked: p.contraindications.iter().any(|k| k == c.key()),
+                })
+                .collect(),
+            lives_alone: p.lives_alone,
+            birth_year: p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+            phone: p.phone.clone(),
+            address: p.address.clone(),
+            needs: SupportNeed::ALL
+                .into_iter()
+                .map(|n| Check {
+                    name: format!("need_{}", n.key()),
+                    label: n.label(),
+                    checked: p.support_needs.contains(&n),
+                })
+                .collect(),
+            roster_consent: p.roster_consent,
+            consent_recorded: recorded(p.roster_consent_recorded),
+            contacts: (0..CONTACT_ROWS)
+                .map(|i| {
+                    let c = p.contacts.get(i);
+                    let v = |f: fn(&Contact) -> &str| c.map(|c| f(c).to_owned()).unwrap_or_default();
+                    ContactFields {
+                        i,
+                        name: v(|c| &c.name),
+                        relation: v(|c| &c.relation),
+                        phone: v(|c| &c.phone),
+                        email: v(|c| &c.email),
+                        notify: c.is_some_and(|c| c.notify_consent),
+                        recorded: recorded(c.and_then(|c| c.consent_recorded)),
+                    }
+                })
+                .collect(),
+            pin_sign_in: p.pin_sign_in,
+        }
     }
-    out.push_str(&format!(
-        "</fieldset><label><input type=\"checkbox\" name=\"lives_alone\" value=\"on\"{}> 一人暮らし</label>\
-         <label>生まれた年 <input name=\"birth_year\" type=\"number\" min=\"1900\" value=\"{}\"></label>\
-         <label>本人の電話 <input name=\"phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label>\
-         <label>住所 <input name=\"address\" value=\"{}\" maxlength=\"200\"></label>\
-         <fieldset><legend>災害時の避難に必要な支援(避難行動要支援者名簿)</legend>{}\
-         <label><input type=\"checkbox\" name=\"roster_consent\" value=\"on\"{}> 平常時から名簿を避難支援者\
-         (消防団・自主防災組織)に提供することに本人が同意</label>{}\
-         <p>同意がなくても、災害が宣言されている間は名簿を提供できます(災害対策基本法 第49条の11)。</p></fieldset>\
-         <fieldset><legend>緊急連絡先</legend>\
-         <p>「メールで知らせる」は、本人の見守りで職員・民生委員が応じないとき、この人にもメールで知らせることに\
-         本人と連絡先の方が同意したときだけ選びます。記録した人と日時が残ります。</p>",
-        if p.lives_alone { " checked" } else { "" },
-        p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
-        escape(&p.phone),
-        escape(&p.address),
-        SupportNeed::ALL
-            .into_iter()
-            .map(|n| format!(
-                "<label><input type=\"checkbox\" name=\"need_{}\" value=\"on\"{}> {}</label>",
-                n.key(),
-                if p.support_needs.contains(&n) { " checked" } else { "" },
-                n.label()
-            ))
-            .collect::<String>(),
-        if p.roster_consent { " checked" } else { "" },
-        recorded(p.roster_consent_recorded)
-    ));
-    for i in 0..CONTACT_ROWS {
-        let c = p.contacts.get(i);
-        let v = |f: fn(&Contact) -> &str| c.map(|c| escape(f(c))).unwrap_or_default();
-        out.push_str(&format!(
-            "<p><label>名前 <input name=\"contact{i}_name\" value=\"{}\" maxlength=\"{MAX_NAME_CHARS}\"></label>\
-             <label>続柄 <input name=\"contact{i}_relation\" value=\"{}\" maxlength=\"20\"></label>\
-             <label>電話 <input name=\"contact{i}_phone\" type=\"tel\" value=\"{}\" maxlength=\"20\"></label>\
-             <label>メール <input name=\"contact{i}_email\" type=\"email\" value=\"{}\" maxlength=\"254\"></label>\
-             <label><input type=\"checkbox\" name=\"contact{i}_notify\" value=\"on\"{}> メールで知らせる(同意あり)</label>{}</p>",
-            v(|c| &c.name),
-            v(|c| &c.relation),
-            v(|c| &c.phone),
-            v(|c| &c.email),
-            if c.is_some_and(|c| c.notify_consent) { " checked" } else { "" },
-            recorded(c.and_then(|c| c.consent_recorded))
-        ));
-    }
-    out.push_str(&format!(
-        "</fieldset><fieldset><legend>毎日の利用開始</legend><label><input type=\"checkbox\" \
-         name=\"pin_sign_in\" value=\"on\"{}> カードをかざしたあと、カードの暗証番号(4けた)も押してもらう</label>\
-         <p>カードを家族以外が手にするおそれがあるときに選びます。選ぶと画面に触れるだけでは始まりません。</p></fieldset>",
-        if p.pin_sign_in { " checked" } else { "" }
-    ));
-    out
+}
+
+#[derive(askama::Template)]
+#[template(path = "resident_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    csrf: String,
+    fields: ProfileFields,
+}
+
+impl NewPage {
+    const MAX_NAME_CHARS: usize = MAX_NAME_CHARS;
+    const MAX_DISTRICT_CHARS: usize = MAX_DISTRICT_CHARS;
+}
+
+/// A pause as the edit page lists it.
+struct PauseLine {
+    id: i64,
+    from: String,
+    until: String,
+    reason: String,
+    /// Still running: it can be ended today.
+    running: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "resident_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    csrf: String,
+    id: i64,
+    name: String,
+    district: String,
+    fields: ProfileFields,
+    pauses: Vec<PauseLine>,
+}
+
+impl EditPage {
+    const MAX_REASON_CHARS: usize = MAX_REASON_CHARS;
 }
 
 pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError> {
@@ -248,18 +302,11 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         roster_consent_recorded: None,
         pin_sign_in: false,
     };
-    Ok(page(
-        "住民の登録",
-        &format!(
-            "<h1>住民の登録</h1><form method=\"post\" action=\"/residents\" id=\"enrol\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <label>氏名 <input name=\"display_name\" required maxlength=\"{MAX_NAME_CHARS}\"></label>\
-             <label>地区 <input name=\"district\" required maxlength=\"{MAX_DISTRICT_CHARS}\"></label>{}\
-             <button>登録する</button></form>",
-            session.csrf(),
-            profile_fields(&blank, &Default::default())
-        ),
-    ))
+    render(&NewPage {
+        chrome: session.chrome("住民の登録", "/residents/new"),
+        csrf: session.csrf(),
+        fields: ProfileFields::of(&blank, &HashMap::new()),
+    })
 }
 
 pub(super) async fn enrol(
@@ -296,47 +343,29 @@ pub(super) async fn edit_form(
     })
     .await?;
     let rec = rec.ok_or(PageError::Refused(StatusCode::NOT_FOUND, "その住民は見つかりません。"))?;
-    let csrf = session.csrf();
-    let time =
+    let day =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%Y-%m-%d").to_string();
     let now = state.clock.now();
-    let mut pauses =
-        String::from("<table id=\"pauses\"><tr><th>から</th><th>まで</th><th>理由</th><th></th></tr>");
-    for p in &rec.pauses {
-        let end = if p.until > now {
-            format!(
-                "<form method=\"post\" action=\"/residents/{id}/pauses/{}/end\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <button>今日で終える</button></form>",
-                p.id
-            )
-        } else {
-            "終了".to_owned()
-        };
-        pauses.push_str(&format!(
-            "<tr data-pause=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{end}</td></tr>",
-            p.id,
-            time(p.from),
-            time(p.until),
-            escape(&p.reason)
-        ));
-    }
-    pauses.push_str("</table>");
-    Ok(page(
-        "住民の変更",
-        &format!(
-            "<h1>{} さんの設定 ({})</h1><form method=\"post\" action=\"/residents/{id}/edit\" id=\"profile\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{}<button>保存する</button></form>\
-             <h2>一時停止(入院・外泊など)</h2>{pauses}\
-             <form method=\"post\" action=\"/residents/{id}/pauses\" id=\"pause\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label>から <input name=\"from\" type=\"date\" required></label>\
-             <label>まで <input name=\"until\" type=\"date\" required></label>\
-             <label>理由 <input name=\"reason\" required maxlength=\"{MAX_REASON_CHARS}\"></label>\
-             <button>一時停止する</button></form><p><a href=\"/residents/{id}\">住民のページへ</a></p>",
-            escape(&rec.display_name),
-            escape(&rec.district),
-            profile_fields(&rec.profile, &logins)
-        ),
-    ))
+    let pauses = rec
+        .pauses
+        .iter()
+        .map(|p| PauseLine {
+            id: p.id,
+            from: day(p.from),
+            until: day(p.until),
+            reason: p.reason.clone(),
+            running: p.until > now,
+        })
+        .collect();
+    render(&EditPage {
+        chrome: session.chrome("住民の変更", ""),
+        csrf: session.csrf(),
+        id,
+        fields: ProfileFields::of(&rec.profile, &logins),
+        name: rec.display_name,
+        district: rec.district,
+        pauses,
+    })
 }
 
 pub(super) async fn update(

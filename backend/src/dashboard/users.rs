@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::routes::{AppState, blocking};
-use crate::store::{AccountChange, Role};
+use crate::store::{AccountChange, Role, UserRow};
 
 const ADMIN_ONLY: &str = "アカウントの管理は管理者が行います。";
 
@@ -30,81 +31,45 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     })
     .await?;
     let logins: std::collections::HashMap<_, _> = users.iter().map(|u| (u.user, u.login.clone())).collect();
-    let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>アカウント</h1><table id=\"users\"><tr><th>ログイン名</th><th>役割</th><th>地区</th>\
-         <th>状態</th><th>ログイン中</th><th>お知らせ</th><th>最近の変更</th><th></th></tr>",
-    );
-    for (u, trail) in users.into_iter().zip(trails) {
-        // The newest three changes, who made them and when (the whole trail is audited).
-        let changes: Vec<String> = trail
-            .iter()
-            .rev()
-            .take(3)
-            .map(|(by, action, at)| {
-                let who =
-                    by.and_then(|b| logins.get(&b)).map_or("事務所の端末".to_owned(), |l| escape(l));
-                format!(
-                    "{} {} ({who})",
-                    at.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M"),
-                    action_label(action)
-                )
-            })
-            .collect();
-        let login = escape(&u.login);
-        let form = |action: &str, label: &str, extra: &str| {
-            format!(
-                "<form method=\"post\" action=\"/users\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <input type=\"hidden\" name=\"login\" value=\"{login}\">\
-                 <input type=\"hidden\" name=\"action\" value=\"{action}\">{extra}<button>{label}</button></form>"
-            )
-        };
-        let toggle = if u.disabled {
-            form("enable", "有効にする", "")
-        } else {
-            form("disable", "無効にする", "")
-        };
-        let actions = format!(
-            "{toggle}{}{}",
-            form("end_sessions", "ログインを終了させる", ""),
-            form(
-                "reset_password",
-                "パスワードを設定",
-                "<label>新しいパスワード <input name=\"password\" type=\"password\" \
-                 autocomplete=\"new-password\" minlength=\"12\" required></label>"
-            )
-        );
-        // 民生委員 are told of their district's alerts whether on the roster or not.
-        let duty = match (u.role, u.on_duty) {
-            (Role::Minsei, _) => String::new(),
-            (_, true) => form("duty_off", "当番から外す", ""),
-            (_, false) => form("duty_on", "当番にする", ""),
-        };
-        let notify = format!(
-            "{}{}{duty}{}",
-            escape(u.email.as_deref().unwrap_or("メールなし")),
-            if u.on_duty && u.role != Role::Minsei { "（当番）" } else { "" },
-            form(
-                "set_email",
-                "メールを設定",
-                &format!(
-                    "<label>メール <input name=\"email\" type=\"email\" maxlength=\"254\" value=\"{}\"></label>",
-                    escape(u.email.as_deref().unwrap_or(""))
-                )
-            )
-        );
-        body.push_str(&format!(
-            "<tr data-login=\"{login}\"><td>{login}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"notify\">{notify}</td><td class=\"trail\">{}</td><td>{actions}</td></tr>",
-            u.role.label(),
-            escape(u.district.as_deref().unwrap_or("-")),
-            if u.disabled { "無効" } else { "有効" },
-            u.sessions,
-            changes.join("<br>")
-        ));
-    }
-    body.push_str("</table>");
-    Ok(page("アカウント", &body))
+    let rows = users
+        .into_iter()
+        .zip(trails)
+        .map(|(u, trail)| {
+            // The newest three changes, who made them and when (the whole trail is audited).
+            let changes = trail
+                .iter()
+                .rev()
+                .take(3)
+                .map(|(by, action, at)| {
+                    let who = by.and_then(|b| logins.get(&b)).map_or("事務所の端末", String::as_str);
+                    format!(
+                        "{} {} ({who})",
+                        at.with_timezone(&crate::clock::town_offset()).format("%m/%d %H:%M"),
+                        action_label(action)
+                    )
+                })
+                .collect();
+            // 民生委員 are told of their district's alerts whether on the roster or not.
+            AccountLine { on_roster: u.role != Role::Minsei, changes, u }
+        })
+        .collect();
+    render(&UsersPage { chrome: session.chrome("アカウント", "/users"), csrf: session.csrf(), rows })
+}
+
+/// An account and its newest changes.
+struct AccountLine {
+    u: UserRow,
+    /// Whether the duty roster applies to it (not to 民生委員).
+    on_roster: bool,
+    changes: Vec<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    csrf: String,
+    rows: Vec<AccountLine>,
 }
 
 /// What the page calls an audited account action.

@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
 use crate::store::ResidentId;
@@ -18,27 +19,42 @@ pub(super) async fn list(State(state): State<AppState>, session: Session) -> Res
     let district = session.scope()?;
     let now = state.clock.now();
     let rows = blocking(&state.store, move |s| s.visit_list(district.as_deref(), now, ROWS)).await?;
-    let csrf = session.csrf();
-    let mut body = String::from(
-        "<h1>訪問リスト</h1><p>上から順に訪問してください(要支援、未確認、端末オフライン、訪問から日が経っている順)。</p>\
-         <table id=\"visits\"><tr><th>状態</th><th>氏名</th><th>地区</th><th>最後の訪問</th><th>訪問の記録</th></tr>",
-    );
-    for r in rows {
-        body.push_str(&format!(
-            "<tr data-resident=\"{id}\" data-state=\"{:?}\"><td>{}</td><td><a href=\"/residents/{id}\">{}</a></td>\
-             <td>{}</td><td>{}</td><td><form method=\"post\" action=\"/visits/{id}\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <input name=\"note\" placeholder=\"訪問の結果\" required maxlength=\"{MAX_NOTE_CHARS}\"><button>記録</button></form></td></tr>",
-            r.state,
-            r.state.label(),
-            escape(&r.display_name),
-            escape(&r.district),
-            r.last_visit.map_or("記録なし".to_owned(), |t| t.with_timezone(&town_offset()).format("%m/%d").to_string()),
-            id = r.resident.0,
-        ));
-    }
-    body.push_str("</table>");
-    Ok(page("訪問リスト", &body))
+    let rows = rows
+        .into_iter()
+        .map(|r| VisitLine {
+            id: r.resident.0,
+            state: format!("{:?}", r.state),
+            label: r.state.label(),
+            last_visit: r.last_visit.map_or("記録なし".to_owned(), |t| {
+                t.with_timezone(&town_offset()).format("%m/%d").to_string()
+            }),
+            name: r.display_name,
+            district: r.district,
+        })
+        .collect();
+    render(&VisitsPage { chrome: session.chrome("訪問リスト", "/visits"), csrf: session.csrf(), rows })
+}
+
+/// A resident to visit; `state` is the `data-state` value.
+struct VisitLine {
+    id: i64,
+    state: String,
+    label: &'static str,
+    name: String,
+    district: String,
+    last_visit: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "visits.html")]
+struct VisitsPage {
+    chrome: Chrome,
+    csrf: String,
+    rows: Vec<VisitLine>,
+}
+
+impl VisitsPage {
+    const MAX_NOTE_CHARS: usize = MAX_NOTE_CHARS;
 }
 
 pub(super) async fn record(

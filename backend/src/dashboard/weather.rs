@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 
-use super::{PageError, Session, Submitted, escape, page};
+use super::layout::{Chrome, render};
+use super::{PageError, Session, Submitted};
 use crate::clock::{local_day, town_offset};
 use crate::routes::{AppState, blocking};
 use crate::weather::flag_names;
@@ -27,19 +28,46 @@ const FLAGS: &[(&str, &str)] = &[
     ("snow_accretion_advisory", "着雪注意報"),
 ];
 
-fn describe(id: &str, r: &wire::WeatherReport) -> String {
-    let temp = |t: Option<i32>| t.map_or("-".to_owned(), |t| format!("{t}℃"));
-    format!(
-        "<dl id=\"{id}\"><dt>日付</dt><dd>{}</dd><dt>天気</dt><dd>{}</dd><dt>最低/最高</dt><dd>{} / {}</dd>\
-         <dt>積雪</dt><dd>{}</dd><dt>警報・注意報</dt><dd>{}</dd><dt>取得</dt><dd>{}</dd></dl>",
-        r.date,
-        escape(&r.weather_text),
-        temp(r.temp_min_c),
-        temp(r.temp_max_c),
-        r.snow_depth_cm.map_or("-".to_owned(), |cm| format!("{cm}cm")),
-        escape(&flag_names(r).join("、")),
-        r.fetched_at.with_timezone(&town_offset()).format("%m/%d %H:%M"),
-    )
+/// A weather report as the page lists it.
+struct Report {
+    date: String,
+    text: String,
+    min: String,
+    max: String,
+    snow: String,
+    flags: String,
+    fetched: String,
+}
+
+impl Report {
+    fn of(r: &wire::WeatherReport) -> Report {
+        let temp = |t: Option<i32>| t.map_or("-".to_owned(), |t| format!("{t}℃"));
+        Report {
+            date: r.date.to_string(),
+            text: r.weather_text.clone(),
+            min: temp(r.temp_min_c),
+            max: temp(r.temp_max_c),
+            snow: r.snow_depth_cm.map_or("-".to_owned(), |cm| format!("{cm}cm")),
+            flags: flag_names(r).join("、"),
+            fetched: r.fetched_at.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string(),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "weather.html")]
+struct WeatherPage {
+    chrome: Chrome,
+    csrf: String,
+    /// Staff's override, sent instead of the forecast while set.
+    manual: Option<Report>,
+    fetched: Option<Report>,
+    today: String,
+    flags: &'static [(&'static str, &'static str)],
+}
+
+impl WeatherPage {
+    const MAX_TEXT_CHARS: usize = MAX_TEXT_CHARS;
 }
 
 fn read(body: &str) -> Option<wire::WeatherReport> {
@@ -49,37 +77,14 @@ fn read(body: &str) -> Option<wire::WeatherReport> {
 pub(super) async fn show(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
     let stored = blocking(&state.store, |s| s.weather()).await?;
-    let csrf = session.csrf();
-    let mut body = String::from("<h1>天気</h1>");
-    match stored.manual.as_ref().and_then(|(b, _)| read(b)) {
-        Some(r) => body.push_str(&format!(
-            "<h2>手動の設定 (タブレットにはこちらを送っています)</h2>{}\
-             <form method=\"post\" action=\"/weather/clear\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <button>手動の設定をやめる</button></form>",
-            describe("override", &r)
-        )),
-        None => body.push_str("<p id=\"mode\">気象庁の予報を送っています。</p>"),
-    }
-    match stored.fetched.as_ref().and_then(|b| read(b)) {
-        Some(r) => body.push_str(&format!("<h2>気象庁から取得した予報</h2>{}", describe("fetched", &r))),
-        None => body.push_str("<p id=\"fetched\">気象庁の予報はまだ取得できていません。</p>"),
-    }
-    let today = local_day(state.clock.now());
-    body.push_str(&format!(
-        "<h2>手動で設定する</h2><form method=\"post\" action=\"/weather\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>日付 <input name=\"date\" type=\"date\" value=\"{today}\" required></label>\
-         <label>天気 <input name=\"weather_text\" required maxlength=\"{MAX_TEXT_CHARS}\"></label>\
-         <label>最低気温 <input name=\"temp_min_c\" type=\"number\" min=\"-40\" max=\"50\"></label>\
-         <label>最高気温 <input name=\"temp_max_c\" type=\"number\" min=\"-40\" max=\"50\"></label>"
-    ));
-    for (name, label) in FLAGS {
-        body.push_str(&format!(
-            "<label><input type=\"checkbox\" name=\"{name}\" value=\"on\"> {label}</label>"
-        ));
-    }
-    body.push_str("<button>設定する</button></form>");
-    Ok(page("天気", &body))
+    render(&WeatherPage {
+        chrome: session.chrome("天気", "/weather"),
+        csrf: session.csrf(),
+        manual: stored.manual.as_ref().and_then(|(b, _)| read(b)).as_ref().map(Report::of),
+        fetched: stored.fetched.as_ref().and_then(|b| read(b)).as_ref().map(Report::of),
+        today: local_day(state.clock.now()).to_string(),
+        flags: FLAGS,
+    })
 }
 
 pub(super) async fn set(

@@ -132,7 +132,7 @@ async fn staff_correct_within_scope_with_csrf_and_the_tsv_feeds_the_model() {
     assert_eq!((status, h[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/corrections"));
     let (_, _, page) = app.raw(Method::GET, "/corrections", &[("cookie", minsei.as_str())], "").await;
     assert!(
-        page.contains("data-corrected=\"true\"") && page.contains("&lt;b&gt;") && !page.contains("<b>"),
+        page.contains("data-corrected=\"true\"") && page.contains("&#60;b&#62;") && !page.contains("<b>"),
         "{page}"
     );
     // Staff correct the other one (a tab and a line break become spaces), then export.

@@ -265,12 +265,14 @@ async fn logout_needs_the_csrf_token() {
     assert_eq!(board(&app, &cookie, "").await.0, StatusCode::SEE_OTHER);
 }
 
+/// A hostile name and district are shown as text wherever a page shows them (askama
+/// escapes every value; no page builds HTML by hand).
 #[tokio::test]
-async fn names_are_escaped_on_the_board() {
+async fn names_are_escaped_on_every_page_that_shows_them() {
     let app = TestApp::new();
     users(&app);
     let r = backend::store::NewResident {
-        display_name: "<script>alert(1)</script>".to_owned(),
+        display_name: "<script>alert(1)</script>&\"'".to_owned(),
         district: "大井沢\"><b>".to_owned(),
         card: None,
         window: backend::store::CheckinWindow {
@@ -279,11 +281,101 @@ async fn names_are_escaped_on_the_board() {
             grace_minutes: 60,
         },
     };
-    app.store.add_resident(&r, app.clock_now()).unwrap();
+    let id = app.store.add_resident(&r, app.clock_now()).unwrap();
+    let tablet = app.tablet(id).await;
+    app.post("/api/v1/events", &tablet, batch(&[event(1, "help_request", json!({}))])).await;
     let cookie = login(&app, "officer", "correct+horse").await.unwrap();
-    let (_, page) = board(&app, &cookie, "").await;
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.contains("<script>"), "{page}");
-    assert!(!page.contains("\"><b>"));
+    let resident = format!("/residents/{}", id.0);
+    // (page, whether it shows the name; every one shows the district)
+    for (path, shows_name) in
+        [("/board", true), ("/alerts", true), (resident.as_str(), true), ("/visits", true)]
+    {
+        let (status, _, page) = app.raw(Method::GET, path, &[("cookie", cookie.as_str())], "").await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        if shows_name {
+            assert!(
+                page.contains("&#60;script&#62;alert(1)&#60;/script&#62;&#38;&#34;&#39;"),
+                "{path}: {page}"
+            );
+        }
+        assert!(page.contains("大井沢&#34;&#62;&#60;b&#62;"), "{path}: {page}");
+        assert!(!page.contains("<script") && !page.contains("\"><b>"), "{path}: {page}");
+    }
+}
+
+/// The stylesheet needs no session and may be cached; the pages allow no other style.
+#[tokio::test]
+async fn the_stylesheet_is_served_to_anyone_and_is_the_only_style() {
+    let app = TestApp::new();
+    let (status, h, css) = app.raw(Method::GET, "/static/office.css", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert_eq!(h[header::CACHE_CONTROL], "public, max-age=3600");
+    assert!(h.get(header::SET_COOKIE).is_none());
+    assert!(css.contains("@media print") && css.contains("@media (max-width: 600px)"), "{css}");
+    let (_, h, page) = app.raw(Method::GET, "/login", &[], "").await;
+    assert!(page.contains("<link rel=\"stylesheet\" href=\"/static/office.css\">"), "{page}");
+    assert!(!page.contains("style=") && !page.contains("<style"), "{page}");
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+}
+
+/// The header's links of a page as `href`s.
+fn nav_links(page: &str) -> Vec<String> {
+    let nav = page.split("<nav class=\"menu\"").nth(1).unwrap().split("</nav>").next().unwrap();
+    nav.split("href=\"").skip(1).map(|l| l.split('"').next().unwrap().to_owned()).collect()
+}
+
+/// Each role is linked only to pages that serve it, the page shown is marked, and
+/// every signed-in page has the logout form.
+#[tokio::test]
+async fn the_navigation_links_only_what_the_role_may_open() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    app.store.add_user("admin", &hash_password("pw"), Role::Admin, None, now).unwrap();
+    let office_only = ["/residents/new", "/devices", "/card-links", "/weather", "/duty", "/disaster"];
+    for (user, password, linked, unlinked) in [
+        ("minsei", "battery+staple", &["/board", "/alerts", "/visits", "/roster"][..], &office_only[..]),
+        ("officer", "correct+horse", &office_only[..], &["/users"][..]),
+        ("admin", "pw", &["/users", "/devices", "/board"][..], &[][..]),
+    ] {
+        let cookie = login(&app, user, password).await.unwrap();
+        let (status, page) = board(&app, &cookie, "").await;
+        assert_eq!(status, StatusCode::OK, "{user}: {page}");
+        let links = nav_links(&page);
+        for l in linked {
+            assert!(links.iter().any(|x| x == l), "{user} lacks {l}: {links:?}");
+        }
+        for l in unlinked {
+            assert!(!links.iter().any(|x| x == l), "{user} is linked to {l}: {links:?}");
+            // The link is missing because the page refuses them.
+            let (status, _, _) = app.raw(Method::GET, l, &[("cookie", cookie.as_str())], "").await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{user} {l}");
+        }
+        assert!(page.contains("<a href=\"/board\" aria-current=\"page\">"), "{page}");
+        assert!(page.contains("action=\"/logout\""), "{page}");
+    }
+}
+
+/// A refusal is a page with its status, the reason and a way back: to the board for
+/// a signed-in user, to the login page for a form sent without a session.
+#[tokio::test]
+async fn a_refused_page_keeps_its_status_and_links_back() {
+    let app = TestApp::new();
+    users(&app);
+    let cookie = login(&app, "minsei", "battery+staple").await.unwrap();
+    let (status, _, page) = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("端末の管理は職員が行います。") && page.contains("<a href=\"/board\">"), "{page}");
+    assert!(page.contains("<h1>") && page.contains("<title>エラー - みまもり</title>"), "{page}");
+    let (status, _, page) =
+        app.raw(Method::GET, "/residents/99999", &[("cookie", cookie.as_str())], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("<a href=\"/board\">"), "{page}");
+    let (status, _, page) = app.raw(Method::POST, "/login", &[FORM], "login=x&password=y").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("確認トークン") && page.contains("<a href=\"/login\">"), "{page}");
 }
 
 /// A help request that names a danger puts it first on the alert queue; a danger
@@ -642,8 +734,7 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
     let (status, _, page) =
         app.raw(Method::POST, "/devices/enrol", &headers, &format!("csrf={csrf}&resident={}", r.0)).await;
     assert_eq!(status, StatusCode::OK);
-    let code =
-        page.split("<p id=\"code\" style=\"font-size:2em\">").nth(1).unwrap().split('<').next().unwrap();
+    let code = page.split("<p id=\"code\">").nth(1).unwrap().split('<').next().unwrap();
     let (status, body) = app
         .call(
             Method::POST,
@@ -824,6 +915,7 @@ async fn every_dashboard_answer_carries_the_page_headers() {
             "{path} {status}: {csp:?}"
         );
         assert!(!csp.contains("script-src"), "no script is ever allowed: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "style only from the stylesheet: {csp}");
         for (name, value) in [
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::X_FRAME_OPTIONS, "DENY"),

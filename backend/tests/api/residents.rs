@@ -125,7 +125,7 @@ async fn staff_enrol_a_resident_with_a_whole_profile_and_bad_forms_store_nothing
     // Its page shows the profile, escaped, with the window across midnight.
     let (_, _, page) =
         app.raw(Method::GET, &format!("/residents/{id}"), &[("cookie", staff.as_str())], "").await;
-    assert!(page.contains("&lt;b&gt;花子&lt;/b&gt;") && !page.contains("<b>花子"), "{page}");
+    assert!(page.contains("&#60;b&#62;花子&#60;/b&#62;") && !page.contains("<b>花子"), "{page}");
     assert!(page.contains("22:00〜翌01:00 (猶予30分)") && page.contains("膝、心臓"), "{page}");
     assert!(page.contains("<li>山田 一郎 (長男) 090-1234-5678</li>") && page.contains("設定を変える"));
 }

@@ -279,7 +279,7 @@ async fn staff_override_the_weather_until_they_clear_it() {
     assert_eq!(manual["body"]["warnings"], json!(["大雪警報", "なだれ注意報"]));
     let (_, _, page) = app.raw(Method::GET, "/weather", &[("cookie", staff.as_str())], "").await;
     assert!(
-        page.contains("&lt;i&gt;") && !page.contains("<i>") && page.contains("手動の設定をやめる"),
+        page.contains("&#60;i&#62;") && !page.contains("<i>") && page.contains("手動の設定をやめる"),
         "{page}"
     );
 
