@@ -94,23 +94,31 @@ pub fn router() -> Router<AppState> {
         .route("/weather", get(weather::show).post(weather::set))
         .route("/weather/clear", axum::routing::post(weather::clear))
         .route("/users", get(users::list).post(users::change));
-    // The stylesheet stays outside the pages' headers: it is cached, and needs no session.
-    Router::new().route(STYLESHEET, get(layout::stylesheet)).merge(with_page_headers(pages))
+    // The stylesheet and the script stay outside the pages' headers: they are cached,
+    // and need no session.
+    Router::new()
+        .route(STYLESHEET, get(layout::stylesheet))
+        .route(LIVE_SCRIPT, get(layout::live_script))
+        .merge(with_page_headers(pages))
 }
 
 /// Where the pages find their one stylesheet (`backend/static/office.css`).
 pub const STYLESHEET: &str = "/static/office.css";
 
-/// Headers every dashboard answer carries: no script, style only from the server's
-/// stylesheet (no inline style anywhere), no framing,
-/// no sniffing, no referrer, nothing cached (pages hold names and health answers).
+/// The one script: live pages refresh themselves with it (`backend/static/live.js`).
+pub const LIVE_SCRIPT: &str = "/static/live.js";
+
+/// Headers every dashboard answer carries: script and style only from the server's
+/// own files (no inline script or style anywhere), fetches only to the office, no
+/// framing, no sniffing, no referrer, nothing cached (pages hold names and health
+/// answers).
 fn with_page_headers(router: Router<AppState>) -> Router<AppState> {
     let set = |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     router
         .layer(set(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

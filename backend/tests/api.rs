@@ -5,6 +5,8 @@
 
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/audit.rs"]
+mod audit;
 #[path = "api/browser.rs"]
 mod browser;
 #[path = "api/checkin.rs"]

@@ -41,11 +41,22 @@ fn when(t: chrono::DateTime<chrono::Utc>) -> String {
 /// The warnings in force that stand at alert level 4 or above (特別警報, 高潮警報),
 /// from the report the tablets were sent.
 pub(super) fn level4_warnings(weather: &crate::store::StoredWeather) -> Vec<String> {
+    level4(&warnings_in_force(weather))
+}
+
+/// The warnings among `warnings` at alert level 4 or above.
+pub(super) fn level4(warnings: &[String]) -> Vec<String> {
+    warnings.iter().filter(|w| w.contains("特別警報") || w.contains("高潮警報")).cloned().collect()
+}
+
+/// The JMA warnings and advisories in force for the town: the staff's override when
+/// set, else the latest fetched report.
+pub(super) fn warnings_in_force(weather: &crate::store::StoredWeather) -> Vec<String> {
     let report = weather.manual.as_ref().map(|(b, _)| b.as_str()).or(weather.fetched.as_deref());
-    let Some(report) = report.and_then(|b| serde_json::from_str::<wire::WeatherReport>(b).ok()) else {
-        return Vec::new();
-    };
-    report.warnings.into_iter().filter(|w| w.contains("特別警報") || w.contains("高潮警報")).collect()
+    report
+        .and_then(|b| serde_json::from_str::<wire::WeatherReport>(b).ok())
+        .map(|r| r.warnings)
+        .unwrap_or_default()
 }
 
 pub(super) async fn show(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {

@@ -12,16 +12,28 @@ use crate::store::Role;
 /// The stylesheet, built into the binary so the office server stays one file.
 const OFFICE_CSS: &str = include_str!("../../static/office.css");
 
+/// The live pages' script, built in likewise.
+const LIVE_JS: &str = include_str!("../../static/live.js");
+
 /// `GET /static/office.css`: no session needed (the login page uses it) and, unlike
 /// the pages, it may be cached: it holds nobody's data.
 pub(super) async fn stylesheet() -> Response {
+    static_file("text/css; charset=utf-8", OFFICE_CSS)
+}
+
+/// `GET /static/live.js`, as the stylesheet.
+pub(super) async fn live_script() -> Response {
+    static_file("text/javascript; charset=utf-8", LIVE_JS)
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        OFFICE_CSS,
+        body,
     )
         .into_response()
 }
@@ -38,7 +50,8 @@ pub struct NavLink {
 /// user's role may follow and the logout form's token.
 #[derive(Debug)]
 pub struct Chrome {
-    pub title: &'static str,
+    /// A fixed title, or a resident's name.
+    pub title: std::borrow::Cow<'static, str>,
     pub nav: Vec<NavLink>,
     /// `None`: a page outside a session (login, errors, the mail's link).
     pub csrf: Option<String>,
@@ -47,7 +60,7 @@ pub struct Chrome {
 impl Chrome {
     /// A page without a session: no links, no logout.
     pub fn bare(title: &'static str) -> Chrome {
-        Chrome { title, nav: Vec::new(), csrf: None }
+        Chrome { title: title.into(), nav: Vec::new(), csrf: None }
     }
 }
 
@@ -96,14 +109,14 @@ fn serves(audience: Audience, role: Role, has_district: bool) -> bool {
 
 impl Session {
     /// The layout of a signed-in page; `current` is the link of the page shown.
-    pub fn chrome(&self, title: &'static str, current: &str) -> Chrome {
+    pub fn chrome(&self, title: impl Into<std::borrow::Cow<'static, str>>, current: &str) -> Chrome {
         let has_district = self.user.district.is_some();
         let nav = LINKS
             .iter()
             .filter(|(_, _, a)| serves(*a, self.user.role, has_district))
             .map(|&(href, label, _)| NavLink { href, label, current: href == current })
             .collect();
-        Chrome { title, nav, csrf: Some(self.csrf()) }
+        Chrome { title: title.into(), nav, csrf: Some(self.csrf()) }
     }
 }
 

@@ -9,7 +9,9 @@ use super::layout::{Chrome, render};
 use super::{PageError, Session};
 use crate::clock::{local_day, town_offset};
 use crate::routes::{AppState, blocking};
-use crate::store::{ResidentId, ResidentRecord, Role, Status};
+use std::collections::HashMap;
+
+use crate::store::{BoardState, CheckInAnswer, ResidentId, ResidentRecord, Role, Status};
 use vocab::Contraindication;
 
 /// Timeline entries shown.
@@ -163,26 +165,41 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (status, timeline, history, record, weeks, progress) = blocking(&state.store, move |s| {
-        s.audit(user, "view", Some(resident), now)?;
-        Ok((
-            s.status(resident, local_day(now))?,
-            s.timeline(resident, EVENTS)?,
-            s.status_history(resident)?,
-            s.resident_record(resident)?,
-            s.exercise_weeks(resident, local_day(now), TREND_WEEKS)?,
-            s.exercise_progress(resident)?,
-        ))
-    })
-    .await?;
+    let (today, timeline, history, record, weeks, progress, checkins, logins) =
+        blocking(&state.store, move |s| {
+            s.audit(user, "view", Some(resident), now)?;
+            Ok((
+                s.resident_today(resident, now)?,
+                s.timeline(resident, EVENTS)?,
+                s.status_history(resident)?,
+                s.resident_record(resident)?,
+                s.exercise_weeks(resident, local_day(now), TREND_WEEKS)?,
+                s.exercise_progress(resident)?,
+                s.checkins(resident, EVENTS)?,
+                s.users(now)?.into_iter().map(|u| (u.user.0, u.login)).collect::<HashMap<i64, String>>(),
+            ))
+        })
+        .await?;
     let record = record.ok_or_else(hidden)?;
     let time =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string();
     render(&ResidentPage {
-        chrome: session.chrome("住民", ""),
+        chrome: session.chrome(record.display_name.clone(), ""),
         id,
         district,
-        today: status_label(status),
+        today: today.map_or("確認待ち", BoardState::label),
+        checkins: checkins
+            .into_iter()
+            .map(|c| {
+                let said = c.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>();
+                let attention = c.said.iter().any(|a| a.is_health_concern() || a.wants_visit());
+                (
+                    time(c.at),
+                    if said.is_empty() { "（答えの記録なし）".to_owned() } else { said.join("・") },
+                    attention,
+                )
+            })
+            .collect(),
         profile: ProfileView::of(&record, now),
         editable: session.user.role != Role::Minsei,
         habit: progress.map(|(score, days, at)| (score, days, time(at))),
@@ -199,12 +216,27 @@ pub(super) async fn show(
                 day: c.day.clone(),
                 from: status_label(c.from),
                 to: status_label(Some(c.to)),
-                actor: c.actor.clone(),
+                actor: actor_label(&c.actor, &logins),
                 at: time(c.at),
             })
             .collect(),
         name: record.display_name,
     })
+}
+
+/// Who changed a status, in words: the staff member's login, the tablet, or the
+/// office's own timer.
+fn actor_label(actor: &str, logins: &HashMap<i64, String>) -> String {
+    match actor.split_once(':') {
+        Some(("user", id)) => id
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| logins.get(&id))
+            .map_or_else(|| "職員".to_owned(), |login| format!("職員 {login}")),
+        Some(("device", _)) => "タブレット".to_owned(),
+        _ if actor == "engine" => "自動（時間切れ）".to_owned(),
+        _ => actor.to_owned(),
+    }
 }
 
 /// A change of status: the day it concerns, from and to, who and when.
@@ -224,6 +256,8 @@ struct ResidentPage {
     name: String,
     district: String,
     today: &'static str,
+    /// Each check-in: when, what was said, and whether an answer needs a look.
+    checkins: Vec<(String, String, bool)>,
     profile: ProfileView,
     /// Staff get the link to the settings; 民生委員 do not.
     editable: bool,

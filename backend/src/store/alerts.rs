@@ -157,7 +157,7 @@ impl Store {
     }
 
     /// Open (unresolved) alerts, oldest first: the whole town's, unpaged, so for tests
-    /// and tools; the dashboard reads `alert_queue`, a page at a time.
+    /// and tools; the dashboard reads `alert_board`, a page at a time.
     pub fn open_alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
@@ -165,32 +165,6 @@ impl Store {
         ))?;
         let rows = stmt.query_map([], alert_row)?;
         rows.map(|r| r?.try_into()).collect()
-    }
-
-    /// The escalation queue: open alerts with the resident's name and district,
-    /// oldest first, for a district or the whole town; one page.
-    pub fn alert_queue(
-        &self,
-        district: Option<&str>,
-        page: super::Page,
-    ) -> Result<super::Paged<(Alert, String, String)>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {ALERT_COLUMNS}, r.display_name, r.district
-             FROM alerts a JOIN residents r ON r.id = a.resident_id
-             WHERE a.resolved_ms IS NULL AND (?1 IS NULL OR r.district = ?1)
-             ORDER BY a.raised_ms, a.id LIMIT ?2 OFFSET ?3"
-        ))?;
-        let (limit, offset) = page.limit_offset();
-        let rows =
-            stmt.query_map(params![district, limit, offset], |r| Ok((alert_row(r)?, r.get(8)?, r.get(9)?)))?;
-        let rows = rows
-            .map(|r| {
-                let (alert, name, district) = r?;
-                Ok((alert.try_into()?, name, district))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(super::Paged::of(rows))
     }
 
     /// The alert queue: open alerts grouped per resident (the resident with the

@@ -231,6 +231,23 @@ impl Store {
             .collect()
     }
 
+    /// One resident's line of today's board (their state by the one definition).
+    pub fn resident_today(
+        &self,
+        resident: ResidentId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<BoardState>, StoreError> {
+        let rows = self.over_today_with(
+            "SELECT state FROM {today} t WHERE t.id = CAST(?6 AS INTEGER) LIMIT ?5",
+            None,
+            now,
+            1,
+            &resident.0.to_string(),
+            |r| r.get::<_, i64>(0),
+        )?;
+        rows.first().map(|&code| state(code)).transpose()
+    }
+
     /// Records that `user` looks at the board now; returns when they last did, so
     /// the board can mark what changed since.
     pub fn look_at_board(

@@ -17,13 +17,13 @@ use crate::support::local;
 
 /// chromedriver in its own process group, stopped by that id (with the browsers it
 /// started) when dropped, so a failing test leaves no Chromium behind.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     port: u16,
 }
 
 impl ChromeDriver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         use std::os::unix::process::CommandExt as _;
         // A free port: bind 0, read it, release it for chromedriver.
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -43,13 +43,18 @@ impl ChromeDriver {
     }
 
     async fn browser(&self) -> Client {
+        self.browser_sized(1280, 900).await
+    }
+
+    /// A headless Chromium whose window is `width` × `height` CSS pixels.
+    pub(crate) async fn browser_sized(&self, width: u32, height: u32) -> Client {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
             json!({
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+                         "--disable-dev-shm-usage", format!("--window-size={width},{height}")],
             }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -73,14 +78,14 @@ impl Drop for ChromeDriver {
 }
 
 /// A simulated tablet: enrolled with a one-time code, then speaking the tablet API.
-struct Tablet {
+pub(crate) struct Tablet {
     addr: SocketAddr,
     token: String,
     seq: u64,
 }
 
 impl Tablet {
-    async fn enrol(addr: SocketAddr, store: &Store, resident: ResidentId) -> Self {
+    pub(crate) async fn enrol(addr: SocketAddr, store: &Store, resident: ResidentId) -> Self {
         let code = store.create_enrolment_code(Some(resident), local(7, 0)).unwrap();
         let (status, body) =
             request(addr, "POST", "/api/v1/enrol", "", &json!({ "code": code }).to_string()).await;
@@ -93,7 +98,7 @@ impl Tablet {
         format!("Authorization: Bearer {}\r\nContent-Type: application/json\r\n", self.token)
     }
 
-    async fn send(&mut self, kind: &str, body: serde_json::Value) {
+    pub(crate) async fn send(&mut self, kind: &str, body: serde_json::Value) {
         self.seq += 1;
         let batch = json!({ "events": [crate::support::event(self.seq, kind, body)] });
         let (status, reply) =
@@ -220,15 +225,38 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     assert!(text(&browser, "h1").await.contains("本日の安否"));
 
     // The board: both pending; a check-in from 花子's tablet makes her confirmed.
-    let counts = |t: String| {
-        t.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+    let count = |state: &'static str| {
+        let browser = &browser;
+        async move { text(browser, &format!("#counts [data-count={state}] .n")).await }
     };
-    assert_eq!(counts(text(&browser, "#counts").await)[..3], ["0", "0", "0"]);
+    for state in ["Confirmed", "Unconfirmed", "NeedsHelp"] {
+        assert_eq!(count(state).await, "0", "{state}");
+    }
     tablet_h.send("check_in", json!({})).await;
     browser.refresh().await.unwrap();
-    assert_eq!(counts(text(&browser, "#counts").await)[..3], ["1", "0", "0"]);
+    for (state, n) in [("Confirmed", "1"), ("Unconfirmed", "0"), ("NeedsHelp", "0")] {
+        assert_eq!(count(state).await, n, "{state}");
+    }
     let row = text(&browser, "tr[data-state=Confirmed]").await;
     assert!(row.contains("確認済み") && row.contains("山田 花子"), "{row}");
+
+    // Nobody touches the page: 太郎 says he is unwell with a sore knee, and the board
+    // changes by itself, marks him 要確認 with what he said, and flags the change.
+    clock.set(local(8, 40));
+    tablet_t
+        .send(
+            "check_in",
+            json!({"answers": [{"question": "how_feeling", "intent": "feeling_unwell"},
+                               {"question": "pain_check", "intent": "pain", "body_part": "knee"}]}),
+        )
+        .await;
+    watch(&browser, "#counts [data-count=Attention] .n", |t| t == "1").await;
+    let row = text(&browser, "tr[data-state=Attention]").await;
+    for shown in ["要確認", "更新", "佐藤 太郎", "具合が悪い・痛みがある（膝）"] {
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    let unchanged = text(&browser, "tr[data-state=Confirmed]").await;
+    assert!(!unchanged.contains("更新"), "花子 was confirmed before this look: {unchanged}");
 
     // A campaign from the form; its progress page follows the answers by itself.
     click(&browser, "nav a[href='/campaigns']").await;
@@ -274,11 +302,17 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     // The "needs help" answer raised an alert: acknowledge it from the queue.
     click(&browser, "nav a[href='/alerts']").await;
     arrive(&browser, "/alerts").await;
-    let row = text(&browser, "#alerts tr[data-alert]").await;
-    assert!(row.contains("佐藤 太郎") && row.contains("安否確認で「助けが必要」"), "{row}");
-    click(&browser, "#alerts tr[data-alert] form[action$='/acknowledge'] button").await;
-    let row = watch(&browser, "#alerts tr[data-alert]", |t| t.contains("対応中")).await;
-    assert!(row.contains("佐藤 太郎"), "{row}");
+    // 太郎's two alerts (his unwell answer, then the campaign) are one group, his
+    // answers beside the first.
+    let group = text(&browser, &format!("#alerts section[data-resident='{}']", taro.0)).await;
+    for shown in ["佐藤 太郎", "体調の確認が必要", "具合が悪い・痛みがある（膝）", "安否確認で「助けが必要」"]
+    {
+        assert!(group.contains(shown), "{shown}: {group}");
+    }
+    assert_eq!(browser.find_all(Locator::Css("#alerts section[data-resident]")).await.unwrap().len(), 1);
+    click(&browser, "#alerts tr[data-kind=campaign_help] form[action$='/acknowledge'] button").await;
+    let row = watch(&browser, "#alerts tr[data-kind=campaign_help]", |t| t.contains("対応中")).await;
+    assert!(row.contains("officer"), "who is handling it: {row}");
     assert!(store.open_alerts().unwrap().iter().any(|a| a.resident == taro && a.acknowledged));
 
     // A staff correction: the tablet misheard 太郎; the officer, back from the

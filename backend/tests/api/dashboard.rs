@@ -31,11 +31,18 @@ async fn board(app: &TestApp, cookie: &str, query: &str) -> (StatusCode, String)
     (status, text)
 }
 
-/// The six numbers of the counts table, in order: confirmed, unconfirmed,
-/// needs help, paused, pending, offline.
+/// The board's counts, in this order: confirmed, unconfirmed, needs help, paused,
+/// pending, offline, attention (each state's `<li data-count>`, read by name).
 fn counts(page: &str) -> Vec<u64> {
-    let table = page.split("<table id=\"counts\">").nth(1).unwrap().split("</table>").next().unwrap();
-    table.split("<td>").skip(1).map(|c| c.split('<').next().unwrap().parse().unwrap()).collect()
+    let list = page.split("<ul id=\"counts\"").nth(1).unwrap().split("</ul>").next().unwrap();
+    ["Confirmed", "Unconfirmed", "NeedsHelp", "Paused", "Pending", "DeviceOffline", "Attention"]
+        .iter()
+        .map(|state| {
+            let item =
+                list.split(&format!("data-count=\"{state}\">")).nth(1).unwrap_or_else(|| panic!("{state}"));
+            item.split("<span class=\"n\">").nth(1).unwrap().split('<').next().unwrap().parse().unwrap()
+        })
+        .collect()
 }
 
 fn users(app: &TestApp) {
@@ -58,7 +65,7 @@ async fn the_board_reflects_a_new_check_in_and_lists_need_first() {
     app.clock.set(local(8, 30));
     let (status, page) = board(&app, &cookie, "?district=大井沢").await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(counts(&page), [0, 0, 0, 0, 0, 2], "no heartbeat yet: offline, each resident in one state");
+    assert_eq!(counts(&page), [0, 0, 0, 0, 0, 2, 0], "no heartbeat yet: offline, each resident in one state");
     assert_eq!(
         acks(&app.post("/api/v1/events", &ta, batch(&[event(1, "check_in", json!({}))])).await.1),
         ["stored"]
@@ -95,6 +102,7 @@ async fn the_board_counts_are_its_rows_counted() {
     let offline = app.resident("大井沢");
     let paused = app.resident("大井沢");
     let confirmed_offline = app.resident("大井沢");
+    let unwell = app.resident("大井沢");
     app.store.add_pause(paused, now, now + chrono::Duration::days(3), "入院", now).unwrap();
     let mut tokens = std::collections::HashMap::new();
     for (r, kind) in [
@@ -102,14 +110,21 @@ async fn the_board_counts_are_its_rows_counted() {
         (needs_help, "help_request"),
         (pending, ""),
         (confirmed_offline, "check_in"),
+        (unwell, "unwell"),
     ] {
         let t = app.tablet(r).await;
         assert_eq!(heard(t.clone()).await.0, StatusCode::OK);
-        if !kind.is_empty() {
-            assert_eq!(
-                acks(&app.post("/api/v1/events", &t, batch(&[event(1, kind, json!({}))])).await.1),
-                ["stored"]
-            );
+        let sent = match kind {
+            "" => None,
+            "unwell" => Some(event(
+                1,
+                "check_in",
+                json!({"answers": [{"question": "how_feeling", "intent": "feeling_unwell"}]}),
+            )),
+            kind => Some(event(1, kind, json!({}))),
+        };
+        if let Some(sent) = sent {
+            assert_eq!(acks(&app.post("/api/v1/events", &t, batch(&[sent])).await.1), ["stored"]);
         }
         tokens.insert(r, t);
     }
@@ -133,12 +148,13 @@ async fn the_board_counts_are_its_rows_counted() {
             of("NeedsHelp"),
             of("Paused"),
             of("Pending"),
-            of("DeviceOffline")
+            of("DeviceOffline"),
+            of("Attention")
         ],
         "{page}"
     );
-    assert_eq!(table.iter().sum::<u64>(), 6, "every resident once: {states:?}");
-    assert_eq!(table, [2, 0, 1, 1, 1, 1], "{states:?}");
+    assert_eq!(table.iter().sum::<u64>(), 7, "every resident once: {states:?}");
+    assert_eq!(table, [2, 0, 1, 1, 1, 1, 1], "{states:?}");
     assert!(offline.0 > 0);
 }
 
@@ -299,7 +315,7 @@ async fn names_are_escaped_on_every_page_that_shows_them() {
             );
         }
         assert!(page.contains("大井沢&#34;&#62;&#60;b&#62;"), "{path}: {page}");
-        assert!(!page.contains("<script") && !page.contains("\"><b>"), "{path}: {page}");
+        assert!(!page.contains("<script>") && !page.contains("\"><b>"), "{path}: {page}");
     }
 }
 
@@ -914,8 +930,11 @@ async fn every_dashboard_answer_carries_the_page_headers() {
             csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
             "{path} {status}: {csp:?}"
         );
-        assert!(!csp.contains("script-src"), "no script is ever allowed: {csp}");
-        assert!(!csp.contains("unsafe-inline"), "style only from the stylesheet: {csp}");
+        assert!(csp.contains("script-src 'self'"), "script only from the office's own file: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "no inline script or style, no eval: {csp}"
+        );
         for (name, value) in [
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::X_FRAME_OPTIONS, "DENY"),

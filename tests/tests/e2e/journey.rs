@@ -596,7 +596,7 @@ impl Browser {
     }
 }
 
-/// The figures of a table's second row (`#counts`, `#progress`).
+/// The figures of a table's second row (`#progress`).
 fn figures(table: &str) -> Vec<String> {
     table.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect()
 }
@@ -625,7 +625,10 @@ fn check_in_by_card_and_voice_shows_the_resident_confirmed_on_the_board() -> any
     )?;
     eprintln!("checkin: card held → board shows 確認済み after {:.1} s", held.elapsed().as_secs_f64());
     ensure!(row.contains("確認済み"), "{row}");
-    ensure!(figures(&browser.text("#counts").unwrap_or_default())[..3] == ["1", "0", "0"]);
+    for (state, n) in [("Confirmed", "1"), ("Unconfirmed", "0"), ("NeedsHelp", "0"), ("Attention", "0")] {
+        let shown = browser.text(&format!("#counts [data-count={state}] .n")).unwrap_or_default();
+        ensure!(shown == n, "{state}: {shown:?}, want {n}");
+    }
 
     // What the pipeline understood reached the office: a good day, no help asked.
     let stored = j.office.events("check_in");
@@ -680,7 +683,7 @@ fn help_by_voice_is_on_the_alerts_page_within_five_seconds() -> anyhow::Result<(
     j.hold_card()?;
     let row = browser.poll(
         "/alerts",
-        "#alerts tr[data-alert]",
+        "#alerts section[data-resident]",
         Duration::from_secs(120),
         Duration::from_millis(200),
         || j.check_alive(),

@@ -1,0 +1,188 @@
+//! Every dashboard page, as an officer and as a 民生委員, at a desk's width (1366 px)
+//! and a phone's (390 px), in headless Chromium: axe-core finds no serious or
+//! critical accessibility violation, and at phone width nothing overflows the screen
+//! and every control is a target a finger can hit (44 px).
+//!
+//! axe-core is the npm package `scripts/setup.sh` fetches and checks against its
+//! pinned sha512; the test fails (does not skip) without it.
+
+use std::path::PathBuf;
+
+use backend::clock::ManualClock;
+use backend::password::hash_password;
+use backend::store::{Actor, NewResident, Role};
+use fantoccini::{Client, Locator};
+use serde_json::json;
+
+use crate::browser::{ChromeDriver, Tablet};
+use crate::socket::spawn_app;
+use crate::support::local;
+
+const AXE_VERSION: &str = "4.14.1";
+
+/// The axe-core script setup installed (`$MIMAMORI_CACHE`, else the XDG cache).
+fn axe_source() -> String {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let cache = var("MIMAMORI_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("mimamori")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache/mimamori")))
+        .expect("MIMAMORI_CACHE, XDG_CACHE_HOME or HOME");
+    let path = cache.join(format!("axe-core-{AXE_VERSION}/axe.min.js"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup.sh, which fetches axe-core)", path.display()))
+}
+
+/// WCAG 2.1 A and AA rules; serious and critical findings, one line each.
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+      .then(r => done(r.violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+      .catch(e => done(['axe failed: ' + e]));";
+
+/// At phone width: the page fits the screen, and controls (buttons, fields, links
+/// in navigation and tables) are at least 44 px high and wide (fields: high), check
+/// boxes at least 24 px.
+const PHONE_LAYOUT: &str = "const out = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > window.innerWidth + 1) out.push('page wider than the screen: ' + root.scrollWidth + ' > ' + window.innerWidth);
+    for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, nav a, td a, .pager a')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      const small = (el.type === 'checkbox' || el.type === 'radio') ? (r.height < 24 || r.width < 24)
+        : (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT') ? r.height < 44
+        : (r.height < 44 || r.width < 44);
+      if (small) out.push('small target ' + el.tagName.toLowerCase() + ' \"' + (el.textContent || el.name || '').trim().slice(0, 16) + '\" ' + Math.round(r.width) + 'x' + Math.round(r.height));
+    }
+    return out;";
+
+/// Signs in through the login form (or checks the login page itself when `login` is
+/// empty).
+async fn sign_in(browser: &Client, base: &str, login: &str, password: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    browser.find(Locator::Css("input[name=login]")).await.unwrap().send_keys(login).await.unwrap();
+    browser.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while browser.current_url().await.unwrap().path() != "/board" {
+        assert!(std::time::Instant::now() < deadline, "{login} did not reach the board");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// What is wrong with the page at `path`, one line each (empty: nothing).
+async fn audit(browser: &Client, base: &str, path: &str, axe: &str, phone: bool) -> Vec<String> {
+    browser.goto(&format!("{base}{path}")).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap_or_else(|e| panic!("{path}: no heading: {e}"));
+    browser.execute(axe, vec![]).await.unwrap();
+    let mut found: Vec<String> =
+        serde_json::from_value(browser.execute_async(AXE_RUN, vec![]).await.unwrap()).unwrap();
+    if phone {
+        let layout: Vec<String> =
+            serde_json::from_value(browser.execute(PHONE_LAYOUT, vec![]).await.unwrap()).unwrap();
+        found.extend(layout);
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
+    let axe = axe_source();
+    let dir = tempfile::tempdir().unwrap();
+    let now = local(9, 0);
+    let (addr, store, _stop) = spawn_app(&dir, ManualClock::new(now)).await;
+    let officer =
+        store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, now).unwrap();
+    store.add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), now).unwrap();
+    let add = |name: &str, district: &str| {
+        let r = NewResident {
+            display_name: name.to_owned(),
+            district: district.to_owned(),
+            card: None,
+            window: backend::store::CheckinWindow {
+                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                grace_minutes: 60,
+            },
+        };
+        store.add_resident(&r, local(7, 0)).unwrap()
+    };
+    // A board with every kind of row: a call for help, an answer to look at, a
+    // confirmed check-in, a misheard answer, and someone not heard from.
+    let (hanako, taro, ume) =
+        (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
+    add("高橋 トメ", "大井沢");
+    let mut t = Tablet::enrol(addr, &store, hanako).await;
+    t.send("help_request", json!({"intent": "emergency", "danger": "fire", "confirmed": true})).await;
+    let mut t = Tablet::enrol(addr, &store, taro).await;
+    t.send(
+        "check_in",
+        json!({"answers": [{"question": "how_feeling", "intent": "feeling_unwell"},
+                           {"question": "pain_check", "intent": "pain", "body_part": "knee"},
+                           {"question": "open", "intent": "yes"}]}),
+    )
+    .await;
+    t.send(
+        "misunderstanding",
+        json!({"question": "how_feeling", "understood": "other", "confidence": 0.3, "chosen": "tired"}),
+    )
+    .await;
+    let mut t = Tablet::enrol(addr, &store, ume).await;
+    t.send("check_in", json!({"answers": [{"question": "how_feeling", "intent": "feeling_good"}]})).await;
+    let campaign = store
+        .start_campaign(
+            Some("大井沢"),
+            "大雪です。無事ですか。",
+            now + chrono::Duration::hours(3),
+            Actor::User(officer),
+            now,
+        )
+        .unwrap();
+
+    let pages = [
+        "/board".to_owned(),
+        "/alerts".to_owned(),
+        format!("/residents/{}", taro.0),
+        format!("/residents/{}/edit", taro.0),
+        "/residents/new".to_owned(),
+        "/campaigns".to_owned(),
+        format!("/campaigns/{}", campaign.0),
+        "/visits".to_owned(),
+        "/corrections".to_owned(),
+        "/devices".to_owned(),
+        "/card-links".to_owned(),
+        "/weather".to_owned(),
+        "/duty".to_owned(),
+        "/disaster".to_owned(),
+        "/roster".to_owned(),
+        "/users".to_owned(),
+    ];
+    let driver = ChromeDriver::start();
+    let mut problems = Vec::new();
+    let mut audited = 0;
+    for (width, height) in [(1366, 900), (390, 844)] {
+        let browser = driver.browser_sized(width, height).await;
+        let base = format!("http://localhost:{}", addr.port());
+        let phone = width < 600;
+        for line in audit(&browser, &base, "/login", &axe, phone).await {
+            problems.push(format!("{width}px signed out /login: {line}"));
+        }
+        for (login, password) in [("officer", "correct horse"), ("minsei", "battery staple")] {
+            browser.delete_all_cookies().await.unwrap();
+            sign_in(&browser, &base, login, password).await;
+            for path in &pages {
+                audited += 1;
+                for line in audit(&browser, &base, path, &axe, phone).await {
+                    problems.push(format!("{width}px {login} {path}: {line}"));
+                }
+            }
+        }
+        browser.close().await.unwrap();
+    }
+    eprintln!("audit: {audited} page views with axe-core {AXE_VERSION}, {} problems", problems.len());
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
