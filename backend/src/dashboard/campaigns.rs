@@ -30,6 +30,15 @@ fn forbidden_area() -> PageError {
     PageError::Refused(StatusCode::NOT_FOUND, "その安否確認は見つかりません。")
 }
 
+/// Messages for the usual emergencies, short enough to be read aloud slowly; the
+/// tablet asks for 「無事」 or 「助けが必要」 after it.
+const TEMPLATES: [(&str, &str, &str); 4] = [
+    ("snow", "大雪", "大雪です。けがや体の具合の変化はありませんか。家の周りの雪で困っていませんか。"),
+    ("outage", "停電", "停電しています。寒くありませんか。明かりや暖房に困っていませんか。"),
+    ("quake", "地震", "地震がありました。けがはありませんか。家の中で物が倒れていませんか。"),
+    ("rain", "大雨", "大雨です。家の周りに水があふれていませんか。避難が必要なら知らせてください。"),
+];
+
 pub(super) async fn list(
     State(state): State<AppState>,
     session: Session,
@@ -37,13 +46,21 @@ pub(super) async fn list(
 ) -> Result<Html<String>, PageError> {
     // 民生委員 see town-wide campaigns and their own district's.
     let own = session.scope()?;
-    let campaigns = blocking(&state.store, move |s| s.campaigns(own.as_deref(), at)).await?;
+    let may_start = may_run_campaigns(&session).is_ok();
+    let (campaigns, districts) = blocking(&state.store, move |s| {
+        Ok((s.campaigns(own.as_deref(), at)?, if may_start { s.district_sizes()? } else { Vec::new() }))
+    })
+    .await?;
+    let town: u64 = districts.iter().map(|d| d.1).sum();
     render(&CampaignsPage {
         chrome: session.chrome("安否確認", "/campaigns"),
         rows: campaigns.rows,
         pager: Pager::new("/campaigns", at, campaigns.more),
-        may_start: may_run_campaigns(&session).is_ok(),
+        may_start,
         csrf: session.csrf(),
+        town,
+        districts,
+        templates: &TEMPLATES,
     })
 }
 
@@ -56,6 +73,10 @@ struct CampaignsPage {
     /// Officers and admins get the form to start one.
     may_start: bool,
     csrf: String,
+    /// Residents in the town, and per district: whom a campaign would reach.
+    town: u64,
+    districts: Vec<(String, u64)>,
+    templates: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl CampaignsPage {
@@ -66,20 +87,32 @@ impl CampaignsPage {
     }
 }
 
+/// `POST /campaigns`: checks the form, then asks to confirm whom it will reach;
+/// only the confirmed form (`confirmed=yes`) starts the campaign.
 pub(super) async fn start(
     State(state): State<AppState>,
     Submitted { session, form }: Submitted,
 ) -> Result<Response, PageError> {
     may_run_campaigns(&session)?;
     let bad = |reason| PageError::Refused(StatusCode::BAD_REQUEST, reason);
-    let message = form.get("message").map(|m| m.trim().to_owned()).unwrap_or_default();
+    let written = form.get("message").map(|m| m.trim().to_owned()).unwrap_or_default();
+    // Words written by hand win over the chosen template; the confirmation shows
+    // which will be read.
+    let message = match form.get("template").map(String::as_str) {
+        Some(key) if written.is_empty() && !key.is_empty() => TEMPLATES
+            .iter()
+            .find(|t| t.0 == key)
+            .map(|t| t.2.to_owned())
+            .ok_or_else(|| bad("その文例はありません。"))?,
+        _ => written,
+    };
     if message.is_empty() || message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(bad("メッセージは1〜200文字で書いてください。"));
+        return Err(bad("メッセージは1〜200文字で書くか、文例を選んでください。"));
     }
     let district = form.get("district").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    let deadline = form
-        .get("deadline")
-        .and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M").ok())
+    let deadline_text = form.get("deadline").cloned().unwrap_or_default();
+    let deadline = NaiveDateTime::parse_from_str(&deadline_text, "%Y-%m-%dT%H:%M")
+        .ok()
         .and_then(|d| d.and_local_timezone(town_offset()).single())
         .map(|d| d.to_utc())
         .ok_or_else(|| bad("締切の日時が読めません。"))?;
@@ -87,12 +120,50 @@ pub(super) async fn start(
     if deadline <= now {
         return Err(bad("締切は今より後にしてください。"));
     }
+    // A district nobody lives in (a typo) would reach nobody without a word.
+    let sizes = blocking(&state.store, |s| s.district_sizes()).await?;
+    let reach = match &district {
+        None => sizes.iter().map(|d| d.1).sum(),
+        Some(d) => match sizes.iter().find(|(name, _)| name == d) {
+            Some((_, n)) => *n,
+            None => return Err(bad("その地区に登録された住民はいません。地区は一覧から選んでください。")),
+        },
+    };
+    if form.get("confirmed").map(String::as_str) != Some("yes") {
+        let page = ConfirmPage {
+            chrome: session.chrome("安否確認の確認", "/campaigns"),
+            csrf: session.csrf(),
+            area: district.clone().unwrap_or_else(|| "町全体".to_owned()),
+            district: district.unwrap_or_default(),
+            reach,
+            message,
+            deadline_text,
+            deadline: deadline.with_timezone(&town_offset()).format("%m月%d日 %H:%M").to_string(),
+        };
+        return render(&page).map(IntoResponse::into_response);
+    }
     let by = Actor::User(session.user.user);
     let id =
         blocking(&state.store, move |s| s.start_campaign(district.as_deref(), &message, deadline, by, now))
             .await?;
     tracing::info!(campaign = id.0, user = session.user.user.0, "campaign started");
     Ok(Redirect::to(&format!("/campaigns/{}", id.0)).into_response())
+}
+
+/// Whom the campaign will reach and what it will say, before it starts.
+#[derive(askama::Template)]
+#[template(path = "campaign_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    csrf: String,
+    area: String,
+    /// The form's district field as sent ('' for the town).
+    district: String,
+    reach: u64,
+    message: String,
+    /// The form's deadline field as sent, and in words.
+    deadline_text: String,
+    deadline: String,
 }
 
 pub(super) async fn progress(

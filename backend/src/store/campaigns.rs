@@ -41,6 +41,9 @@ pub struct Campaign {
     pub message: String,
     pub deadline: DateTime<Utc>,
     pub closed: bool,
+    /// Answers so far: 無事, and 助けが必要.
+    pub safe: u64,
+    pub needs_help: u64,
 }
 
 /// Starts a campaign inside the caller's transaction (a declared disaster starts
@@ -170,7 +173,10 @@ impl Store {
     fn campaign_rows(&self, filter: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Campaign>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT id, district, message, deadline_ms, closed_ms IS NOT NULL FROM campaigns {filter}"
+            "SELECT id, district, message, deadline_ms, closed_ms IS NOT NULL,
+                 (SELECT count(*) FROM campaign_answers a WHERE a.campaign_id = c.id AND a.reply = 'safe'),
+                 (SELECT count(*) FROM campaign_answers a WHERE a.campaign_id = c.id AND a.reply = 'needs_help')
+             FROM campaigns c {filter}"
         ))?;
         let rows = stmt.query_map(p, |r| {
             Ok((
@@ -179,17 +185,20 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, bool>(4)?,
+                (r.get::<_, i64>(5)? as u64, r.get::<_, i64>(6)? as u64),
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, district, message, deadline, closed) = row?;
+            let (id, district, message, deadline, closed, (safe, needs_help)) = row?;
             out.push(Campaign {
                 id: CampaignId(id),
                 district,
                 message,
                 deadline: from_ms(deadline)?,
                 closed,
+                safe,
+                needs_help,
             });
         }
         Ok(out)

@@ -261,8 +261,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     // A campaign from the form; its progress page follows the answers by itself.
     click(&browser, "nav a[href='/campaigns']").await;
     arrive(&browser, "/campaigns").await;
-    fill(&browser, "input[name=district]", "大井沢").await;
-    fill(&browser, "input[name=message]", "大雪です。大丈夫ですか？").await;
+    click(&browser, "select[name=district] option[value='大井沢']").await;
+    fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
     // A datetime-local control takes keys field by field, differently per locale:
     // set its value as the date picker would.
     let deadline = browser.find(Locator::Css("input[name=deadline]")).await.unwrap();
@@ -271,6 +271,10 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
         .await
         .unwrap();
     click(&browser, "form[action='/campaigns'] button").await;
+    // The office confirms whom it reaches before anything is sent.
+    let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
+    assert_eq!(reach, "2人");
+    click(&browser, "#confirm-start").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
         assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());

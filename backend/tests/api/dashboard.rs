@@ -167,10 +167,10 @@ async fn minsei_see_only_their_district() {
     let cookie = login(&app, "minsei", "battery+staple").await.unwrap();
     let (status, page) = board(&app, &cookie, "").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("本日の安否 大井沢") && !page.contains("<td>沼山</td>"), "{page}");
+    assert!(page.contains("本日の安否 大井沢") && !page.contains(">沼山</td>"), "{page}");
     let (status, page) = board(&app, &cookie, "?district=沼山").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(!page.contains("<td>沼山</td>"));
+    assert!(!page.contains(">沼山</td>"));
 }
 
 #[tokio::test]
@@ -502,7 +502,7 @@ async fn a_campaign_started_on_the_dashboard_reaches_tablets_and_shows_progress(
     let headers = [FORM, ("cookie", cookie.as_str())];
     let form = |deadline: &str| {
         format!(
-            "csrf={csrf}&district={}&message={}&deadline={deadline}",
+            "csrf={csrf}&district={}&message={}&deadline={deadline}&confirmed=yes",
             pct("大井沢"),
             pct("大雪です。大丈夫ですか？")
         )
@@ -511,6 +511,30 @@ async fn a_campaign_started_on_the_dashboard_reaches_tablets_and_shows_progress(
     assert_eq!(status, StatusCode::BAD_REQUEST, "a deadline in the past: {page}");
     let (status, _, _) = app.raw(Method::POST, "/campaigns", &headers, &form("tomorrow")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // (district, template, message, confirmed) → status, and what the page says.
+    for (district, template, message, confirmed, status, says) in [
+        // A misspelt district reaches nobody: refused, confirmed or not.
+        ("大井澤", "", "大雪です", "yes", StatusCode::BAD_REQUEST, "地区は一覧から選んでください"),
+        ("大井澤", "snow", "", "", StatusCode::BAD_REQUEST, "地区は一覧から選んでください"),
+        // Not yet confirmed: whom it reaches and what will be read, nothing started.
+        ("大井沢", "quake", "", "", StatusCode::OK, "地震がありました。"),
+        ("大井沢", "quake", "大雪です。", "", StatusCode::OK, "大雪です。"),
+        ("", "snow", "", "", StatusCode::OK, "町全体の <strong id=\"reach\">2人</strong>"),
+        ("大井沢", "snow", "", "", StatusCode::OK, "大井沢の <strong id=\"reach\">2人</strong>"),
+        ("大井沢", "tsunami", "", "", StatusCode::BAD_REQUEST, "その文例はありません"),
+    ] {
+        let body = format!(
+            "csrf={csrf}&district={}&template={template}&message={}&deadline=2026-11-28T12:00&confirmed={confirmed}",
+            pct(district),
+            pct(message)
+        );
+        let (got, _, page) = app.raw(Method::POST, "/campaigns", &headers, &body).await;
+        assert_eq!((got, page.contains(says)), (status, true), "{district} {template} {message}: {page}");
+    }
+    assert!(
+        app.store.campaigns(None, backend::store::Page(0)).unwrap().rows.is_empty(),
+        "nothing started before a confirmation"
+    );
     let (status, h, _) = app.raw(Method::POST, "/campaigns", &headers, &form("2026-11-28T12:00")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let location = h[header::LOCATION].to_str().unwrap().to_owned();
@@ -569,7 +593,7 @@ async fn authorisation_matrix_has_no_gaps() {
         let c = app.store.start_campaign(Some("沼山"), "x", deadline, engine, now).unwrap().0;
         format!("/campaigns/{c}/close")
     };
-    let start_body = format!("district={}&message=m&deadline=2026-11-28T23:00", pct("沼山"));
+    let start_body = format!("district={}&message=m&deadline=2026-11-28T23:00&confirmed=yes", pct("沼山"));
     for (i, user) in ["admin", "officer", "staff", "minsei", ""].into_iter().enumerate() {
         let cookie = if user.is_empty() { String::new() } else { login(&app, user, "pw").await.unwrap() };
         let csrf = cookie.strip_prefix("__Host-mimamori_session=").map(csrf_token).unwrap_or_default();

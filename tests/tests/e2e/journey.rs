@@ -721,8 +721,8 @@ fn campaign_from_the_dashboard_is_answered_by_voice_and_counted() -> anyhow::Res
     let idle = j.screenshot("idle.png")?;
     let browser = Browser::sign_in(j.office.addr)?;
     browser.goto("/campaigns")?;
-    browser.fill("input[name=district]", DISTRICT)?;
-    browser.fill("input[name=message]", "大雪警報です。")?;
+    browser.click(&format!("select[name=district] option[value='{DISTRICT}']"))?;
+    browser.fill("textarea[name=message]", "大雪警報です。")?;
     // Tomorrow in the town's time (+09:00), set as the date picker would.
     let deadline =
         (chrono::Utc::now() + chrono::Duration::hours(9 + 24)).format("%Y-%m-%dT%H:%M").to_string();
@@ -735,6 +735,14 @@ fn campaign_from_the_dashboard_is_answered_by_voice_and_counted() -> anyhow::Res
         anyhow::Ok(())
     })?;
     browser.click("form[action='/campaigns'] button")?;
+    // The office shows whom it will reach; the officer confirms.
+    let until = Instant::now() + Duration::from_secs(20);
+    while browser.text("#reach").is_none() {
+        ensure!(Instant::now() < until, "no confirmation: {}", browser.source());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ensure!(browser.text("#reach").as_deref() == Some("1人"), "reach: {:?}", browser.text("#reach"));
+    browser.click("#confirm-start")?;
     let until = Instant::now() + Duration::from_secs(20);
     while !browser.path()?.starts_with("/campaigns/") {
         ensure!(Instant::now() < until, "no campaign page: {}", browser.source());
