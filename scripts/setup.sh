@@ -25,7 +25,7 @@ PACKAGES=(
   fonts-morisawa-bizud-gothic
   xvfb x11-utils xdotool imagemagick
   pulseaudio pulseaudio-utils libasound2-plugins sox
-  chromium chromium-driver
+  chromium chromium-driver poppler-utils
   python3-venv python3-pip sqlite3 ca-certificates curl
 )
 

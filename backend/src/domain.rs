@@ -267,9 +267,15 @@ impl CheckInAnswer {
     /// What staff read: the intent's label, with the body part when one was named
     /// (「痛みがある（膝）」).
     pub fn label(&self) -> String {
+        let said = match (self.question, self.intent) {
+            // A bare はい/いいえ means nothing on its own to the open question.
+            (vocab::Question::Open, vocab::Intent::Yes) => "話を聞いてほしい",
+            (vocab::Question::Open, vocab::Intent::No) => "話は特になし",
+            (_, intent) => intent.label(),
+        };
         match self.body_part {
-            Some(part) => format!("{}（{}）", self.intent.label(), part.label()),
-            None => self.intent.label().to_owned(),
+            Some(part) => format!("{said}（{}）", part.label()),
+            None => said.to_owned(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! then the longest unvisited), and recording a visit. 民生委員 see and record their
 //! district only; every visit is audited.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
@@ -10,29 +12,66 @@ use super::layout::{Chrome, render};
 use super::{PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::ResidentId;
+use crate::store::{CheckInAnswer, ResidentId, Role};
 
 const ROWS: usize = 200;
 const MAX_NOTE_CHARS: usize = 2000;
 
-pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    let district = session.scope()?;
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    // A 民生委員's own district always; town-wide roles may choose one (the printed
+    // list is one district's round).
+    let district = match session.scope()? {
+        Some(own) => Some(own),
+        None => query.get("district").filter(|d| !d.is_empty()).cloned(),
+    };
     let now = state.clock.now();
-    let rows = blocking(&state.store, move |s| s.visit_list(district.as_deref(), now, ROWS)).await?;
+    let town_wide = session.user.role != Role::Minsei;
+    let d = district.clone();
+    let (rows, districts) = blocking(&state.store, move |s| {
+        Ok((s.visit_list(d.as_deref(), now, ROWS)?, if town_wide { s.district_sizes()? } else { Vec::new() }))
+    })
+    .await?;
+    let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%m/%d").to_string();
     let rows = rows
         .into_iter()
         .map(|r| VisitLine {
             id: r.resident.0,
             state: format!("{:?}", r.state),
             label: r.state.label(),
-            last_visit: r.last_visit.map_or("記録なし".to_owned(), |t| {
-                t.with_timezone(&town_offset()).format("%m/%d").to_string()
-            }),
+            last_visit: r.last_visit.map_or("記録なし".to_owned(), day),
+            said: match r.said_at {
+                Some(at) if !r.said.is_empty() => format!(
+                    "{}（{}）",
+                    r.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>().join("・"),
+                    day(at)
+                ),
+                _ => String::new(),
+            },
+            tel: super::board::tel_href(&r.phone),
+            phone: r.phone,
+            address: r.address,
             name: r.display_name,
             district: r.district,
         })
         .collect();
-    render(&VisitsPage { chrome: session.chrome("訪問リスト", "/visits"), csrf: session.csrf(), rows })
+    render(&VisitsPage {
+        chrome: session.chrome("訪問リスト", "/visits"),
+        csrf: session.csrf(),
+        area: district.clone().unwrap_or_else(|| "町全体".to_owned()),
+        printed: now.with_timezone(&town_offset()).format("%Y年%m月%d日 %H:%M").to_string(),
+        districts: districts
+            .into_iter()
+            .map(|(name, n)| {
+                let chosen = district.as_deref() == Some(name.as_str());
+                (name, n, chosen)
+            })
+            .collect(),
+        rows,
+    })
 }
 
 /// A resident to visit; `state` is the `data-state` value.
@@ -42,6 +81,12 @@ struct VisitLine {
     label: &'static str,
     name: String,
     district: String,
+    address: String,
+    phone: String,
+    /// `tel:` link for the phone ('' when none).
+    tel: String,
+    /// The latest check-in's answers and its date ('' when none).
+    said: String,
     last_visit: String,
 }
 
@@ -50,6 +95,11 @@ struct VisitLine {
 struct VisitsPage {
     chrome: Chrome,
     csrf: String,
+    /// The district listed, or the town; and when the page was made (for paper).
+    area: String,
+    printed: String,
+    /// The districts a town-wide role may choose (name, residents, chosen).
+    districts: Vec<(String, u64, bool)>,
     rows: Vec<VisitLine>,
 }
 

@@ -109,6 +109,12 @@ pub struct VisitRow {
     pub district: String,
     pub state: BoardState,
     pub last_visit: Option<DateTime<Utc>>,
+    /// The resident's own phone and address ('' when not entered).
+    pub phone: String,
+    pub address: String,
+    /// What the latest check-in said, and when it came.
+    pub said: Vec<CheckInAnswer>,
+    pub said_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -320,7 +326,12 @@ impl Store {
     ) -> Result<Vec<VisitRow>, StoreError> {
         let rows = self.over_today(
             "SELECT t.id, t.display_name, t.district, t.state,
-                 (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited
+                 (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited,
+                 t.phone, (SELECT address FROM residents r WHERE r.id = t.id),
+                 (SELECT max(at_ms) FROM checkin_answers a WHERE a.resident_id = t.id),
+                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
+                  FROM (SELECT * FROM checkin_answers WHERE event_id =
+                        (SELECT max(event_id) FROM checkin_answers WHERE resident_id = t.id) ORDER BY id) a)
              FROM {today} t
              WHERE t.state != 5
              ORDER BY min(t.state, 4), visited IS NOT NULL, visited, t.id LIMIT ?5",
@@ -329,22 +340,29 @@ impl Store {
             limit,
             |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
+                    (
+                        r.get::<_, i64>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ),
+                    (r.get(5)?, r.get(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
                 ))
             },
         )?;
         rows.into_iter()
-            .map(|(id, display_name, district, code, visited)| {
+            .map(|((id, display_name, district, code, visited), (phone, address, said_at, said))| {
                 Ok(VisitRow {
                     resident: ResidentId(id),
                     display_name,
                     district,
                     state: state(code)?,
                     last_visit: visited.map(from_ms).transpose()?,
+                    phone,
+                    address,
+                    said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+                    said_at: said_at.map(from_ms).transpose()?,
                 })
             })
             .collect()

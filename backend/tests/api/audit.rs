@@ -89,12 +89,21 @@ async fn audit(browser: &Client, base: &str, path: &str, axe: &str, phone: bool)
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
-    let axe = axe_source();
+/// An office on a loopback port with a board that has every kind of row: a call
+/// for help, an answer to look at (with a phone and an address), a confirmed
+/// check-in, a misheard answer, someone not heard from; and a campaign.
+struct Office {
+    _dir: tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    taro: backend::store::ResidentId,
+    campaign: backend::store::CampaignId,
+}
+
+async fn office() -> Office {
     let dir = tempfile::tempdir().unwrap();
     let now = local(9, 0);
-    let (addr, store, _stop) = spawn_app(&dir, ManualClock::new(now)).await;
+    let (addr, store, stop) = spawn_app(&dir, ManualClock::new(now)).await;
     let officer =
         store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, now).unwrap();
     store.add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), now).unwrap();
@@ -111,11 +120,13 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
         };
         store.add_resident(&r, local(7, 0)).unwrap()
     };
-    // A board with every kind of row: a call for help, an answer to look at, a
-    // confirmed check-in, a misheard answer, and someone not heard from.
     let (hanako, taro, ume) =
         (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
     add("高橋 トメ", "大井沢");
+    let mut profile = store.resident_record(taro).unwrap().unwrap().profile;
+    profile.phone = "0237-74-2111".to_owned();
+    profile.address = "大井沢 1234-5".to_owned();
+    store.update_profile(taro, &profile, officer, now).unwrap();
     let mut t = Tablet::enrol(addr, &store, hanako).await;
     t.send("help_request", json!({"intent": "emergency", "danger": "fire", "confirmed": true})).await;
     let mut t = Tablet::enrol(addr, &store, taro).await;
@@ -142,7 +153,14 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
             now,
         )
         .unwrap();
+    Office { _dir: dir, addr, _stop: stop, taro, campaign }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
+    let axe = axe_source();
+    let Office { addr, taro, campaign, .. } = &office().await;
+    let (addr, taro, campaign) = (*addr, *taro, *campaign);
     let pages = [
         "/board".to_owned(),
         "/alerts".to_owned(),
@@ -152,6 +170,7 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
         "/campaigns".to_owned(),
         format!("/campaigns/{}", campaign.0),
         "/visits".to_owned(),
+        "/visits?district=%E5%A4%A7%E4%BA%95%E6%B2%A2".to_owned(),
         "/corrections".to_owned(),
         "/devices".to_owned(),
         "/card-links".to_owned(),
@@ -185,4 +204,59 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
     }
     eprintln!("audit: {audited} page views with axe-core {AXE_VERSION}, {} problems", problems.len());
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// The visit list printed from Chromium (WebDriver's Print Page, A4) is a round's
+/// paper: the district's residents in visiting order with address, phone, the latest
+/// answers and a box to tick; no navigation, no buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_visit_list_prints_on_a4_with_what_a_visitor_needs() {
+    let office = office().await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser_sized(1366, 900).await;
+    let base = format!("http://localhost:{}", office.addr.port());
+    sign_in(&browser, &base, "officer", "correct horse").await;
+    browser.goto(&format!("{base}/visits?district=%E5%A4%A7%E4%BA%95%E6%B2%A2")).await.unwrap();
+    browser.wait().for_element(Locator::Css("#visits")).await.unwrap();
+    let a4 =
+        fantoccini::wd::PrintConfiguration::builder().size(fantoccini::wd::PrintSize::A4).build().unwrap();
+    let pdf = browser.print(a4).await.unwrap();
+    browser.close().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("visits.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e} (Debian poppler-utils; scripts/setup.sh installs it)"));
+        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let info = run("pdfinfo", &[file.to_str().unwrap()]);
+    assert!(info.contains("595.") && info.contains("841."), "A4 (595 x 842 pt): {info}");
+    let text = run("pdftotext", &["-layout", file.to_str().unwrap(), "-"]);
+    let flat: String = text.split_whitespace().collect();
+    for shown in [
+        "訪問リスト大井沢",
+        "佐藤太郎",
+        "大井沢1234-5",
+        "0237-74-2111",
+        "具合が悪い",
+        "作成",
+        "済",
+        "山田花子",
+    ] {
+        assert!(flat.contains(shown), "{shown} on paper:\n{text}");
+    }
+    for hidden in ["本日の安否", "ログアウト", "訪問の結果", "表示", "鈴木"] {
+        assert!(!flat.contains(hidden), "{hidden} not on paper:\n{text}");
+    }
+    // Visiting order on paper: the call for help, then the answer to look at.
+    assert!(flat.find("山田花子") < flat.find("佐藤太郎"), "{text}");
+    eprintln!(
+        "visit list: {} bytes of PDF, {} pages",
+        pdf.len(),
+        info.lines().find(|l| l.starts_with("Pages")).unwrap_or("")
+    );
 }

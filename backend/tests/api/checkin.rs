@@ -116,6 +116,11 @@ async fn the_board_and_the_resident_page_show_what_was_said_and_when() {
     let row = app.store.board_rows(None, local(9, 0), 10).unwrap().remove(0);
     assert_eq!((row.state, row.checked_in, &row.said), (BoardState::Attention, Some(local(8, 40)), &said));
     assert_eq!(said.iter().map(|a| a.label()).collect::<Vec<_>>(), ["具合が悪い", "痛みがある（膝）"]);
+    let open = |intent| backend::store::CheckInAnswer { question: Question::Open, intent, body_part: None };
+    assert_eq!(
+        (open(Intent::Yes).label(), open(Intent::No).label()),
+        ("話を聞いてほしい".into(), "話は特になし".into())
+    );
     let listed = app.store.checkins(r, 10).unwrap();
     assert_eq!(
         listed.iter().map(|c| (c.at, c.said.len())).collect::<Vec<_>>(),
