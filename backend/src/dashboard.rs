@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/roster", get(disaster::roster))
         .route("/ack/{id}/{token}", get(ack::show).post(ack::take))
         .route("/residents/new", get(profile::new_form))
-        .route("/residents", axum::routing::post(profile::enrol))
+        .route("/residents", get(residents::list).post(profile::enrol))
         .route("/residents/{id}", get(residents::show))
         .route("/residents/{id}/edit", get(profile::edit_form).post(profile::update))
         .route("/residents/{id}/pauses", axum::routing::post(profile::pause))

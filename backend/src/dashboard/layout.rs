@@ -80,8 +80,9 @@ enum Audience {
 }
 
 /// The header's links, in order.
-const LINKS: [(&str, &str, Audience); 13] = [
+const LINKS: [(&str, &str, Audience); 14] = [
     ("/board", "本日の安否", Audience::Scoped),
+    ("/residents", "住民の一覧", Audience::Scoped),
     ("/alerts", "対応", Audience::Scoped),
     ("/campaigns", "安否確認", Audience::Scoped),
     ("/visits", "訪問リスト", Audience::Scoped),

@@ -108,6 +108,10 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         return Err(bad("本人の電話番号は数字とハイフンで入れてください。"));
     }
     let address = line(form, "address", 200, false, "住所が長すぎます。")?;
+    let kana = line(form, "kana", 100, false, "ふりがなが長すぎます。")?;
+    if !kana.chars().all(|c| matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー' | '・' | ' ' | '　')) {
+        return Err(bad("ふりがなは、ひらがなかカタカナで入れてください。"));
+    }
     let support_needs: Vec<SupportNeed> = SupportNeed::ALL
         .into_iter()
         .filter(|n| form.get(&format!("need_{}", n.key())).is_some_and(|v| v == "on"))
@@ -123,6 +127,7 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         contacts,
         phone,
         address,
+        kana,
         support_needs,
         roster_consent: form.get("roster_consent").is_some_and(|v| v == "on"),
         roster_consent_recorded: None,
@@ -177,6 +182,7 @@ struct ProfileFields {
     birth_year: String,
     phone: String,
     address: String,
+    kana: String,
     needs: Vec<Check>,
     roster_consent: bool,
     consent_recorded: Option<String>,
@@ -214,6 +220,7 @@ impl ProfileFields {
             birth_year: p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
             phone: p.phone.clone(),
             address: p.address.clone(),
+            kana: p.kana.clone(),
             needs: SupportNeed::ALL
                 .into_iter()
                 .map(|n| Check {
@@ -297,6 +304,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         contacts: Vec::new(),
         phone: String::new(),
         address: String::new(),
+        kana: String::new(),
         support_needs: Vec::new(),
         roster_consent: false,
         roster_consent_recorded: None,

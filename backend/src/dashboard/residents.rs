@@ -1,7 +1,7 @@
 //! A resident's page: today's status, the recent timeline and status history.
 //! Every view is written to the audit log before anything is shown.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 
@@ -140,6 +140,87 @@ fn kind_label(kind: &str) -> &str {
         "misunderstanding" => "聞き取り違い",
         other => other,
     }
+}
+
+/// Rows of the resident list shown at once.
+const LIST_ROWS: usize = 300;
+
+/// `GET /residents?q=&district=&sort=`: everyone (a 民生委員: their district) whose
+/// name or kana holds `q`, by kana or by need, with today's state and the phone.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let own = session.scope()?;
+    let town_wide = own.is_none();
+    let district = own.or_else(|| query.get("district").filter(|d| !d.is_empty()).cloned());
+    let search: String = query.get("q").map(|q| q.trim().chars().take(50).collect()).unwrap_or_default();
+    let by_need = query.get("sort").is_some_and(|s| s == "need");
+    let now = state.clock.now();
+    let (d, q) = (district.clone(), search.clone());
+    let (rows, districts) = blocking(&state.store, move |s| {
+        Ok((
+            s.resident_list(d.as_deref(), &q, by_need, now, LIST_ROWS + 1)?,
+            if town_wide { s.district_sizes()? } else { Vec::new() },
+        ))
+    })
+    .await?;
+    let more = rows.len() > LIST_ROWS;
+    let time = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&town_offset()).format("%H:%M").to_string();
+    render(&ResidentListPage {
+        chrome: session.chrome("住民の一覧", "/residents"),
+        rows: rows
+            .into_iter()
+            .take(LIST_ROWS)
+            .map(|r| ListLine {
+                id: r.resident.0,
+                state: format!("{:?}", r.state),
+                label: r.state.label(),
+                time: r.checked_in.map(time).unwrap_or_default(),
+                tel: super::board::tel_href(&r.phone),
+                phone: r.phone,
+                name: r.display_name,
+                district: r.district,
+            })
+            .collect(),
+        more,
+        districts: districts
+            .into_iter()
+            .map(|(name, n)| {
+                let chosen = district.as_deref() == Some(name.as_str());
+                (name, n, chosen)
+            })
+            .collect(),
+        search,
+        by_need,
+    })
+}
+
+/// A resident on the list; `state` is the `data-state` value.
+struct ListLine {
+    id: i64,
+    state: String,
+    label: &'static str,
+    name: String,
+    district: String,
+    /// Today's check-in time ('' when none).
+    time: String,
+    phone: String,
+    tel: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "residents.html")]
+struct ResidentListPage {
+    chrome: Chrome,
+    rows: Vec<ListLine>,
+    /// More matched than are shown.
+    more: bool,
+    /// The districts a town-wide role may choose (name, residents, chosen).
+    districts: Vec<(String, u64, bool)>,
+    search: String,
+    by_need: bool,
 }
 
 fn status_label(s: Option<Status>) -> &'static str {

@@ -54,6 +54,9 @@ pub struct Profile {
     pub phone: String,
     /// Where they live, for the disaster roster ('' when not entered).
     pub address: String,
+    /// The name's reading in kana, for the resident list's search and order ('' when
+    /// not entered); kept in hiragana.
+    pub kana: String,
     /// The help they need to leave home in a disaster.
     pub support_needs: Vec<SupportNeed>,
     /// They consented to be on the roster shared with rescuers in normal times
@@ -186,7 +189,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
                     contraindications, lives_alone, birth_year,
                     (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in, phone,
-                    address, support_needs, roster_consent, roster_consent_by, roster_consent_ms
+                    address, support_needs, roster_consent, roster_consent_by, roster_consent_ms, kana
              FROM residents WHERE id = ?1",
             [resident.0],
             |r| {
@@ -202,6 +205,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                         r.get::<_, Option<i64>>(15)?,
                         r.get::<_, Option<i64>>(16)?,
                     ),
+                    r.get::<_, String>(17)?,
                 ))
             },
         )
@@ -212,6 +216,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         (contra, lives_alone, birth),
         (visit, pin_sign_in, phone),
         (address, needs, roster_consent, consent_by, consent_at),
+        kana,
     )) = row
     else {
         return Ok(None);
@@ -245,6 +250,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             contacts,
             phone,
             address,
+            kana,
             support_needs: needs.split(',').filter_map(SupportNeed::from_key).collect(),
             roster_consent,
             roster_consent_recorded: consent_at
@@ -309,8 +315,8 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
-                 contraindications, lives_alone, birth_year, pin_sign_in, phone, address, support_needs)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 contraindications, lives_alone, birth_year, pin_sign_in, phone, address, support_needs, kana)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 display_name,
                 district,
@@ -325,6 +331,7 @@ impl Store {
                 profile.phone,
                 profile.address,
                 needs_text(&profile.support_needs),
+                super::board::hiragana(&profile.kana),
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
@@ -365,7 +372,7 @@ impl Store {
         let n = tx.execute(
             "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
                  lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8, phone = ?9, address = ?10,
-                 support_needs = ?11 WHERE id = ?1",
+                 support_needs = ?11, kana = ?12 WHERE id = ?1",
             params![
                 resident.0,
                 minutes(profile.window.start),
@@ -378,6 +385,7 @@ impl Store {
                 profile.phone,
                 profile.address,
                 needs_text(&profile.support_needs),
+                super::board::hiragana(&profile.kana),
             ],
         )?;
         if n == 0 {

@@ -164,6 +164,7 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
     let pages = [
         "/board".to_owned(),
         "/alerts".to_owned(),
+        "/residents?sort=need".to_owned(),
         format!("/residents/{}", taro.0),
         format!("/residents/{}/edit", taro.0),
         "/residents/new".to_owned(),

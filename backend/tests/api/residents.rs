@@ -294,6 +294,7 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             contacts: vec![],
             phone: String::new(),
             address: String::new(),
+            kana: String::new(),
             support_needs: vec![],
             roster_consent: false,
             roster_consent_recorded: None,
@@ -386,6 +387,7 @@ async fn campaign_non_responders_are_listed_by_risk() {
             contacts: vec![Contact::new("家族", "", "0237-00-0000")],
             phone: String::new(),
             address: String::new(),
+            kana: String::new(),
             support_needs: vec![],
             roster_consent: false,
             roster_consent_recorded: None,
@@ -436,4 +438,66 @@ async fn a_pause_without_a_dashboard_user_is_audited_like_the_dashboards() {
         trail.iter().map(|(u, a, _)| (*u, a.as_str())).collect::<Vec<_>>(),
         [(None, "enrol"), (None, "pause")]
     );
+}
+
+/// The resident list: search by name or kana (katakana finds hiragana), LIKE's
+/// wildcards taken as typed, a district filter a 民生委員 cannot widen, and two orders.
+#[tokio::test]
+async fn the_resident_list_finds_people_by_name_or_kana_within_scope() {
+    let app = TestApp::new();
+    users(&app);
+    app.store.add_user("officer", &hash_password("pw"), Role::Officer, None, app.clock_now()).unwrap();
+    let staff = app.store.users(app.clock_now()).unwrap().into_iter().find(|u| u.login == "staff").unwrap();
+    let named = |name: &str, kana: &str, district: &str| {
+        let window = CheckinWindow { start: hm(8, 0), end: hm(10, 0), grace_minutes: 60 };
+        let new = backend::store::NewResident {
+            display_name: name.to_owned(),
+            district: district.to_owned(),
+            card: None,
+            window,
+        };
+        let r = app.store.add_resident(&new, app.clock_now()).unwrap();
+        let mut record = app.store.resident_record(r).unwrap().unwrap();
+        record.profile.kana = kana.to_owned();
+        app.store.update_profile(r, &record.profile, staff.user, app.clock_now()).unwrap();
+        r
+    };
+    let (sato, suzuki, takahashi) = (
+        named("佐藤 ハナ", "さとう はな", "大井沢"),
+        named("鈴木 ウメ", "スズキ ウメ", "大井沢"),
+        named("高橋 100%", "", "沼山"),
+    );
+    let tablet = app.tablet(suzuki).await;
+    app.clock.set(local(8, 30));
+    let help = event(1, "help_request", json!({}));
+    assert_eq!(acks(&app.post("/api/v1/events", &tablet, batch(&[help])).await.1), ["stored"]);
+    let officer = login(&app, "officer").await.0;
+    let minsei = login(&app, "minsei").await.0;
+    // (who, query) → residents listed, in order.
+    let check = |cookie: String, query: String, want: Vec<ResidentId>| {
+        let app = &app;
+        async move {
+            let (status, _, page) =
+                app.raw(Method::GET, &format!("/residents{query}"), &[("cookie", &cookie)], "").await;
+            assert_eq!(status, StatusCode::OK, "{query}: {page}");
+            let listed: Vec<ResidentId> = page
+                .split("data-resident=\"")
+                .skip(1)
+                .map(|r| ResidentId(r.split('"').next().unwrap().parse().unwrap()))
+                .collect();
+            assert_eq!(listed, want, "{query}");
+        }
+    };
+    check(officer.clone(), String::new(), vec![sato, suzuki, takahashi]).await;
+    check(officer.clone(), format!("?q={}", pct("サトウ")), vec![sato]).await;
+    check(officer.clone(), format!("?q={}", pct("すずき")), vec![suzuki]).await;
+    check(officer.clone(), format!("?q={}", pct("高橋")), vec![takahashi]).await;
+    check(officer.clone(), format!("?q={}", pct("100%")), vec![takahashi]).await;
+    check(officer.clone(), format!("?q={}", pct("%")), vec![takahashi]).await;
+    check(officer.clone(), format!("?q={}", pct("_")), vec![]).await;
+    check(officer.clone(), format!("?district={}", pct("沼山")), vec![takahashi]).await;
+    check(officer.clone(), "?sort=need".to_owned(), vec![suzuki, sato, takahashi]).await;
+    check(minsei.clone(), String::new(), vec![sato, suzuki]).await;
+    check(minsei.clone(), format!("?district={}", pct("沼山")), vec![sato, suzuki]).await;
+    check(minsei, format!("?q={}", pct("高橋")), vec![]).await;
 }
