@@ -171,3 +171,33 @@ pub fn acks(body: &serde_json::Value) -> Vec<String> {
 pub fn kinds(pull: &serde_json::Value) -> Vec<String> {
     pull["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap().to_owned()).collect()
 }
+
+/// What tests read of the store that the pages read through their lists: a tablet's
+/// last heartbeat (the device list's), a resident's audit trail (the audit page's).
+pub trait Seen {
+    /// The last heartbeat of `device` and when the server received it.
+    fn device_health(
+        &self,
+        device: backend::store::DeviceId,
+    ) -> Result<Option<(backend::store::DeviceHealth, DateTime<Utc>)>, backend::store::StoreError>;
+}
+
+impl Seen for Store {
+    fn device_health(
+        &self,
+        device: backend::store::DeviceId,
+    ) -> Result<Option<(backend::store::DeviceHealth, DateTime<Utc>)>, backend::store::StoreError> {
+        let far = DateTime::<Utc>::MAX_UTC;
+        let mut page = backend::store::Page(0);
+        loop {
+            let list = self.device_list(None, far, page)?;
+            if let Some(row) = list.rows.into_iter().find(|d| d.device == device) {
+                return Ok(row.health);
+            }
+            if !list.more {
+                return Ok(None);
+            }
+            page.0 += 1;
+        }
+    }
+}
