@@ -34,7 +34,7 @@ use rusqlite::Connection;
 
 use alerts::raise_alert_tx;
 pub use alerts::{Alert, QueuedAlert};
-pub use audit::{AuditLine, ReportRow};
+pub use audit::{AuditChoices, AuditEntry, AuditFilter, AuditLine, ReportRow};
 pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, CheckInRecord, VisitRow};

@@ -99,3 +99,152 @@ async fn the_device_list_names_residents_words_health_and_puts_the_silent_tablet
             .contains(&format!("同じ端末: <a class=\"name\" href=\"/residents/{}\">山田 花子</a>", spouse.0))
     );
 }
+
+/// The `<table id="audit">` of an audit page (the filters' options name users and
+/// residents too).
+fn audit_rows(page: &str) -> &str {
+    page.split("<table id=\"audit\"").nth(1).map_or("", |t| t.split("</table>").next().unwrap())
+}
+
+#[tokio::test]
+async fn only_an_admin_reads_the_audit_trail_filtered_by_resident_and_by_user() {
+    let app = TestApp::new();
+    accounts(&app);
+    let hostile = named(&app, "<b>悪</b> 太郎", "大井沢");
+    let other = named(&app, "佐藤 花子", "沼山");
+    assert_eq!(page(&app, "officer", &format!("/residents/{}", hostile.0)).await.0, StatusCode::OK);
+    assert_eq!(page(&app, "staff", &format!("/residents/{}", other.0)).await.0, StatusCode::OK);
+    for who in ["officer", "staff", "minsei"] {
+        let (status, body) = page(&app, who, "/audit").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+        assert!(body.contains("監査記録は管理者だけが見られます。") && audit_rows(&body).is_empty(), "{who}");
+    }
+    let (status, all) = page(&app, "admin", "/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all.contains("<a href=\"/audit\" aria-current=\"page\">監査記録</a>"), "in the admin's menu");
+    let rows = audit_rows(&all);
+    assert!(rows.contains("&#60;b&#62;悪&#60;/b&#62; 太郎") && !all.contains("<b>悪</b>"), "escaped: {rows}");
+    let newest = ["佐藤 花子", "悪"].map(|n| rows.find(n).unwrap());
+    assert!(newest[0] < newest[1], "newest first: {rows}");
+    let staff = app.store.audit_choices().unwrap().users.into_iter().find(|(_, l)| l == "staff").unwrap().0;
+    // Each filter keeps its lines and drops the others'; the select shows the choice.
+    let check = async |query: String, kept: &str, dropped: &str, chosen: String| {
+        let (status, body) = page(&app, "admin", &format!("/audit?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        let rows = audit_rows(&body);
+        assert!(rows.contains(kept) && rows.contains("閲覧") && !rows.contains(dropped), "{query}: {rows}");
+        assert!(body.contains(&chosen), "{query}: {chosen}");
+    };
+    let by_resident =
+        format!("<option value=\"{}\" selected>&#60;b&#62;悪&#60;/b&#62; 太郎({})", hostile.0, hostile.0);
+    check(
+        format!("resident={}", hostile.0),
+        "<td data-label=\"利用者\">officer</td>",
+        "佐藤 花子",
+        by_resident,
+    )
+    .await;
+    check(
+        format!("user={}", staff.0),
+        "佐藤 花子",
+        "悪",
+        format!("<option value=\"{}\" selected>staff", staff.0),
+    )
+    .await;
+    check(
+        "action=view".to_owned(),
+        "佐藤 花子",
+        "監査記録の閲覧",
+        "<option value=\"view\" selected>閲覧".to_owned(),
+    )
+    .await;
+    // Reading the trail is itself on it.
+    let viewed = backend::store::AuditFilter { action: Some("audit_view".to_owned()), ..Default::default() };
+    assert_eq!(
+        app.store.audit_log(&viewed, backend::store::Page(0)).unwrap().rows.len(),
+        4,
+        "the admin opened it four times"
+    );
+}
+
+/// Sets `resident`'s status on day `d` of November 2026.
+fn status(app: &TestApp, resident: ResidentId, d: u32, status: &str) {
+    db(app)
+        .execute(
+            "INSERT INTO statuses (resident_id, day, status, changed_ms) VALUES (?1, ?2, ?3, 0)",
+            rusqlite::params![resident.0, format!("2026-11-{d:02}"), status],
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_monthly_report_names_residents_counts_each_state_and_totals_districts() {
+    let app = TestApp::new();
+    accounts(&app);
+    let yamada = named(&app, "<i>山田</i> 太郎", "大井沢");
+    let sato = named(&app, "佐藤 花子", "大井沢");
+    let suzuki = named(&app, "鈴木 一郎", "沼山");
+    for (d, s) in
+        [(2, "confirmed"), (3, "confirmed"), (4, "attention"), (5, "unconfirmed"), (6, "needs_help")]
+    {
+        status(&app, yamada, d, s);
+    }
+    status(&app, sato, 2, "confirmed");
+    status(&app, sato, 3, "attention");
+    status(&app, suzuki, 2, "needs_help");
+    status(&app, yamada, 1, "confirmed");
+    db(&app).execute("UPDATE statuses SET day = '2026-10-31' WHERE day = '2026-11-01'", []).unwrap();
+    let (status, report) = page(&app, "officer", "/reports/monthly?month=2026-11").await;
+    assert_eq!(status, StatusCode::OK);
+    let row = |r: ResidentId| {
+        report
+            .split(&format!("<tr data-resident=\"{}\">", r.0))
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let counts = |row: &str| -> Vec<String> {
+        row.split("<td class=\"num\"")
+            .skip(1)
+            .map(|c| c.split('>').nth(1).unwrap().split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        row(yamada).contains("&#60;i&#62;山田&#60;/i&#62; 太郎") && !report.contains("<i>山田"),
+        "escaped name"
+    );
+    assert_eq!(
+        counts(&row(yamada)),
+        ["2", "1", "1", "1", "0"],
+        "confirmed, 要確認, unconfirmed, help, exercise"
+    );
+    assert_eq!(counts(&row(sato)), ["1", "1", "0", "0", "0"]);
+    let total = |district: &str| {
+        let t = report.split(&format!("{district} 合計</th>")).nth(1).unwrap().split("</tr>").next().unwrap();
+        counts(&format!("x{t}"))
+    };
+    assert_eq!(total("大井沢"), ["3", "2", "1", "1", "0"]);
+    assert_eq!(total("沼山"), ["0", "0", "0", "1", "0"]);
+    assert!(report.contains("href=\"/export/monthly.csv?month=2026-11\""));
+    // Last month by default; October holds only the 31st.
+    let (_, october) = page(&app, "admin", "/reports/monthly").await;
+    assert!(october.contains("<h1>月次報告 2026年10月</h1>"), "{october}");
+    let oct = october.split(&format!("<tr data-resident=\"{}\">", yamada.0)).nth(1).unwrap();
+    assert_eq!(counts(oct.split("</tr>").next().unwrap())[0], "1");
+    // The CSV keeps its shape: 要確認 days inside the confirmed ones, no names.
+    let cookie = login(&app, "officer", "officerofficer").await.unwrap();
+    let csv =
+        app.raw(Method::GET, "/export/monthly.csv?month=2026-11", &[("cookie", cookie.as_str())], "").await.2;
+    assert!(csv.contains(&format!("{},大井沢,3,1,1,0", yamada.0)) && !csv.contains("山田"), "{csv}");
+    // Whoever may not have the CSV may not have the page.
+    for who in ["admin", "officer", "staff", "minsei"] {
+        let csv = page(&app, who, "/export/monthly.csv?month=2026-11").await.0;
+        let (status, body) = page(&app, who, "/reports/monthly?month=2026-11").await;
+        assert_eq!(status, csv, "{who}");
+        assert_eq!(body.contains("鈴木 一郎"), status == StatusCode::OK, "{who}");
+    }
+    assert_eq!(page(&app, "minsei", "/reports/monthly").await.0, StatusCode::FORBIDDEN);
+}

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use backend::clock::{ManualClock, at_local};
 use backend::routes::{AppState, router};
-use backend::store::{CheckinWindow, NewResident, ResidentId, Store};
+use backend::store::{AuditFilter, AuditLine, CheckinWindow, NewResident, ResidentId, Store};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use tower::ServiceExt as _;
 
@@ -199,5 +199,26 @@ impl Seen for Store {
             }
             page.0 += 1;
         }
+    }
+}
+
+/// A resident's audit trail, oldest first, as the audit page's query gives it.
+pub trait Trail {
+    fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, backend::store::StoreError>;
+}
+
+impl Trail for Store {
+    fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, backend::store::StoreError> {
+        let filter = AuditFilter { resident: Some(resident), ..AuditFilter::default() };
+        let mut out = Vec::new();
+        for n in 0.. {
+            let page = self.audit_log(&filter, backend::store::Page(n))?;
+            out.extend(page.rows.into_iter().map(|e| (e.user.map(|u| u.0), e.action, e.at)));
+            if !page.more {
+                break;
+            }
+        }
+        out.reverse();
+        Ok(out)
     }
 }
