@@ -1024,9 +1024,9 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
     handle.stop();
     // The heartbeat tells staff which bundle the tablet has.
     let rows = office.store.device_list(None, Utc::now(), backend::store::Page(0)).unwrap().rows;
-    let bundles: Vec<_> =
+    let reported: Vec<_> =
         rows.iter().map(|d| d.health.as_ref().and_then(|(h, _)| h.dialect_bundle)).collect();
-    assert_eq!(bundles, [Some(2)]);
+    assert_eq!(reported, [Some(2)]);
 
     // Version 3 is damaged in the office's database: the tablet refuses it and keeps 2.
     assert_eq!(office.store.publish_bundle(&learn::bundle(3, &learnt), None, Utc::now()).unwrap(), 3);
