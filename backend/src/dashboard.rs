@@ -11,6 +11,7 @@
 
 mod ack;
 mod alerts;
+mod audit;
 mod auth;
 mod board;
 mod campaigns;
@@ -71,6 +72,8 @@ pub fn router() -> Router<AppState> {
         .route("/residents/{id}/pauses", axum::routing::post(profile::pause))
         .route("/residents/{id}/pauses/{pause}/end", axum::routing::post(profile::end_pause))
         .route("/export/monthly.csv", get(export::monthly))
+        .route("/reports/monthly", get(export::report))
+        .route("/audit", get(audit::list))
         .route("/card-links", get(cards::list))
         .route("/card-links/{id}/approve", axum::routing::post(cards::approve))
         .route("/devices", get(devices::list))

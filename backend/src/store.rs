@@ -34,7 +34,7 @@ use rusqlite::Connection;
 
 use alerts::raise_alert_tx;
 pub use alerts::{Alert, QueuedAlert};
-pub use audit::{AuditLine, ReportRow};
+pub use audit::{AuditChoices, AuditEntry, AuditFilter, AuditLine, ReportRow};
 pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, CheckInRecord, VisitRow};
@@ -42,7 +42,7 @@ pub use bundles::{BundleError, BundleInfo, check_envelope};
 pub use campaigns::{Campaign, CampaignProgress, Risk};
 pub use card_links::CardLinkOutcome;
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};
-pub use devices::{DeviceHealth, DeviceRow, Enrolment, Part};
+pub use devices::{Condition, DeviceHealth, DeviceRow, Enrolment, Part};
 pub use disasters::{DeclareRefused, Disaster, Responder, Roster, RosterRow};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
 pub use notifications::{AckView, Backlog, Climbed, LadderAlert, Outgoing, TOP_RUNG};

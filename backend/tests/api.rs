@@ -21,6 +21,8 @@ mod disaster;
 mod escalation;
 #[path = "api/notify.rs"]
 mod notify;
+#[path = "api/office_pages.rs"]
+mod office_pages;
 #[path = "api/residents.rs"]
 mod residents;
 #[path = "api/socket.rs"]

@@ -1023,8 +1023,10 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
     assert_eq!(installed.lock().unwrap().len(), 1);
     handle.stop();
     // The heartbeat tells staff which bundle the tablet has.
-    let rows = office.store.device_list(None, backend::store::Page(0)).unwrap().rows;
-    assert_eq!(rows.iter().map(|d| d.dialect_bundle).collect::<Vec<_>>(), [Some(2)]);
+    let rows = office.store.device_list(None, Utc::now(), backend::store::Page(0)).unwrap().rows;
+    let reported: Vec<_> =
+        rows.iter().map(|d| d.health.as_ref().and_then(|(h, _)| h.dialect_bundle)).collect();
+    assert_eq!(reported, [Some(2)]);
 
     // Version 3 is damaged in the office's database: the tablet refuses it and keeps 2.
     assert_eq!(office.store.publish_bundle(&learn::bundle(3, &learnt), None, Utc::now()).unwrap(), 3);

@@ -1,5 +1,5 @@
-//! Staff views of tablets: the device-health list (least recently heard from
-//! first), one-time enrolment codes for a resident's tablet, and revocation.
+//! Staff views of tablets: the device list by resident name (silent tablets first,
+//! then those with a faulty part), one-time enrolment codes for a resident's tablet, and revocation.
 //! For staff, officers and admins; not for 民生委員.
 
 use axum::extract::{Path, State};
@@ -10,7 +10,8 @@ use super::layout::{Chrome, Pager, render};
 use super::{ListPage, PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{DeviceId, ResidentId};
+use crate::store::{Condition, DeviceId, Part, ResidentId};
+use chrono::{DateTime, Utc};
 
 const STAFF_ONLY: &str = "端末の管理は職員が行います。";
 
@@ -20,27 +21,12 @@ pub(super) async fn list(
     ListPage(at): ListPage,
 ) -> Result<Html<String>, PageError> {
     session.require_staff(STAFF_ONLY)?;
+    let now = state.clock.now();
     let (devices, newest) = blocking(&state.store, move |s| {
-        Ok((s.device_list(None, at)?, s.bundles()?.first().map(|b| b.version)))
+        Ok((s.device_list(None, now, at)?, s.bundles()?.first().map(|b| b.version)))
     })
     .await?;
-    let rows = devices
-        .rows
-        .iter()
-        .map(|d| DeviceLine {
-            id: d.device.0,
-            district: d.district.clone().unwrap_or_else(|| "-".to_owned()),
-            seen: d.last_seen.map_or("なし".to_owned(), |t| {
-                t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
-            }),
-            parts: [d.parts[0].as_str(), d.parts[1].as_str(), d.parts[2].as_str()],
-            outbox: d.outbox_len.map_or("-".to_owned(), |v| v.to_string()),
-            free: d.free_storage_mib.map_or("-".to_owned(), |v| format!("{v} MiB")),
-            version: d.app_version.clone(),
-            bundle: bundle_cell(d, newest),
-            revoked: d.revoked,
-        })
-        .collect();
+    let rows = devices.rows.iter().map(|d| DeviceLine::of(d, newest, now)).collect();
     render(&DevicesPage {
         chrome: session.chrome("端末の状態", "/devices"),
         csrf: session.csrf(),
@@ -49,11 +35,18 @@ pub(super) async fn list(
     })
 }
 
-/// A tablet's row on the health list.
+/// A tablet's row on the list, in words.
 struct DeviceLine {
     id: i64,
+    resident: Option<i64>,
+    name: String,
+    household: Vec<(i64, String)>,
     district: String,
+    /// The stylesheet's key and the word for the tablet's condition.
+    state: &'static str,
+    state_label: &'static str,
     seen: String,
+    ago: String,
     /// Microphone, card reader, speaker.
     parts: [&'static str; 3],
     outbox: String,
@@ -61,6 +54,42 @@ struct DeviceLine {
     version: String,
     bundle: String,
     revoked: bool,
+}
+
+impl DeviceLine {
+    fn of(d: &crate::store::DeviceRow, newest: Option<u32>, now: DateTime<Utc>) -> DeviceLine {
+        let health = d.health.as_ref();
+        let part = |p: fn(&crate::store::DeviceHealth) -> Part| health.map_or("-", |(h, _)| p(h).label());
+        DeviceLine {
+            id: d.device.0,
+            resident: d.resident.map(|r| r.0),
+            name: d.name.clone().unwrap_or_else(|| "(住民なし)".to_owned()),
+            household: d.household.iter().map(|(r, n)| (r.0, n.clone())).collect(),
+            district: d.district.clone().unwrap_or_else(|| "-".to_owned()),
+            state: d.condition.key(),
+            state_label: d.condition.label(),
+            seen: health.map_or("なし".to_owned(), |(_, t)| {
+                t.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string()
+            }),
+            ago: health.map_or(String::new(), |(_, t)| ago(now - *t)),
+            parts: [part(|h| h.microphone), part(|h| h.reader), part(|h| h.speaker)],
+            outbox: health.map_or("-".to_owned(), |(h, _)| format!("{}件", h.outbox_len)),
+            free: health.map_or("-".to_owned(), |(h, _)| format!("{} MiB", h.free_storage_mib)),
+            version: health.map_or("-".to_owned(), |(h, _)| h.app_version.clone()),
+            bundle: bundle_cell(health.map(|(h, _)| h), newest),
+            revoked: d.condition == Condition::Revoked,
+        }
+    }
+}
+
+/// How long ago, in the words staff say: たった今, 5分前, 3時間前, 2日前.
+fn ago(elapsed: chrono::Duration) -> String {
+    match (elapsed.num_minutes(), elapsed.num_hours(), elapsed.num_days()) {
+        (m, _, _) if m < 1 => "たった今".to_owned(),
+        (m, 0, _) => format!("{m}分前"),
+        (_, h, 0) => format!("{h}時間前"),
+        (_, _, d) => format!("{d}日前"),
+    }
 }
 
 #[derive(askama::Template)]
@@ -81,13 +110,11 @@ struct CodePage {
 
 /// The dialect bundle a tablet reported, flagged when a newer one is published and
 /// the tablet has not taken it yet (staff look for why: offline, full disk).
-fn bundle_cell(d: &crate::store::DeviceRow, newest: Option<u32>) -> String {
-    if d.last_seen.is_none() {
-        return "-".to_owned();
-    }
-    let has = d.dialect_bundle.map_or("初期版".to_owned(), |v| format!("v{v}"));
+fn bundle_cell(health: Option<&crate::store::DeviceHealth>, newest: Option<u32>) -> String {
+    let Some(health) = health else { return "-".to_owned() };
+    let has = health.dialect_bundle.map_or("初期版".to_owned(), |v| format!("v{v}"));
     match newest {
-        Some(n) if d.dialect_bundle.is_none_or(|v| v < n) => format!("{has}(v{n} 未適用)"),
+        Some(n) if health.dialect_bundle.is_none_or(|v| v < n) => format!("{has}(v{n} 未適用)"),
         _ => has,
     }
 }
@@ -125,4 +152,18 @@ pub(super) async fn revoke(
     }
     tracing::info!(device = id, user = session.user.user.0, "device revoked");
     Ok(Redirect::to("/devices").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_long_ago_is_said_in_words() {
+        for (minutes, words) in
+            [(0, "たった今"), (5, "5分前"), (59, "59分前"), (60, "1時間前"), (1500, "1日前")]
+        {
+            assert_eq!(ago(chrono::Duration::minutes(minutes)), words);
+        }
+    }
 }

@@ -80,7 +80,7 @@ enum Audience {
 }
 
 /// The header's links, in order.
-const LINKS: [(&str, &str, Audience); 14] = [
+const LINKS: [(&str, &str, Audience); 16] = [
     ("/board", "本日の安否", Audience::Scoped),
     ("/residents", "住民の一覧", Audience::Scoped),
     ("/alerts", "対応", Audience::Scoped),
@@ -94,7 +94,9 @@ const LINKS: [(&str, &str, Audience); 14] = [
     ("/duty", "当番", Audience::Officers),
     ("/disaster", "災害モード", Audience::Officers),
     ("/roster", "要支援者名簿", Audience::Roster),
+    ("/reports/monthly", "月次報告", Audience::Officers),
     ("/users", "アカウント", Audience::Admins),
+    ("/audit", "監査記録", Audience::Admins),
 ];
 
 fn serves(audience: Audience, role: Role, has_district: bool) -> bool {
@@ -128,6 +130,8 @@ pub struct Pager {
     pub prev: Option<u32>,
     pub next: Option<u32>,
     pub rows: usize,
+    /// What the list was asked for (`key=value&`…, already URL-safe), kept across pages.
+    pub query: String,
 }
 
 impl Pager {
@@ -137,7 +141,13 @@ impl Pager {
             prev: page.0.checked_sub(1),
             next: more.then_some(page.0 + 1),
             rows: crate::store::PAGE_ROWS,
+            query: String::new(),
         }
+    }
+
+    /// The pager of a filtered list: `query` (`key=value&`…, URL-safe) goes before `page=`.
+    pub fn with_query(self, query: String) -> Pager {
+        Pager { query, ..self }
     }
 }
 
@@ -198,9 +208,17 @@ mod tests {
         };
         let minsei = linked(Role::Minsei, true);
         assert!(minsei.contains(&"/board") && minsei.contains(&"/roster"));
-        for refused in
-            ["/users", "/devices", "/card-links", "/weather", "/duty", "/disaster", "/residents/new"]
-        {
+        for refused in [
+            "/users",
+            "/devices",
+            "/card-links",
+            "/weather",
+            "/duty",
+            "/disaster",
+            "/residents/new",
+            "/audit",
+            "/reports/monthly",
+        ] {
             assert!(!minsei.contains(&refused), "{refused}");
         }
         assert_eq!(linked(Role::Responder, false), ["/roster"]);

@@ -34,6 +34,16 @@ impl Part {
         }
     }
 
+    /// The word staff read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Ok => "正常",
+            Part::Faulty => "故障",
+            Part::Missing => "未接続",
+            Part::Unknown => "不明",
+        }
+    }
+
     fn parse(s: &str) -> Part {
         match s {
             "ok" => Part::Ok,
@@ -58,20 +68,52 @@ pub struct DeviceHealth {
     pub device_time: DateTime<Utc>,
 }
 
-/// A line of the device-health list.
+/// How a tablet is doing, as the device list sorts and words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Condition {
+    /// Never heard from, or not for [`super::DEVICE_OFFLINE_AFTER`]: someone should call.
+    Silent,
+    /// Heard from, but a part is faulty or missing.
+    Attention,
+    Ok,
+    Revoked,
+}
+
+impl Condition {
+    /// The word staff read beside the colour.
+    pub fn label(self) -> &'static str {
+        match self {
+            Condition::Silent => "連絡なし",
+            Condition::Attention => "注意",
+            Condition::Ok => "正常",
+            Condition::Revoked => "無効",
+        }
+    }
+
+    /// The stylesheet's key for the colour (`td[data-health=…]`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Condition::Silent => "silent",
+            Condition::Attention => "attention",
+            Condition::Ok => "ok",
+            Condition::Revoked => "revoked",
+        }
+    }
+}
+
+/// A line of the device list: the tablet, whom it serves, and its last heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRow {
     pub device: DeviceId,
     pub resident: Option<ResidentId>,
+    /// The resident's name (office pages only).
+    pub name: Option<String>,
     pub district: Option<String>,
-    pub last_seen: Option<DateTime<Utc>>,
-    pub app_version: String,
-    pub parts: [Part; 3],
-    pub outbox_len: Option<u64>,
-    pub free_storage_mib: Option<u64>,
-    /// The dialect bundle the tablet reported; `None`: the built-in model, or never reported.
-    pub dialect_bundle: Option<u32>,
-    pub revoked: bool,
+    /// Others whose cards were approved on this tablet: the household sharing it.
+    pub household: Vec<(ResidentId, String)>,
+    /// The last heartbeat and when the server received it; `None`: never heard from.
+    pub health: Option<(DeviceHealth, DateTime<Utc>)>,
+    pub condition: Condition,
 }
 
 /// How long after its first use a code may be used again by the same tablet.
@@ -189,51 +231,69 @@ impl Store {
             .optional()?)
     }
 
-    /// The tablets, least recently heard from first (never heard: first of all), one page.
+    /// The tablets, those needing someone first: silent (never heard from, or not
+    /// for [`super::DEVICE_OFFLINE_AFTER`]), then a part faulty or missing, then the
+    /// rest, revoked last; least recently heard from first within each. One page.
     pub fn device_list(
         &self,
         district: Option<&str>,
+        now: DateTime<Utc>,
         page: super::Page,
     ) -> Result<super::Paged<DeviceRow>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT d.id, d.resident_id, r.district, d.last_seen_ms, d.app_version, d.microphone, d.reader,
-                 d.speaker, d.outbox_len, d.free_storage_mib, d.revoked_ms IS NOT NULL, d.dialect_bundle
+        // The condition is decided here once, so the order and the word agree.
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.id, d.resident_id, r.display_name, r.district,
+                 CASE WHEN d.revoked_ms IS NOT NULL THEN 3
+                      WHEN d.last_seen_ms IS NULL OR d.last_seen_ms < ?2 THEN 0
+                      WHEN d.microphone IN ('faulty', 'missing') OR d.reader IN ('faulty', 'missing')
+                           OR d.speaker IN ('faulty', 'missing') THEN 1
+                      ELSE 2 END AS condition,
+                 d.app_version, d.microphone, d.reader, d.speaker, d.free_storage_mib, d.outbox_len,
+                 d.device_clock_skew_ms, d.last_seen_ms, d.dialect_bundle
              FROM devices d LEFT JOIN residents r ON r.id = d.resident_id
              WHERE ?1 IS NULL OR r.district = ?1
-             ORDER BY d.revoked_ms IS NOT NULL, ifnull(d.last_seen_ms, 0), d.id LIMIT ?2 OFFSET ?3",
+             ORDER BY condition, ifnull(d.last_seen_ms, 0), d.id LIMIT ?3 OFFSET ?4",
         )?;
         let (limit, offset) = page.limit_offset();
-        let rows = stmt.query_map(params![district, limit, offset], |r| {
+        let cut = ms(now - super::DEVICE_OFFLINE_AFTER);
+        let rows = stmt.query_map(params![district, cut, limit, offset], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, String>(4)?,
-                [r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?],
-                r.get::<_, Option<i64>>(8)?,
-                r.get::<_, Option<i64>>(9)?,
-                r.get::<_, bool>(10)?,
-                r.get::<_, Option<u32>>(11)?,
+                (r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?),
+                (r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?),
+                r.get::<_, i64>(4)?,
+                heartbeat_columns(r, 5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, resident, district, seen, app_version, [m, rd, sp], outbox, free, revoked, bundle) =
-                row?;
+            let ((id, resident), (name, district), condition, heartbeat) = row?;
             out.push(DeviceRow {
                 device: DeviceId(id),
                 resident: resident.map(ResidentId),
+                name,
                 district,
-                last_seen: seen.map(from_ms).transpose()?,
-                app_version,
-                parts: [Part::parse(&m), Part::parse(&rd), Part::parse(&sp)],
-                outbox_len: outbox.map(|v| v.max(0) as u64),
-                free_storage_mib: free.map(|v| v.max(0) as u64),
-                dialect_bundle: bundle,
-                revoked,
+                household: Vec::new(),
+                health: heartbeat.map(HeartbeatColumns::into_health).transpose()?,
+                condition: match condition {
+                    0 => Condition::Silent,
+                    1 => Condition::Attention,
+                    2 => Condition::Ok,
+                    _ => Condition::Revoked,
+                },
             });
+        }
+        drop(stmt);
+        let mut shared = conn.prepare_cached(
+            "SELECT DISTINCT r.id, r.display_name FROM card_link_requests c
+             JOIN residents r ON r.id = c.resident_id
+             WHERE c.device_id = ?1 AND c.decided_ms IS NOT NULL AND r.id IS NOT ?2 ORDER BY r.id",
+        )?;
+        for row in &mut out {
+            let names = shared.query_map(params![row.device.0, row.resident.map(|r| r.0)], |r| {
+                Ok((ResidentId(r.get(0)?), r.get(1)?))
+            })?;
+            row.household = names.collect::<Result<_, _>>()?;
         }
         Ok(super::Paged::of(out))
     }
@@ -295,50 +355,52 @@ impl Store {
         )?;
         Ok(())
     }
+}
 
-    /// The last heartbeat of a device and when the server received it (tests read it;
-    /// `/devices` lists every tablet's through `device_list`).
-    pub fn device_health(
-        &self,
-        device: DeviceId,
-    ) -> Result<Option<(DeviceHealth, DateTime<Utc>)>, StoreError> {
-        let row = self
-            .lock()
-            .query_row(
-                "SELECT app_version, microphone, reader, speaker, free_storage_mib, outbox_len,
-                        device_clock_skew_ms, last_seen_ms, dialect_bundle
-                 FROM devices WHERE id = ?1 AND last_seen_ms IS NOT NULL",
-                [device.0],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        [r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?],
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, i64>(7)?,
-                        r.get::<_, Option<u32>>(8)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((app_version, [mic, reader, speaker], free, outbox, skew, seen, dialect_bundle)) = row
-        else {
-            return Ok(None);
-        };
-        let seen = from_ms(seen)?;
-        Ok(Some((
+/// A heartbeat's columns as stored, before they are read into a [`DeviceHealth`].
+struct HeartbeatColumns {
+    app_version: String,
+    parts: [String; 3],
+    free: i64,
+    outbox: i64,
+    skew: i64,
+    seen: i64,
+    dialect_bundle: Option<u32>,
+}
+
+/// Reads `app_version, microphone, reader, speaker, free_storage_mib, outbox_len,
+/// device_clock_skew_ms, last_seen_ms, dialect_bundle` from column `at` on; `None`
+/// when the tablet was never heard from.
+fn heartbeat_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<HeartbeatColumns>> {
+    let Some(seen) = r.get::<_, Option<i64>>(at + 7)? else { return Ok(None) };
+    Ok(Some(HeartbeatColumns {
+        app_version: r.get(at)?,
+        parts: [r.get(at + 1)?, r.get(at + 2)?, r.get(at + 3)?],
+        free: r.get::<_, Option<i64>>(at + 4)?.unwrap_or(0),
+        outbox: r.get::<_, Option<i64>>(at + 5)?.unwrap_or(0),
+        skew: r.get::<_, Option<i64>>(at + 6)?.unwrap_or(0),
+        seen,
+        dialect_bundle: r.get(at + 8)?,
+    }))
+}
+
+impl HeartbeatColumns {
+    /// The heartbeat, and when the server received it (the device clock only as skew).
+    fn into_health(self) -> Result<(DeviceHealth, DateTime<Utc>), StoreError> {
+        let [mic, reader, speaker] = self.parts;
+        let seen = from_ms(self.seen)?;
+        Ok((
             DeviceHealth {
-                app_version,
+                app_version: self.app_version,
                 microphone: Part::parse(&mic),
                 reader: Part::parse(&reader),
                 speaker: Part::parse(&speaker),
-                free_storage_mib: free.max(0) as u64,
-                outbox_len: outbox.max(0) as u64,
-                dialect_bundle,
-                device_time: from_ms(ms(seen) + skew)?,
+                free_storage_mib: self.free.max(0) as u64,
+                outbox_len: self.outbox.max(0) as u64,
+                dialect_bundle: self.dialect_bundle,
+                device_time: from_ms(self.seen + self.skew)?,
             },
             seen,
-        )))
+        ))
     }
 }

@@ -180,6 +180,8 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
         "/disaster".to_owned(),
         "/roster".to_owned(),
         "/users".to_owned(),
+        "/audit".to_owned(),
+        "/reports/monthly?month=2026-11".to_owned(),
     ];
     let driver = ChromeDriver::start();
     let mut problems = Vec::new();

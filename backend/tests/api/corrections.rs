@@ -7,7 +7,7 @@ use backend::password::hash_password;
 use backend::store::Role;
 use serde_json::json;
 
-use crate::support::{TestApp, acks, batch, event};
+use crate::support::{TestApp, Trail as _, acks, batch, event};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 

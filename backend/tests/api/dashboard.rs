@@ -7,12 +7,12 @@ use backend::password::hash_password;
 use backend::store::Role;
 use serde_json::json;
 
-use crate::support::{TestApp, acks, batch, event, local};
+use crate::support::{TestApp, Trail as _, acks, batch, event, local};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
 /// Logs in; returns the cookie header value (`__Host-mimamori_session=…`) or the status.
-async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, (StatusCode, String)> {
+pub(crate) async fn login(app: &TestApp, user: &str, password: &str) -> Result<String, (StatusCode, String)> {
     let body = format!("login={user}&password={password}");
     let (status, headers, text) = app.submit_login(&body).await;
     if status != StatusCode::SEE_OTHER {
@@ -791,8 +791,12 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
     let (_, _, list) = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await;
     let row =
         list.split(&format!("<tr data-device=\"{device}\">")).nth(1).unwrap().split("</tr>").next().unwrap();
-    assert!(row.contains("faulty/unknown/unknown") && row.contains("<td>42</td>"), "{row}");
-    assert!(row.contains("<td>初期版</td>"), "no bundle reported: the built-in model; {row}");
+    assert!(
+        row.contains("data-label=\"マイク\">故障</td><td data-label=\"カードリーダー\">不明</td>"),
+        "{row}"
+    );
+    assert!(row.contains(">42件</td>"), "{row}");
+    assert!(row.contains(">初期版</td>"), "no bundle reported: the built-in model; {row}");
     // A bundle is published: the row says the tablet has not taken it, until it reports it.
     let bundle = super::tablet::dialect_bundle(2, "--- lexicon.tsv\nこわい\ttired\n--- model.tsv\nw\t1\n");
     app.store.publish_bundle(&bundle, None, now).unwrap();
@@ -806,11 +810,11 @@ async fn staff_issue_a_code_a_tablet_enrols_reports_health_and_is_revoked() {
             .to_owned()
     };
     let list = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await.2;
-    assert!(device_row(list).contains("<td>初期版(v2 未適用)</td>"));
+    assert!(device_row(list).contains(">初期版(v2 未適用)</td>"));
     let hb = json!({"dialect_bundle": 2, "device_time": "2026-11-27T22:05:00Z"});
     assert_eq!(app.post("/api/v1/heartbeat", &token, hb).await.0, StatusCode::OK);
     let list = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await.2;
-    assert!(device_row(list).contains("<td>v2</td>"));
+    assert!(device_row(list).contains(">v2</td>"));
     let (status, _, _) =
         app.raw(Method::POST, &format!("/devices/{device}/revoke"), &headers, &format!("csrf={csrf}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);

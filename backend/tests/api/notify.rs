@@ -9,7 +9,7 @@ use backend::store::{AccountChange, Contact, Role, UserId};
 use chrono::Duration;
 
 use crate::disaster::{PASSWORD, get, login, post};
-use crate::support::{TestApp, local};
+use crate::support::{TestApp, Trail as _, local};
 
 fn ladder() -> Ladder {
     Ladder::from_config(&toml::from_str("[wait_secs]\ndefault = 600").unwrap())

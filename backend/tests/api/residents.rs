@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveTime};
 use serde_json::json;
 
 use crate::corrections::{login, pct};
-use crate::support::{TestApp, acks, batch, event, kinds, local};
+use crate::support::{TestApp, Trail as _, acks, batch, event, kinds, local};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 

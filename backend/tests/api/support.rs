@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use backend::clock::{ManualClock, at_local};
 use backend::routes::{AppState, router};
-use backend::store::{CheckinWindow, NewResident, ResidentId, Store};
+use backend::store::{AuditFilter, AuditLine, CheckinWindow, NewResident, ResidentId, Store};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use tower::ServiceExt as _;
 
@@ -170,4 +170,55 @@ pub fn acks(body: &serde_json::Value) -> Vec<String> {
 /// The kinds of the items of a pull response, in order.
 pub fn kinds(pull: &serde_json::Value) -> Vec<String> {
     pull["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+/// What tests read of the store that the pages read through their lists: a tablet's
+/// last heartbeat (the device list's), a resident's audit trail (the audit page's).
+pub trait Seen {
+    /// The last heartbeat of `device` and when the server received it.
+    fn device_health(
+        &self,
+        device: backend::store::DeviceId,
+    ) -> Result<Option<(backend::store::DeviceHealth, DateTime<Utc>)>, backend::store::StoreError>;
+}
+
+impl Seen for Store {
+    fn device_health(
+        &self,
+        device: backend::store::DeviceId,
+    ) -> Result<Option<(backend::store::DeviceHealth, DateTime<Utc>)>, backend::store::StoreError> {
+        let far = DateTime::<Utc>::MAX_UTC;
+        let mut page = backend::store::Page(0);
+        loop {
+            let list = self.device_list(None, far, page)?;
+            if let Some(row) = list.rows.into_iter().find(|d| d.device == device) {
+                return Ok(row.health);
+            }
+            if !list.more {
+                return Ok(None);
+            }
+            page.0 += 1;
+        }
+    }
+}
+
+/// A resident's audit trail, oldest first, as the audit page's query gives it.
+pub trait Trail {
+    fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, backend::store::StoreError>;
+}
+
+impl Trail for Store {
+    fn audit_trail(&self, resident: ResidentId) -> Result<Vec<AuditLine>, backend::store::StoreError> {
+        let filter = AuditFilter { resident: Some(resident), ..AuditFilter::default() };
+        let mut out = Vec::new();
+        for n in 0.. {
+            let page = self.audit_log(&filter, backend::store::Page(n))?;
+            out.extend(page.rows.into_iter().map(|e| (e.user.map(|u| u.0), e.action, e.at)));
+            if !page.more {
+                break;
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
 }

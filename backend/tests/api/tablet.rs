@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use backend::store::Status;
 use serde_json::json;
 
-use crate::support::{TestApp, acks, batch, day, event, kinds, local};
+use crate::support::{Seen as _, TestApp, acks, batch, day, event, kinds, local};
 
 #[tokio::test]
 async fn enrolment_codes_work_once_and_tokens_stop_working_when_revoked() {
