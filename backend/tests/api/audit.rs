@@ -1,4 +1,4 @@
-//! Every dashboard page, as an officer and as a 民生委員, at a desk's width (1366 px)
+//! Every dashboard page, as an officer, a 民生委員 and an admin, at a desk's width (1366 px)
 //! and a phone's (390 px), in headless Chromium: axe-core finds no serious or
 //! critical accessibility violation, and at phone width nothing overflows the screen
 //! and every control is a target a finger can hit (44 px).
@@ -107,6 +107,7 @@ async fn office() -> Office {
     let officer =
         store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, now).unwrap();
     store.add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), now).unwrap();
+    store.add_user("admin", &hash_password("tr0ub4dor &3"), Role::Admin, None, now).unwrap();
     let add = |name: &str, district: &str| {
         let r = NewResident {
             display_name: name.to_owned(),
@@ -157,7 +158,7 @@ async fn office() -> Office {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
+async fn every_page_passes_axe_and_fits_a_phone_for_officers_minsei_and_admins() {
     let axe = axe_source();
     let Office { addr, taro, campaign, .. } = &office().await;
     let (addr, taro, campaign) = (*addr, *taro, *campaign);
@@ -193,7 +194,9 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_and_minsei() {
         for line in audit(&browser, &base, "/login", &axe, phone).await {
             problems.push(format!("{width}px signed out /login: {line}"));
         }
-        for (login, password) in [("officer", "correct horse"), ("minsei", "battery staple")] {
+        for (login, password) in
+            [("officer", "correct horse"), ("minsei", "battery staple"), ("admin", "tr0ub4dor &3")]
+        {
             browser.delete_all_cookies().await.unwrap();
             sign_in(&browser, &base, login, password).await;
             for path in &pages {
