@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 
-use super::layout::{Chrome, render};
+use super::layout::{Chrome, DistrictChoice, render};
 use super::{PageError, Session};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
@@ -100,13 +100,7 @@ pub(super) async fn board(
         since_ms: since.unwrap_or(now).timestamp_millis(),
         since: since.map(hm),
         more: total.saturating_sub(shown),
-        districts: districts
-            .into_iter()
-            .map(|(name, n)| {
-                let chosen = district.as_deref() == Some(name.as_str());
-                (name, n, chosen)
-            })
-            .collect(),
+        districts: DistrictChoice::all(districts, district.as_deref()),
         rows,
     })
 }
@@ -173,7 +167,7 @@ struct BoardPage {
     more: u64,
     /// The districts a town-wide role may choose (name, residents, chosen); empty
     /// for a 民生委員.
-    districts: Vec<(String, u64, bool)>,
+    districts: Vec<DistrictChoice>,
     rows: Vec<BoardRow>,
 }
 

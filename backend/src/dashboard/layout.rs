@@ -123,6 +123,29 @@ impl Session {
     }
 }
 
+/// A district a town-wide role may choose in a list's filter
+/// (`templates/district_select.html`): its name, how many live there, whether it is
+/// the one shown.
+#[derive(Debug)]
+pub struct DistrictChoice {
+    pub name: String,
+    pub residents: u64,
+    pub chosen: bool,
+}
+
+impl DistrictChoice {
+    /// The choices from the store's district sizes, `chosen` marked.
+    pub fn all(sizes: Vec<(String, u64)>, chosen: Option<&str>) -> Vec<DistrictChoice> {
+        sizes
+            .into_iter()
+            .map(|(name, residents)| {
+                let chosen = chosen == Some(name.as_str());
+                DistrictChoice { name, residents, chosen }
+            })
+            .collect()
+    }
+}
+
 /// Links to the previous and next page of a list (`templates/pager.html`).
 #[derive(Debug)]
 pub struct Pager {

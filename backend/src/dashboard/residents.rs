@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 
-use super::layout::{Chrome, render};
+use super::layout::{Chrome, DistrictChoice, render};
 use super::{PageError, Session};
 use crate::clock::{local_day, town_offset};
 use crate::routes::{AppState, blocking};
@@ -185,13 +185,7 @@ pub(super) async fn list(
             })
             .collect(),
         more,
-        districts: districts
-            .into_iter()
-            .map(|(name, n)| {
-                let chosen = district.as_deref() == Some(name.as_str());
-                (name, n, chosen)
-            })
-            .collect(),
+        districts: DistrictChoice::all(districts, district.as_deref()),
         search,
         by_need,
     })
@@ -218,7 +212,7 @@ struct ResidentListPage {
     /// More matched than are shown.
     more: bool,
     /// The districts a town-wide role may choose (name, residents, chosen).
-    districts: Vec<(String, u64, bool)>,
+    districts: Vec<DistrictChoice>,
     search: String,
     by_need: bool,
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::layout::{Chrome, render};
+use super::layout::{Chrome, DistrictChoice, render};
 use super::{PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
@@ -63,13 +63,7 @@ pub(super) async fn list(
         csrf: session.csrf(),
         area: district.clone().unwrap_or_else(|| "町全体".to_owned()),
         printed: now.with_timezone(&town_offset()).format("%Y年%m月%d日 %H:%M").to_string(),
-        districts: districts
-            .into_iter()
-            .map(|(name, n)| {
-                let chosen = district.as_deref() == Some(name.as_str());
-                (name, n, chosen)
-            })
-            .collect(),
+        districts: DistrictChoice::all(districts, district.as_deref()),
         rows,
     })
 }
@@ -99,7 +93,7 @@ struct VisitsPage {
     area: String,
     printed: String,
     /// The districts a town-wide role may choose (name, residents, chosen).
-    districts: Vec<(String, u64, bool)>,
+    districts: Vec<DistrictChoice>,
     rows: Vec<VisitLine>,
 }
 
