@@ -264,6 +264,11 @@ impl CheckInAnswer {
         matches!(self.intent, I::FeelingUnwell | I::Pain | I::SleptBadly | I::AppetitePoor)
     }
 
+    /// Several answers as staff read them, in order: 「具合が悪い・痛みがある（膝）」.
+    pub fn labels(answers: &[CheckInAnswer]) -> String {
+        answers.iter().map(CheckInAnswer::label).collect::<Vec<_>>().join("・")
+    }
+
     /// What staff read: the intent's label, with the body part when one was named
     /// (「痛みがある（膝）」).
     pub fn label(&self) -> String {

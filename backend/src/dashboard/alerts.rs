@@ -31,7 +31,7 @@ pub(super) async fn queue(
             kind_key: q.alert.kind.key(),
             danger: q.alert.danger.map(|d| d.label()),
             kind: q.alert.kind.label(),
-            said: q.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>().join("・"),
+            said: CheckInAnswer::labels(&q.said),
             raised: hm(q.alert.raised),
             open_for: span(now - q.alert.raised),
             handler: q.alert.acknowledged.then(|| {

@@ -79,7 +79,7 @@ pub(super) async fn board(
             id: r.resident.0,
             name: r.display_name,
             time: r.checked_in.map(hm).unwrap_or_default(),
-            said: r.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>().join("・"),
+            said: CheckInAnswer::labels(&r.said),
             tel: tel_href(&r.phone),
             phone: r.phone,
             district: r.district,

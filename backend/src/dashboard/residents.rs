@@ -266,13 +266,13 @@ pub(super) async fn show(
         checkins: checkins
             .into_iter()
             .map(|c| {
-                let said = c.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>();
                 let attention = c.said.iter().any(|a| a.is_health_concern() || a.wants_visit());
-                (
-                    time(c.at),
-                    if said.is_empty() { "（答えの記録なし）".to_owned() } else { said.join("・") },
-                    attention,
-                )
+                let said = if c.said.is_empty() {
+                    "（答えの記録なし）".to_owned()
+                } else {
+                    CheckInAnswer::labels(&c.said)
+                };
+                (time(c.at), said, attention)
             })
             .collect(),
         profile: ProfileView::of(&record, now),

@@ -44,11 +44,9 @@ pub(super) async fn list(
             label: r.state.label(),
             last_visit: r.last_visit.map_or("記録なし".to_owned(), day),
             said: match r.said_at {
-                Some(at) if !r.said.is_empty() => format!(
-                    "{}（{}）",
-                    r.said.iter().map(CheckInAnswer::label).collect::<Vec<_>>().join("・"),
-                    day(at)
-                ),
+                Some(at) if !r.said.is_empty() => {
+                    format!("{}（{}）", CheckInAnswer::labels(&r.said), day(at))
+                }
                 _ => String::new(),
             },
             tel: super::board::tel_href(&r.phone),

@@ -179,11 +179,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {ALERT_COLUMNS}, r.display_name, r.district, r.phone, u.login, a.acknowledged_ms,
                  a.acknowledged_via IS NOT NULL, c.relation,
-                 CASE WHEN a.kind IN ('health_concern', 'visit_request') THEN
-                     (SELECT group_concat(x.question || ' ' || x.intent || ' ' || ifnull(x.body_part, ''), ',')
-                      FROM (SELECT * FROM checkin_answers WHERE resident_id = a.resident_id AND day = a.day
-                            ORDER BY id) x)
-                 END
+                 CASE WHEN a.kind IN ('health_concern', 'visit_request') THEN {answers} END
              FROM alerts a JOIN residents r ON r.id = a.resident_id
                   LEFT JOIN users u ON u.id = a.acknowledged_by
                   LEFT JOIN notifications c ON c.id = a.acknowledged_via
@@ -191,7 +187,8 @@ impl Store {
              ORDER BY (SELECT min(b.raised_ms) FROM alerts b
                        WHERE b.resident_id = a.resident_id AND b.resolved_ms IS NULL),
                  a.resident_id, a.raised_ms, a.id
-             LIMIT ?2 OFFSET ?3"
+             LIMIT ?2 OFFSET ?3",
+            answers = super::board::answers_joined("resident_id = a.resident_id AND day = a.day")
         ))?;
         let (limit, offset) = page.limit_offset();
         let rows = stmt.query_map(params![district, limit, offset], |r| {

@@ -93,6 +93,37 @@ impl BoardCounts {
     }
 }
 
+/// The columns [`board_row`] reads, in its order, from a `{today}` row `t`; the
+/// query adds the joined answers (or NULL) as column 7.
+const BOARD_COLUMNS: &str = "id, display_name, district, state, phone, checkin_ms, changed_ms";
+
+/// One board row as stored: (id, name, district, state code), (phone, check-in,
+/// status changed), joined answers.
+type RawBoardRow = ((i64, String, String, i64), (String, Option<i64>, Option<i64>), Option<String>);
+
+fn board_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawBoardRow> {
+    Ok(((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), (r.get(4)?, r.get(5)?, r.get(6)?), r.get(7)?))
+}
+
+impl TryFrom<RawBoardRow> for BoardRow {
+    type Error = StoreError;
+
+    fn try_from(
+        ((id, display_name, district, code), (phone, checkin, changed), said): RawBoardRow,
+    ) -> Result<Self, StoreError> {
+        Ok(BoardRow {
+            resident: ResidentId(id),
+            display_name,
+            district,
+            state: state(code)?,
+            phone,
+            checked_in: checkin.map(from_ms).transpose()?,
+            said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+            changed_at: changed.map(from_ms).transpose()?,
+        })
+    }
+}
+
 /// One check-in and what it said, for the resident's page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckInRecord {
@@ -161,36 +192,13 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<BoardRow>, StoreError> {
-        let rows = self.over_today(
-            "SELECT id, display_name, district, state, phone, checkin_ms, changed_ms,
-                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
-                  FROM (SELECT * FROM checkin_answers WHERE resident_id = t.id AND day = ?1 ORDER BY id) a)
-             FROM {today} t ORDER BY state, checkin_ms IS NULL, checkin_ms, id LIMIT ?5",
-            district,
-            now,
-            limit,
-            |r| {
-                Ok((
-                    (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?),
-                    (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(7)?),
-                    r.get::<_, Option<i64>>(6)?,
-                ))
-            },
-        )?;
-        rows.into_iter()
-            .map(|((id, display_name, district, code), (phone, checkin, said), changed)| {
-                Ok(BoardRow {
-                    resident: ResidentId(id),
-                    display_name,
-                    district,
-                    state: state(code)?,
-                    phone,
-                    checked_in: checkin.map(from_ms).transpose()?,
-                    said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
-                    changed_at: changed.map(from_ms).transpose()?,
-                })
-            })
-            .collect()
+        let select = format!(
+            "SELECT {BOARD_COLUMNS}, {} FROM {{today}} t
+             ORDER BY state, checkin_ms IS NULL, checkin_ms, id LIMIT ?5",
+            answers_joined("resident_id = t.id AND day = ?1")
+        );
+        let rows = self.over_today(&select, district, now, limit, board_row)?;
+        rows.into_iter().map(BoardRow::try_from).collect()
     }
 
     /// The resident list: everyone in a district (or the town) whose name or kana
@@ -207,34 +215,17 @@ impl Store {
         let order = if by_need { "state, sort_key, id" } else { "sort_key, id" };
         // LIKE's own wildcards in what was typed are searched for, not obeyed.
         let needle = hiragana(search.trim()).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        // No answers on the list: column 7 is NULL.
         let select = format!(
-            "SELECT id, display_name, district, state, phone, checkin_ms, changed_ms,
+            "SELECT {BOARD_COLUMNS}, NULL,
                  CASE WHEN kana != '' THEN kana ELSE display_name END AS sort_key
              FROM {{today}} t
              WHERE ?6 = '' OR t.display_name LIKE '%' || ?6 || '%' ESCAPE '\\'
                  OR t.kana LIKE '%' || ?6 || '%' ESCAPE '\\'
              ORDER BY {order} LIMIT ?5"
         );
-        let rows = self.over_today_with(&select, district, now, limit, &needle, |r| {
-            Ok((
-                (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?),
-                (r.get(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?),
-            ))
-        })?;
-        rows.into_iter()
-            .map(|((id, display_name, district, code), (phone, checkin, changed))| {
-                Ok(BoardRow {
-                    resident: ResidentId(id),
-                    display_name,
-                    district,
-                    state: state(code)?,
-                    phone,
-                    checked_in: checkin.map(from_ms).transpose()?,
-                    said: Vec::new(),
-                    changed_at: changed.map(from_ms).transpose()?,
-                })
-            })
-            .collect()
+        let rows = self.over_today_with(&select, district, now, limit, &needle, board_row)?;
+        rows.into_iter().map(BoardRow::try_from).collect()
     }
 
     /// One resident's line of today's board (their state by the one definition).
@@ -273,13 +264,11 @@ impl Store {
     /// A resident's check-ins with their answers, newest first, at most `limit`.
     pub fn checkins(&self, resident: ResidentId, limit: usize) -> Result<Vec<CheckInRecord>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT e.server_ms,
-                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
-                  FROM (SELECT * FROM checkin_answers WHERE event_id = e.id ORDER BY id) a)
-             FROM events e WHERE e.resident_id = ?1 AND e.kind = 'check_in'
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT e.server_ms, {} FROM events e WHERE e.resident_id = ?1 AND e.kind = 'check_in'
              ORDER BY e.server_ms DESC, e.id DESC LIMIT ?2",
-        )?;
+            answers_joined("event_id = e.id")
+        ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![resident.0, limit], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
@@ -324,33 +313,22 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<VisitRow>, StoreError> {
-        let rows = self.over_today(
+        let select = format!(
             "SELECT t.id, t.display_name, t.district, t.state,
                  (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited,
                  t.phone, (SELECT address FROM residents r WHERE r.id = t.id),
-                 (SELECT max(at_ms) FROM checkin_answers a WHERE a.resident_id = t.id),
-                 (SELECT group_concat(a.question || ' ' || a.intent || ' ' || ifnull(a.body_part, ''), ',')
-                  FROM (SELECT * FROM checkin_answers WHERE event_id =
-                        (SELECT max(event_id) FROM checkin_answers WHERE resident_id = t.id) ORDER BY id) a)
-             FROM {today} t
+                 (SELECT max(at_ms) FROM checkin_answers a WHERE a.resident_id = t.id), {}
+             FROM {{today}} t
              WHERE t.state != 5
              ORDER BY min(t.state, 4), visited IS NOT NULL, visited, t.id LIMIT ?5",
-            district,
-            now,
-            limit,
-            |r| {
-                Ok((
-                    (
-                        r.get::<_, i64>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                    ),
-                    (r.get(5)?, r.get(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
-                ))
-            },
-        )?;
+            answers_joined("event_id = (SELECT max(event_id) FROM checkin_answers WHERE resident_id = t.id)")
+        );
+        let rows = self.over_today(&select, district, now, limit, |r| {
+            Ok((
+                (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?),
+                (r.get(5)?, r.get(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
+            ))
+        })?;
         rows.into_iter()
             .map(|((id, display_name, district, code, visited), (phone, address, said_at, said))| {
                 Ok(VisitRow {
@@ -376,6 +354,16 @@ pub const DEVICE_OFFLINE_AFTER: Duration = Duration::hours(1);
 /// the district index (an `?4 IS NULL OR …` would make it scan everyone).
 pub(super) fn district_filter(district: Option<&str>) -> &'static str {
     if district.is_some() { "WHERE r.district = ?4" } else { "WHERE ?4 IS NULL" }
+}
+
+/// The answers of `checkin_answers` rows matching `filter`, in the order answered, as
+/// one text that [`parse_answers`] reads (`filter` is SQL of the caller's own, never
+/// user input).
+pub(super) fn answers_joined(filter: &str) -> String {
+    format!(
+        "(SELECT group_concat(x.question || ' ' || x.intent || ' ' || ifnull(x.body_part, ''), ',')
+          FROM (SELECT * FROM checkin_answers WHERE {filter} ORDER BY id) x)"
+    )
 }
 
 /// Answers as `group_concat` joins them: `question intent body_part`, comma-separated
