@@ -11,7 +11,9 @@ use vocab::{Intent, Question};
 use crate::analysis::{Analysis, negated};
 
 /// The trained weights shipped with the product.
-pub const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/model.tsv");
+pub fn model_path() -> std::path::PathBuf {
+    crate::data::path("dialect/model.tsv")
+}
 
 const MODEL_MAGIC: &str = "# mimamori dialect intent model v1";
 
@@ -65,7 +67,7 @@ pub struct Model {
     /// sha256 of the lexicon and examples it was trained from.
     pub inputs_sha256: String,
     /// The recogniser's initial prompt that goes with this model (a copy of
-    /// [`ASR_PROMPT_PATH`] made by `dialect-model train`; empty in older models).
+    /// [`asr_prompt_path`] made by `dialect-model train`; empty in older models).
     pub asr_prompt: String,
 }
 

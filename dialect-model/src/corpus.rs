@@ -12,7 +12,9 @@ use crate::intent::{Intent, Understander};
 use crate::learn::{self, Example, LearnError, Report};
 
 /// The corpus shipped with the product.
-pub const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/corpus");
+pub fn dir() -> std::path::PathBuf {
+    crate::data::path("dialect/corpus")
+}
 
 /// One corpus row: a labelled example and who wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,8 +96,8 @@ pub fn parse(what: &str, text: &str) -> Result<Vec<Row>, LearnError> {
 
 /// The shipped examples and the whole corpus: what the shipped model is trained on.
 pub fn training_set() -> Result<Vec<Example>, LearnError> {
-    let mut examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
-    examples.extend(load(Path::new(CORPUS_DIR))?.into_iter().map(|r| r.example));
+    let mut examples = learn::load_examples(&learn::examples_path())?;
+    examples.extend(load(&dir())?.into_iter().map(|r| r.example));
     Ok(examples)
 }
 

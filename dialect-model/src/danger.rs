@@ -19,7 +19,9 @@ use crate::normalise;
 use vocab::{Danger, Intent};
 
 /// The ontology shipped with the product.
-pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/danger.tsv");
+pub fn default_path() -> std::path::PathBuf {
+    crate::data::path("dialect/danger.tsv")
+}
 
 /// How far (characters) a form's next part may start after the previous part's end.
 pub const WINDOW: usize = 16;
@@ -84,7 +86,7 @@ pub struct DangerHit {
 impl Ontology {
     /// The product ontology, its forms folded with `lexicon`'s reading dictionary.
     pub fn load_default(lexicon: &Lexicon) -> Result<Self, OntologyError> {
-        Self::load(Path::new(DEFAULT_PATH), lexicon)
+        Self::load(&default_path(), lexicon)
     }
 
     pub fn load(path: &Path, lexicon: &Lexicon) -> Result<Self, OntologyError> {

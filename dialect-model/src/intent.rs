@@ -85,7 +85,7 @@ impl Understander {
     pub fn load_default() -> Result<Self, LoadError> {
         let lexicon = Lexicon::load_default()?;
         let danger = Ontology::load_default(&lexicon)?;
-        Ok(Self { model: Model::load(classifier::MODEL_PATH.as_ref())?, lexicon, danger })
+        Ok(Self { model: Model::load(&classifier::model_path())?, lexicon, danger })
     }
 
     /// This understander with another model (same lexicon and ontology).

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
@@ -20,7 +20,9 @@ use crate::intent::{BodyPart, Intent, Question, Understander, UnknownName};
 use crate::lexicon::{Entry, Lexicon, LexiconError};
 
 /// Labelled examples shipped with the product.
-pub const EXAMPLES_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/examples.tsv");
+pub fn examples_path() -> PathBuf {
+    crate::data::path("dialect/examples.tsv")
+}
 
 const BUNDLE_MAGIC: &str = "mimamori-dialect-bundle v1";
 const DANGER_SECTION: &str = "--- danger.tsv\n";
@@ -263,16 +265,18 @@ pub fn train(lexicon: &Lexicon, examples: &[Example]) -> Model {
     Model { weights, inputs_sha256: inputs_sha256(lexicon, examples), asr_prompt: String::new() }
 }
 
-/// [`train`], with the recogniser prompt of [`ASR_PROMPT_PATH`] attached: the model
+/// [`train`], with the recogniser prompt of [`asr_prompt_path`] attached: the model
 /// that ships and that bundles carry.
 pub fn train_for_shipping(lexicon: &Lexicon, examples: &[Example]) -> Result<Model, LearnError> {
     let mut model = train(lexicon, examples);
-    model.asr_prompt = load_asr_prompt(Path::new(ASR_PROMPT_PATH))?;
+    model.asr_prompt = load_asr_prompt(&asr_prompt_path())?;
     Ok(model)
 }
 
 /// The recogniser prompt the town edits (see the notes in the file).
-pub const ASR_PROMPT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/asr-prompt.txt");
+pub fn asr_prompt_path() -> PathBuf {
+    crate::data::path("dialect/asr-prompt.txt")
+}
 
 /// The longest recogniser prompt, in characters (Whisper keeps at most 224 prompt
 /// tokens; a longer prompt also costs decoding time).

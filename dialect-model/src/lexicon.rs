@@ -16,7 +16,9 @@ use crate::normalise::{self, is_kanji};
 use crate::reading::{Reader, ReadingError};
 
 /// The lexicon shipped with the product.
-pub const DEFAULT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialect/lexicon.tsv");
+pub fn default_path() -> std::path::PathBuf {
+    crate::data::path("dialect/lexicon.tsv")
+}
 
 /// Why a lexicon could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +83,7 @@ pub fn is_bare_concept(concept: &str) -> bool {
 impl Lexicon {
     /// Reads the product lexicon.
     pub fn load_default() -> Result<Self, LexiconError> {
-        Self::load(Path::new(DEFAULT_PATH))
+        Self::load(&default_path())
     }
 
     pub fn load(path: &Path) -> Result<Self, LexiconError> {

@@ -15,6 +15,7 @@ pub mod audio;
 pub mod classifier;
 pub mod corpus;
 pub mod danger;
+pub mod data;
 pub mod eval;
 pub mod intent;
 pub mod learn;
@@ -22,6 +23,7 @@ pub mod lexicon;
 pub mod model;
 pub mod normalise;
 pub mod reading;
+pub mod retrain;
 pub mod tts;
 pub mod vad;
 

@@ -13,6 +13,8 @@
 //! - `learn --corrections FILE --dev FILE`: merge staff corrections, retrain, report
 //!   held-out accuracy before and after, write the assets.
 //! - `bundle --version N --out FILE`: lexicon + model as one versioned, checksummed file.
+//! - `retrain --corrections FILE --version N --out FILE [--base BUNDLE]`: the same, learnt
+//!   from staff corrections, written only when not worse on held-out answers.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,6 +57,10 @@ fn emit(args: std::fmt::Arguments<'_>) {
 #[derive(Debug, Parser)]
 #[command(version, about = "mimamori speech and dialect tools")]
 struct Cli {
+    /// The data directory (lexicon, model, examples, corpus): default `$MIMAMORI_DATA`,
+    /// else `/usr/share/mimamori`, else this build's checkout.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -190,6 +196,21 @@ enum Cmd {
         #[arg(long)]
         dev: PathBuf,
     },
+    /// Retrain from staff corrections without writing the data directory: compare with
+    /// the dictionary in use on answers neither trained on, and write the new bundle only
+    /// when it is not worse. Ends with one `retrain:` line; exit status 3 when refused.
+    Retrain {
+        #[arg(long)]
+        corrections: PathBuf,
+        /// The bundle the tablets use now (default: the shipped dictionary).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// The new bundle's version.
+        #[arg(long)]
+        version: u32,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show how one answer is read: folded key, lexicon hits, result (for lexicon editors).
     Explain {
         text: String,
@@ -206,7 +227,13 @@ enum Cmd {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // Commands that read no data (fetch-model, transcribe) run without a data directory.
+    match dialect_model::data::choose(cli.data_dir.as_deref()) {
+        Ok(_) | Err(dialect_model::data::DataDirError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match cli.command {
         Cmd::FetchModel { f16 } => {
             let paths = ModelPaths::default();
             model::fetch(&paths, f16, &mut std::io::stderr()).context("fetch-model")?;
@@ -251,9 +278,13 @@ fn main() -> anyhow::Result<()> {
             let lexicon = dialect_model::lexicon::Lexicon::load_default()?;
             let examples = dialect_model::corpus::training_set()?;
             let model = learn::train_for_shipping(&lexicon, &examples)?;
-            std::fs::write(dialect_model::classifier::MODEL_PATH, model.to_tsv())
+            std::fs::write(dialect_model::classifier::model_path(), model.to_tsv())
                 .context("writing the model")?;
-            eprintln!("trained on {} examples -> {}", examples.len(), dialect_model::classifier::MODEL_PATH);
+            eprintln!(
+                "trained on {} examples -> {}",
+                examples.len(),
+                dialect_model::classifier::model_path().display()
+            );
         }
         Cmd::Explain { text, question } => {
             let u = Understander::load_default()?;
@@ -270,12 +301,17 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::CrossValidate { folds } => {
             let base = Understander::load_default()?;
-            let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+            let examples = learn::load_examples(&learn::examples_path())?;
             let report = learn::cross_validate(&base, &examples, folds);
             out!("{folds}-fold cross-validation over {} examples", examples.len());
             out_raw!("{}", report.table());
         }
         Cmd::Learn { corrections, dev } => learn_loop(&corrections, &dev)?,
+        Cmd::Retrain { corrections, base, version, out } => {
+            if !retrain(&corrections, base.as_deref(), version, &out)? {
+                std::process::exit(3);
+            }
+        }
         Cmd::Bundle { version, out } => {
             let u = Understander::load_default()?;
             std::fs::write(&out, learn::bundle(version, &u)).with_context(|| format!("{}", out.display()))?;
@@ -398,7 +434,7 @@ fn understand_by_author(
     let train = corpus::load(corpus)?;
     anyhow::ensure!(!train.is_empty(), "{}: no corpus rows", corpus.display());
     let u = Understander::load_default()?;
-    let base = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+    let base = learn::load_examples(&learn::examples_path())?;
     let mut test = train.clone();
     if audio {
         // A cached transcript counts only for the same text, voice and prompt.
@@ -462,10 +498,10 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let corrections = learn::parse_corrections(&corrections.display().to_string(), &text)?;
     let heldout = learn::select(&learn::load_examples(dev)?, Split::Heldout);
     let before = Understander::load_default()?;
-    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH))?;
+    let examples = learn::load_examples(&learn::examples_path())?;
     let (lexicon, examples) = learn::merge(&before.lexicon, &examples, &corrections);
     // The shipped model learns from the examples (with the corrections) and the corpus.
-    let corpus = dialect_model::corpus::load(Path::new(dialect_model::corpus::CORPUS_DIR))?;
+    let corpus = dialect_model::corpus::load(&dialect_model::corpus::dir())?;
     let everything: Vec<_> = examples.iter().cloned().chain(corpus.into_iter().map(|r| r.example)).collect();
     let model = learn::train_for_shipping(&lexicon, &everything)?;
     let after = Understander { lexicon, model, danger: before.danger.clone() };
@@ -474,10 +510,36 @@ fn learn_loop(corrections: &Path, dev: &Path) -> anyhow::Result<()> {
     let fixed =
         corrections.iter().filter(|c| after.understand(&c.text, c.question).intent == c.intent).count();
     out!("corrections now understood: {fixed}/{}", corrections.len());
-    std::fs::write(learn::EXAMPLES_PATH, learn::examples_tsv(&examples))?;
-    std::fs::write(dialect_model::lexicon::DEFAULT_PATH, after.lexicon.to_tsv())?;
-    std::fs::write(dialect_model::classifier::MODEL_PATH, after.model.to_tsv())?;
+    std::fs::write(learn::examples_path(), learn::examples_tsv(&examples))?;
+    std::fs::write(dialect_model::lexicon::default_path(), after.lexicon.to_tsv())?;
+    std::fs::write(dialect_model::classifier::model_path(), after.model.to_tsv())?;
     Ok(())
+}
+
+/// `retrain`: true when the new bundle was written.
+fn retrain(corrections: &Path, base: Option<&Path>, version: u32, out: &Path) -> anyhow::Result<bool> {
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+    let corrections = learn::parse_corrections(&corrections.display().to_string(), &read(corrections)?)?;
+    let base = match base {
+        Some(path) => learn::open_bundle(&read(path)?).with_context(|| format!("{}", path.display()))?.1,
+        None => Understander::load_default()?,
+    };
+    let dev = dialect_model::data::path("dialect/dev/utterances-dev.tsv");
+    let dev_heldout = learn::select(&learn::load_examples(&dev)?, Split::Heldout);
+    let examples = learn::load_examples(&learn::examples_path())?;
+    let corpus: Vec<_> =
+        dialect_model::corpus::load(&dialect_model::corpus::dir())?.into_iter().map(|r| r.example).collect();
+    let (after, outcome) =
+        dialect_model::retrain::retrain(&base, &examples, &corpus, &dev_heldout, &corrections)?;
+    if outcome.accepted() {
+        // Written whole or not at all: a reader never sees half a bundle.
+        let partial = out.with_extension("partial");
+        std::fs::write(&partial, learn::bundle(version, &after))
+            .with_context(|| format!("{}", partial.display()))?;
+        std::fs::rename(&partial, out).with_context(|| format!("{}", out.display()))?;
+    }
+    out!("{outcome}");
+    Ok(outcome.accepted())
 }
 
 fn summary(results: &[&ClipResult]) -> serde_json::Value {

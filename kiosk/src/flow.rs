@@ -49,9 +49,6 @@ pub struct Care {
     pub calendar: care::season::RegionCalendar,
 }
 
-/// The `assets/` folder this build was made from (a town may point elsewhere).
-pub const DEFAULT_ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets");
-
 /// Why the care data could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CareLoadError {
@@ -712,7 +709,7 @@ mod tests {
     use super::*;
 
     fn care() -> &'static Care {
-        Box::leak(Box::new(Care::load(std::path::Path::new(DEFAULT_ASSETS)).unwrap()))
+        Box::leak(Box::new(Care::load(dialect_model::data::dir()).unwrap()))
     }
 
     /// A controller in staff mode on the card-link PIN pad, card reporting `tries`.

@@ -61,9 +61,10 @@ struct Args {
     /// `<db>.staff-pin`); without it staff mode stays shut.
     #[arg(long, global = true)]
     staff_pin_file: Option<PathBuf>,
-    /// The care data (dialogue, exercise catalogue, region calendar).
-    #[arg(long, default_value = kiosk::flow::DEFAULT_ASSETS)]
-    assets: PathBuf,
+    /// The data directory (dialogue, exercise catalogue, region calendar, dialect model):
+    /// default `$MIMAMORI_DATA`, else `/usr/share/mimamori`, else this build's checkout.
+    #[arg(long, global = true, alias = "assets")]
+    data_dir: Option<PathBuf>,
     /// Render every screen to PNG (1280×800, software renderer, no display) in this
     /// directory and exit.
     #[arg(long)]
@@ -113,8 +114,9 @@ fn main() -> anyhow::Result<()> {
     if staff_pin.is_none() {
         tracing::warn!(file = %pin_file.display(), "no staff PIN set: staff mode stays shut (kiosk set-staff-pin)");
     }
+    let data = dialect_model::data::choose(args.data_dir.as_deref())?;
     let care: &'static kiosk::flow::Care =
-        Box::leak(Box::new(kiosk::flow::Care::load(&args.assets).context("loading the care data")?));
+        Box::leak(Box::new(kiosk::flow::Care::load(data).context("loading the care data")?));
     if let Some(out) = &args.screens {
         return render_screens(care, out);
     }

@@ -126,7 +126,7 @@ fn audit(window: &AppWindow, rgb: &[u8], name: &str, problems: &mut Vec<String>)
 
 #[test]
 fn every_screen_meets_the_accessibility_numbers() {
-    let care = Box::leak(Box::new(kiosk::flow::Care::load(Path::new(kiosk::flow::DEFAULT_ASSETS)).unwrap()));
+    let care = Box::leak(Box::new(kiosk::flow::Care::load(dialect_model::data::dir()).unwrap()));
     let scratch = tempfile::tempdir().unwrap();
     let mut problems = vec![];
     let mut report = vec![];

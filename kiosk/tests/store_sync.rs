@@ -988,7 +988,7 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dialect-model/tests/data/corrections.tsv");
     let corrections =
         learn::parse_corrections("fixture", &std::fs::read_to_string(fixtures).unwrap()).unwrap();
-    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let examples = learn::load_examples(&learn::examples_path()).unwrap();
     let (lexicon, merged) = learn::merge(&builtin.lexicon, &examples, &corrections);
     let learnt =
         Understander { model: learn::train(&lexicon, &merged), lexicon, danger: builtin.danger.clone() };

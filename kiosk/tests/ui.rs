@@ -19,7 +19,7 @@ use kiosk::store::{Resident, ResidentId, Store};
 use slint::ComponentHandle as _;
 
 fn care() -> &'static Care {
-    Box::leak(Box::new(Care::load(Path::new(kiosk::flow::DEFAULT_ASSETS)).unwrap()))
+    Box::leak(Box::new(Care::load(dialect_model::data::dir()).unwrap()))
 }
 
 struct Rig {

@@ -80,10 +80,10 @@ fn every_danger_concept_is_critical_and_near_misses_are_not() {
 #[test]
 fn leave_one_author_out_holds_todays_figures() {
     use dialect_model::corpus;
-    let rows = corpus::load(Path::new(corpus::CORPUS_DIR)).unwrap();
+    let rows = corpus::load(&corpus::dir()).unwrap();
     let authors: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.author.as_str()).collect();
     assert!(rows.len() >= 3_300 && authors.len() >= 16, "{} rows, {} authors", rows.len(), authors.len());
-    let base = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let base = learn::load_examples(&learn::examples_path()).unwrap();
     let reports = corpus::leave_one_author_out(understander(), &base, &rows, &rows);
     let table = corpus::table(&reports, 10);
     let pooled: (usize, usize) =
@@ -136,7 +136,7 @@ fn heldout_split_is_never_trained_on_and_is_understood() {
     let heldout = learn::select(&all, Split::Heldout);
     let train = learn::select(&all, Split::Train);
     assert_eq!(heldout.len() + train.len(), all.len());
-    let examples = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
+    let examples = learn::load_examples(&learn::examples_path()).unwrap();
     for h in &heldout {
         assert!(examples.iter().all(|e| e.text != h.text), "held-out {} is in the examples", h.id);
     }
@@ -175,13 +175,12 @@ fn a_correction_fixes_a_misunderstood_utterance_without_breaking_others() {
             .map(|e| e.text.clone())
             .collect()
     };
-    let written = learn::load_examples(Path::new(learn::EXAMPLES_PATH)).unwrap();
-    let corpus: Vec<learn::Example> =
-        dialect_model::corpus::load(Path::new(dialect_model::corpus::CORPUS_DIR))
-            .unwrap()
-            .into_iter()
-            .map(|r| r.example)
-            .collect();
+    let written = learn::load_examples(&learn::examples_path()).unwrap();
+    let corpus: Vec<learn::Example> = dialect_model::corpus::load(&dialect_model::corpus::dir())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.example)
+        .collect();
     assert!(broken(&written).is_empty(), "the correction broke: {:?}", broken(&written));
     assert!(broken(&corpus).len() <= 3, "the correction broke: {:?}", broken(&corpus));
     let hard = std::fs::read_to_string(data("understanding-cases.tsv")).unwrap();
