@@ -144,7 +144,8 @@ fn main() -> anyhow::Result<()> {
     // small batch, through the router (JSON, token check, store), 8 at a time.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let clock = ManualClock::new(at_local(today, hm(8, 30)));
-    let state = AppState { store: store.clone(), clock: Arc::new(clock) };
+    let retrainer = Arc::new(backend::retrain::Retrainer::new(&Default::default()));
+    let state = AppState { store: store.clone(), clock: Arc::new(clock), retrainer };
     let app = router(state);
     let bodies: Vec<(String, String, usize)> = tablets
         .iter()

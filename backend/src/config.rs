@@ -25,6 +25,28 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Who is told of alerts by e-mail, and how (`[notify]`).
     pub notify: NotifyConfig,
+    /// The dialect dictionary's retraining from staff corrections (`[retrain]`).
+    pub retrain: RetrainConfig,
+}
+
+/// How the office runs `dialect-model retrain` when staff press 「学習して配信する」.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrainConfig {
+    /// The `dialect-model` program (`MIMAMORI_DIALECT_MODEL`). Default: the one beside
+    /// this server's binary (where the package and `cargo build` put it).
+    pub program: Option<PathBuf>,
+    /// Its data directory (`--data-dir`); default: its own search order.
+    pub data_dir: Option<PathBuf>,
+    /// How long a retraining may take before it is stopped (a few seconds today). Kept
+    /// under the 30 s a request may take, so a stopped run still answers the page.
+    pub timeout_secs: u64,
+}
+
+impl Default for RetrainConfig {
+    fn default() -> Self {
+        Self { program: None, data_dir: None, timeout_secs: 25 }
+    }
 }
 
 /// How long the office keeps what it holds about people, in days. The town sets
@@ -63,6 +85,7 @@ impl Default for Config {
             retention: Retention::default(),
             trusted_proxies: Vec::new(),
             notify: NotifyConfig::default(),
+            retrain: RetrainConfig::default(),
         }
     }
 }
@@ -330,6 +353,9 @@ impl Config {
         }
         if let Some(value) = get("MIMAMORI_WEATHER_BASE_URL") {
             self.weather.base_url = value;
+        }
+        if let Some(value) = get("MIMAMORI_DIALECT_MODEL") {
+            self.retrain.program = Some(value.into());
         }
         let n = &mut self.notify;
         if let Some(value) = get("MIMAMORI_SMTP_HOST") {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod escalation;
 pub mod notify;
 pub mod password;
+pub mod retrain;
 pub mod routes;
 pub mod serve;
 pub mod startup;

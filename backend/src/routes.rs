@@ -16,6 +16,8 @@ pub struct AppState {
     pub store: Store,
     /// The server's clock: it, not a tablet's, decides statuses.
     pub clock: Arc<dyn Clock>,
+    /// Runs `dialect-model retrain` for the corrections page.
+    pub retrainer: Arc<crate::retrain::Retrainer>,
 }
 
 pub fn router(state: AppState) -> Router {

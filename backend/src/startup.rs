@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::escalation;
+use crate::retrain::Retrainer;
 use crate::routes::{AppState, router};
 use crate::store::{Store, StoreError};
 
@@ -48,7 +49,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         Ok(Self {
             listener,
-            state: AppState { store, clock },
+            state: AppState { store, clock, retrainer: Arc::new(Retrainer::new(&config.retrain)) },
             escalation_period: std::time::Duration::from_secs(config.escalation_interval_secs.max(1)),
             limits: crate::serve::Limits::default(),
             trusted_proxies: config.trusted_proxies.clone().into(),

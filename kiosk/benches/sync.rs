@@ -45,6 +45,7 @@ fn one_run(rt: &tokio::runtime::Runtime, dir: &Path) -> Duration {
         retention: Default::default(),
         trusted_proxies: vec![],
         notify: Default::default(),
+        retrain: Default::default(),
     };
     let app = rt.block_on(backend::startup::Application::build(&config)).unwrap();
     let url: kiosk::sync::Url = format!("http://{}/", app.local_addr()).parse().unwrap();

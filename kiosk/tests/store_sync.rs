@@ -55,6 +55,7 @@ impl Office {
             retention: Default::default(),
             trusted_proxies: vec![],
             notify: Default::default(),
+            retrain: Default::default(),
         };
         let app = self.rt.block_on(backend::startup::Application::build(&config)).unwrap();
         self.addr = app.local_addr();

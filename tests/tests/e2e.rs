@@ -15,6 +15,8 @@ mod journey;
 mod notify;
 #[path = "e2e/privacy.rs"]
 mod privacy;
+#[path = "e2e/retrain.rs"]
+mod retrain;
 #[path = "e2e/soak.rs"]
 mod soak;
 #[path = "e2e/wire_props.rs"]

@@ -1,9 +1,9 @@
 //! Dialect corrections: answers the tablet misunderstood, for staff to give the phrase
-//! the resident used (typed after the visit) and its right meaning; exported as the
-//! TSV `dialect-model learn` reads; and the bundle learnt from them, uploaded and
-//! published to every tablet. Every correction and publication is audited. 民生委員
-//! see and correct their district only; the export and publishing (town-wide) are for
-//! office staff.
+//! the resident used (typed after the visit) and its right meaning; one button that
+//! retrains the dictionary on them and publishes it to every tablet when it is not
+//! worse; the TSV export and a bundle upload for a town that trains elsewhere. Every
+//! correction, retraining and publication is audited. 民生委員 see and correct their
+//! district only; retraining and publishing (town-wide) are for office staff.
 
 use std::collections::HashMap;
 
@@ -15,8 +15,9 @@ use super::layout::{Chrome, render};
 
 use super::{PageError, Session, Submitted, check_csrf};
 use crate::clock::town_offset;
+use crate::retrain::{RetrainError, Retrained, Verdict};
 use crate::routes::{AppState, blocking};
-use crate::store::{BundleError, BundleInfo, Correction, Role};
+use crate::store::{BundleError, BundleInfo, Correction, CorrectionExport, Role};
 use vocab::{BodyPart, Intent, Question};
 
 /// Rows listed at once, newest first.
@@ -247,6 +248,18 @@ pub(super) async fn publish(
 pub(super) async fn export(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
     session.require_staff("学習用の書き出しは職員が行います。")?;
     let rows = blocking(&state.store, |s| s.corrections_export()).await?;
+    tracing::info!(user = session.user.user.0, "dialect corrections exported");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/tab-separated-values; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"corrections.tsv\""),
+        ],
+        corrections_tsv(rows),
+    )
+        .into_response())
+}
+
+fn corrections_tsv(rows: Vec<CorrectionExport>) -> String {
     let mut tsv = vocab::corrections::COLUMNS.join("\t") + "\n";
     for r in rows {
         // Rows kept from before the check above are defused, never run.
@@ -261,13 +274,102 @@ pub(super) async fn export(State(state): State<AppState>, session: Session) -> R
             r.corrected_at.with_timezone(&town_offset()).format("%Y-%m-%dT%H:%M:%S%:z"),
         ));
     }
-    tracing::info!(user = session.user.user.0, "dialect corrections exported");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/tab-separated-values; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"corrections.tsv\""),
-        ],
-        tsv,
-    )
-        .into_response())
+    tsv
+}
+
+#[derive(askama::Template)]
+#[template(path = "retrain.html")]
+struct RetrainPage {
+    chrome: Chrome,
+    verdict: Verdict,
+    /// The version now going out to the tablets; `None` when the new one was refused.
+    published: Option<u32>,
+}
+
+impl RetrainPage {
+    /// (askama hands template fields over by reference.)
+    fn percent(n: &usize, of: &usize) -> String {
+        format!("{:.1}", *n as f64 * 100.0 / (*of).max(1) as f64)
+    }
+}
+
+/// 「学習して配信する」: every correction so far, learnt on top of the newest published
+/// bundle; published to the tablets when it reads the held-out answers at least as
+/// well and flags at least as many critical ones, refused otherwise. Either way the
+/// page shows the figures before and after.
+pub(super) async fn retrain(
+    State(state): State<AppState>,
+    Submitted { session, .. }: Submitted,
+) -> Result<Html<String>, PageError> {
+    session.require_staff("方言辞書の学習は職員が行います。")?;
+    let rows = blocking(&state.store, |s| s.corrections_export()).await?;
+    if rows.is_empty() {
+        return Err(PageError::Refused(
+            StatusCode::BAD_REQUEST,
+            "学習に使う訂正がまだありません。先に訂正を保存してください。",
+        ));
+    }
+    let newest = blocking(&state.store, |s| match s.bundles()?.first() {
+        Some(b) => Ok(Some((b.version, s.bundle(b.version)?))),
+        None => Ok(None),
+    })
+    .await?;
+    let version = newest.as_ref().map_or(1, |(v, _)| v + 1);
+    let base = newest.and_then(|(_, body)| body);
+    let user = session.user.user;
+    let Retrained { verdict, bundle } = match state
+        .retrainer
+        .run(&corrections_tsv(rows), base.as_deref(), version)
+        .await
+    {
+        Ok(done) => done,
+        Err(RetrainError::Busy) => {
+            return Err(PageError::Refused(
+                StatusCode::CONFLICT,
+                "ほかの職員が学習を始めています。終わってからこのページを開き直してください。",
+            ));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, user = user.0, "dialect retraining failed");
+            let why = if matches!(e, RetrainError::TimedOut(_)) {
+                "学習が時間内に終わらなかったので止めました。配信中の方言辞書はそのままです。"
+            } else {
+                "学習を実行できませんでした。配信中の方言辞書はそのままです。システム担当者に連絡してください。"
+            };
+            return Err(PageError::Refused(StatusCode::SERVICE_UNAVAILABLE, why));
+        }
+    };
+    let now = state.clock.now();
+    let figures =
+        format!("before={}/{} after={}/{}", verdict.before, verdict.heldout, verdict.after, verdict.heldout);
+    let published = match bundle {
+        Some(text) => {
+            let action = format!("retrain_dialect_bundle v{version} {figures}");
+            let result = blocking(&state.store, move |s| match s.publish_bundle(&text, Some(user), now) {
+                Ok(version) => s.audit(user, &action, None, now).map(|_| Ok(version)),
+                Err(BundleError::Store(e)) => Err(e),
+                Err(refused) => Ok(Err(refused)),
+            })
+            .await?;
+            match result {
+                Ok(v) => Some(v),
+                // An upload got in between: this run's number is taken.
+                Err(_) => {
+                    return Err(PageError::Refused(
+                        StatusCode::CONFLICT,
+                        "学習中に別の版が配信されました。もう一度「学習して配信する」を押してください。",
+                    ));
+                }
+            }
+        }
+        None => {
+            let action = format!("retrain_dialect_refused {figures}");
+            blocking(&state.store, move |s| s.audit(user, &action, None, now)).await?;
+            None
+        }
+    };
+    tracing::info!(user = user.0, accepted = verdict.accepted, version = ?published, %figures, "dialect retraining");
+    render(&RetrainPage {
+        chrome: session.chrome("方言辞書の学習", "/corrections"), verdict, published
+    })
 }

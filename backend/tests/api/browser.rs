@@ -343,14 +343,15 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
         (exported[0].correction.intent.as_str(), exported[0].correction.body_part.as_deref()),
         ("pain", Some("膝"))
     );
-    // The bundle learnt from such corrections, uploaded from a file: every tablet
-    // hears of it.
+    // A bundle learnt elsewhere, uploaded from a file (the folded section for the
+    // town's IT contractor, under the one-button retraining): every tablet hears of it.
     let file = dir.path().join("dialect-bundle-7.txt");
     std::fs::write(
         &file,
         crate::tablet::dialect_bundle(7, "--- lexicon.tsv\nひざいでくて\tpain\n--- model.tsv\nw\t1\n"),
     )
     .unwrap();
+    click(&browser, "details#upload summary").await;
     fill(&browser, "form[action='/dialect-bundles'] input[name=bundle]", file.to_str().unwrap()).await;
     click(&browser, "form[action='/dialect-bundles'] button").await;
     browser.wait().for_element(Locator::Css("#bundles tr[data-bundle='7']")).await.unwrap();

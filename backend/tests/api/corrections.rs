@@ -249,3 +249,92 @@ async fn a_bundle_uploaded_on_the_dashboard_is_checked_published_and_audited() {
         .collect();
     assert_eq!(actions, ["publish_dialect_bundle v5"], "one publication, audited");
 }
+
+/// The retraining's child process attacked from the server's side: a program that
+/// hangs is killed at the time limit, one that is missing, fails or prints nonsense is
+/// reported, two presses at once train once; none of them publishes anything. (The
+/// real `dialect-model` is run by the e2e test `retrain`, through both binaries.)
+#[tokio::test]
+async fn a_retraining_that_hangs_fails_or_races_publishes_nothing_and_leaves_no_process() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let script = |name: &str, body: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let hang = script("hang.sh", format!("echo $$ > {}\nexec sleep 60\n", pidfile.display()));
+    let cases = [
+        (hang.clone(), 1, "時間内に終わらなかった"),
+        (dir.path().join("missing"), 5, "実行できませんでした"),
+        (script("fail.sh", "echo 'Error: lexicon damaged' >&2\nexit 1\n".into()), 5, "実行できませんでした"),
+        (script("garbage.sh", "echo 'retrain: accepted=yes'\n".into()), 5, "実行できませんでした"),
+        // A verdict of yes with no bundle written is not a publication either.
+        (
+            script("nobundle.sh", "echo 'retrain: accepted=yes heldout=3 before=1 after=2'\n".into()),
+            5,
+            "実行できませんでした",
+        ),
+    ];
+    for (program, timeout_secs, says) in cases {
+        let config =
+            backend::config::RetrainConfig { program: Some(program.clone()), data_dir: None, timeout_secs };
+        let app = TestApp::new().with_retrainer(&config);
+        staff_and_minsei(&app);
+        let (staff, csrf) = corrected_once(&app).await;
+        let headers = [FORM, ("cookie", staff.as_str())];
+        let (status, _, page) =
+            app.raw(Method::POST, "/corrections/retrain", &headers, &format!("csrf={csrf}")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}: {page}", program.display());
+        assert!(page.contains(says) && page.contains("そのまま"), "{page}");
+        assert!(app.store.bundles().unwrap().is_empty());
+    }
+    // The hung program was killed, not left sleeping.
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    let state = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.split(' ').nth(2).map(str::to_owned))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while matches!(state().as_deref(), Some("S" | "R")) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!matches!(state().as_deref(), Some("S" | "R")), "sleep {pid} still runs: {:?}", state());
+
+    // Two presses at once: one trains, the other is told it is already running.
+    let config = backend::config::RetrainConfig { program: Some(hang), data_dir: None, timeout_secs: 2 };
+    let app = TestApp::new().with_retrainer(&config);
+    staff_and_minsei(&app);
+    let (staff, csrf) = corrected_once(&app).await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let body = format!("csrf={csrf}");
+    let (a, b) = tokio::join!(
+        app.raw(Method::POST, "/corrections/retrain", &headers, &body),
+        app.raw(Method::POST, "/corrections/retrain", &headers, &body)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CONFLICT, StatusCode::SERVICE_UNAVAILABLE], "{} {}", a.2, b.2);
+    // Without the form's token nothing runs at all.
+    let (status, _, _) = app.raw(Method::POST, "/corrections/retrain", &headers, "csrf=0123").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A tablet's misunderstanding corrected by `staff`; their session cookie and token.
+async fn corrected_once(app: &TestApp) -> (String, String) {
+    let tablet = app.tablet(app.resident("大井沢")).await;
+    assert_eq!(
+        acks(&app.post("/api/v1/events", &tablet, batch(&[misunderstood(1, "tired", Some("pain"))])).await.1),
+        ["stored"]
+    );
+    let id = app.store.misunderstandings(None, 1).unwrap()[0].id;
+    let (staff, csrf) = login(app, "staff").await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let body = format!("csrf={csrf}&text={}&intent=pain&body_part={}", pct("膝いでくて"), pct("膝"));
+    let (status, _, page) = app.raw(Method::POST, &format!("/corrections/{id}"), &headers, &body).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    (staff, csrf)
+}

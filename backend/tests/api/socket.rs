@@ -43,6 +43,7 @@ pub async fn spawn_configured(
         retention: Default::default(),
         trusted_proxies: vec![],
         notify: Default::default(),
+        retrain: Default::default(),
     };
     change(&mut config);
     let app = Application::build_with_clock(&config, Arc::new(clock)).await.unwrap();

@@ -34,8 +34,15 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("office.sqlite")).unwrap();
         let clock = ManualClock::new(local(7, 0));
-        let state = AppState { store: store.clone(), clock: Arc::new(clock.clone()) };
+        let retrainer = Arc::new(backend::retrain::Retrainer::new(&Default::default()));
+        let state = AppState { store: store.clone(), clock: Arc::new(clock.clone()), retrainer };
         Self { _dir: dir, store, clock, state }
+    }
+
+    /// The same office, running `dialect-model retrain` as `config` says.
+    pub fn with_retrainer(mut self, config: &backend::config::RetrainConfig) -> Self {
+        self.state.retrainer = Arc::new(backend::retrain::Retrainer::new(config));
+        self
     }
 
     /// A resident in `district` with the 08:00–10:00 window and 60 minutes' grace.
