@@ -87,7 +87,7 @@ pub fn router() -> Router<AppState> {
         .route("/corrections", get(corrections::list))
         .route("/corrections/{id}", axum::routing::post(corrections::save))
         .route("/corrections.tsv", get(corrections::export))
-        .route("/corrections/retrain", axum::routing::post(corrections::retrain))
+        .route("/corrections/retrain", get(corrections::retrainings).post(corrections::retrain))
         .route(
             "/dialect-bundles",
             axum::routing::post(corrections::publish)

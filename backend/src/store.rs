@@ -38,7 +38,7 @@ pub use audit::{AuditChoices, AuditEntry, AuditFilter, AuditLine, ReportRow};
 pub use backup::BackupCheck;
 pub use board::DEVICE_OFFLINE_AFTER;
 pub use board::{BoardCounts, BoardRow, CheckInRecord, VisitRow};
-pub use bundles::{BundleError, BundleInfo, check_envelope};
+pub use bundles::{BundleError, BundleInfo, Retraining, check_envelope};
 pub use campaigns::{Campaign, CampaignProgress, Risk};
 pub use card_links::CardLinkOutcome;
 pub use corrections::{Correction, CorrectionExport, Misunderstanding, MisunderstandingNote};

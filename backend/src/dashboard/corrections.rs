@@ -277,13 +277,23 @@ fn corrections_tsv(rows: Vec<CorrectionExport>) -> String {
     tsv
 }
 
+/// A retraining as the page shows it.
+struct RetrainLine {
+    at: String,
+    by: String,
+    verdict: Verdict,
+    /// The version it published; `None` when refused.
+    published: Option<u32>,
+}
+
 #[derive(askama::Template)]
 #[template(path = "retrain.html")]
 struct RetrainPage {
     chrome: Chrome,
-    verdict: Verdict,
-    /// The version now going out to the tablets; `None` when the new one was refused.
-    published: Option<u32>,
+    csrf: String,
+    /// The newest retraining, in full; then the ones before it.
+    latest: Option<RetrainLine>,
+    earlier: Vec<RetrainLine>,
 }
 
 impl RetrainPage {
@@ -293,14 +303,38 @@ impl RetrainPage {
     }
 }
 
+/// Retrainings listed at once.
+const RETRAININGS: usize = 20;
+
+/// The newest retraining's figures before and after, and the ones before it.
+pub(super) async fn retrainings(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Html<String>, PageError> {
+    session.require_staff("方言辞書の学習は職員が行います。")?;
+    let kept = blocking(&state.store, |s| s.retrainings(RETRAININGS)).await?;
+    let mut lines = kept.into_iter().filter_map(|r| {
+        // A line this build cannot read (from a newer one) is left out, not guessed at.
+        let verdict = r.verdict.parse().ok()?;
+        let at = r.at.with_timezone(&town_offset()).format("%Y/%m/%d %H:%M").to_string();
+        Some(RetrainLine { at, by: r.by, verdict, published: r.version })
+    });
+    render(&RetrainPage {
+        chrome: session.chrome("方言辞書の学習", "/corrections"),
+        csrf: session.csrf(),
+        latest: lines.next(),
+        earlier: lines.collect(),
+    })
+}
+
 /// 「学習して配信する」: every correction so far, learnt on top of the newest published
 /// bundle; published to the tablets when it reads the held-out answers at least as
 /// well and flags at least as many critical ones, refused otherwise. Either way the
-/// page shows the figures before and after.
+/// verdict is kept and shown (after a redirect, so a reload never trains again).
 pub(super) async fn retrain(
     State(state): State<AppState>,
     Submitted { session, .. }: Submitted,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     session.require_staff("方言辞書の学習は職員が行います。")?;
     let rows = blocking(&state.store, |s| s.corrections_export()).await?;
     if rows.is_empty() {
@@ -340,36 +374,34 @@ pub(super) async fn retrain(
         }
     };
     let now = state.clock.now();
+    let line = verdict.to_string();
     let figures =
         format!("before={}/{} after={}/{}", verdict.before, verdict.heldout, verdict.after, verdict.heldout);
-    let published = match bundle {
-        Some(text) => {
-            let action = format!("retrain_dialect_bundle v{version} {figures}");
-            let result = blocking(&state.store, move |s| match s.publish_bundle(&text, Some(user), now) {
-                Ok(version) => s.audit(user, &action, None, now).map(|_| Ok(version)),
-                Err(BundleError::Store(e)) => Err(e),
-                Err(refused) => Ok(Err(refused)),
-            })
-            .await?;
-            match result {
-                Ok(v) => Some(v),
-                // An upload got in between: this run's number is taken.
-                Err(_) => {
-                    return Err(PageError::Refused(
-                        StatusCode::CONFLICT,
-                        "学習中に別の版が配信されました。もう一度「学習して配信する」を押してください。",
-                    ));
-                }
-            }
-        }
-        None => {
-            let action = format!("retrain_dialect_refused {figures}");
-            blocking(&state.store, move |s| s.audit(user, &action, None, now)).await?;
-            None
-        }
-    };
-    tracing::info!(user = user.0, accepted = verdict.accepted, version = ?published, %figures, "dialect retraining");
-    render(&RetrainPage {
-        chrome: session.chrome("方言辞書の学習", "/corrections"), verdict, published
+    let published = blocking(&state.store, move |s| {
+        let published = match bundle {
+            Some(text) => match s.publish_bundle(&text, Some(user), now) {
+                Ok(version) => Some(version),
+                Err(BundleError::Store(e)) => return Err(e),
+                // An upload got in between and took this number.
+                Err(_) => return Ok(Err(())),
+            },
+            None => None,
+        };
+        let action = match published {
+            Some(v) => format!("retrain_dialect_bundle v{v} {figures}"),
+            None => format!("retrain_dialect_refused {figures}"),
+        };
+        s.record_retraining(user, &line, published, now)?;
+        s.audit(user, &action, None, now)?;
+        Ok(Ok(published))
     })
+    .await?
+    .map_err(|()| {
+        PageError::Refused(
+            StatusCode::CONFLICT,
+            "学習中に別の版が配信されました。もう一度「学習して配信する」を押してください。",
+        )
+    })?;
+    tracing::info!(user = user.0, accepted = verdict.accepted, version = ?published, "dialect retraining");
+    Ok(Redirect::to("/corrections/retrain").into_response())
 }

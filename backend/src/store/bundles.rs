@@ -36,6 +36,18 @@ pub struct BundleInfo {
     pub published: DateTime<Utc>,
 }
 
+/// A retraining that reached a verdict, as the corrections pages list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retraining {
+    pub at: DateTime<Utc>,
+    /// The login of who pressed the button.
+    pub by: String,
+    /// `dialect-model retrain`'s last line, as printed (`crate::retrain::Verdict`).
+    pub verdict: String,
+    /// The version published, or `None` when the new dictionary was refused.
+    pub version: Option<u32>,
+}
+
 /// The version in a bundle's header, once its body matches the header's checksum.
 pub fn check_envelope(text: &str) -> Result<u32, BundleError> {
     let mut parts = text.splitn(4, '\n');
@@ -93,6 +105,43 @@ impl Store {
         Ok(conn
             .query_row("SELECT body FROM dialect_bundles WHERE version = ?1", [version], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Keeps a retraining's verdict (the bundle, if any, is published first).
+    pub fn record_retraining(
+        &self,
+        by: UserId,
+        verdict: &str,
+        version: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO retrainings (at_ms, user_id, verdict, version) VALUES (?1, ?2, ?3, ?4)",
+            params![ms(now), by.0, verdict, version],
+        )?;
+        Ok(())
+    }
+
+    /// The latest retrainings, newest first.
+    pub fn retrainings(&self, limit: usize) -> Result<Vec<Retraining>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.at_ms, u.login, t.verdict, t.version FROM retrainings t JOIN users u ON u.id = t.user_id
+             ORDER BY t.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<u32>>(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (at, by, verdict, version) = row?;
+            Ok(Retraining { at: from_ms(at)?, by, verdict, version })
+        })
+        .collect()
     }
 
     /// Published bundles, newest first.

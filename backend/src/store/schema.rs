@@ -392,6 +392,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN board_seen_ms INTEGER;
     ALTER TABLE residents ADD COLUMN kana TEXT NOT NULL DEFAULT '';
     ",
+    // Each retraining that reached a verdict: `dialect-model retrain`'s verdict line
+    // as it printed it, and the version it published (NULL: refused as worse).
+    "
+    CREATE TABLE retrainings (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users (id),
+        verdict TEXT NOT NULL CHECK (verdict LIKE 'retrain: %'),
+        version INTEGER REFERENCES dialect_bundles (version)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

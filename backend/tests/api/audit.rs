@@ -154,6 +154,21 @@ async fn office() -> Office {
             now,
         )
         .unwrap();
+    // Two retrainings: one refused as worse, then one published.
+    let verdict = |yes: &str, after: u32| {
+        format!(
+            "retrain: accepted={yes} heldout=25 before=23 after={after} critical=2 before_critical=2 after_critical=2 calm=23 before_false_alarms=1 after_false_alarms=1 corrections=5 heldout_corrections=1 learnt=4"
+        )
+    };
+    store.record_retraining(officer, &verdict("no", 20), None, now).unwrap();
+    let v = store
+        .publish_bundle(
+            &crate::tablet::dialect_bundle(1, "--- lexicon.tsv\n--- model.tsv\n"),
+            Some(officer),
+            now,
+        )
+        .unwrap();
+    store.record_retraining(officer, &verdict("yes", 24), Some(v), now).unwrap();
     Office { _dir: dir, addr, _stop: stop, taro, campaign }
 }
 
@@ -174,6 +189,7 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_minsei_and_admins()
         "/visits".to_owned(),
         "/visits?district=%E5%A4%A7%E4%BA%95%E6%B2%A2".to_owned(),
         "/corrections".to_owned(),
+        "/corrections/retrain".to_owned(),
         "/devices".to_owned(),
         "/card-links".to_owned(),
         "/weather".to_owned(),
