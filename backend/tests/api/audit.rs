@@ -45,6 +45,7 @@ const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
 /// boxes at least 24 px.
 const PHONE_LAYOUT: &str = "const out = [];
     const root = document.documentElement;
+    if (window.innerWidth > 400) out.push('not a phone: the page is ' + window.innerWidth + ' px wide');
     if (root.scrollWidth > window.innerWidth + 1) out.push('page wider than the screen: ' + root.scrollWidth + ' > ' + window.innerWidth);
     for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, nav a, td a, .pager a')) {
       const r = el.getBoundingClientRect();

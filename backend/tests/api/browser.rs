@@ -46,17 +46,20 @@ impl ChromeDriver {
         self.browser_sized(1280, 900).await
     }
 
-    /// A headless Chromium whose window is `width` × `height` CSS pixels.
+    /// A headless Chromium whose viewport is `width` × `height` CSS pixels. Headless
+    /// windows are never narrower than 500 px, so a phone is emulated (its metrics and
+    /// touch), as Chromium's device toolbar does.
     pub(crate) async fn browser_sized(&self, width: u32, height: u32) -> Client {
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-dev-shm-usage", format!("--window-size={},{height}", width.max(500))],
+        });
+        if width < 500 {
+            options["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true } });
+        }
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-dev-shm-usage", format!("--window-size={width},{height}")],
-            }),
-        );
+        caps.insert("goog:chromeOptions".to_owned(), options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         ClientBuilder::new(connector)
             .capabilities(caps)
@@ -171,6 +174,16 @@ async fn fill(browser: &Client, css: &str, value: &str) {
         .unwrap();
 }
 
+/// A datetime-local control takes keys field by field, differently per locale: its
+/// value is set as the date picker would.
+async fn set_deadline(browser: &Client) {
+    let deadline = browser.find(Locator::Css("input[name=deadline]")).await.unwrap();
+    browser
+        .execute("arguments[0].value = '2026-11-28T12:00';", vec![serde_json::to_value(&deadline).unwrap()])
+        .await
+        .unwrap();
+}
+
 async fn click(browser: &Client, css: &str) {
     browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
@@ -263,13 +276,7 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     arrive(&browser, "/campaigns").await;
     click(&browser, "select[name=district] option[value='大井沢']").await;
     fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
-    // A datetime-local control takes keys field by field, differently per locale:
-    // set its value as the date picker would.
-    let deadline = browser.find(Locator::Css("input[name=deadline]")).await.unwrap();
-    browser
-        .execute("arguments[0].value = '2026-11-28T12:00';", vec![serde_json::to_value(&deadline).unwrap()])
-        .await
-        .unwrap();
+    set_deadline(&browser).await;
     click(&browser, "form[action='/campaigns'] button").await;
     // The office confirms whom it reaches before anything is sent.
     let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
@@ -395,4 +402,150 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     browser.close().await.unwrap();
     drop(driver);
     eprintln!("browser test took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The same office on a phone (390 px): a 民生委員 works her district (the board only
+/// hers, its counts equal to its rows and changing by itself; an unwell answer reaching
+/// /alerts and taken on with a tap; the visit list; a page not hers refused politely
+/// with a way back), and an officer's campaign to a misspelt district is refused
+/// before anyone is asked, then sent to the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minsei_and_an_officer_work_the_dashboard_on_a_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(local(8, 30));
+    let (addr, store, _stop) = spawn_app(&dir, clock.clone()).await;
+    store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, local(7, 0)).unwrap();
+    store
+        .add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), local(7, 0))
+        .unwrap();
+    let add = |name: &str, district: &str| {
+        let r = backend::store::NewResident {
+            display_name: name.to_owned(),
+            district: district.to_owned(),
+            card: None,
+            window: backend::store::CheckinWindow {
+                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                grace_minutes: 60,
+            },
+        };
+        store.add_resident(&r, local(7, 0)).unwrap()
+    };
+    let (hanako, taro, _ume) =
+        (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
+    let mut tablet_h = Tablet::enrol(addr, &store, hanako).await;
+    let mut tablet_t = Tablet::enrol(addr, &store, taro).await;
+    tablet_h
+        .send("check_in", json!({"answers": [{"question": "how_feeling", "intent": "feeling_good"}]}))
+        .await;
+
+    let driver = ChromeDriver::start();
+    let browser = driver.browser_sized(390, 844).await;
+    let base = format!("http://localhost:{}", addr.port());
+    let sign_in = |login: &'static str, password: &'static str| {
+        let (browser, base) = (&browser, &base);
+        async move {
+            browser.delete_all_cookies().await.unwrap();
+            browser.goto(&format!("{base}/login")).await.unwrap();
+            fill(browser, "input[name=login]", login).await;
+            fill(browser, "input[name=password]", password).await;
+            click(browser, "button[type=submit]").await;
+            arrive(browser, "/board").await;
+        }
+    };
+    sign_in("minsei", "battery staple").await;
+    let width: i64 = browser.execute("return window.innerWidth;", vec![]).await.unwrap().as_i64().unwrap();
+    assert!(width <= 390, "a phone's width: {width}");
+
+    // Her board: her district only, and its counts add up to its rows.
+    let counts_equal_rows = || {
+        let browser = &browser;
+        async move {
+            let mut total = 0;
+            for n in browser.find_all(Locator::Css("#counts [data-count] .n")).await.unwrap() {
+                total += n.text().await.unwrap().trim().parse::<usize>().unwrap();
+            }
+            let rows = browser.find_all(Locator::Css("tr[data-state]")).await.unwrap().len();
+            (total, rows)
+        }
+    };
+    let (total, rows) = counts_equal_rows().await;
+    assert_eq!((total, rows), (2, 2), "花子 and 太郎, not ウメ of 沼山");
+    let board = text(&browser, "main").await;
+    assert!(board.contains("山田 花子") && !board.contains("鈴木 ウメ"), "{board}");
+
+    // 太郎 answers that he is unwell: the board changes by itself, then /alerts.
+    clock.set(local(8, 40));
+    tablet_t
+        .send(
+            "check_in",
+            json!({"answers": [{"question": "how_feeling", "intent": "feeling_unwell"},
+                               {"question": "pain_check", "intent": "pain", "body_part": "knee"}]}),
+        )
+        .await;
+    watch(&browser, "#counts [data-count=Attention] .n", |t| t == "1").await;
+    let (total, rows) = counts_equal_rows().await;
+    assert_eq!((total, rows), (2, 2));
+    click(&browser, "nav a[href='/alerts']").await;
+    arrive(&browser, "/alerts").await;
+    let group = text(&browser, &format!("#alerts section[data-resident='{}']", taro.0)).await;
+    assert!(group.contains("体調の確認が必要") && group.contains("具合が悪い・痛みがある（膝）"), "{group}");
+    click(&browser, "#alerts tr[data-kind=health_concern] form[action$='/acknowledge'] button").await;
+    let row = watch(&browser, "#alerts tr[data-kind=health_concern]", |t| t.contains("対応中")).await;
+    assert!(row.contains("minsei"), "who took it on: {row}");
+
+    // The visit list: her district's doors, with what 太郎 said.
+    click(&browser, "nav a[href^='/visits']").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.current_url().await.unwrap().path() != "/visits" {
+        assert!(Instant::now() < deadline, "no visit list");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let visits = text(&browser, "#visits").await;
+    assert!(
+        visits.contains("佐藤 太郎") && visits.contains("具合が悪い") && !visits.contains("鈴木 ウメ"),
+        "{visits}"
+    );
+
+    // A page that is not hers: a polite refusal that leads back.
+    browser.goto(&format!("{base}/audit")).await.unwrap();
+    let reason = text(&browser, "p.reason").await;
+    assert!(!reason.is_empty(), "a reason is given");
+    let back = browser.find(Locator::Css("main p a")).await.unwrap();
+    back.click().await.unwrap();
+    arrive(&browser, "/board").await;
+
+    // The officer, on the same phone: a district spelt wrong (as a stale or edited
+    // form would send it) is refused and starts nothing.
+    sign_in("officer", "correct horse").await;
+    browser.goto(&format!("{base}/campaigns")).await.unwrap();
+    let option = browser.find(Locator::Css("select[name=district] option[value='大井沢']")).await.unwrap();
+    browser
+        .execute(
+            "arguments[0].value = '大井澤'; arguments[0].selected = true;",
+            vec![serde_json::to_value(&option).unwrap()],
+        )
+        .await
+        .unwrap();
+    fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
+    set_deadline(&browser).await;
+    click(&browser, "form[action='/campaigns'] button").await;
+    let reason = browser.wait().for_element(Locator::Css("p.reason")).await.unwrap().text().await.unwrap();
+    assert!(reason.contains("地区は一覧から選んでください"), "{reason}");
+    assert!(store.campaigns(None, Default::default()).unwrap().rows.is_empty(), "nothing started");
+    browser.goto(&format!("{base}/campaigns")).await.unwrap();
+    click(&browser, "select[name=district] option[value='大井沢']").await;
+    fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
+    set_deadline(&browser).await;
+    click(&browser, "form[action='/campaigns'] button").await;
+    let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
+    assert_eq!(reach, "2人");
+    click(&browser, "#confirm-start").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
+        assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.campaigns(None, Default::default()).unwrap().rows.len(), 1);
+    browser.close().await.unwrap();
 }
