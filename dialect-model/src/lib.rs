@@ -16,6 +16,7 @@ pub mod classifier;
 pub mod corpus;
 pub mod danger;
 pub mod data;
+pub mod degrade;
 pub mod eval;
 pub mod intent;
 pub mod learn;

@@ -86,6 +86,8 @@ pub struct OpenJTalk {
     pub voice: PathBuf,
     /// Open JTalk's `-r`: below 1 is slower.
     pub speed: f32,
+    /// Open JTalk's `-fm`: semitones added to the pitch (below 0 is lower).
+    pub half_tone: f32,
     /// Where fixed prompts are cached; `None` = no cache.
     pub cache_dir: Option<PathBuf>,
 }
@@ -98,6 +100,7 @@ impl Default for OpenJTalk {
             voice: VOICE_M001.into(),
             speed: DEFAULT_SPEED,
             cache_dir: Some(crate::model::cache_dir().join("tts")),
+            half_tone: 0.0,
         }
     }
 }
@@ -156,6 +159,11 @@ impl OpenJTalk {
         let mut h = Sha256::new();
         h.update(self.voice.to_string_lossy().as_bytes());
         h.update(self.speed.to_le_bytes());
+        // Only when set, so that clips cached before pitch could be set keep their keys.
+        if self.half_tone != 0.0 {
+            h.update(b"fm");
+            h.update(self.half_tone.to_le_bytes());
+        }
         h.update(text.as_bytes());
         h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
@@ -182,6 +190,8 @@ impl OpenJTalk {
             .arg(&self.voice)
             .arg("-r")
             .arg(self.speed.to_string())
+            .arg("-fm")
+            .arg(self.half_tone.to_string())
             .arg("-ow")
             .arg(&wav)
             .arg("-ot")
