@@ -140,7 +140,9 @@ impl Degradation {
         // SNR is the recording's, so voice and noise are measured after it.
         microphone(&mut out);
         microphone(&mut noise);
-        let gain = active_rms(&out) / 10f32.powf(self.snr_db / 20.0) / rms(&noise).max(1e-9);
+        // Nothing said: the room at the level it would have under a typical voice.
+        let voice = Some(active_rms(&out)).filter(|v| *v > 1e-4).unwrap_or(0.1);
+        let gain = voice / 10f32.powf(self.snr_db / 20.0) / rms(&noise).max(1e-9);
         for (o, n) in out.iter_mut().zip(&noise) {
             *o += *n * gain;
         }

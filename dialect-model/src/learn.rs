@@ -358,7 +358,19 @@ pub struct Report {
     pub body_correct: usize,
     /// Ids of misunderstood rows with what was predicted.
     pub errors: Vec<(String, Intent, Intent)>,
+    /// What the tablet's dialogue would do with each answer: confirm it (a danger
+    /// question for a critical one, 「〜ということですね？」 below [`CONFIRM_BELOW`]), ask
+    /// again (below [`UNDERSTOOD_FROM`]), or take it; and how many it took wrongly.
+    pub confirmed: usize,
+    pub asked_again: usize,
+    pub wrong_accepted: usize,
 }
+
+/// The dialogue confirms answers below this confidence (`care::understanding`'s,
+/// tested equal).
+pub const CONFIRM_BELOW: f32 = 0.6;
+/// The dialogue asks again below this confidence (`care::understanding`'s, tested equal).
+pub const UNDERSTOOD_FROM: f32 = 0.25;
 
 impl Report {
     pub fn accuracy(&self) -> f64 {
@@ -376,6 +388,9 @@ impl Report {
         self.body_rows += r.body_rows;
         self.body_correct += r.body_correct;
         self.errors.extend(r.errors);
+        self.confirmed += r.confirmed;
+        self.asked_again += r.asked_again;
+        self.wrong_accepted += r.wrong_accepted;
         for (i, n, c) in r.per_intent {
             match self.per_intent.iter_mut().find(|x| x.0 == i) {
                 Some(x) => {
@@ -386,6 +401,12 @@ impl Report {
             }
         }
         self.per_intent.sort();
+    }
+
+    /// Shares of all answers: confirmed, asked again, taken wrongly without a confirmation.
+    pub fn confirm_shares(&self) -> (f64, f64, f64) {
+        let n = self.rows.max(1) as f64;
+        (self.confirmed as f64 / n, self.asked_again as f64 / n, self.wrong_accepted as f64 / n)
     }
 
     pub fn false_alarm_rate(&self) -> f64 {
@@ -404,7 +425,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{:<16} {:>5} {:>8} {:>8.1}%\ncritical recall: {}/{} = {:.1}%\nfalse alarms: {}/{} = {:.1}%\nbody part (pain/chest rows): {}/{}",
+            "{:<16} {:>5} {:>8} {:>8.1}%\ncritical recall: {}/{} = {:.1}%\nfalse alarms: {}/{} = {:.1}%\nbody part (pain/chest rows): {}/{}\n\
+             the dialogue would confirm {} ({:.1}%), ask again {} ({:.1}%), take wrongly without confirming {} ({:.1}%)",
             "all",
             self.rows,
             self.correct,
@@ -416,7 +438,13 @@ impl Report {
             self.calm_rows,
             self.false_alarm_rate() * 100.0,
             self.body_correct,
-            self.body_rows
+            self.body_rows,
+            self.confirmed,
+            self.confirm_shares().0 * 100.0,
+            self.asked_again,
+            self.confirm_shares().1 * 100.0,
+            self.wrong_accepted,
+            self.confirm_shares().2 * 100.0,
         );
         for (id, gold, got) in &self.errors {
             let _ = writeln!(out, "miss {id}: gold {gold}, got {got}");
@@ -439,9 +467,19 @@ pub fn evaluate(understander: &Understander, rows: &[Example]) -> Report {
         body_rows: 0,
         body_correct: 0,
         errors: Vec::new(),
+        confirmed: 0,
+        asked_again: 0,
+        wrong_accepted: 0,
     };
     for e in rows {
         let u = understander.understand(&e.text, e.question);
+        if u.critical || (UNDERSTOOD_FROM..CONFIRM_BELOW).contains(&u.confidence) {
+            r.confirmed += 1;
+        } else if u.confidence < UNDERSTOOD_FROM {
+            r.asked_again += 1;
+        } else if u.intent != e.intent {
+            r.wrong_accepted += 1;
+        }
         let slot = per.entry(e.intent).or_default();
         slot.0 += 1;
         if u.intent == e.intent {

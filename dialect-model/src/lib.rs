@@ -18,6 +18,7 @@ pub mod danger;
 pub mod data;
 pub mod degrade;
 pub mod eval;
+pub mod hearing;
 pub mod intent;
 pub mod learn;
 pub mod lexicon;

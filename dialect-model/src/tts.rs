@@ -273,7 +273,8 @@ pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), T
     let fail = |e: hound::Error| TtsError::Failed(format!("writing {}: {e}", path.display()));
     let mut w = hound::WavWriter::create(path, spec).map_err(fail)?;
     for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).map_err(fail)?;
+        // The inverse of `read_wav`'s scale, so a cached clip reads back bit for bit.
+        w.write_sample((s * 32768.0).round().clamp(-32768.0, 32767.0) as i16).map_err(fail)?;
     }
     w.finalize().map_err(fail)
 }

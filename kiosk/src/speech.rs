@@ -636,16 +636,15 @@ impl Worker {
         question: Question,
     ) -> Option<(String, care::understanding::Understanding)> {
         let recognizer = self.recognizer.as_ref()?;
-        let text = match recognizer.transcribe(samples) {
-            Ok(t) => t,
+        // The same rule as the evaluations' listening turn: no words, keep listening.
+        let text = match dialect_model::hearing::utterance_text(recognizer, samples) {
+            Ok(Some(t)) => t,
+            Ok(None) => return None,
             Err(e) => {
                 tracing::warn!(error = %e, "recognition failed");
                 return None;
             }
         };
-        if text.trim().is_empty() {
-            return None;
-        }
         let understander = self.understander.as_ref()?;
         let u = convert::understanding(&understander.understand(&text, question));
         Some((text, u))

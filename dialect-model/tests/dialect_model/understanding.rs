@@ -329,3 +329,33 @@ fn the_recogniser_prompt_is_read_capped_and_carried_by_the_model_and_its_bundle(
     let (_, opened) = learn::open_bundle(&learn::bundle(7, understander())).unwrap();
     assert_eq!(opened.model.asr_prompt, shipped.asr_prompt);
 }
+
+/// Evaluations say what the dialogue would confirm with the dialogue's own thresholds:
+/// a danger is always confirmed, noise is asked again, a sure answer is taken (and
+/// counted as taken wrongly when its label says otherwise).
+#[test]
+fn evaluations_count_confirmations_with_the_dialogues_thresholds() {
+    assert_eq!(learn::CONFIRM_BELOW, care::understanding::CONFIRM_BELOW);
+    assert_eq!(learn::UNDERSTOOD_FROM, care::understanding::UNDERSTOOD_FROM);
+    let row = |id: &str, text: &str, intent: Intent| learn::Example {
+        id: id.into(),
+        text: text.into(),
+        question: Question::HowFeeling,
+        intent,
+        body_part: None,
+        source: "test".into(),
+    };
+    let u = understander();
+    let sure = u.understand("はい、元気です", Question::HowFeeling);
+    assert!(sure.confidence >= learn::CONFIRM_BELOW && !sure.critical, "{sure:?}");
+    let r = learn::evaluate(
+        u,
+        &[
+            row("fire", "火事だ", Intent::Emergency),
+            row("noise", "ｑ＠＃", Intent::Other),
+            row("right", "はい、元気です", Intent::FeelingGood),
+            row("mislabelled", "はい、元気です", Intent::FeelingUnwell),
+        ],
+    );
+    assert_eq!((r.confirmed, r.asked_again, r.wrong_accepted), (1, 1, 1), "{r:?}");
+}

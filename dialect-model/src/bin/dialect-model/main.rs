@@ -15,6 +15,9 @@
 //! - `bundle --version N --out FILE`: lexicon + model as one versioned, checksummed file.
 //! - `retrain --corrections FILE --version N --out FILE [--base BUNDLE]`: the same, learnt
 //!   from staff corrections, written only when not worse on held-out answers.
+//! - `degrade (--tsv FILE | --by-author CORPUS) --out DIR`: the degraded-speech set as
+//!   recordings for `--wav-dir`.
+//! - `understand` and `understand-eval` take `--wav-dir DIR`: `DIR/<id>.wav` per row.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -155,8 +158,12 @@ enum Cmd {
         #[arg(long)]
         tsv: PathBuf,
         /// Synthesise each utterance with Open JTalk and run the full speech path first.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wav_dir")]
         audio: bool,
+        /// Hear `DIR/<id>.wav` for each row (any rate, channels, integer or float) through
+        /// the full speech path; a row without a file is read as silence and named.
+        #[arg(long)]
+        wav_dir: Option<PathBuf>,
     },
     /// Accuracy on a labelled TSV (with `intent`): per-intent table and critical recall.
     UnderstandEval {
@@ -166,14 +173,18 @@ enum Cmd {
         /// `author-*.tsv`): per author and overall accuracy, critical recall, false alarms.
         #[arg(long, conflicts_with_all = ["tsv", "split"])]
         by_author: Option<PathBuf>,
-        /// With `--by-author --audio`: keep what was heard here and reuse it on the next
-        /// run for rows whose text, voice and recogniser prompt are unchanged.
-        #[arg(long, requires = "audio")]
+        /// With `--by-author --audio` or `--wav-dir`: keep what was heard here and reuse it
+        /// on the next run for rows whose text, voice or recording, and prompt are unchanged.
+        #[arg(long)]
         heard_cache: Option<PathBuf>,
         #[arg(long, default_value = "heldout")]
         split: Split,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wav_dir")]
         audio: bool,
+        /// Hear `DIR/<id>.wav` for each row instead of synthesising it; rows without a
+        /// file are named and left out of the figures.
+        #[arg(long)]
+        wav_dir: Option<PathBuf>,
         /// The synthetic speaker of `--audio`: m001 (a man) or mei (a woman).
         #[arg(long, default_value = "m001", value_parser = parse_voice)]
         speaker: Voice,
@@ -208,6 +219,18 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the degraded-speech evaluation set: each row read slower and lower by one
+    /// of two voices, with tremor, a room, household noise, a tablet microphone and a
+    /// clipped start (all seeded by the row's id), as `OUT/<id>.wav` and
+    /// `OUT/manifest.tsv`; hear it with `understand-eval --wav-dir OUT`.
+    Degrade {
+        #[arg(long, required_unless_present = "by_author")]
+        tsv: Option<PathBuf>,
+        #[arg(long, conflicts_with = "tsv")]
+        by_author: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show how one answer is read: folded key, lexicon hits, result (for lexicon editors).
     Explain {
         text: String,
@@ -224,6 +247,7 @@ enum Cmd {
 }
 
 mod bench;
+mod degrade;
 mod learning;
 mod understand;
 
@@ -267,13 +291,16 @@ fn main() -> anyhow::Result<()> {
             out!("{report}");
         }
         Cmd::Bench { tsv, column, model } => bench::bench(&tsv, &column, &model)?,
-        Cmd::Understand { tsv, audio } => understand::understand(&tsv, audio)?,
-        Cmd::UnderstandEval { tsv, by_author, heard_cache, split, audio, speaker } => {
+        Cmd::Understand { tsv, audio, wav_dir } => {
+            understand::understand(&tsv, &understand::Source::new(audio, wav_dir, Voice::M001))?
+        }
+        Cmd::UnderstandEval { tsv, by_author, heard_cache, split, audio, wav_dir, speaker } => {
+            let source = understand::Source::new(audio, wav_dir, speaker);
             match (by_author, tsv) {
                 (Some(corpus), _) => {
-                    understand::understand_by_author(&corpus, audio, speaker, heard_cache.as_deref())?
+                    understand::understand_by_author(&corpus, &source, heard_cache.as_deref())?
                 }
-                (None, Some(tsv)) => understand::understand_eval(&tsv, split, audio, speaker)?,
+                (None, Some(tsv)) => understand::understand_eval(&tsv, split, &source)?,
                 (None, None) => bail!("give --tsv FILE or --by-author FILE"),
             }
         }
@@ -310,6 +337,9 @@ fn main() -> anyhow::Result<()> {
             out_raw!("{}", report.table());
         }
         Cmd::Learn { corrections, dev } => learning::learn_loop(&corrections, &dev)?,
+        Cmd::Degrade { tsv, by_author, out } => {
+            degrade::degrade(&degrade::rows(tsv.as_deref(), by_author.as_deref())?, &out)?
+        }
         Cmd::Retrain { corrections, base, version, out } => {
             if !learning::retrain(&corrections, base.as_deref(), version, &out)? {
                 std::process::exit(3);

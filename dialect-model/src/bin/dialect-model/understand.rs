@@ -1,70 +1,141 @@
 //! `understand` and `understand-eval`: what answers mean, from text, synthesised speech or recordings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
 use dialect_model::asr::{AsrOptions, Recognizer};
+use dialect_model::hearing::{self, Recordings};
 use dialect_model::intent::{Question, Understander};
 use dialect_model::learn::{self, Split};
 use dialect_model::model::{self, ModelPaths};
-use dialect_model::tts::Voice;
-use dialect_model::vad::{self, VadConfig};
+use dialect_model::tts::{OpenJTalk, Voice};
+use dialect_model::vad::VadConfig;
 
-fn texts(
-    rows: &[(String, String)],
-    audio: bool,
-    speaker: Voice,
-    prompt: &str,
-) -> anyhow::Result<Vec<String>> {
-    if !audio {
-        return Ok(rows.iter().map(|(_, t)| t.clone()).collect());
+/// Where each row's words come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// The row's text as written.
+    Text,
+    /// Open JTalk reads the text in this voice at its natural pace.
+    Speech(Voice),
+    /// `DIR/<id>.wav`, a recording (or a degraded clip from `degrade`).
+    Recordings(Recordings),
+}
+
+impl Source {
+    pub(crate) fn new(audio: bool, wav_dir: Option<PathBuf>, speaker: Voice) -> Self {
+        match (wav_dir, audio) {
+            (Some(dir), _) => Source::Recordings(Recordings::Dir(dir)),
+            (None, true) => Source::Speech(speaker),
+            (None, false) => Source::Text,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Text => "from text".into(),
+            Source::Speech(v) => format!("through Open JTalk ({}) + endpointer + Whisper", v.key()),
+            Source::Recordings(Recordings::Dir(d)) => {
+                format!("through the recordings in {} + endpointer + Whisper", d.display())
+            }
+        }
+    }
+}
+
+/// What was heard of each row, through the kiosk's listening turn; `None` for a row
+/// with no recording.
+/// `prompt`: the recogniser prompt (the understanding model's).
+fn texts(rows: &[(String, String)], source: &Source, prompt: &str) -> anyhow::Result<Vec<Option<String>>> {
+    if let Source::Text = source {
+        return Ok(rows.iter().map(|(_, t)| Some(t.clone())).collect());
     }
     // The dialect-biased prompt DESIGN §5 asks for, as the shipped model carries it.
     let options = AsrOptions { initial_prompt: prompt.to_owned(), ..AsrOptions::default() };
     let recognizer = Recognizer::load(&ModelPaths::default().ggml_q8_0(), options)
         .context("loading the Whisper model (run `dialect-model fetch-model`)")?;
-    // The speaker at the voice's own natural pace (1.0), not the kiosk's slowed one.
-    let tts = dialect_model::tts::OpenJTalk { speed: 1.0, voice: speaker.path(), ..Default::default() };
+    let vad = VadConfig::default();
     let rate = dialect_model::SAMPLE_RATE as usize;
     rows.iter()
-        .map(|(_, text)| {
-            if text.trim().is_empty() {
-                return Ok(String::new());
-            }
-            let speech = tts.synthesize(text)?.to_16k();
-            let samples = [vec![0.0; rate * 3 / 10], speech, vec![0.0; rate * 3 / 2]].concat();
-            let heard: Result<Vec<String>, _> = vad::utterances(&samples, &VadConfig::default())
-                .iter()
-                .map(|u| recognizer.transcribe(u))
-                .collect();
-            Ok(heard?.join(""))
+        .map(|(id, text)| {
+            let samples = match source {
+                Source::Text => unreachable!("handled above"),
+                Source::Speech(voice) => {
+                    if text.trim().is_empty() {
+                        return Ok(Some(String::new()));
+                    }
+                    // The speaker at the voice's own natural pace (1.0), not the kiosk's slowed one.
+                    let tts = OpenJTalk { speed: 1.0, voice: voice.path(), ..Default::default() };
+                    let speech = tts.synthesize(text)?.to_16k();
+                    [vec![0.0; rate * 3 / 10], speech, vec![0.0; rate * 3 / 2]].concat()
+                }
+                Source::Recordings(recordings) => match recordings.path(id) {
+                    Some(path) => dialect_model::audio::read_wav_16k_mono(&path)?,
+                    None => return Ok(None),
+                },
+            };
+            Ok(Some(hearing::listen(&recognizer, &vad, &samples)?))
         })
         .collect()
 }
 
-pub(crate) fn understand(tsv: &Path, audio: bool) -> anyhow::Result<()> {
+/// Rows without a recording, said once on stderr and in the report (never skipped silently).
+fn report_missing(missing: &[String]) {
+    if missing.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = missing.iter().take(20).map(String::as_str).collect();
+    let more = if missing.len() > shown.len() {
+        format!(" and {} more", missing.len() - shown.len())
+    } else {
+        String::new()
+    };
+    eprintln!("no recording for {} rows: {}{more}", missing.len(), shown.join(" "));
+    out!("missing recordings: {} ({}{more})", missing.len(), shown.join(" "));
+}
+
+/// One line per row in the fixed shape; a row without a recording is read as
+/// silence (`other`) and named on stderr.
+pub(crate) fn understand(tsv: &Path, source: &Source) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(tsv).with_context(|| format!("reading {}", tsv.display()))?;
     let rows = learn::parse_utterances(&tsv.display().to_string(), &text)?;
     let u = Understander::load_default()?;
     let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-    let heard = texts(&pairs, audio, Voice::M001, &u.model.asr_prompt)?;
+    let heard = texts(&pairs, source, &u.model.asr_prompt)?;
+    let mut missing = Vec::new();
     for (row, text) in rows.iter().zip(heard) {
-        out!("{}\t{}", row.id, u.understand(&text, row.question).tsv_fields());
+        if text.is_none() {
+            missing.push(row.id.clone());
+        }
+        out!("{}\t{}", row.id, u.understand(&text.unwrap_or_default(), row.question).tsv_fields());
+    }
+    if !missing.is_empty() {
+        eprintln!("no recording for {} rows: {}", missing.len(), missing.join(" "));
     }
     Ok(())
 }
 
-pub(crate) fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Voice) -> anyhow::Result<()> {
+pub(crate) fn understand_eval(tsv: &Path, split: Split, source: &Source) -> anyhow::Result<()> {
     let all = learn::load_examples(tsv)?;
     let mut rows = learn::select(&all, split);
     let u = Understander::load_default()?;
-    if audio {
+    if !matches!(source, Source::Text) {
         let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.text.clone())).collect();
-        for (row, heard) in rows.iter_mut().zip(texts(&pairs, true, speaker, &u.model.asr_prompt)?) {
-            out!("heard {}: {heard}", row.id);
-            row.text = heard;
+        let heard = texts(&pairs, source, &u.model.asr_prompt)?;
+        let mut missing = Vec::new();
+        let mut kept = Vec::new();
+        for (mut row, heard) in rows.into_iter().zip(heard) {
+            match heard {
+                Some(heard) => {
+                    out!("heard {}: {heard}", row.id);
+                    row.text = heard;
+                    kept.push(row);
+                }
+                None => missing.push(row.id),
+            }
         }
+        report_missing(&missing);
+        rows = kept;
     }
     let report = learn::evaluate(&u, &rows);
     out!(
@@ -72,7 +143,7 @@ pub(crate) fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Vo
         format!("{split:?}").to_lowercase(),
         tsv.display(),
         rows.len(),
-        if audio { "through Open JTalk + VAD + Whisper" } else { "from text" }
+        source.describe()
     );
     out_raw!("{}", report.table());
     // Garbage input: 10 kB of mixed symbols, kana and Latin, timed over 100 runs.
@@ -100,8 +171,9 @@ pub(crate) fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Vo
         started.elapsed().as_secs_f64() * 10.0,
         worst
     );
+    let (confirmed, _, wrong) = report.confirm_shares();
     out!(
-        "understand-eval: accuracy={:.3} critical_recall={:.3} rows={}",
+        "understand-eval: accuracy={:.3} critical_recall={:.3} confirmed={confirmed:.3} wrong_accepted={wrong:.3} rows={}",
         report.accuracy(),
         report.critical_recall(),
         report.rows
@@ -111,8 +183,7 @@ pub(crate) fn understand_eval(tsv: &Path, split: Split, audio: bool, speaker: Vo
 
 pub(crate) fn understand_by_author(
     corpus: &Path,
-    audio: bool,
-    speaker: Voice,
+    source: &Source,
     cache: Option<&Path>,
 ) -> anyhow::Result<()> {
     use dialect_model::corpus;
@@ -121,12 +192,18 @@ pub(crate) fn understand_by_author(
     let u = Understander::load_default()?;
     let base = learn::load_examples(&learn::examples_path())?;
     let mut test = train.clone();
-    if audio {
-        // A cached transcript counts only for the same text, voice and prompt.
-        let key = |text: &str| {
-            model::sha256_hex(
-                format!("{text}\u{0}{}\u{0}{}", speaker.path().display(), u.model.asr_prompt).as_bytes(),
-            )
+    if !matches!(source, Source::Text) {
+        // A cached transcript counts only for the same text, voice or recording, and prompt.
+        let key = |id: &str, text: &str| {
+            let heard_from = match source {
+                Source::Speech(voice) => voice.path().display().to_string(),
+                Source::Recordings(r) => r
+                    .path(id)
+                    .and_then(|p| std::fs::read(p).ok())
+                    .map_or_else(|| "missing".to_owned(), |bytes| model::sha256_hex(&bytes)),
+                Source::Text => String::new(),
+            };
+            model::sha256_hex(format!("{text}\u{0}{heard_from}\u{0}{}", u.model.asr_prompt).as_bytes())
         };
         let mut cached: std::collections::HashMap<String, String> = match cache {
             Some(path) if path.is_file() => std::fs::read_to_string(path)?
@@ -135,23 +212,39 @@ pub(crate) fn understand_by_author(
                 .collect(),
             _ => Default::default(),
         };
-        let missing: Vec<(String, String)> = test
+        let keys: Vec<String> = test.iter().map(|r| key(&r.example.id, &r.example.text)).collect();
+        let unheard: Vec<(String, String)> = test
             .iter()
-            .filter(|r| !cached.contains_key(&key(&r.example.text)))
-            .map(|r| (r.example.id.clone(), r.example.text.clone()))
+            .zip(&keys)
+            .filter(|(_, k)| !cached.contains_key(*k))
+            .map(|(r, _)| (r.example.id.clone(), r.example.text.clone()))
             .collect();
-        eprintln!("hearing {} rows ({} from the cache)", missing.len(), test.len() - missing.len());
-        for ((_, text), heard) in missing.iter().zip(texts(&missing, true, speaker, &u.model.asr_prompt)?) {
-            cached.insert(key(text), heard.replace(['\t', '\n'], " "));
+        eprintln!("hearing {} rows ({} from the cache)", unheard.len(), test.len() - unheard.len());
+        let heard = texts(&unheard, source, &u.model.asr_prompt)?;
+        let mut no_recording = Vec::new();
+        for ((id, text), heard) in unheard.iter().zip(heard) {
+            match heard {
+                Some(heard) => {
+                    cached.insert(key(id, text), heard.replace(['\t', '\n'], " "));
+                }
+                None => no_recording.push(id.clone()),
+            }
         }
         if let Some(path) = cache {
             let mut lines: Vec<String> = cached.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
             lines.sort();
             std::fs::write(path, lines.concat()).with_context(|| format!("writing {}", path.display()))?;
         }
-        for row in &mut test {
-            row.example.text = cached[&key(&row.example.text)].clone();
+        report_missing(&no_recording);
+        // Rows without a recording are left out of the figures (and named above).
+        let mut kept = Vec::new();
+        for (mut row, k) in test.into_iter().zip(keys) {
+            if let Some(heard) = cached.get(&k) {
+                row.example.text = heard.clone();
+                kept.push(row);
+            }
         }
+        test = kept;
     }
     let reports = corpus::leave_one_author_out(&u, &base, &train, &test);
     out!(
@@ -159,7 +252,7 @@ pub(crate) fn understand_by_author(
         corpus.display(),
         train.len(),
         reports.len(),
-        if audio { "through Open JTalk + VAD + Whisper" } else { "from text" }
+        source.describe()
     );
     out_raw!("{}", corpus::table(&reports, 10));
     for a in &reports {
@@ -170,9 +263,23 @@ pub(crate) fn understand_by_author(
     let worst = corpus::worst(&reports).map_or(0.0, |w| w.report.accuracy());
     let recall = reports.iter().map(|a| a.report.critical_recall()).fold(1.0, f64::min);
     let alarms = reports.iter().map(|a| a.report.false_alarm_rate()).fold(0.0, f64::max);
+    let mut pooled = learn::evaluate(&u, &[]);
+    for a in &reports {
+        pooled.absorb(a.report.clone());
+    }
+    let (confirmed, asked, wrong) = pooled.confirm_shares();
     out!(
-        "understand-eval: worst_author_accuracy={worst:.3} min_critical_recall={recall:.3} max_false_alarms={alarms:.3} rows={}",
-        train.len()
+        "the dialogue would confirm {:.1}%, ask again {:.1}%, take wrongly without confirming {:.1}% of {} answers",
+        confirmed * 100.0,
+        asked * 100.0,
+        wrong * 100.0,
+        pooled.rows
+    );
+    out!(
+        "understand-eval: worst_author_accuracy={worst:.3} min_critical_recall={recall:.3} max_false_alarms={alarms:.3} \
+         confirmed={confirmed:.3} wrong_accepted={wrong:.3} rows={} tested={}",
+        train.len(),
+        pooled.rows
     );
     Ok(())
 }
