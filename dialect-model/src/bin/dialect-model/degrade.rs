@@ -39,7 +39,8 @@ pub(crate) fn degrade(rows: &[(String, String)], out: &Path) -> anyhow::Result<(
             anyhow::bail!("row id {id:?} cannot name a file");
         }
         let seed = u64::from_str_radix(&model::sha256_hex(id.as_bytes())[..16], 16).expect("hex digits");
-        let (voice, other) = if seed.is_multiple_of(2) { (Voice::M001, &tv[0]) } else { (Voice::Mei, &tv[1]) };
+        let (voice, other) =
+            if seed.is_multiple_of(2) { (Voice::M001, &tv[0]) } else { (Voice::Mei, &tv[1]) };
         let d = Degradation::from_seed(seed);
         let speech = if text.trim().is_empty() {
             Vec::new()
