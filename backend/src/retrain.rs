@@ -72,34 +72,12 @@ impl std::str::FromStr for Verdict {
     }
 }
 
-/// The line again, as `dialect-model` prints it (how the office keeps it).
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "retrain: accepted={} heldout={} before={} after={} critical={} before_critical={} after_critical={} \
-             calm={} before_false_alarms={} after_false_alarms={} corrections={} heldout_corrections={} learnt={}",
-            if self.accepted { "yes" } else { "no" },
-            self.heldout,
-            self.before,
-            self.after,
-            self.critical,
-            self.before_critical,
-            self.after_critical,
-            self.calm,
-            self.before_false_alarms,
-            self.after_false_alarms,
-            self.corrections,
-            self.heldout_corrections,
-            self.learnt,
-        )
-    }
-}
-
 /// A finished retraining: the new bundle when it was not worse.
 #[derive(Debug)]
 pub struct Retrained {
     pub verdict: Verdict,
+    /// The verdict line as `dialect-model` printed it (how the office keeps it).
+    pub line: String,
     pub bundle: Option<String>,
 }
 
@@ -181,7 +159,7 @@ impl Retrainer {
         }
         let verdict: Verdict = last.parse()?;
         let bundle = if verdict.accepted { Some(tokio::fs::read_to_string(&out).await?) } else { None };
-        Ok(Retrained { verdict, bundle })
+        Ok(Retrained { verdict, line: last.trim().to_owned(), bundle })
     }
 }
 

@@ -54,10 +54,13 @@ impl Recordings {
     /// The recording of row `id`, or `None` when there is no file for it.
     pub fn path(&self, id: &str) -> Option<PathBuf> {
         let Recordings::Dir(dir) = self;
-        // An id is a file name, never a path: `../x` or `a/b` has no recording.
-        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
-            return None;
-        }
-        Some(dir.join(format!("{id}.wav"))).filter(|p| Path::is_file(p))
+        Some(dir.join(file_name(id)?)).filter(|p| Path::is_file(p))
     }
+}
+
+/// The file name of row `id`'s recording: an id is a file name, never a path, so
+/// `../x` or `a/b` has none.
+pub fn file_name(id: &str) -> Option<String> {
+    let plain = !(id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.'));
+    plain.then(|| format!("{id}.wav"))
 }

@@ -351,7 +351,7 @@ pub(super) async fn retrain(
     let version = newest.as_ref().map_or(1, |(v, _)| v + 1);
     let base = newest.and_then(|(_, body)| body);
     let user = session.user.user;
-    let Retrained { verdict, bundle } = match state
+    let Retrained { verdict, line, bundle } = match state
         .retrainer
         .run(&corrections_tsv(rows), base.as_deref(), version)
         .await
@@ -374,7 +374,6 @@ pub(super) async fn retrain(
         }
     };
     let now = state.clock.now();
-    let line = verdict.to_string();
     let figures =
         format!("before={}/{} after={}/{}", verdict.before, verdict.heldout, verdict.after, verdict.heldout);
     let published = blocking(&state.store, move |s| {

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 
 use backend::clock::ManualClock;
 use backend::password::hash_password;
-use backend::store::{Actor, NewResident, Role};
+use backend::store::{Actor, Role};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::browser::{ChromeDriver, Tablet};
+use crate::browser::{ChromeDriver, Tablet, add_resident};
 use crate::socket::spawn_app;
 use crate::support::local;
 
@@ -109,19 +109,7 @@ async fn office() -> Office {
         store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, now).unwrap();
     store.add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), now).unwrap();
     store.add_user("admin", &hash_password("tr0ub4dor &3"), Role::Admin, None, now).unwrap();
-    let add = |name: &str, district: &str| {
-        let r = NewResident {
-            display_name: name.to_owned(),
-            district: district.to_owned(),
-            card: None,
-            window: backend::store::CheckinWindow {
-                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-                grace_minutes: 60,
-            },
-        };
-        store.add_resident(&r, local(7, 0)).unwrap()
-    };
+    let add = |name: &str, district: &str| add_resident(&store, name, district);
     let (hanako, taro, ume) =
         (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
     add("高橋 トメ", "大井沢");

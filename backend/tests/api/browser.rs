@@ -126,6 +126,41 @@ impl Tablet {
 }
 
 /// The text of the first element matching `css`.
+/// A resident of `district` with the 08:00–10:00 window, added at 07:00.
+pub(crate) fn add_resident(store: &Store, name: &str, district: &str) -> ResidentId {
+    let r = backend::store::NewResident {
+        display_name: name.to_owned(),
+        district: district.to_owned(),
+        card: None,
+        window: backend::store::CheckinWindow {
+            start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            grace_minutes: 60,
+        },
+    };
+    store.add_resident(&r, local(7, 0)).unwrap()
+}
+
+/// From the campaign form (already open): 「大雪です。大丈夫ですか？」 to 大井沢, whose two
+/// residents the confirmation names before anything is sent; returns the campaign's id
+/// once its page is open.
+async fn start_campaign(browser: &Client) -> u64 {
+    click(browser, "select[name=district] option[value='大井沢']").await;
+    fill(browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
+    set_deadline(browser).await;
+    click(browser, "form[action='/campaigns'] button").await;
+    let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
+    assert_eq!(reach, "2人");
+    click(browser, "#confirm-start").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
+        assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = browser.current_url().await.unwrap();
+    url.path().strip_prefix("/campaigns/").unwrap().parse().unwrap()
+}
+
 async fn text(browser: &Client, css: &str) -> String {
     browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
 }
@@ -200,20 +235,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     let clock = ManualClock::new(local(8, 30));
     let (addr, store, _stop) = spawn_app(&dir, clock.clone()).await;
     store.add_user("officer", &hash_password("correct horse"), Role::Officer, None, local(7, 0)).unwrap();
-    let add = |name: &str| {
-        let r = backend::store::NewResident {
-            display_name: name.to_owned(),
-            district: "大井沢".to_owned(),
-            card: None,
-            window: backend::store::CheckinWindow {
-                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-                grace_minutes: 60,
-            },
-        };
-        store.add_resident(&r, local(7, 0)).unwrap()
-    };
-    let (hanako, taro) = (add("山田 花子"), add("佐藤 太郎"));
+    let (hanako, taro) =
+        (add_resident(&store, "山田 花子", "大井沢"), add_resident(&store, "佐藤 太郎", "大井沢"));
     let mut tablet_h = Tablet::enrol(addr, &store, hanako).await;
     let mut tablet_t = Tablet::enrol(addr, &store, taro).await;
 
@@ -274,21 +297,8 @@ async fn an_officer_works_the_dashboard_in_a_real_browser_while_tablets_report()
     // A campaign from the form; its progress page follows the answers by itself.
     click(&browser, "nav a[href='/campaigns']").await;
     arrive(&browser, "/campaigns").await;
-    click(&browser, "select[name=district] option[value='大井沢']").await;
-    fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
-    set_deadline(&browser).await;
-    click(&browser, "form[action='/campaigns'] button").await;
     // The office confirms whom it reaches before anything is sent.
-    let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
-    assert_eq!(reach, "2人");
-    click(&browser, "#confirm-start").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
-        assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let url = browser.current_url().await.unwrap();
-    let campaign: u64 = url.path().strip_prefix("/campaigns/").unwrap().parse().unwrap();
+    let campaign = start_campaign(&browser).await;
     assert!(text(&browser, "h1").await.contains("大雪です。大丈夫ですか？"));
     let progress = |t: &str| {
         t.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect::<Vec<_>>()
@@ -418,21 +428,9 @@ async fn a_minsei_and_an_officer_work_the_dashboard_on_a_phone() {
     store
         .add_user("minsei", &hash_password("battery staple"), Role::Minsei, Some("大井沢"), local(7, 0))
         .unwrap();
-    let add = |name: &str, district: &str| {
-        let r = backend::store::NewResident {
-            display_name: name.to_owned(),
-            district: district.to_owned(),
-            card: None,
-            window: backend::store::CheckinWindow {
-                start: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-                end: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-                grace_minutes: 60,
-            },
-        };
-        store.add_resident(&r, local(7, 0)).unwrap()
-    };
-    let (hanako, taro, _ume) =
-        (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
+    let (hanako, taro) =
+        (add_resident(&store, "山田 花子", "大井沢"), add_resident(&store, "佐藤 太郎", "大井沢"));
+    add_resident(&store, "鈴木 ウメ", "沼山");
     let mut tablet_h = Tablet::enrol(addr, &store, hanako).await;
     let mut tablet_t = Tablet::enrol(addr, &store, taro).await;
     tablet_h
@@ -534,18 +532,7 @@ async fn a_minsei_and_an_officer_work_the_dashboard_on_a_phone() {
     assert!(reason.contains("地区は一覧から選んでください"), "{reason}");
     assert!(store.campaigns(None, Default::default()).unwrap().rows.is_empty(), "nothing started");
     browser.goto(&format!("{base}/campaigns")).await.unwrap();
-    click(&browser, "select[name=district] option[value='大井沢']").await;
-    fill(&browser, "textarea[name=message]", "大雪です。大丈夫ですか？").await;
-    set_deadline(&browser).await;
-    click(&browser, "form[action='/campaigns'] button").await;
-    let reach = browser.wait().for_element(Locator::Css("#reach")).await.unwrap().text().await.unwrap();
-    assert_eq!(reach, "2人");
-    click(&browser, "#confirm-start").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !browser.current_url().await.unwrap().path().starts_with("/campaigns/") {
-        assert!(Instant::now() < deadline, "no campaign page: {}", browser.source().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    start_campaign(&browser).await;
     assert_eq!(store.campaigns(None, Default::default()).unwrap().rows.len(), 1);
     browser.close().await.unwrap();
 }

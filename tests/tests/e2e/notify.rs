@@ -4,10 +4,9 @@
 //! The server refuses, stalls and goes away, the backend is killed with SIGKILL, and
 //! every message still arrives exactly once.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use backend::store::{Contact, Profile, ResidentId, Store, UserId};
@@ -15,41 +14,18 @@ use tests::privacy::Secret;
 use tests::services::{BackendProcess, binaries};
 use tests::smtp::{Mail, SmtpServer};
 
+use crate::support::{exchange, run_backend};
+
 const PASSWORD: &[u8] = b"correct horse battery\n";
 /// What a tablet smuggles into its help request: no file and no message may hold it.
 const SAID: &str = "ひのてがあがったどごだ";
 
-/// One HTTP/1.1 exchange with `Connection: close`: (status, body).
+/// An exchange as a tablet or a mail's link makes it: (status, body).
 fn http(to: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(to).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: office\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).unwrap();
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
-}
-
-fn backend(bin: &Path, db: &Path, config: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(bin)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("MIMAMORI_DATABASE", db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let (status, _, body) = exchange(to, method, path, &headers, body, Duration::from_secs(20));
+    (status, body)
 }
 
 /// `[notify]` for the test's server: rungs fifteen seconds apart (room for the link to be used first on a loaded machine), retries after one,
@@ -123,7 +99,7 @@ fn alerts_climb_the_ladder_by_mail_until_someone_takes_them_on_and_nothing_is_lo
     // The ladder's people, set at the office's terminal: the 民生委員 of each district,
     // one member of staff on duty and one off, an officer in charge.
     let run = |args: &[&str], stdin: &[u8]| {
-        let out = backend(&bins.backend, &db, &config, args, stdin);
+        let out = run_backend(&bins.backend, &db, Some(&config), args, stdin);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };

@@ -3,17 +3,17 @@
 //! the server runs the `dialect-model` beside it; a dictionary that is not worse goes
 //! out to the tablets, one taught wrong meanings is refused and nothing changes.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tests::services::{BackendProcess, binaries};
 
+use crate::support::{exchange, run_backend};
+
 const PASSWORD: &[u8] = b"correct horse battery\n";
 
-/// One HTTP/1.1 exchange with `Connection: close`: (status, head, body).
+/// An exchange with the office; a retraining may take a while: (status, head, body).
 fn http(
     to: SocketAddr,
     method: &str,
@@ -21,21 +21,7 @@ fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
-    let mut s = TcpStream::connect(to).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: office\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).unwrap();
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (status, head.to_owned(), body.to_owned())
+    exchange(to, method, path, headers, body, Duration::from_secs(60))
 }
 
 fn cookie_of(head: &str) -> String {
@@ -58,16 +44,7 @@ fn pct(text: &str) -> String {
 }
 
 fn backend(bin: &Path, db: &Path, args: &[&str], stdin: &[u8]) -> String {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("MIMAMORI_DATABASE", db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_backend(bin, db, None, args, stdin);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -3,8 +3,10 @@
 //! synchronous, plus seeding helpers and read-only table counts.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -147,4 +149,56 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}")),
         Err(_) => default,
     }
+}
+
+/// One HTTP/1.1 exchange with `Connection: close` and the given headers, waiting at
+/// most `wait` for the answer: (status, head, body).
+pub fn exchange(
+    to: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    wait: Duration,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(to).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: office\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The `backend` binary run as the office's terminal would (`add-user`, `add-resident`,
+/// …) on database `db`, with `stdin` typed in.
+pub fn run_backend(
+    bin: &Path,
+    db: &Path,
+    config: Option<&Path>,
+    args: &[&str],
+    stdin: &[u8],
+) -> std::process::Output {
+    let mut cmd = Command::new(bin);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let mut child = cmd
+        .args(args)
+        .env("MIMAMORI_DATABASE", db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use dialect_model::SAMPLE_RATE;
 use dialect_model::degrade::Degradation;
+use dialect_model::hearing;
 use dialect_model::learn;
 use dialect_model::model;
 use dialect_model::tts::{self, OpenJTalk, Voice};
@@ -35,9 +36,9 @@ pub(crate) fn degrade(rows: &[(String, String)], out: &Path) -> anyhow::Result<(
     let tv = [television(Voice::Mei)?, television(Voice::M001)?];
     let mut manifest = String::from("id\tvoice\thow\n");
     for (id, text) in rows {
-        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+        let Some(file) = hearing::file_name(id) else {
             anyhow::bail!("row id {id:?} cannot name a file");
-        }
+        };
         let seed = u64::from_str_radix(&model::sha256_hex(id.as_bytes())[..16], 16).expect("hex digits");
         let (voice, other) =
             if seed.is_multiple_of(2) { (Voice::M001, &tv[0]) } else { (Voice::Mei, &tv[1]) };
@@ -54,7 +55,7 @@ pub(crate) fn degrade(rows: &[(String, String)], out: &Path) -> anyhow::Result<(
             tts.synthesize(text)?.to_16k()
         };
         let clip = d.apply(&speech, other);
-        tts::write_wav(&out.join(format!("{id}.wav")), &clip, SAMPLE_RATE)?;
+        tts::write_wav(&out.join(file), &clip, SAMPLE_RATE)?;
         manifest.push_str(&format!("{id}\t{}\t{}\n", voice.key(), d.describe()));
     }
     std::fs::write(out.join("manifest.tsv"), manifest).context("writing the manifest")?;

@@ -213,19 +213,20 @@ pub(crate) fn understand_by_author(
             _ => Default::default(),
         };
         let keys: Vec<String> = test.iter().map(|r| key(&r.example.id, &r.example.text)).collect();
-        let unheard: Vec<(String, String)> = test
+        // Each key once: for a recording it means reading and hashing the file.
+        let (unheard, unheard_keys): (Vec<(String, String)>, Vec<&String>) = test
             .iter()
             .zip(&keys)
             .filter(|(_, k)| !cached.contains_key(*k))
-            .map(|(r, _)| (r.example.id.clone(), r.example.text.clone()))
-            .collect();
+            .map(|(r, k)| ((r.example.id.clone(), r.example.text.clone()), k))
+            .unzip();
         eprintln!("hearing {} rows ({} from the cache)", unheard.len(), test.len() - unheard.len());
         let heard = texts(&unheard, source, &u.model.asr_prompt)?;
         let mut no_recording = Vec::new();
-        for ((id, text), heard) in unheard.iter().zip(heard) {
+        for (((id, _), k), heard) in unheard.iter().zip(unheard_keys).zip(heard) {
             match heard {
                 Some(heard) => {
-                    cached.insert(key(id, text), heard.replace(['\t', '\n'], " "));
+                    cached.insert(k.clone(), heard.replace(['\t', '\n'], " "));
                 }
                 None => no_recording.push(id.clone()),
             }
