@@ -90,9 +90,10 @@ impl Default for Config {
     }
 }
 
-/// Where and how often the Japan Meteorological Agency's JSON is fetched. The
-/// defaults are Nishikawa's: Yamagata's office, the 村山 forecast area, the 山形
-/// temperature station and the town's own warning area.
+/// Where and how often the Japan Meteorological Agency's JSON (and the Ministry of the
+/// Environment's WBGT forecast) is fetched. The defaults are Nishikawa's: Yamagata's
+/// office, the 村山 forecast area, the 山形 temperature station and heat-index point and
+/// the town's own warning area.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct WeatherConfig {
@@ -100,17 +101,26 @@ pub struct WeatherConfig {
     pub enabled: bool,
     /// The agency's site; tests point it at a local server.
     pub base_url: String,
-    /// The prefecture office code in the file names (`060000`).
+    /// The prefecture office code in the file names (`060000`: the forecast's
+    /// `forecast/{office}.json`, the warnings' `warning/data/r8/{office}.json`) and in
+    /// the information list (whose 熱中症警戒アラート are taken).
     pub office: String,
     /// The forecast area (一次細分区域) whose weather is taken (`060010`, 村山).
     pub forecast_area: String,
     /// The station whose temperatures are taken (`35426`, 山形).
     pub temperature_station: String,
-    /// The municipality whose warnings apply (`0632400`, 西川町).
+    /// The municipality whose warnings apply (`0632400`, 西川町): its `areaCode` among
+    /// the warning file's `class20Items`.
     pub warning_area: String,
     /// The AMeDAS station whose snow depth is taken (`35361`, 大井沢; the agency's
     /// `amedas/const/amedastable.json` lists the codes).
     pub snow_station: String,
+    /// The Ministry of the Environment's heat-index site (環境省 熱中症予防情報サイト),
+    /// whose WBGT forecast is taken; tests point it at a local server.
+    pub wbgt_base_url: String,
+    /// The ministry's forecast point whose WBGT is taken (`35426`, 山形). Its points are
+    /// numbered as AMeDAS stations; a town sets its nearest point.
+    pub wbgt_point: String,
     /// Seconds between fetches.
     pub interval_secs: u64,
 }
@@ -125,6 +135,8 @@ impl Default for WeatherConfig {
             temperature_station: "35426".to_owned(),
             warning_area: "0632400".to_owned(),
             snow_station: "35361".to_owned(),
+            wbgt_base_url: "https://www.wbgt.env.go.jp".to_owned(),
+            wbgt_point: "35426".to_owned(),
             interval_secs: 1800,
         }
     }
@@ -406,6 +418,12 @@ mod tests {
         assert_eq!((c.weather.interval_secs, c.weather.enabled), (600, false));
         assert_eq!(c.weather.warning_area, "0632400");
         assert_eq!(c.weather.base_url, "https://www.jma.go.jp");
+        assert_eq!(
+            (c.weather.wbgt_base_url.as_str(), c.weather.wbgt_point.as_str()),
+            ("https://www.wbgt.env.go.jp", "35426")
+        );
+        let c: Config = toml::from_str("[weather]\nwbgt_point = \"35361\"").unwrap();
+        assert_eq!(c.weather.wbgt_point, "35361");
     }
 
     #[test]

@@ -2,12 +2,25 @@
 //! JSON for the town, turned into one `wire::WeatherReport` a day, kept in the store
 //! and sent to tablets when it changes.
 //!
+//! The agency's files read (under `base_url`): the forecast
+//! (`bosai/forecast/data/forecast/{office}.json`), the warnings and advisories of the
+//! 防災気象情報 system in force since 2026-05-28 (令和8年体系:
+//! `bosai/warning/data/r8/{office}.json`) and its list of information
+//! (`bosai/information/data/r8/information.json`). The old system's files
+//! (`bosai/warning/data/warning/{office}.json`, `bosai/information/data/information.json`)
+//! are frozen at 2026-05-28: they still answer, with what was in force that day, so they
+//! must never be read (the old warning file's shape is refused, see [`parse_warnings`]).
+//!
 //! Never fails hard: when the agency cannot be reached or answers with something
 //! unreadable, the last report stays in force and the failure is logged (URLs and
 //! statuses only: weather carries no personal data, and none is ever logged here).
-//! Parsing is pure ([`parse_forecast`], [`parse_warnings`], [`parse_amedas_snow`]) and
-//! tested on recorded files in the agency's shape. The snow depth comes from the town's
-//! AMeDAS station; without it the report still goes out.
+//! Parsing is pure ([`parse_forecast`], [`parse_warnings`], [`parse_amedas_snow`],
+//! [`parse_heat_alerts`], [`parse_wbgt_forecast`]) and tested on recorded files in the
+//! sources' shapes. Three parts are optional and never hold the report back: the snow
+//! depth from the town's AMeDAS station, the 熱中症警戒アラート from the agency's list of
+//! information, and the day's highest heat index (WBGT, 暑さ指数) from the Ministry of
+//! the Environment's forecast CSV (`www.wbgt.env.go.jp/prev15WG/dl/yohou_{point}.csv`,
+//! served only in the hot months).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,16 +65,32 @@ pub struct Warning {
     pub name: &'static str,
 }
 
-/// The agency's warning codes (気象警報・注意報) and their names.
+/// The agency's warning codes (気象警報・注意報 of the 令和8年体系) and their names,
+/// gravest first: a town's warnings are listed in this order.
 const WARNINGS: &[(&str, &str)] = &[
+    // レベル5 特別警報.
+    ("32", "暴風雪特別警報"),
+    ("33", "レベル5大雨特別警報"),
+    ("35", "暴風特別警報"),
+    ("36", "大雪特別警報"),
+    ("37", "波浪特別警報"),
+    ("38", "レベル5高潮特別警報"),
+    ("39", "レベル5土砂災害特別警報"),
+    // レベル4 危険警報.
+    ("43", "レベル4大雨危険警報"),
+    ("48", "レベル4高潮危険警報"),
+    ("49", "レベル4土砂災害危険警報"),
+    // 警報.
     ("02", "暴風雪警報"),
-    ("03", "大雨警報"),
+    ("03", "レベル3大雨警報"),
     ("04", "洪水警報"),
     ("05", "暴風警報"),
     ("06", "大雪警報"),
     ("07", "波浪警報"),
-    ("08", "高潮警報"),
-    ("10", "大雨注意報"),
+    ("08", "レベル3高潮警報"),
+    ("09", "レベル3土砂災害警報"),
+    // 注意報.
+    ("10", "レベル2大雨注意報"),
     ("12", "大雪注意報"),
     ("13", "風雪注意報"),
     ("14", "雷注意報"),
@@ -69,7 +98,7 @@ const WARNINGS: &[(&str, &str)] = &[
     ("16", "波浪注意報"),
     ("17", "融雪注意報"),
     ("18", "洪水注意報"),
-    ("19", "高潮注意報"),
+    ("19", "レベル2高潮注意報"),
     ("20", "濃霧注意報"),
     ("21", "乾燥注意報"),
     ("22", "なだれ注意報"),
@@ -78,10 +107,7 @@ const WARNINGS: &[(&str, &str)] = &[
     ("25", "着氷注意報"),
     ("26", "着雪注意報"),
     ("27", "その他の注意報"),
-    ("32", "暴風雪特別警報"),
-    ("33", "大雨特別警報"),
-    ("35", "暴風特別警報"),
-    ("36", "大雪特別警報"),
+    ("29", "レベル2土砂災害注意報"),
 ];
 
 /// The local day of an agency time stamp (`2026-11-28T05:00:00+09:00`).
@@ -174,29 +200,68 @@ pub fn parse_forecast(
 }
 
 /// The warnings and advisories in force for `area` (a municipality code) in the
-/// agency's warning file (`warning/{office}.json`). Lifted ones (解除) are not in force.
+/// agency's warning file (`warning/data/r8/{office}.json`): a list of reports, each
+/// `{"reportDatetime": …, "warning": {"class10Items": […], "class20Items": [{"areaCode":
+/// "0632400", "kinds": [{"code": "06", "status": "発表"}, …]}, …]}, …}`. Only the
+/// municipalities' `class20Items` are read (`class10Items` are the forecast areas).
+///
+/// The reports are taken oldest first by `reportDatetime`, whatever their order in the
+/// file; each kind listed for `area` sets that code's status, a later report's overriding
+/// an earlier one's, and a code a later report does not list keeps its status. A code
+/// is in force when its last status is anything but 解除 or 発表警報・注意報はなし (発表,
+/// 継続, 切替). Codes the table does not know are passed over. The result is in the
+/// table's order, gravest first.
+///
+/// A file that is not a list of reports (the frozen old file is an object with
+/// `areaTypes`), or in which no report lists `area`, is a [`WeatherError::Shape`]: a
+/// wrong file or area must never read as "no warnings". A report listing `area` without
+/// a readable `reportDatetime` is one too. `area` listed with nothing in force: empty.
 pub fn parse_warnings(json: &str, area: &str) -> Result<Vec<Warning>, WeatherError> {
     let root: Value = serde_json::from_str(json).map_err(|e| shape("warnings", e.to_string()))?;
-    let types = root["areaTypes"].as_array().ok_or_else(|| shape("warnings", "no areaTypes"))?;
-    let town = types
-        .iter()
-        .filter_map(|t| t["areas"].as_array())
-        .flatten()
-        .find(|a| a["code"].as_str() == Some(area))
-        .ok_or_else(|| shape("warnings", format!("area {area} is not listed")))?;
-    let mut out = Vec::new();
-    for w in town["warnings"].as_array().into_iter().flatten() {
-        let status = w["status"].as_str().unwrap_or("");
-        if matches!(status, "解除" | "発表警報・注意報はなし") {
+    let reports = root.as_array().ok_or_else(|| shape("warnings", "not a list of reports"))?;
+    let mut listing = Vec::new();
+    for report in reports {
+        let items: Vec<&Value> = report["warning"]["class20Items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["areaCode"].as_str() == Some(area))
+            .collect();
+        if items.is_empty() {
             continue;
         }
-        if let Some(&(code, name)) = WARNINGS.iter().find(|(c, _)| Some(*c) == w["code"].as_str())
-            && !out.iter().any(|x: &Warning| x.code == code)
-        {
-            out.push(Warning { code, name });
+        let stamp = report["reportDatetime"].as_str().unwrap_or("");
+        let at = DateTime::parse_from_rfc3339(stamp)
+            .map_err(|_| shape("warnings", format!("a report on {area} has no time ({stamp:?})")))?;
+        listing.push((at, items));
+    }
+    if listing.is_empty() {
+        return Err(shape("warnings", format!("area {area} is not listed")));
+    }
+    // Stable: reports of the same time keep the file's order.
+    listing.sort_by_key(|(at, _)| *at);
+    let mut last: Vec<(&str, &str)> = Vec::new();
+    for kind in listing
+        .iter()
+        .flat_map(|(_, items)| items)
+        .flat_map(|item| item["kinds"].as_array().into_iter().flatten())
+    {
+        // 発表警報・注意報はなし may come without a code: it names no kind to change.
+        let Some(code) = kind["code"].as_str() else { continue };
+        let status = kind["status"].as_str().unwrap_or("");
+        match last.iter_mut().find(|(c, _)| *c == code) {
+            Some(entry) => entry.1 = status,
+            None => last.push((code, status)),
         }
     }
-    Ok(out)
+    let in_force = |code: &str| {
+        last.iter().any(|&(c, status)| c == code && !matches!(status, "解除" | "発表警報・注意報はなし"))
+    };
+    Ok(WARNINGS
+        .iter()
+        .filter(|(code, _)| in_force(code))
+        .map(|&(code, name)| Warning { code, name })
+        .collect())
 }
 
 /// One report from a forecast and the warnings in force.
@@ -217,13 +282,18 @@ pub fn report(
         heavy_snow_warning: any(&["06", "36"]),
         heavy_snow_advisory: any(&["12"]),
         storm_warning: any(&["02", "05", "32", "35"]),
-        heavy_rain_warning: any(&["03", "33"]),
+        // 大雨 at level 3 and above (警報, 危険警報, 特別警報), and 土砂災害 at the same
+        // levels: the new system names the landslide danger of heavy rain apart, but for
+        // a resident it is the same call to stay in or leave early.
+        heavy_rain_warning: any(&["03", "43", "33", "09", "49", "39"]),
         snowstorm_advisory: any(&["13"]),
         avalanche_advisory: any(&["22"]),
         low_temperature_advisory: any(&["23"]),
         snow_accretion_advisory: any(&["26"]),
         warnings: warnings.iter().map(|w| w.name.to_owned()).collect(),
         snow_depth_cm: None,
+        wbgt_max_c: None,
+        heatstroke_alert: false,
         source,
         fetched_at,
     }
@@ -271,6 +341,132 @@ async fn snow_depth(client: &reqwest::Client, config: &WeatherConfig) -> Option<
     }
 }
 
+/// The day's highest WBGT (°C) at `point` in the Ministry of the Environment's forecast
+/// file (`prev15WG/dl/yohou_{point}.csv`): a header of forecast times after two empty
+/// cells (`,,2026080506,2026080509,…,2026080524,…`, YYYYMMDDHH; hour 24 is the midnight
+/// that ends that day) and a row per point (`35426,2026/08/05 05:25,250,290,…`: the
+/// point, when it was issued, then the WBGT in tenths of a degree per time). A blank
+/// cell, or a value outside 0–50 °C, is no value; `None` when the day has none.
+pub fn parse_wbgt_forecast(csv: &str, point: &str, day: NaiveDate) -> Result<Option<f32>, WeatherError> {
+    let mut lines = csv.trim_start_matches('\u{feff}').lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> =
+        lines.next().ok_or_else(|| shape("wbgt", "empty"))?.split(',').map(str::trim).collect();
+    let [first, second, times @ ..] = header.as_slice() else {
+        return Err(shape("wbgt", "no header of times"));
+    };
+    if !first.is_empty() || !second.is_empty() {
+        return Err(shape("wbgt", "no header of times"));
+    }
+    // Some files end each line with a comma.
+    let used = times.iter().rposition(|t| !t.is_empty()).map_or(0, |i| i + 1);
+    let days = times[..used].iter().map(|t| wbgt_day(t)).collect::<Option<Vec<_>>>();
+    let days = days.filter(|d| !d.is_empty()).ok_or_else(|| shape("wbgt", "a header cell is not a time"))?;
+    let row = lines
+        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&point))
+        .ok_or_else(|| shape("wbgt", format!("point {point} is not listed")))?;
+    let mut max: Option<f32> = None;
+    for (cell, on) in row.iter().skip(2).zip(&days) {
+        if cell.is_empty() {
+            continue;
+        }
+        let tenths: i32 = cell.parse().map_err(|_| shape("wbgt", format!("{cell:?} is not a value")))?;
+        let c = tenths as f32 / 10.0;
+        if *on == day && (0.0..50.0).contains(&c) {
+            max = Some(max.map_or(c, |m| m.max(c)));
+        }
+    }
+    Ok(max)
+}
+
+/// The day a forecast time (`2026080524`) belongs to: hour 24 (or 00) is the midnight
+/// that ends the day before.
+fn wbgt_day(time: &str) -> Option<NaiveDate> {
+    if time.len() != 10 || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(&time[..8], "%Y%m%d").ok()?;
+    match time[8..].parse::<u32>().ok()? {
+        0 => date.pred_opt(),
+        1..=24 => Some(date),
+        _ => None,
+    }
+}
+
+/// Whether the agency's list of information (`information/data/r8/information.json`: a
+/// list of items with `controlTitle`, `headTitle`, `reportDatetime`, `validDatetime`,
+/// `eventId`, `infoType`, `areaType`, `areaCode`, `jsonName`, …) has a 熱中症警戒アラート
+/// (or 熱中症特別警戒アラート) for prefecture `office` on `day`. Only these fields are
+/// relied on: `controlTitle` names the kind, `areaCode` (a string) or `areaCodes`
+/// (strings) the office; an item whose `headTitle` says 解除 is not in force.
+///
+/// The day an alert is for, in the town's time (+09:00): its `targetDatetime` when the
+/// item has one (the old list's items did; the r8 list's may not). Otherwise its
+/// `reportDatetime`: the alert is issued around 17:00 for the next day and around 05:00
+/// for the same day, so a report at or after 14:00 is for the next day, one before
+/// 14:00 for its own day. An item with neither time is for no day.
+pub fn parse_heat_alerts(json: &str, office: &str, day: NaiveDate) -> Result<bool, WeatherError> {
+    let root: Value = serde_json::from_str(json).map_err(|e| shape("information", e.to_string()))?;
+    let items = root.as_array().ok_or_else(|| shape("information", "not a list of items"))?;
+    Ok(items.iter().any(|item| {
+        let kind = item["controlTitle"].as_str().unwrap_or("");
+        let heat = kind.contains("熱中症") && kind.contains("警戒アラート");
+        let lifted = item["headTitle"].as_str().is_some_and(|t| t.contains("解除"));
+        let here = item["areaCode"].as_str() == Some(office) || strings(&item["areaCodes"]).contains(&office);
+        heat && !lifted && here && heat_alert_day(item) == Some(day)
+    }))
+}
+
+/// The day a heat alert in the list is for (see [`parse_heat_alerts`]).
+fn heat_alert_day(item: &Value) -> Option<NaiveDate> {
+    if let Some(target) = item["targetDatetime"].as_str() {
+        return day_and_time(target).map(|(d, _)| d);
+    }
+    let (d, t) = day_and_time(item["reportDatetime"].as_str()?)?;
+    let evening = NaiveTime::from_hms_opt(14, 0, 0).expect("literal");
+    if t >= evening { d.succ_opt() } else { Some(d) }
+}
+
+/// The day's highest WBGT at the town's point; `None` (logged) when the ministry has
+/// none. Out of season (late October to late April) the file is gone: a 404 is normal.
+async fn wbgt_max(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> Option<f32> {
+    let base = config.wbgt_base_url.trim_end_matches('/');
+    let read = async {
+        let url = format!("{base}/prev15WG/dl/yohou_{}.csv", config.wbgt_point);
+        // The ministry's files may be Shift_JIS; the forecast's cells are ASCII digits.
+        let csv = String::from_utf8_lossy(&get_bytes(client, url).await?).into_owned();
+        parse_wbgt_forecast(&csv, &config.wbgt_point, day)
+    };
+    match read.await {
+        Ok(max) => max,
+        Err(e @ WeatherError::Status { status: 404, .. }) => {
+            tracing::debug!(error = %e, "no WBGT forecast (out of season?); the report goes without it");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no WBGT forecast from the ministry; the report goes without it");
+            None
+        }
+    }
+}
+
+/// Whether a 熱中症警戒アラート is in force today for the prefecture; `false` (logged)
+/// when the agency's list cannot be read.
+async fn heat_alert(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> bool {
+    let base = config.base_url.trim_end_matches('/');
+    let read = async {
+        let list = get(client, format!("{base}/bosai/information/data/r8/information.json")).await?;
+        parse_heat_alerts(&list, &config.office, day)
+    };
+    match read.await {
+        Ok(on) => on,
+        Err(e) => {
+            tracing::warn!(error = %e, "no heat alerts from the agency; the report goes without them");
+            false
+        }
+    }
+}
+
 /// Names of the flags a report carries, for staff pages.
 pub fn flag_names(r: &wire::WeatherReport) -> Vec<&'static str> {
     [
@@ -282,22 +478,28 @@ pub fn flag_names(r: &wire::WeatherReport) -> Vec<&'static str> {
         (r.avalanche_advisory, "なだれ注意報"),
         (r.low_temperature_advisory, "低温注意報"),
         (r.snow_accretion_advisory, "着雪注意報"),
+        (r.heatstroke_alert, "熱中症警戒アラート"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
     .collect()
 }
 
-async fn get(client: &reqwest::Client, url: String) -> Result<String, WeatherError> {
+async fn get_bytes(client: &reqwest::Client, url: String) -> Result<Vec<u8>, WeatherError> {
     let resp =
         client.get(&url).send().await.map_err(|source| WeatherError::Http { url: url.clone(), source })?;
     if !resp.status().is_success() {
         return Err(WeatherError::Status { url, status: resp.status().as_u16() });
     }
-    resp.text().await.map_err(|source| WeatherError::Http { url, source })
+    Ok(resp.bytes().await.map_err(|source| WeatherError::Http { url, source })?.to_vec())
 }
 
-/// Fetches both files and makes today's report.
+async fn get(client: &reqwest::Client, url: String) -> Result<String, WeatherError> {
+    Ok(String::from_utf8_lossy(&get_bytes(client, url).await?).into_owned())
+}
+
+/// Fetches the forecast and the warnings and makes today's report, with what the
+/// optional sources (snow depth, heat alert, WBGT) have.
 pub async fn fetch(
     client: &reqwest::Client,
     config: &WeatherConfig,
@@ -305,12 +507,16 @@ pub async fn fetch(
 ) -> Result<wire::WeatherReport, WeatherError> {
     let base = config.base_url.trim_end_matches('/');
     let forecast = get(client, format!("{base}/bosai/forecast/data/forecast/{}.json", config.office)).await?;
-    let warnings = get(client, format!("{base}/bosai/warning/data/warning/{}.json", config.office)).await?;
+    let warnings = get(client, format!("{base}/bosai/warning/data/r8/{}.json", config.office)).await?;
     let day = local_day(now);
     let forecast = parse_forecast(&forecast, &config.forecast_area, &config.temperature_station, day)?;
     let warnings = parse_warnings(&warnings, &config.warning_area)?;
     let mut r = report(day, forecast, &warnings, wire::WeatherSource::Jma, now);
-    r.snow_depth_cm = snow_depth(client, config).await;
+    (r.snow_depth_cm, r.heatstroke_alert, r.wbgt_max_c) = tokio::join!(
+        snow_depth(client, config),
+        heat_alert(client, config, day),
+        wbgt_max(client, config, day)
+    );
     Ok(r)
 }
 

@@ -314,7 +314,8 @@ fn normalise_card(hex: &str) -> Option<String> {
 
 /// The office's report as care's planner reads it. The report's time is when the
 /// office fetched it, in the town's time (+09:00); the day's highest temperature
-/// stands for the temperature; warnings map one to one.
+/// stands for the temperature and the day's highest WBGT for the heat index; warnings
+/// and the heat alert map one to one.
 pub fn care_weather(r: &wire::WeatherReport) -> care::weather::Weather {
     use care::weather::Warning;
     let jst = chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset");
@@ -337,8 +338,8 @@ pub fn care_weather(r: &wire::WeatherReport) -> care::weather::Weather {
         },
         snow_depth_cm: r.snow_depth_cm,
         temperature_c: r.temp_max_c.map(|t| t as f32),
-        wbgt_c: None,
-        heatstroke_alert: false,
+        wbgt_c: r.wbgt_max_c,
+        heatstroke_alert: r.heatstroke_alert,
         warnings,
     }
 }

@@ -1,8 +1,9 @@
 //! The weather a tablet plans by: the body of a [`crate::PullKind::Weather`] item.
 //!
-//! The office fetches the Japan Meteorological Agency's forecast and warnings for the
-//! town (or staff set a report by hand) and passes one report down; tablets keep the
-//! last one and fall back to the region calendar when it grows old.
+//! The office fetches the Japan Meteorological Agency's forecast, warnings and heat
+//! alerts and the Ministry of the Environment's heat index (WBGT) for the town (or staff
+//! set a report by hand) and passes one report down; tablets keep the last one and fall
+//! back to the region calendar when it grows old.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,9 @@ pub enum WeatherSource {
 }
 
 /// One day's weather for the town. Temperatures are whole degrees Celsius as the
-/// agency publishes them; a value the report lacks is `None`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// agency publishes them; a value the report lacks is `None`. (`PartialEq` only: the
+/// WBGT is a fraction.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeatherReport {
     /// The local (Japan) day the forecast is for.
     pub date: NaiveDate,
@@ -44,7 +46,8 @@ pub struct WeatherReport {
     /// 暴風警報 or 暴風雪警報 (or their 特別警報).
     #[serde(default)]
     pub storm_warning: bool,
-    /// 大雨警報 (or 大雨特別警報).
+    /// レベル3大雨警報 or worse (レベル4危険警報, レベル5特別警報), or a 土砂災害警報 of
+    /// those levels.
     #[serde(default)]
     pub heavy_rain_warning: bool,
     /// 風雪注意報.
@@ -65,6 +68,15 @@ pub struct WeatherReport {
     /// Snow on the ground at the town's AMeDAS station (積雪深), in cm, when it reported.
     #[serde(default)]
     pub snow_depth_cm: Option<u32>,
+    /// Today's highest forecast WBGT (暑さ指数), °C to a tenth, at the town's point of the
+    /// Ministry of the Environment's forecast (環境省 熱中症予防情報サイト, served late
+    /// April to late October); `None` out of season or when the ministry had none.
+    #[serde(default)]
+    pub wbgt_max_c: Option<f32>,
+    /// 熱中症警戒アラート (or 熱中症特別警戒アラート) in force today for the prefecture,
+    /// from the agency's list of information (`bosai/information/data/r8/information.json`).
+    #[serde(default)]
+    pub heatstroke_alert: bool,
     pub source: WeatherSource,
     /// When the office fetched (or staff set) this report.
     pub fetched_at: DateTime<Utc>,
@@ -85,5 +97,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.source, r.temp_min_c, r.heavy_snow_warning), (WeatherSource::Unknown, None, false));
+        assert_eq!((r.wbgt_max_c, r.heatstroke_alert), (None, false), "an older office sends no heat");
+    }
+
+    #[test]
+    fn the_heat_risk_goes_down_and_reads_back() {
+        let r: WeatherReport = serde_json::from_str(
+            r#"{"date":"2026-08-05","source":"jma","fetched_at":"2026-08-04T22:00:00Z","wbgt_max_c":32.0,"heatstroke_alert":true}"#,
+        )
+        .unwrap();
+        assert_eq!((r.wbgt_max_c, r.heatstroke_alert), (Some(32.0), true));
+        let back: WeatherReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 }

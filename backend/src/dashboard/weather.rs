@@ -35,6 +35,8 @@ struct Report {
     min: String,
     max: String,
     snow: String,
+    /// The day's highest WBGT (暑さ指数).
+    wbgt: String,
     flags: String,
     fetched: String,
 }
@@ -48,6 +50,7 @@ impl Report {
             min: temp(r.temp_min_c),
             max: temp(r.temp_max_c),
             snow: r.snow_depth_cm.map_or("-".to_owned(), |cm| format!("{cm}cm")),
+            wbgt: r.wbgt_max_c.map_or("-".to_owned(), |c| format!("{c:.1}℃")),
             flags: flag_names(r).join("、"),
             fetched: r.fetched_at.with_timezone(&town_offset()).format("%m/%d %H:%M").to_string(),
         }
@@ -135,8 +138,11 @@ pub(super) async fn set(
         low_temperature_advisory: on("low_temperature_advisory"),
         snow_accretion_advisory: on("snow_accretion_advisory"),
         warnings: Vec::new(),
-        // Staff set the forecast and warnings; the depth comes from the station only.
+        // Staff set the forecast and warnings; the depth comes from the station only,
+        // the heat index and heat alert from the ministry and the agency only.
         snow_depth_cm: None,
+        wbgt_max_c: None,
+        heatstroke_alert: false,
         source: wire::WeatherSource::Manual,
         fetched_at: now,
     };
