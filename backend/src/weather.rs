@@ -246,9 +246,14 @@ pub fn parse_warnings(json: &str, area: &str) -> Result<Vec<Warning>, WeatherErr
         .flat_map(|(_, items)| items)
         .flat_map(|item| item["kinds"].as_array().into_iter().flatten())
     {
-        // 発表警報・注意報はなし may come without a code: it names no kind to change.
-        let Some(code) = kind["code"].as_str() else { continue };
         let status = kind["status"].as_str().unwrap_or("");
+        // 発表警報・注意報はなし without a code: nothing is in force from here on.
+        let Some(code) = kind["code"].as_str() else {
+            if status == "発表警報・注意報はなし" {
+                last.clear();
+            }
+            continue;
+        };
         match last.iter_mut().find(|(c, _)| *c == code) {
             Some(entry) => entry.1 = status,
             None => last.push((code, status)),
@@ -324,7 +329,7 @@ pub fn amedas_hour_file(latest_time: &str) -> Result<String, WeatherError> {
 
 /// The town station's snow depth now; `None` (logged) when the agency has none, so a
 /// missing reading never holds back the forecast and the warnings.
-async fn snow_depth(client: &reqwest::Client, config: &WeatherConfig) -> Option<u32> {
+async fn snow_depth(client: &reqwest::Client, config: &WeatherConfig) -> Option<Option<u32>> {
     let base = config.base_url.trim_end_matches('/');
     let read = async {
         let latest = get(client, format!("{base}/bosai/amedas/data/latest_time.txt")).await?;
@@ -333,9 +338,9 @@ async fn snow_depth(client: &reqwest::Client, config: &WeatherConfig) -> Option<
         parse_amedas_snow(&map, &config.snow_station)
     };
     match read.await {
-        Ok(depth) => depth,
+        Ok(depth) => Some(depth),
         Err(e) => {
-            tracing::warn!(error = %e, "no snow depth from AMeDAS; the report goes without it");
+            tracing::warn!(error = %e, "no snow depth from AMeDAS; the report keeps today's last reading");
             None
         }
     }
@@ -429,7 +434,7 @@ fn heat_alert_day(item: &Value) -> Option<NaiveDate> {
 
 /// The day's highest WBGT at the town's point; `None` (logged) when the ministry has
 /// none. Out of season (late October to late April) the file is gone: a 404 is normal.
-async fn wbgt_max(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> Option<f32> {
+async fn wbgt_max(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> Option<Option<f32>> {
     let base = config.wbgt_base_url.trim_end_matches('/');
     let read = async {
         let url = format!("{base}/prev15WG/dl/yohou_{}.csv", config.wbgt_point);
@@ -438,31 +443,32 @@ async fn wbgt_max(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDa
         parse_wbgt_forecast(&csv, &config.wbgt_point, day)
     };
     match read.await {
-        Ok(max) => max,
+        Ok(max) => Some(max),
+        // Served late April to late October: out of season there is none.
         Err(e @ WeatherError::Status { status: 404, .. }) => {
             tracing::debug!(error = %e, "no WBGT forecast (out of season?); the report goes without it");
-            None
+            Some(None)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "no WBGT forecast from the ministry; the report goes without it");
+            tracing::warn!(error = %e, "no WBGT forecast from the ministry; the report keeps today's last");
             None
         }
     }
 }
 
-/// Whether a 熱中症警戒アラート is in force today for the prefecture; `false` (logged)
+/// Whether a 熱中症警戒アラート is in force today for the prefecture; `None` (logged)
 /// when the agency's list cannot be read.
-async fn heat_alert(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> bool {
+async fn heat_alert(client: &reqwest::Client, config: &WeatherConfig, day: NaiveDate) -> Option<bool> {
     let base = config.base_url.trim_end_matches('/');
     let read = async {
         let list = get(client, format!("{base}/bosai/information/data/r8/information.json")).await?;
         parse_heat_alerts(&list, &config.office, day)
     };
     match read.await {
-        Ok(on) => on,
+        Ok(on) => Some(on),
         Err(e) => {
-            tracing::warn!(error = %e, "no heat alerts from the agency; the report goes without them");
-            false
+            tracing::warn!(error = %e, "no heat alerts from the agency; the report keeps today's last word");
+            None
         }
     }
 }
@@ -498,12 +504,15 @@ async fn get(client: &reqwest::Client, url: String) -> Result<String, WeatherErr
     Ok(String::from_utf8_lossy(&get_bytes(client, url).await?).into_owned())
 }
 
-/// Fetches the forecast and the warnings and makes today's report, with what the
-/// optional sources (snow depth, heat alert, WBGT) have.
+/// Fetches the forecast and the warnings (both must be read) and makes today's report.
+/// An optional part that could not be read (snow depth, heat alert, WBGT) keeps what
+/// `last` said of the same day: a failed fetch never lifts a heat alert, and today's
+/// highest WBGT never falls as the day's past hours leave the ministry's file.
 pub async fn fetch(
     client: &reqwest::Client,
     config: &WeatherConfig,
     now: DateTime<Utc>,
+    last: Option<&wire::WeatherReport>,
 ) -> Result<wire::WeatherReport, WeatherError> {
     let base = config.base_url.trim_end_matches('/');
     let forecast = get(client, format!("{base}/bosai/forecast/data/forecast/{}.json", config.office)).await?;
@@ -512,11 +521,20 @@ pub async fn fetch(
     let forecast = parse_forecast(&forecast, &config.forecast_area, &config.temperature_station, day)?;
     let warnings = parse_warnings(&warnings, &config.warning_area)?;
     let mut r = report(day, forecast, &warnings, wire::WeatherSource::Jma, now);
-    (r.snow_depth_cm, r.heatstroke_alert, r.wbgt_max_c) = tokio::join!(
+    let (snow, heat, wbgt) = tokio::join!(
         snow_depth(client, config),
         heat_alert(client, config, day),
         wbgt_max(client, config, day)
     );
+    let today = last.filter(|l| l.date == day && l.source == wire::WeatherSource::Jma);
+    r.snow_depth_cm = snow.unwrap_or_else(|| today.and_then(|l| l.snow_depth_cm));
+    r.heatstroke_alert = heat.unwrap_or_else(|| today.is_some_and(|l| l.heatstroke_alert));
+    let earlier = today.and_then(|l| l.wbgt_max_c);
+    r.wbgt_max_c = match (wbgt, earlier) {
+        (Some(Some(read)), Some(kept)) => Some(read.max(kept)),
+        (Some(read), _) => read.or(earlier),
+        (None, _) => earlier,
+    };
     Ok(r)
 }
 
@@ -533,13 +551,13 @@ pub async fn refresh(
     config: &WeatherConfig,
     now: DateTime<Utc>,
 ) -> Result<bool, WeatherError> {
-    let fresh = fetch(client, config, now).await?;
     let s = store.clone();
     let last = tokio::task::spawn_blocking(move || s.weather())
         .await
         .map_err(|_| shape("store", "task failed"))??
         .fetched
         .and_then(|b| serde_json::from_str::<wire::WeatherReport>(&b).ok());
+    let fresh = fetch(client, config, now, last.as_ref()).await?;
     let changed = last.is_none_or(|l| !same_content(&l, &fresh));
     let body = serde_json::to_string(&fresh).map_err(|e| shape("report", e.to_string()))?;
     let s = store.clone();

@@ -215,6 +215,11 @@ fn the_last_status_of_each_kind_for_the_town_says_what_is_in_force() {
     check(&[(evening, kinds(&[("14", "解除")]))], &[], "解除 is not");
     check(&[(evening, json!([{ "status": "発表警報・注意報はなし" }]))], &[], "nothing in force (no code)");
     check(&[(evening, kinds(&[("14", "発表警報・注意報はなし")]))], &[], "nothing in force (a code)");
+    check(
+        &[(evening, kinds(&[("14", "発表")])), (morning, json!([{ "status": "発表警報・注意報はなし" }]))],
+        &[],
+        "a newer なし without a code clears an older 発表",
+    );
     check(&[(evening, json!([]))], &[], "listed with no kinds");
     check(
         &[(evening, kinds(&[("14", "発表")])), (morning, kinds(&[("14", "解除")]))],
@@ -537,6 +542,30 @@ async fn a_summer_report_carries_the_days_heat_index_and_the_heat_alert() {
     assert!(sent.heatstroke_alert, "山形県's 熱中症警戒アラート for the 5th");
     assert!(sent.warnings.is_empty() && !sent.heavy_rain_warning, "no warnings in the town");
     assert_eq!(sent.snow_depth_cm, None, "no AMeDAS file in the set: still sent");
+}
+
+/// The agency's list and the ministry's file unreadable at noon (the `heat-partial`
+/// set has only the forecast and the warnings): the report keeps the morning's heat
+/// alert and today's highest WBGT, and sends nothing new; the next day nothing carries.
+#[tokio::test]
+async fn a_heat_alert_or_index_that_cannot_be_read_keeps_todays_last_word() {
+    let jma = FakeJma::start("heat").await;
+    let app = TestApp::new();
+    let client = backend::weather::client();
+    let config = jma.config();
+    let at = |d: NaiveDate, h: u32| at_local(d, chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap());
+    let kept = || -> wire::WeatherReport {
+        serde_json::from_str(&app.store.weather().unwrap().fetched.unwrap()).unwrap()
+    };
+    assert!(backend::weather::refresh(&app.store, &client, &config, at(aug(5), 7)).await.unwrap());
+    assert!(kept().heatstroke_alert && kept().wbgt_max_c == Some(32.0));
+    jma.choose(Some("heat-partial"));
+    let sent = backend::weather::refresh(&app.store, &client, &config, at(aug(5), 12)).await.unwrap();
+    assert!(kept().heatstroke_alert, "the list unreadable: the alert stays");
+    assert_eq!(kept().wbgt_max_c, Some(32.0), "the ministry's file gone: today's highest stays");
+    assert!(!sent, "nothing new for the tablets");
+    assert!(backend::weather::refresh(&app.store, &client, &config, at(aug(6), 7)).await.unwrap());
+    assert!(!kept().heatstroke_alert && kept().wbgt_max_c.is_none(), "a new day: {:?}", kept());
 }
 
 #[tokio::test]
