@@ -11,7 +11,9 @@
 //! - a repeat request says the same thing again, slower;
 //! - after two misunderstandings the screen offers buttons only;
 //! - at most `max_questions` questions are asked (five on a normal day);
-//! - three silences in a row end the dialogue as unanswered.
+//! - silence is not a misunderstanding: the question is asked again, slower (it never
+//!   moves the screen to buttons only); three silences in a row end the dialogue as
+//!   unanswered.
 
 use std::collections::BTreeMap;
 
@@ -511,7 +513,8 @@ impl<'s> Session<'s> {
                 self.finish(vec![normal(self.script.lines.no_answer.clone())], vec![])
             }
             State::Asking(q) => match understanding {
-                None => self.misunderstood(q),
+                // Nothing heard: asked again, slower; the third silence ends it above.
+                None => self.turn(vec![slow(self.script.question(q).say.clone())], vec![]),
                 Some(u) => self.answer(q, u, by),
             },
             State::Confirming(q, heard) => match understanding {

@@ -867,12 +867,32 @@ mod checkin_dialogue {
         assert_eq!(s.record().misunderstandings, 1);
     }
 
+    /// Silence is not a misunderstanding: the question again, slower, still listening;
+    /// the third silence in a row ends the check-in as unanswered (a tablet that stopped
+    /// listening after two would wait on its buttons all day).
+    #[test]
+    fn silence_asks_again_slower_and_the_third_ends_it() {
+        let script = script();
+        let (mut s, _) = reach(&script, Entry::Checkin, &[]);
+        for _ in 0..2 {
+            let turn = s.respond(at(NOW), Input::Silence);
+            assert_eq!(turn.step, Step::Question(QuestionId::HowFeeling));
+            assert!(!turn.buttons_only, "still listening: {turn:#?}");
+            assert_eq!(turn.say.len(), 1);
+            assert_eq!(turn.say[0].pace, Pace::Slow);
+        }
+        assert_eq!(s.record().misunderstandings, 0);
+        let turn = s.respond(at(NOW), Input::Silence);
+        assert_eq!(turn.step, Step::Finished);
+        assert_eq!(s.record().outcome, Outcome::NoAnswer);
+    }
+
     #[test]
     fn two_misunderstandings_fall_back_to_buttons() {
         let script = script();
         let (mut s, _) = reach(&script, Entry::Checkin, &[]);
         assert!(!s.respond(at(NOW), voice(Intent::Other, 0.9)).buttons_only);
-        let turn = s.respond(at(NOW), Input::Silence);
+        let turn = s.respond(at(NOW), voice(Intent::Other, 0.9));
         assert!(turn.buttons_only, "{turn:#?}");
         assert!(turn.say.iter().any(|l| l.text == script.lines.buttons_only));
         // Speech is no longer taken for ordinary answers; a button is.

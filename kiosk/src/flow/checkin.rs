@@ -43,6 +43,7 @@ impl Flow<'_> {
         }
         let lines: Vec<String> = turn.say.iter().map(|l| l.text.clone()).collect();
         let slow = turn.say.iter().any(|l| l.pace == dialogue::Pace::Slow);
+        self.answer_since = (turn.step != Step::Finished).then_some(self.now);
         self.step = turn.step;
         self.buttons = turn.buttons;
         // What the dialogue has recorded so far decides the help colouring and what
@@ -150,6 +151,18 @@ impl Flow<'_> {
             }
             Screen::Snow => self.snow_answer(u, fx),
             _ => {}
+        }
+    }
+
+    /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
+    /// nothing is being said) is a silence.
+    pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
+        let waiting = matches!(self.screen, Screen::Checkin | Screen::Safety)
+            && !self.view.checkin.speaking
+            && self.dialogue.as_ref().is_some_and(|d| !d.is_finished());
+        if waiting && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED) {
+            fx.push(Effect::StopListening);
+            self.silence(fx);
         }
     }
 
