@@ -54,6 +54,10 @@ enum Command {
         /// The daily check-in window, local time: the tablet asks by itself inside it.
         #[arg(long, value_name = "HH:MM-HH:MM", default_value = "07:00-10:00", value_parser = parse_window)]
         window: (chrono::NaiveTime, chrono::NaiveTime),
+        /// Minutes after the window's end before a missing check-in counts as unconfirmed
+        /// and the tablet is asked to ask again.
+        #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=240))]
+        grace: u32,
     },
     /// Publish a dialect bundle written by `dialect-model bundle` to every tablet.
     PublishBundle { file: PathBuf },
@@ -135,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user(&open()?, action, now),
-        Command::AddResident { name, district, card, window: (start, end) } => {
+        Command::AddResident { name, district, card, window: (start, end), grace } => {
             let card = card
                 .map(|hex| {
                     backend::store::CardIdentity::parse(&hex)
@@ -143,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let store = open()?;
-            let window = backend::store::CheckinWindow { start, end, grace_minutes: 60 };
+            let window = backend::store::CheckinWindow { start, end, grace_minutes: grace };
             let resident = backend::store::NewResident { display_name: name, district, card, window };
             let id = store.add_resident(&resident, now).context("adding the resident")?;
             let code = store.create_enrolment_code(Some(id), now).context("making an enrolment code")?;

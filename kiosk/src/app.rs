@@ -129,7 +129,54 @@ pub struct App {
     last_weather: Arc<Mutex<Option<(care::weather::Weather, String)>>>,
     /// The minute the check-in schedule was last read.
     schedule_read: std::cell::Cell<Option<NaiveDateTime>>,
+    /// What the screen showed when last logged.
+    on_screen: std::cell::Cell<Option<OnScreen>>,
     reporter: Reporter,
+}
+
+/// What is on screen, in words that name no one: the view, the help and exercise
+/// phases, how many contacts and choices are shown and whether 119 is. Logged on every
+/// change, so the journal tells support (and the end-to-end tests) what the resident
+/// saw, without a caption, a name or an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OnScreen {
+    screen: crate::flow::Screen,
+    help: &'static str,
+    exercise: &'static str,
+    contacts: usize,
+    call_119: bool,
+    choices: usize,
+}
+
+impl OnScreen {
+    fn of(screen: crate::flow::Screen, v: &crate::flow::View) -> Self {
+        use crate::flow::Screen as S;
+        let on = |s: S| screen == s;
+        Self {
+            screen,
+            help: if on(S::Help) { v.help.phase } else { "" },
+            exercise: if on(S::Exercise) { v.exercise.phase } else { "" },
+            contacts: if on(S::Help) { v.help.contacts.len() } else { 0 },
+            call_119: on(S::Help) && v.help.show_119,
+            choices: match screen {
+                S::SignIn => v.signin.names.len(),
+                S::Checkin => v.checkin.buttons.len(),
+                _ => 0,
+            },
+        }
+    }
+
+    fn log(self) {
+        tracing::info!(
+            screen = self.screen.name(),
+            help = self.help,
+            exercise = self.exercise,
+            contacts = self.contacts,
+            call_119 = self.call_119,
+            choices = self.choices,
+            "on screen"
+        );
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -195,6 +242,7 @@ impl App {
             health,
             last_weather: Arc::new(Mutex::new(None)),
             schedule_read: std::cell::Cell::new(None),
+            on_screen: std::cell::Cell::new(None),
             reporter,
         });
         app.start_sync();
@@ -354,8 +402,13 @@ impl App {
     }
 
     fn render(&self) {
+        let flow = self.flow.borrow();
         if let Some(w) = self.window.upgrade() {
-            crate::views::render(&w, self.flow.borrow().view());
+            crate::views::render(&w, flow.view());
+        }
+        let shown = OnScreen::of(flow.screen(), flow.view());
+        if self.on_screen.replace(Some(shown)) != Some(shown) {
+            shown.log();
         }
     }
 
@@ -394,6 +447,8 @@ impl App {
                         paused: store.paused_at(id, at).unwrap_or(true),
                         done_today,
                         reprompt: store.pending_reprompt(id).ok().flatten() == Some(now.date()),
+                        reprompt_unasked: store.reprompt_unasked(id, now.date()).unwrap_or(false),
+                        asked: store.asks_on(id, now.date()).unwrap_or_default(),
                     }
                 })
                 .collect();
@@ -553,6 +608,10 @@ impl App {
                     store.record_safety_answer(ResidentId(*resident), *campaign, reply, now).map(drop)
                 }
                 Record::Plan { resident, plan } => store.save_plan(ResidentId(*resident), plan),
+                Record::Asked { residents, at } => {
+                    let ids: Vec<ResidentId> = residents.iter().map(|r| ResidentId(*r)).collect();
+                    store.record_asks(&ids, *at)
+                }
                 Record::CardLink { resident, identity_hex } => {
                     store.record_card_link_request(ResidentId(*resident), identity_hex, now).map(drop)
                 }

@@ -37,6 +37,12 @@ pub use help::{HELP_REMEMBERED, HelpNews, HelpState};
 /// How long after its last arming a snow watch found in the store after a restart is
 /// still resumed (longer, and the office's own timer has long since alerted).
 pub const WATCH_REMEMBERED: chrono::Duration = chrono::Duration::hours(6);
+
+/// A question that nothing answers (no microphone, buttons only after two mishearings,
+/// nobody there) counts as a silence after this long: asked again, and the third ends
+/// the check-in as unanswered, so the tablet is free to ask later and take the office's
+/// re-prompt instead of waiting on its buttons all day.
+pub const ASK_AGAIN_UNANSWERED: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 use pinpad::{PinPad, PinVerdict};
 pub use schedule::{ASK_AGAIN_AFTER, Due, TIMES_A_DAY};
 use staff::{Staff, StaffInput};
@@ -267,6 +273,12 @@ pub enum Record {
         confidence: f32,
         chosen: Option<Intent>,
     },
+    /// The tablet asked these residents by itself (local only: a restart inside the
+    /// window must not ask once more).
+    Asked {
+        residents: Vec<i64>,
+        at: NaiveDateTime,
+    },
 }
 
 /// What the controller asks the workers to do.
@@ -462,6 +474,9 @@ pub struct Flow<'c> {
     asked: Vec<(i64, NaiveDateTime)>,
     /// The tablet is starting a check-in by itself: the household is being looked up.
     starting: bool,
+    /// Since when the shown question has waited for an answer (any input or new turn
+    /// starts it again); see [`ASK_AGAIN_UNANSWERED`].
+    answer_since: Option<NaiveDateTime>,
     staff: Staff,
     now: NaiveDateTime,
     view: View,
@@ -494,6 +509,7 @@ impl<'c> Flow<'c> {
             due: vec![],
             asked: vec![],
             starting: false,
+            answer_since: None,
             staff: Staff::new(),
             now,
             view: View::default(),
@@ -663,6 +679,7 @@ impl<'c> Flow<'c> {
         self.now = now;
         self.help_tick(fx);
         self.who_tick(fx);
+        self.unanswered_tick(fx);
         self.schedule_tick(fx);
         if self.screen == Screen::Snow
             && let Some(watch) = self.watch.as_mut()
@@ -677,7 +694,8 @@ fn say(lines: &[&str]) -> Effect {
     Effect::Say { lines: lines.iter().map(|s| s.to_string()).collect(), slow: false }
 }
 
-/// The idle screen's weather line: warnings first, then the forecast, snow and temperature.
+/// The idle screen's weather line: warnings and the heat alert first, a heat index worth
+/// heeding (WBGT 25 or more, 警戒 and up), then the forecast, snow and temperature.
 pub fn weather_line(w: &care::weather::Weather, forecast: &str) -> String {
     use care::weather::Warning;
     let mut parts: Vec<String> = w
@@ -691,6 +709,9 @@ pub fn weather_line(w: &care::weather::Weather, forecast: &str) -> String {
         .collect();
     if w.heatstroke_alert {
         parts.push("熱中症警戒アラート".into());
+    }
+    if let Some(c) = w.wbgt_c.filter(|c| *c >= 25.0) {
+        parts.push(format!("暑さ指数 {c:.0}"));
     }
     if !forecast.trim().is_empty() {
         parts.push(forecast.trim().to_string());
@@ -860,6 +881,21 @@ mod tests {
         }))
     }
 
+    /// A real clock has fractions of a second; the store keeps whole seconds. The
+    /// store's word on the call still counts (found by the kiosk binary's journey: the
+    /// screen stayed on 「送っています」 while the office had the call).
+    #[test]
+    fn a_call_raised_between_seconds_still_hears_that_it_arrived() {
+        let now: NaiveDateTime = "2026-12-14T07:04:59.750".parse().unwrap();
+        let mut flow = Flow::new(care(), now);
+        flow.handle(Input::Tick("2026-12-14T07:05:00.250".parse().unwrap()));
+        flow.handle(Input::CallForHelp);
+        flow.handle(Input::Household(Some(guarded(false))));
+        assert_eq!(flow.view().help.phase, "sending");
+        flow.handle(news((true, None, false)));
+        assert_eq!(flow.view().help.phase, "delivered");
+    }
+
     #[test]
     fn the_help_button_on_idle_calls_for_the_household_and_the_screen_only_moves_forward() {
         let now = "2026-12-14T07:05:00".parse().unwrap();
@@ -972,6 +1008,8 @@ mod tests {
             paused: false,
             done_today: false,
             reprompt: false,
+            reprompt_unasked: false,
+            asked: vec![],
         }
     }
 
@@ -1013,6 +1051,120 @@ mod tests {
         assert!(asks(&mut flow, "11:00:00"));
     }
 
+    /// The tablet's ask comes to nothing: three silences and back to idle.
+    fn unanswered(flow: &mut Flow<'_>) {
+        flow.handle(Input::Household(Some(guarded(false))));
+        for _ in 0..3 {
+            flow.handle(Input::Silence);
+        }
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Idle);
+    }
+
+    /// A re-prompt is asked at once, even minutes after the tablet's own ask, and only
+    /// once: after that ask the usual while applies again.
+    #[test]
+    fn the_offices_re_prompt_is_asked_at_once_and_once() {
+        let at = |t: &str| -> NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+        let mut due = due(Some(("07:00", "09:00")));
+        due.asked = vec![at("07:00:00"), at("07:20:00")];
+        due.reprompt = true;
+        due.reprompt_unasked = true;
+        let mut flow = Flow::new(care(), at("07:30:40"));
+        flow.handle(Input::Schedule(vec![due.clone()]));
+        assert!(asks(&mut flow, "07:30:40"), "ten minutes after her last ask, at once");
+        unanswered(&mut flow);
+        // The store now says it was asked (`record_asks` marks the re-prompt).
+        due.asked.push(at("07:30:40"));
+        due.reprompt_unasked = false;
+        flow.handle(Input::Schedule(vec![due.clone()]));
+        assert!(!asks(&mut flow, "07:31:00"), "once");
+        assert!(!asks(&mut flow, "08:55:00"), "three asks: the office's escalation runs");
+        // Inside the window, without a re-prompt, two asks are all.
+        let mut two = due;
+        two.reprompt = false;
+        two.asked.pop();
+        let mut flow = Flow::new(care(), at("08:00:00"));
+        flow.handle(Input::Schedule(vec![two.clone()]));
+        assert!(!asks(&mut flow, "08:00:00"), "twice in the window already");
+        // One ask only: the second comes after the while.
+        two.asked.pop();
+        let mut flow = Flow::new(care(), at("08:00:00"));
+        flow.handle(Input::Schedule(vec![two]));
+        assert!(asks(&mut flow, "08:00:00"));
+    }
+
+    /// A tablet that cannot hear (or a resident who walked away): nothing ever answers.
+    /// Every two minutes the question counts as a silence and is asked again; the third
+    /// ends the check-in as unanswered, the tablet goes back to idle, and it asks again
+    /// after its while.
+    #[test]
+    fn a_question_nobody_answers_ends_as_unanswered_and_the_tablet_asks_later() {
+        let at = |t: &str| -> NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+        let mut flow = Flow::new(care(), at("06:59:00"));
+        flow.handle(Input::Hearing(false));
+        flow.handle(Input::Schedule(vec![due(Some(("07:00", "10:00")))]));
+        assert!(asks(&mut flow, "07:00:00"));
+        flow.handle(Input::Household(Some(guarded(false))));
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Checkin);
+        let mut recorded = vec![];
+        for t in ["07:01:59", "07:02:00", "07:04:00", "07:06:00"] {
+            let fx = flow.handle(Input::Tick(at(t)));
+            recorded.extend(fx.into_iter().filter(|e| matches!(e, Effect::Record(Record::Care { .. }))));
+            flow.handle(Input::SpeechDone);
+            if t == "07:01:59" {
+                assert!(recorded.is_empty(), "not before two minutes");
+            }
+        }
+        assert_eq!(flow.screen(), Screen::Idle, "three unanswered askings: back to idle");
+        assert!(
+            matches!(&recorded[..], [Effect::Record(Record::Care { event: CareEvent::Checkin(r), .. })]
+                if r.outcome == care::record::Outcome::NoAnswer),
+            "{recorded:?}"
+        );
+        assert!(!asks(&mut flow, "07:19:59"));
+        assert!(asks(&mut flow, "07:20:00"), "asked again after the while");
+    }
+
+    /// The flow's clock has fractions of a second, the store whole seconds: the ask it
+    /// remembers and the one the store hands back are one ask, so the window's second
+    /// ask still comes.
+    #[test]
+    fn an_ask_between_seconds_is_counted_once() {
+        let at = |t: &str| -> NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+        let mut flow = Flow::new(care(), at("06:59:59.300"));
+        let mut due = due(Some(("07:00", "10:00")));
+        flow.handle(Input::Schedule(vec![due.clone()]));
+        let fx = flow.handle(Input::Tick(at("07:00:00.600")));
+        let kept = Effect::Record(Record::Asked { residents: vec![3], at: at("07:00:00") });
+        assert!(fx.contains(&kept), "kept in whole seconds: {fx:?}");
+        unanswered(&mut flow);
+        due.asked = vec![at("07:00:00")];
+        flow.handle(Input::Schedule(vec![due]));
+        assert!(!asks(&mut flow, "07:19:59"));
+        assert!(asks(&mut flow, "07:20:01"), "the window's second ask");
+    }
+
+    /// The asks the store kept count as the tablet's own: a tablet restarted after
+    /// asking twice (a new controller, no memory) does not ask a third time, and one
+    /// restarted ten minutes after asking waits the rest of the while.
+    #[test]
+    fn asks_kept_in_the_store_outlive_a_restart() {
+        let at = |t: &str| -> NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+        let mut twice = due(Some(("07:00", "10:00")));
+        twice.asked = vec![at("07:00:00"), at("07:20:00")];
+        let mut flow = Flow::new(care(), at("07:50:00"));
+        flow.handle(Input::Schedule(vec![twice]));
+        assert!(!asks(&mut flow, "07:50:00"), "twice today already, before the restart");
+        let mut once = due(Some(("07:00", "10:00")));
+        once.asked = vec![at("07:00:00"), "2026-12-13T07:00:00".parse().unwrap(), at("07:00:00")];
+        let mut flow = Flow::new(care(), at("07:10:00"));
+        flow.handle(Input::Schedule(vec![once]));
+        assert!(!asks(&mut flow, "07:10:00"), "ten minutes after the first ask");
+        assert!(asks(&mut flow, "07:20:00"), "yesterday's ask and a double count nothing");
+    }
+
     #[test]
     fn a_pause_a_done_check_in_or_no_window_keep_the_tablet_quiet() {
         let mut paused = due(Some(("07:00", "10:00")));
@@ -1039,7 +1191,11 @@ mod tests {
         let two = vec![due(Some(("07:00", "10:00"))), Due { resident: 4, ..due(Some(("07:00", "10:00"))) }];
         flow.handle(Input::Schedule(two));
         let fx = flow.handle(Input::Tick("2026-12-14T07:00:00".parse().unwrap()));
-        assert_eq!(fx, [Effect::Chime, Effect::WhoIsThere], "a soft chime, then who is there");
+        let asked = Effect::Record(Record::Asked {
+            residents: vec![3, 4],
+            at: "2026-12-14T07:00:00".parse().unwrap(),
+        });
+        assert_eq!(fx, [asked, Effect::Chime, Effect::WhoIsThere], "kept, a soft chime, then who is there");
         let names = vec![(3, "山田".to_owned()), (4, "佐藤".to_owned())];
         flow.handle(Input::WhoIsThere(names.clone()));
         assert_eq!(flow.screen(), Screen::SignIn);
@@ -1092,6 +1248,31 @@ mod tests {
             warnings: [care::weather::Warning::HeavySnow].into(),
         };
         assert_eq!(weather_line(&w, "くもり　時々　雪"), "大雪警報　くもり　時々　雪　積雪 120cm　-3℃");
+    }
+
+    /// The office's summer report, through the tablet's store conversion: the planner's
+    /// heat level and the idle line.
+    #[test]
+    fn the_offices_heat_risk_reaches_the_planner_and_the_idle_line() {
+        use care::weather::{Conditions, Heat};
+        let check = |wbgt: Option<f32>, alert: bool, max: i32, heat: Heat, line: &str| {
+            let report: wire::WeatherReport = serde_json::from_value(serde_json::json!({
+                "date": "2026-08-05", "weather_code": "100", "weather_text": "晴れ", "temp_max_c": max,
+                "wbgt_max_c": wbgt, "heatstroke_alert": alert, "source": "jma", "fetched_at": "2026-08-04T22:00:00Z",
+            }))
+            .unwrap();
+            let w = crate::store::care_weather(&report);
+            let c = Conditions::for_day(&care().calendar, "2026-08-05".parse().unwrap(), Some(&w));
+            assert_eq!((c.from_calendar, c.heat), (false, heat), "{wbgt:?} {alert}");
+            assert_eq!(weather_line(&w, &report.weather_text), line, "{wbgt:?} {alert}");
+        };
+        check(Some(32.0), true, 35, Heat::Alert, "熱中症警戒アラート　暑さ指数 32　晴れ　35℃");
+        check(Some(31.0), false, 33, Heat::Alert, "暑さ指数 31　晴れ　33℃");
+        check(None, true, 29, Heat::Alert, "熱中症警戒アラート　晴れ　29℃");
+        check(Some(28.4), false, 29, Heat::Caution, "暑さ指数 28　晴れ　29℃");
+        check(Some(25.0), false, 30, Heat::Caution, "暑さ指数 25　晴れ　30℃");
+        check(Some(24.9), false, 27, Heat::None, "晴れ　27℃");
+        check(None, false, 27, Heat::None, "晴れ　27℃");
     }
 
     #[test]

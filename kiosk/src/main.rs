@@ -35,7 +35,8 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     audio_in: Vec<PathBuf>,
     /// A scripted resident: one answer per line, synthesised with Open JTalk and fed
-    /// through the real listening and recognition path at the speed of speech (demos).
+    /// through the real listening and recognition path at the speed of speech (demos);
+    /// a line `…` is a turn she lets pass in silence.
     #[arg(long)]
     scripted_resident: Option<PathBuf>,
     /// Enrol this tablet with the office's one-time code at start, if not enrolled yet.
@@ -241,10 +242,15 @@ fn scripted_answers(script: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = vec![];
     for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).enumerate()
     {
-        let speech =
-            tts.synthesize(line).context("synthesising a scripted answer (is open-jtalk installed?)")?;
         let path = dir.join(format!("{i:02}.wav"));
-        dialect_model::tts::write_wav(&path, &speech.samples, speech.sample_rate)?;
+        if line == "…" {
+            // A second of room silence: the listening turn hears nothing and says so.
+            dialect_model::tts::write_wav(&path, &[0.0; 16_000], 16_000)?;
+        } else {
+            let speech =
+                tts.synthesize(line).context("synthesising a scripted answer (is open-jtalk installed?)")?;
+            dialect_model::tts::write_wav(&path, &speech.samples, speech.sample_rate)?;
+        }
         files.push(path);
     }
     Ok(files)

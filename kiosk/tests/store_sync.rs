@@ -316,6 +316,17 @@ fn roster_settings_plans_and_exercise_days_round_trip() {
     assert_eq!(records.iter().map(|d| d.date).collect::<Vec<_>>(), [d1, day()], "both days exercised");
     assert_eq!(store.day_records(r, day(), &catalogue).unwrap().len(), 1, "from `since` on");
     assert_eq!(store.outbox_len().unwrap(), 2);
+
+    // When the tablet asked by itself: kept per resident and day, local only, a week long.
+    let week_ago = day() - chrono::Days::new(8);
+    store.record_asks(&[r], at(week_ago, 7, 0)).unwrap();
+    store.record_asks(&[r, ResidentId(4)], at(day(), 7, 0)).unwrap();
+    store.record_asks(&[r], at(day(), 7, 0)).unwrap();
+    store.record_asks(&[r], at(day(), 7, 20)).unwrap();
+    assert_eq!(store.asks_on(r, day()).unwrap(), [at(day(), 7, 0), at(day(), 7, 20)]);
+    assert_eq!(store.asks_on(ResidentId(4), day()).unwrap(), [at(day(), 7, 0)]);
+    assert!(store.asks_on(r, week_ago).unwrap().is_empty(), "older than a week: dropped");
+    assert_eq!(store.outbox_len().unwrap(), 2, "asks never leave the tablet");
 }
 
 /// Pull items of every kind, good and bad: known ones are applied, unknown kinds and
@@ -400,6 +411,11 @@ fn pull_items_apply_or_skip_and_the_cursor_always_advances() {
     assert_eq!(weather.observed_at.to_string(), "2026-11-28 06:00:00", "the town's time");
     assert_eq!(weather.warnings, [care::weather::Warning::HeavySnow].into());
     assert_eq!(store.pending_reprompt(r).unwrap(), Some(day()));
+    assert!(store.reprompt_unasked(r, day()).unwrap(), "not asked since it came");
+    assert!(!store.reprompt_unasked(r, day() - chrono::Days::new(1)).unwrap());
+    store.record_asks(&[r], at(day(), 11, 0)).unwrap();
+    assert!(!store.reprompt_unasked(r, day()).unwrap(), "an ask answers it: once");
+    assert_eq!(store.pending_reprompt(r).unwrap(), Some(day()), "still pending until a check-in");
     store.record_care_event(r, &checkin(day(), false), Utc::now()).unwrap();
     assert_eq!(store.pending_reprompt(r).unwrap(), None, "a check-in answers the re-prompt");
     store.record_safety_answer(r, 9, wire::SafetyReply::Safe, Utc::now()).unwrap();

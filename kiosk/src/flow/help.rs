@@ -186,7 +186,11 @@ impl Flow<'_> {
             HelpState::Sending
         };
         match self.help.as_mut() {
-            Some(call) if call.resident == news.resident && news.raised_at >= call.raised_at => {
+            // The store keeps whole seconds; the call's own time has the clock's fraction.
+            Some(call)
+                if call.resident == news.resident
+                    && news.raised_at >= chrono::SubsecRound::trunc_subsecs(call.raised_at, 0) =>
+            {
                 call.contacts = news.contacts;
                 call.raised_at = news.raised_at;
                 // A call only moves forward: once told "not sent yet" the screen waits

@@ -20,6 +20,12 @@ pub struct Due {
     pub done_today: bool,
     /// The office has not seen today's check-in and asked the tablet to ask again.
     pub reprompt: bool,
+    /// The tablet has not asked since that re-prompt arrived: it asks at once (then
+    /// after its usual while).
+    pub reprompt_unasked: bool,
+    /// When the tablet asked by itself today, as its store kept it (a restart forgets
+    /// nothing).
+    pub asked: Vec<NaiveDateTime>,
 }
 
 /// How long the tablet waits before asking an unanswered resident again.
@@ -48,28 +54,35 @@ impl Flow<'_> {
         }
         // The residents whose check-in is due now. In a household of two or more the
         // tablet then asks who is there (`Effect::WhoIsThere`): it never guesses.
-        let now = self.now;
+        // Whole seconds, as the store keeps them: the memory's copy and the store's
+        // then count as one ask.
+        let now = chrono::SubsecRound::trunc_subsecs(self.now, 0);
         let asked = &self.asked;
         let due: Vec<i64> = self
             .due
             .iter()
             .filter(|d| {
-                let today: Vec<NaiveDateTime> = asked
+                let mut today: Vec<NaiveDateTime> = asked
                     .iter()
                     .filter(|(r, at)| *r == d.resident && at.date() == now.date())
                     .map(|(_, at)| *at)
+                    .chain(d.asked.iter().copied().filter(|at| at.date() == now.date()))
                     .collect();
-                let rested = today.iter().max().is_none_or(|last| now - *last >= ASK_AGAIN_AFTER);
+                // The store's copy and the memory's overlap until the next read.
+                today.sort();
+                today.dedup();
+                let last = today.iter().max();
+                let rested = last.is_none_or(|last| now - *last >= ASK_AGAIN_AFTER);
                 !d.paused
                     && !d.done_today
-                    && rested
-                    && ((d.in_window(now.time()) && today.len() < TIMES_A_DAY)
-                        || (d.reprompt && today.len() <= TIMES_A_DAY))
+                    && ((rested && d.in_window(now.time()) && today.len() < TIMES_A_DAY)
+                        || (d.reprompt && (rested || d.reprompt_unasked) && today.len() <= TIMES_A_DAY))
             })
             .map(|d| d.resident)
             .collect();
         if !due.is_empty() {
             // One ask serves everyone due now: the who-is-there screen is for them all.
+            fx.push(Effect::Record(Record::Asked { residents: due.clone(), at: now }));
             self.asked.extend(due.into_iter().map(|r| (r, now)));
             self.asked.retain(|(_, at)| at.date() == now.date());
             self.starting = true;

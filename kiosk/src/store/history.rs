@@ -41,6 +41,32 @@ impl Store {
         Ok(days.into_values().collect())
     }
 
+    /// The tablet asked these residents by itself at `at` (its local clock, whole
+    /// seconds). An ask answers a pending re-prompt (asked at once, once). Asks older
+    /// than a week are dropped: only today's count.
+    pub fn record_asks(&mut self, residents: &[ResidentId], at: NaiveDateTime) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        for r in residents {
+            tx.execute(
+                "INSERT OR IGNORE INTO asks (resident_id, at) VALUES (?1, ?2)",
+                params![r.0, events::local(at)],
+            )?;
+            tx.execute("UPDATE reprompts SET asked = 1 WHERE resident_id = ?1 AND done = 0", [r.0])?;
+        }
+        tx.execute("DELETE FROM asks WHERE at < ?1", [events::local(at - chrono::Days::new(7))])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the tablet asked the resident by itself on `day`, oldest first.
+    pub fn asks_on(&self, resident: ResidentId, day: NaiveDate) -> Result<Vec<NaiveDateTime>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at FROM asks WHERE resident_id = ?1 AND substr(at, 1, 10) = ?2 ORDER BY at")?;
+        let rows = stmt.query_map(params![resident.0, day.to_string()], |r| r.get::<_, String>(0))?;
+        rows.map(|r| parse_local(&r?)).collect()
+    }
+
     /// The resident's check-ins since `since` (inclusive), oldest first.
     pub fn checkins_since(
         &self,

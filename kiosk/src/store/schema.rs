@@ -148,6 +148,15 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE office_settings ADD COLUMN pin_sign_in INTEGER NOT NULL DEFAULT 0;",
     // Who at the office took on a call for help (a role, 「民生委員」), once they have.
     "ALTER TABLE care_log ADD COLUMN acknowledged_by TEXT;",
+    // When the tablet asked a resident by itself (its own clock, local): a restart
+    // inside the window does not ask once more.
+    "CREATE TABLE asks (
+        resident_id INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (resident_id, at)
+    );",
+    // Whether the tablet has asked since a re-prompt arrived: it asks at once, once.
+    "ALTER TABLE reprompts ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version a fully migrated store has.

@@ -85,4 +85,14 @@ impl Store {
             .flatten();
         day.map(|d| parse_day(&d)).transpose()
     }
+
+    /// Whether the office's re-prompt for `day` is pending and the tablet has not asked
+    /// since it arrived (then it asks at once; after that, after its usual while).
+    pub fn reprompt_unasked(&self, resident: ResidentId, day: NaiveDate) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM reprompts WHERE resident_id = ?1 AND day = ?2 AND done = 0 AND asked = 0)",
+            params![resident.0, day.to_string()],
+            |r| r.get(0),
+        )?)
+    }
 }
