@@ -48,6 +48,69 @@ impl Rgb {
     }
 }
 
+/// A rectangle on a screenshot: left, top, width, height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn centre(self) -> (u32, u32) {
+        (self.x + self.w / 2, self.y + self.h / 2)
+    }
+}
+
+impl Rgb {
+    /// The bounding boxes of the connected areas (4-neighbours) of exactly `colour`
+    /// at least `min_w`×`min_h` big, top to bottom, then left to right: how a test
+    /// finds a button by the colour the theme gives it (text on a button leaves holes,
+    /// not gaps, so a button is one area).
+    pub fn regions(&self, colour: [u8; 3], min_w: u32, min_h: u32) -> Vec<Rect> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut seen = vec![false; w * h];
+        let mut out = Vec::new();
+        for start in 0..w * h {
+            if seen[start] || self.pixels[start] != colour {
+                continue;
+            }
+            let (mut x0, mut y0, mut x1, mut y1) = (start % w, start / w, start % w, start / w);
+            let mut stack = vec![start];
+            seen[start] = true;
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                let mut visit = |j: usize| {
+                    if !seen[j] && self.pixels[j] == colour {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                };
+                if x > 0 {
+                    visit(i - 1);
+                }
+                if x + 1 < w {
+                    visit(i + 1);
+                }
+                if y > 0 {
+                    visit(i - w);
+                }
+                if y + 1 < h {
+                    visit(i + w);
+                }
+            }
+            let r = Rect { x: x0 as u32, y: y0 as u32, w: (x1 - x0 + 1) as u32, h: (y1 - y0 + 1) as u32 };
+            if r.w >= min_w && r.h >= min_h {
+                out.push(r);
+            }
+        }
+        out.sort_by_key(|r| (r.y, r.x));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +134,17 @@ mod tests {
                 .unwrap();
         assert_eq!(drawn.background_and_ink(), ([255, 255, 255], 0.25));
         assert!(Rgb::decode_png(b"not a png").is_err());
+    }
+
+    #[test]
+    fn buttons_are_found_by_their_colour() {
+        // 6×3: a 2×2 red block with a hole-free edge, a 1×1 red speck, blue elsewhere.
+        let (r, b) = ([138, 28, 28], [11, 79, 138]);
+        let rows = [[r, r, b, b, b, r], [r, r, b, b, b, b], [b, b, b, b, b, b]];
+        let img = Rgb { width: 6, height: 3, pixels: rows.concat() };
+        assert_eq!(img.regions(r, 2, 2), [Rect { x: 0, y: 0, w: 2, h: 2 }]);
+        assert_eq!(img.regions(r, 1, 1).len(), 2);
+        assert_eq!(img.regions(b, 1, 1), [Rect { x: 2, y: 0, w: 4, h: 3 }]);
+        assert_eq!(Rect { x: 0, y: 0, w: 2, h: 2 }.centre(), (1, 1));
     }
 }

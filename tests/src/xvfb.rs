@@ -78,6 +78,20 @@ impl Xvfb {
             .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("\"{title}\":")))
     }
 
+    /// A finger's tap at (x, y): the pointer moves there and clicks (`xdotool`, XTEST),
+    /// as a touch screen's driver reports a tap to the window.
+    pub fn tap(&self, x: u32, y: u32) -> anyhow::Result<()> {
+        let status = Command::new("xdotool")
+            .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+            .env("DISPLAY", &self.display)
+            .status()
+            .context("cannot run `xdotool` (Debian package xdotool)")?;
+        if !status.success() {
+            bail!("xdotool could not tap at {x},{y}");
+        }
+        Ok(())
+    }
+
     /// A PNG screenshot of the whole screen (ImageMagick's `import`).
     pub fn screenshot_png(&self) -> anyhow::Result<Vec<u8>> {
         let out = Command::new("import")

@@ -40,8 +40,33 @@ const CHECKIN_SCRIPT: &[&str] = &["元気だよ", "よぐ眠れだ", "うまぐ�
 /// A call for help at the first question, then 「んだ」 (yes) to the help flow's
 /// confirmation (a synthesised bare 「はい」 is too short for the recogniser).
 const HELP_SCRIPT: &[&str] = &["助けてけろ", "んだ"];
+/// Three silences (`…`) to the window's check-in; after the re-prompt: unwell
+/// (how_feeling), no pain (pain_check), and nothing to talk about (the open question
+/// that follows where exercise would have been offered).
+const REPROMPT_SCRIPT: &[&str] = &["…", "…", "…", "あんべわりぃ", "いや、ねぇ", "いや、ねぇ"];
+/// Off to clear the roof at the first question, 「んだ」 to the watch, then the rest of
+/// the check-in as [`CHECKIN_SCRIPT`] and nothing to talk about at the open question.
+const SNOW_SCRIPT: &[&str] = &[
+    "これから屋根の雪下ろしすっから",
+    "んだ",
+    "元気だよ",
+    "よぐ眠れだ",
+    "うまぐ食べでる",
+    "いや、ねぇ",
+    "んだ",
+    "いや、ねぇ",
+];
+/// The answer to the watch's check-back after the power cut.
+const AFTER_SNOW_SCRIPT: &[&str] = &["助けてけろ"];
 /// The answer to 「大丈夫ですか？」.
 const SAFETY_SCRIPT: &[&str] = &["大丈夫だず"];
+/// The theme's help red and calm blue (kiosk/ui/theme.slint): how a test finds the
+/// help button and the primary buttons on a screenshot.
+const HELP_RED: [u8; 3] = [0x8a, 0x1c, 0x1c];
+const ACCENT_BLUE: [u8; 3] = [0x0b, 0x4f, 0x8a];
+
+#[path = "tablet_day.rs"]
+mod tablet_day;
 
 /// One journey at a time on this machine, across test threads and test processes
 /// (another developer's `cargo test -p tests` runs them too): an exclusive lock on a
@@ -144,7 +169,11 @@ impl Office {
     /// Writes the config (no weather fetch: no internet here), adds the resident (with
     /// their card, if any) and the officer, starts the server; returns it and the
     /// tablet's one-time enrolment code.
-    fn start(dir: &Path, card: Option<&str>, window: Option<String>) -> anyhow::Result<(Office, String)> {
+    fn start(
+        dir: &Path,
+        card: Option<&str>,
+        window: Option<(String, u32)>,
+    ) -> anyhow::Result<(Office, String)> {
         let bin = binaries()?.backend.clone();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let db = dir.join("office.sqlite");
@@ -161,10 +190,10 @@ impl Office {
         // Unless a journey sets one, a window twelve hours away: the tablet never starts
         // a check-in by itself then, so the journey starts when its resident holds the card.
         let away = chrono::Local::now().time() + chrono::TimeDelta::hours(12);
-        let window = window.unwrap_or_else(|| {
-            format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M"))
+        let (window, grace) = window.unwrap_or_else(|| {
+            (format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M")), 60)
         });
-        add.args(["--window", &window]);
+        add.args(["--window", &window, "--grace", &grace.to_string()]);
         if let Some(card) = card {
             add.args(["--card", card]);
         }
@@ -236,10 +265,76 @@ struct Journey {
     kiosk_db: PathBuf,
     kiosk_log: PathBuf,
     pki: PathBuf,
-    script: &'static [&'static str],
+    /// Every line the scripted resident was given, across restarts.
+    script: Vec<&'static str>,
     started: Instant,
     last_shot: Instant,
     shots: u32,
+    /// The network was cut for a while ([`Journey::cut_network`]): the proxy dropped
+    /// some requests on purpose.
+    cut: bool,
+    tablet: Tablet,
+    /// "on screen" lines before this many are the killed kiosk's: waits look past them.
+    screen_mark: usize,
+}
+
+/// How the journey starts the kiosk binary (again, after a `kill -9`).
+struct Tablet {
+    db: PathBuf,
+    log: PathBuf,
+    server: String,
+    code: String,
+    poll_secs: u64,
+    display: String,
+    card_trust: Option<PathBuf>,
+}
+
+impl Tablet {
+    /// Starts the kiosk on its store, enrolled through the proxy, hearing the scripted
+    /// resident; appends to its log; waits until its speech worker is ready.
+    fn spawn(&self, script: &Path, clock: Option<chrono::NaiveDateTime>) -> anyhow::Result<ChildGuard> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
+        let mut cmd = Command::new(&binaries()?.kiosk);
+        cmd.arg("--db")
+            .arg(&self.db)
+            .args(["--server", &self.server, "--enrol-code", &self.code, "--no-speaker"])
+            .args(["--sync-poll-secs", &self.poll_secs.to_string()])
+            .arg("--scripted-resident")
+            .arg(script)
+            .env("DISPLAY", &self.display)
+            .env("SLINT_BACKEND", "winit-software")
+            .env("RUST_LOG", "info")
+            // A tablet in the town keeps the town's time, as the office does (this
+            // machine's may be UTC): the window means the same hours to both.
+            .env("TZ", "Asia/Tokyo")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if let Some(pki) = &self.card_trust {
+            cmd.arg("--card-trust").arg(pki);
+        }
+        if let Some(c) = clock {
+            cmd.arg("--clock-from").arg(c.format("%Y-%m-%dT%H:%M:%S").to_string());
+        }
+        let ready_before =
+            std::fs::read_to_string(&self.log).unwrap_or_default().matches("speech worker ready").count();
+        let mut kiosk = ChildGuard::spawn("kiosk", &mut cmd)?;
+        wait_until("the kiosk's speech worker", Duration::from_secs(120), || {
+            kiosk.check_running().is_err()
+                || std::fs::read_to_string(&self.log)
+                    .unwrap_or_default()
+                    .matches("speech worker ready")
+                    .count()
+                    > ready_before
+        })?;
+        kiosk.check_running().with_context(|| format!("see {}", self.log.display()))?;
+        ensure!(
+            log_has(&self.log, "recogniser=true"),
+            "the kiosk has no speech recogniser (run `cargo xtask setup`): {}",
+            self.log.display()
+        );
+        Ok(kiosk)
+    }
 }
 
 impl Journey {
@@ -265,8 +360,26 @@ impl Journey {
         poll_secs: u64,
         clock: Option<chrono::NaiveDateTime>,
     ) -> anyhow::Result<Journey> {
+        let window = clock.map(|c| {
+            let open = c + chrono::TimeDelta::seconds(90);
+            let window =
+                format!("{}-{}", open.format("%H:%M"), (open + chrono::TimeDelta::hours(1)).format("%H:%M"));
+            (window, 60)
+        });
+        Self::start_with(name, script, card, poll_secs, clock, window)
+    }
+
+    /// As [`Journey::start_at`], with the resident's window (`HH:MM-HH:MM`) and grace
+    /// minutes given: the office's escalation then runs on the real clock.
+    fn start_with(
+        name: &'static str,
+        script: &'static [&'static str],
+        card: bool,
+        poll_secs: u64,
+        clock: Option<chrono::NaiveDateTime>,
+        window: Option<(String, u32)>,
+    ) -> anyhow::Result<Journey> {
         let started = Instant::now();
-        let kiosk_bin = binaries()?.kiosk.clone();
         let base = root().join("target/e2e-journey");
         let (state, aside) = (base.join(name), base.join(format!("{name}-aside")));
         for d in [&state, &aside] {
@@ -287,10 +400,6 @@ impl Journey {
         } else {
             None
         };
-        let window = clock.map(|c| {
-            let open = c + chrono::TimeDelta::seconds(90);
-            format!("{}-{}", open.format("%H:%M"), (open + chrono::TimeDelta::hours(1)).format("%H:%M"))
-        });
         let (office, code) = Office::start(&state, identity.as_deref(), window)?;
         let proxy = FaultProxy::start(office.addr, 9, FaultPlan::CLEAN)?;
         let xvfb = Xvfb::start()?;
@@ -299,36 +408,16 @@ impl Journey {
         std::fs::write(&script_file, format!("# {name}\n{}\n", script.join("\n")))?;
         let kiosk_db = state.join("kiosk.sqlite");
         let kiosk_log = state.join("kiosk.log");
-        let log = std::fs::File::create(&kiosk_log)?;
-        let mut cmd = Command::new(kiosk_bin);
-        cmd.arg("--db")
-            .arg(&kiosk_db)
-            .args(["--server", &proxy.url(), "--enrol-code", &code, "--no-speaker"])
-            .args(["--sync-poll-secs", &poll_secs.to_string()])
-            .arg("--scripted-resident")
-            .arg(&script_file)
-            .env("DISPLAY", xvfb.display())
-            .env("SLINT_BACKEND", "winit-software")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        if card {
-            cmd.arg("--card-trust").arg(&pki);
-        }
-        if let Some(c) = clock {
-            cmd.arg("--clock-from").arg(c.format("%Y-%m-%dT%H:%M:%S").to_string());
-        }
-        let mut kiosk = ChildGuard::spawn("kiosk", &mut cmd)?;
-        wait_until("the kiosk's speech worker", Duration::from_secs(120), || {
-            kiosk.check_running().is_err() || log_has(&kiosk_log, "speech worker ready")
-        })?;
-        kiosk.check_running().with_context(|| format!("see {}", kiosk_log.display()))?;
-        ensure!(
-            log_has(&kiosk_log, "recogniser=true"),
-            "the kiosk has no speech recogniser (run `cargo xtask setup`): {}",
-            kiosk_log.display()
-        );
+        let tablet = Tablet {
+            db: kiosk_db.clone(),
+            log: kiosk_log.clone(),
+            server: proxy.url(),
+            code,
+            poll_secs,
+            display: xvfb.display().to_owned(),
+            card_trust: card.then(|| pki.clone()),
+        };
+        let kiosk = tablet.spawn(&script_file, clock)?;
         // The tablet knows its resident (and their card) once its first pull is in.
         let roster = match &identity {
             Some(id) => format!("SELECT count(*) FROM residents WHERE card_identity = '{id}'"),
@@ -351,10 +440,14 @@ impl Journey {
             kiosk_db,
             kiosk_log,
             pki,
-            script,
+            // A silence (`…`) says nothing the privacy scan could look for.
+            script: script.iter().copied().filter(|l| *l != "…").collect(),
             started,
             last_shot: Instant::now(),
             shots: 0,
+            cut: false,
+            tablet,
+            screen_mark: 0,
         })
     }
 
@@ -372,6 +465,83 @@ impl Journey {
         let png = self.xvfb.screenshot_png()?;
         std::fs::write(self.aside.join(file), &png)?;
         tests::image::Rgb::decode_png(&png)
+    }
+
+    /// `kill -9` of the kiosk (a power cut), then the kiosk again on the same store,
+    /// hearing `script`, its clock starting at `clock`.
+    fn kill_and_restart_kiosk(
+        &mut self,
+        script: &'static [&'static str],
+        clock: chrono::NaiveDateTime,
+    ) -> anyhow::Result<()> {
+        self.kiosk.stop();
+        self.screen_mark = self.on_screen().len();
+        // Beside the first script: the privacy scan's self-check reads both.
+        let file = self.aside.join("resident-after.txt");
+        std::fs::write(&file, format!("# {} after the restart\n{}\n", self.name, script.join("\n")))?;
+        self.script.extend(script.iter().filter(|l| **l != "…"));
+        self.kiosk = self.tablet.spawn(&file, Some(clock))?;
+        Ok(())
+    }
+
+    /// The network between tablet and office goes down (every request dropped, the
+    /// office itself still up) or comes back.
+    fn cut_network(&mut self, down: bool) {
+        self.cut |= down;
+        self.proxy.set_plan(if down { FaultPlan::always(tests::Fault::Drop) } else { FaultPlan::CLEAN });
+    }
+
+    /// What the kiosk has shown so far, oldest first: the fields of each of its
+    /// "on screen" log lines (`screen`, `help`, `exercise`, `contacts`, `call_119`,
+    /// `choices`; names nobody).
+    fn on_screen(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        let log = std::fs::read_to_string(&self.kiosk_log).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains("on screen"))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Waits until what is on screen satisfies `ok` (`key=value` pairs, all of
+    /// them); keeps the kiosk and the office checked and the screenshots coming.
+    fn wait_screen(&mut self, want: &[(&str, &str)], timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = self.on_screen().into_iter().skip(self.screen_mark).last().unwrap_or_default();
+            if want.iter().all(|(k, v)| now.get(*k).map(String::as_str) == Some(*v)) {
+                return Ok(());
+            }
+            self.check_alive()?;
+            ensure!(Instant::now() < deadline, "the screen never showed {want:?}; last: {now:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Taps the `nth` button (top to bottom, then left to right) drawn in `colour`,
+    /// found on a screenshot as a resident's finger finds it: by its look.
+    fn tap_button(&self, colour: [u8; 3], nth: usize) -> anyhow::Result<()> {
+        // The log line comes as the frame is made, not shown: two screenshots alike
+        // say the screen has settled.
+        let mut shot = self.screenshot("before-tap.png")?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let again = self.screenshot("before-tap.png")?;
+            if again.pixels == shot.pixels || Instant::now() > deadline {
+                break;
+            }
+            shot = again;
+        }
+        let buttons = shot.regions(colour, 200, 100);
+        let button =
+            buttons.get(nth).with_context(|| format!("no button {nth} in {colour:?}: {buttons:?}"))?;
+        let (x, y) = button.centre();
+        self.xvfb.tap(x, y)
     }
 
     /// Fails if the kiosk or the office has died; keeps a screenshot every few
@@ -396,7 +566,10 @@ impl Journey {
         self.office.child.stop();
         let stats = self.proxy.stats();
         ensure!(stats.requests > 0, "nothing went through the proxy");
-        ensure!(stats.passed == stats.requests, "a clean proxy passes everything: {stats:?}");
+        ensure!(
+            stats.passed == stats.requests || (self.cut && stats.passed + stats.dropped == stats.requests),
+            "a clean proxy passes everything (a cut one drops, too): {stats:?}"
+        );
         let captured = self.proxy.captured();
         ensure!(
             captured.windows(21).any(|w| w == b"POST /api/v1/events H"),
@@ -407,9 +580,10 @@ impl Journey {
         for must in ["kiosk.sqlite", "kiosk.log", "office.sqlite", "office.log", "proxy.http"] {
             ensure!(files.iter().any(|f| f.ends_with(must)), "{must} missing from the scan");
         }
-        let secrets = card_secrets(self.script);
+        let secrets = card_secrets(&self.script);
         // The scan finds every transcript where it is known to be: the script itself.
-        let script = std::fs::read(self.aside.join("resident.txt"))?;
+        let mut script = std::fs::read(self.aside.join("resident.txt"))?;
+        script.extend(std::fs::read(self.aside.join("resident-after.txt")).unwrap_or_default());
         let found = tests::privacy::scan_bytes("resident.txt", &script, &secrets);
         for i in 0..self.script.len() {
             let label = format!("transcript {i}");
@@ -507,6 +681,15 @@ impl Browser {
     fn fill(&self, css: &str, value: &str) -> anyhow::Result<()> {
         self.rt.block_on(async {
             self.client.find(Locator::Css(css)).await?.send_keys(value).await?;
+            anyhow::Ok(())
+        })
+    }
+
+    /// Sets a form field's value outright (a time input cannot be typed over).
+    fn set(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        self.rt.block_on(async {
+            let script = "document.querySelector(arguments[0]).value = arguments[1];";
+            self.client.execute(script, vec![css.into(), value.into()]).await?;
             anyhow::Ok(())
         })
     }
