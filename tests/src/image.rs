@@ -138,13 +138,15 @@ mod tests {
 
     #[test]
     fn buttons_are_found_by_their_colour() {
-        // 6×3: a 2×2 red block with a hole-free edge, a 1×1 red speck, blue elsewhere.
+        // 6×3: a 2×2 red block, a 1×1 red speck, blue elsewhere (one area, wrapping
+        // round the block: its box is the whole image).
         let (r, b) = ([138, 28, 28], [11, 79, 138]);
         let rows = [[r, r, b, b, b, r], [r, r, b, b, b, b], [b, b, b, b, b, b]];
         let img = Rgb { width: 6, height: 3, pixels: rows.concat() };
         assert_eq!(img.regions(r, 2, 2), [Rect { x: 0, y: 0, w: 2, h: 2 }]);
         assert_eq!(img.regions(r, 1, 1).len(), 2);
-        assert_eq!(img.regions(b, 1, 1), [Rect { x: 2, y: 0, w: 4, h: 3 }]);
+        assert_eq!(img.regions(b, 1, 1), [Rect { x: 0, y: 0, w: 6, h: 3 }]);
+        assert!(img.regions(b, 7, 1).is_empty(), "smaller than asked for");
         assert_eq!(Rect { x: 0, y: 0, w: 2, h: 2 }.centre(), (1, 1));
     }
 }
