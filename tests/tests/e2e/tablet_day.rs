@@ -13,6 +13,18 @@ use super::*;
 const SON: [(&str, &str); 3] =
     [("contact0_name", "見守 一郎"), ("contact0_relation", "長男"), ("contact0_phone", "090-1234-5678")];
 
+/// Her alert's section on /alerts, reloaded until it shows (20 s at most).
+fn her_alert(browser: &Browser, j: &mut Journey) -> anyhow::Result<String> {
+    browser.poll(
+        "/alerts",
+        "#alerts section[data-resident]",
+        Duration::from_secs(20),
+        Duration::from_millis(500),
+        || j.check_alive(),
+        |t| t.contains(RESIDENT),
+    )
+}
+
 /// The help phases the screen went through, in order, each once.
 fn help_phases(shown: &[std::collections::BTreeMap<String, String>]) -> Vec<String> {
     let mut phases: Vec<String> = Vec::new();
@@ -52,14 +64,7 @@ fn help_from_the_idle_screen_is_taken_on_and_with_the_network_down_claims_nothin
     ensure!(j.office.events("help_request").len() == 1, "the call is at the office");
     let phases = help_phases(&j.on_screen());
     ensure!(phases.first().is_some_and(|p| p == "sending"), "before the office had it: {phases:?}");
-    let row = browser.poll(
-        "/alerts",
-        "#alerts section[data-resident]",
-        Duration::from_secs(20),
-        Duration::from_millis(500),
-        || j.check_alive(),
-        |t| t.contains(RESIDENT),
-    )?;
+    let row = her_alert(&browser, &mut j)?;
     ensure!(row.contains("対応します"), "nobody has it yet: {row}");
     browser.click("#alerts form[action$='/acknowledge'] button")?;
     let taken = Instant::now();
@@ -213,14 +218,7 @@ fn a_snow_watch_survives_kill_9_of_the_kiosk_checks_back_and_escalates() -> anyh
         "checked back when it would have without the power cut: {alert}"
     );
     let browser = Browser::sign_in(j.office.addr)?;
-    browser.poll(
-        "/alerts",
-        "#alerts section[data-resident]",
-        Duration::from_secs(20),
-        Duration::from_millis(500),
-        || j.check_alive(),
-        |t| t.contains(RESIDENT),
-    )?;
+    her_alert(&browser, &mut j)?;
     browser.close();
     j.finish()?;
     Ok(())
