@@ -106,6 +106,7 @@ fn main() -> anyhow::Result<()> {
                         device_time: at_local(*day, hm(8, 30)),
                         body: body.to_owned(),
                         effect,
+                        resident: None,
                     });
                 };
                 // Three answers a day; one day in seven unwell (要確認 with an alert).

@@ -78,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/card-links/{id}/approve", axum::routing::post(cards::approve))
         .route("/devices", get(devices::list))
         .route("/devices/enrol", axum::routing::post(devices::enrol))
+        .route("/devices/household", axum::routing::post(devices::join_household))
         .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))
         .route("/campaigns", get(campaigns::list).post(campaigns::start))
         .route("/campaigns/{id}", get(campaigns::progress))

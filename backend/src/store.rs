@@ -16,6 +16,7 @@ mod corrections;
 mod devices;
 mod disasters;
 mod events;
+mod household;
 mod notifications;
 mod pull_log;
 mod residents;
@@ -45,6 +46,8 @@ pub use corrections::{Correction, CorrectionExport, Misunderstanding, Misunderst
 pub use devices::{Condition, DeviceHealth, DeviceRow, Enrolment, Part};
 pub use disasters::{DeclareRefused, Disaster, Responder, Roster, RosterRow};
 pub use events::{Ack, Effect, IncomingEvent, TimelineEvent};
+pub use household::HouseholdOutcome;
+use household::shares_tablet_tx;
 pub use notifications::{AckView, Backlog, Climbed, LadderAlert, Outgoing, TOP_RUNG};
 pub use pull_log::PulledItem;
 pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};

@@ -19,6 +19,8 @@ mod dashboard;
 mod disaster;
 #[path = "api/escalation.rs"]
 mod escalation;
+#[path = "api/household.rs"]
+mod household;
 #[path = "api/notify.rs"]
 mod notify;
 #[path = "api/office_pages.rs"]

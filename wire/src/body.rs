@@ -58,7 +58,8 @@ impl<'de> Deserialize<'de> for LocalTime {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CheckInBody {
-    /// The tablet's id for the resident; the office goes by the device token.
+    /// The office's id for the resident who answered (0: not said, the tablet's own
+    /// resident); the office checks it shares the tablet.
     pub resident_id: i64,
     pub started_at: Option<LocalTime>,
     pub ended_at: Option<LocalTime>,
@@ -182,6 +183,9 @@ pub struct SafetyAnswerBody {
     /// The campaign id from the [`crate::PullKind::Campaign`] item.
     pub campaign_id: u64,
     pub answer: SafetyReply,
+    /// Who answered, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
 }
 
 impl EventBody for SafetyAnswerBody {
@@ -203,6 +207,10 @@ pub struct CardLinkBody {
     /// Lowercase hex SHA-256 of the card's JPKI user-authentication certificate.
     /// Never the individual number.
     pub card_identity: String,
+    /// Whose card it is, in a household of two or more (absent: the tablet's own
+    /// resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
 }
 
 impl EventBody for CardLinkBody {
@@ -345,6 +353,25 @@ impl Event {
     pub fn to_json(&self) -> Option<String> {
         each_body!(self, b => serde_json::to_string(b).ok(), unknown => None)
     }
+
+    /// The resident the event is about, as the tablet says (`None`: not said, so the
+    /// tablet's own resident). The office accepts it only for someone who shares the
+    /// tablet.
+    pub fn resident_id(&self) -> Option<i64> {
+        let said = match self {
+            Event::CheckIn(b) => Some(b.resident_id),
+            Event::HelpRequest(b) => Some(b.resident_id),
+            Event::ExerciseDone(b) => Some(b.resident_id),
+            Event::SnowWatchStarted(b) => Some(b.resident_id),
+            Event::SnowWatchEnded(b) => Some(b.resident_id),
+            Event::SnowWatchAlert(b) => Some(b.resident_id),
+            Event::SafetyAnswer(b) => b.resident_id,
+            Event::CardLinkRequested(b) => b.resident_id,
+            Event::Misunderstanding(_) | Event::Unknown => None,
+        };
+        // Bodies default a missing id to 0; the office's ids start at 1.
+        said.filter(|id| *id > 0)
+    }
 }
 
 #[cfg(test)]
@@ -382,6 +409,28 @@ mod tests {
         assert_eq!(ev.body["answers"][0]["body_part"], "knee");
         assert_eq!(ev.event().unwrap(), Event::CheckIn(body));
         assert!(ev.decode::<HelpRequestBody>().is_err(), "a check-in is not a help request");
+    }
+
+    #[test]
+    fn each_kind_says_whose_it_is_or_leaves_it_to_the_tablet() {
+        let check = |kind: &str, body: serde_json::Value, want: Option<i64>| {
+            let said = envelope(kind, body.clone()).event().unwrap().resident_id();
+            assert_eq!(said, want, "{kind} {body}");
+        };
+        check("check_in", serde_json::json!({"resident_id": 2}), Some(2));
+        check("check_in", serde_json::json!({}), None);
+        check("help_request", serde_json::json!({"resident_id": 0}), None);
+        check("snow_watch_alert", serde_json::json!({"resident_id": 7}), Some(7));
+        check("exercise_done", serde_json::json!({"resident_id": -1}), None);
+        check(
+            "safety_answer",
+            serde_json::json!({"campaign_id": 1, "answer": "safe", "resident_id": 3}),
+            Some(3),
+        );
+        check("safety_answer", serde_json::json!({"campaign_id": 1, "answer": "safe"}), None);
+        check("card_link_requested", serde_json::json!({"card_identity": "ab", "resident_id": 4}), Some(4));
+        let mishear = serde_json::json!({"question": "slept", "understood": "yes", "confidence": 0.5});
+        check("misunderstanding", mishear, None);
     }
 
     #[test]

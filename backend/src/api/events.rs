@@ -7,12 +7,12 @@ use super::{Device, WireJson};
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
 use crate::store::{
-    Ack, CampaignId, CardIdentity, CheckInAnswer, Effect, IncomingEvent, MisunderstandingNote,
+    Ack, CampaignId, CardIdentity, CheckInAnswer, Effect, IncomingEvent, MisunderstandingNote, ResidentId,
 };
 
 /// What the event does, or why it cannot be accepted; and its body as the office
 /// keeps it (typed fields only, so fields a tablet adds are not stored).
-fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
+fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId>), String> {
     let event = ev.event().map_err(|e| e.to_string())?;
     let effect = match &event {
         // A check-in the resident stopped answering is no sign that they are safe: it
@@ -53,7 +53,7 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String), String> {
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.
     let stored = event.to_json().unwrap_or_else(|| ev.body.to_string());
-    Ok((effect, stored))
+    Ok((effect, stored, event.resident_id().map(ResidentId)))
 }
 
 /// A misunderstanding's names and confidence: names only (the wire reads nothing
@@ -85,7 +85,7 @@ pub(super) async fn upload(
     let mut positions = Vec::new();
     for (i, ev) in batch.events.iter().enumerate() {
         match effect(ev) {
-            Ok((effect, body)) => {
+            Ok((effect, body, resident)) => {
                 incoming.push(IncomingEvent {
                     id: ev.id.0,
                     seq: ev.seq.0,
@@ -93,6 +93,7 @@ pub(super) async fn upload(
                     device_time: ev.device_time,
                     body,
                     effect,
+                    resident,
                 });
                 positions.push(i);
             }

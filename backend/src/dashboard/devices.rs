@@ -10,7 +10,7 @@ use super::layout::{Chrome, Pager, render};
 use super::{ListPage, PageError, Session, Submitted};
 use crate::clock::town_offset;
 use crate::routes::{AppState, blocking};
-use crate::store::{Condition, DeviceId, Part, ResidentId};
+use crate::store::{Condition, DeviceId, HouseholdOutcome, Part, ResidentId};
 use chrono::{DateTime, Utc};
 
 const STAFF_ONLY: &str = "端末の管理は職員が行います。";
@@ -138,6 +138,40 @@ pub(super) async fn enrol(
     .ok_or(PageError::Refused(StatusCode::NOT_FOUND, "その住民は登録されていません。"))?;
     tracing::info!(resident = resident.0, user = session.user.user.0, "enrolment code issued");
     render(&CodePage { chrome: session.chrome("登録コード", "/devices"), code })
+}
+
+/// A resident who shares another's tablet (a couple, a parent living with a child):
+/// `resident` joins the household of `with`.
+pub(super) async fn join_household(
+    State(state): State<AppState>,
+    Submitted { session, form }: Submitted,
+) -> Result<Response, PageError> {
+    session.require_staff(STAFF_ONLY)?;
+    let number = |field: &str| {
+        form.get(field)
+            .and_then(|r| r.trim().parse::<i64>().ok())
+            .map(ResidentId)
+            .ok_or(PageError::Refused(StatusCode::BAD_REQUEST, "住民番号は数字で入力してください。"))
+    };
+    let (resident, with) = (number("resident")?, number("with")?);
+    let (user, now) = (session.user.user, state.clock.now());
+    let refused = |why| Err(PageError::Refused(StatusCode::CONFLICT, why));
+    match blocking(&state.store, move |s| s.join_household(resident, with, user, now)).await? {
+        HouseholdOutcome::Joined | HouseholdOutcome::AlreadyThere => {
+            tracing::info!(resident = resident.0, with = with.0, user = user.0, "household joined");
+            Ok(Redirect::to("/devices").into_response())
+        }
+        HouseholdOutcome::NoSuchResident => {
+            Err(PageError::Refused(StatusCode::NOT_FOUND, "その住民は登録されていません。"))
+        }
+        HouseholdOutcome::NoTablet => {
+            refused("同居の方の端末が登録されていません。先に端末を登録してください。")
+        }
+        HouseholdOutcome::HasOwnTablet => refused(
+            "この方は自分の端末を使っているか、ほかの方がこの方の端末を使っています。先にその端末を無効にしてください。",
+        ),
+        HouseholdOutcome::Same => refused("同じ住民番号です。同居の方の住民番号を入力してください。"),
+    }
 }
 
 pub(super) async fn revoke(

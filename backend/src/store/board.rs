@@ -22,7 +22,7 @@ const STATE_TODAY: &str = "
             WHEN EXISTS (SELECT 1 FROM pauses p WHERE p.resident_id = r.id
                 AND p.from_ms <= ?2 AND p.until_ms > ?2) THEN 5
             WHEN s.status = 'unconfirmed' THEN 2
-            WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = r.id
+            WHEN NOT EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = ifnull(r.household_of, r.id)
                 AND d.revoked_ms IS NULL AND d.last_seen_ms > ?3) THEN 3
             ELSE 4
         END AS state

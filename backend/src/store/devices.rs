@@ -109,7 +109,7 @@ pub struct DeviceRow {
     /// The resident's name (office pages only).
     pub name: Option<String>,
     pub district: Option<String>,
-    /// Others whose cards were approved on this tablet: the household sharing it.
+    /// The others of the household, who share this tablet.
     pub household: Vec<(ResidentId, String)>,
     /// The last heartbeat and when the server received it; `None`: never heard from.
     pub health: Option<(DeviceHealth, DateTime<Utc>)>,
@@ -284,15 +284,11 @@ impl Store {
             });
         }
         drop(stmt);
-        let mut shared = conn.prepare_cached(
-            "SELECT DISTINCT r.id, r.display_name FROM card_link_requests c
-             JOIN residents r ON r.id = c.resident_id
-             WHERE c.device_id = ?1 AND c.decided_ms IS NOT NULL AND r.id IS NOT ?2 ORDER BY r.id",
-        )?;
+        let mut shared = conn
+            .prepare_cached("SELECT id, display_name FROM residents WHERE household_of = ?1 ORDER BY id")?;
         for row in &mut out {
-            let names = shared.query_map(params![row.device.0, row.resident.map(|r| r.0)], |r| {
-                Ok((ResidentId(r.get(0)?), r.get(1)?))
-            })?;
+            let names = shared
+                .query_map(params![row.resident.map(|r| r.0)], |r| Ok((ResidentId(r.get(0)?), r.get(1)?)))?;
             row.household = names.collect::<Result<_, _>>()?;
         }
         Ok(super::Paged::of(out))

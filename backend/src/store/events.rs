@@ -10,7 +10,7 @@ use super::{
     devices::Enrolment, from_minutes, from_ms, ms,
 };
 use super::{AlertKind, Status};
-use super::{raise_alert_tx, set_status_tx};
+use super::{raise_alert_tx, set_status_tx, shares_tablet_tx};
 use crate::clock::local_day;
 
 /// What a stored event does to the office's picture, decided at the API edge from
@@ -62,6 +62,9 @@ pub struct IncomingEvent {
     /// The body as JSON text, stored as sent.
     pub body: String,
     pub effect: Effect,
+    /// Whom the tablet says it is about (`None`: its own resident); accepted only for
+    /// someone who shares the tablet.
+    pub resident: Option<ResidentId>,
 }
 
 /// The verdict on one event.
@@ -155,6 +158,17 @@ fn ingest_one(
             return Ok(Ack::Rejected("no such open campaign"));
         }
     }
+    // In a household of two or more the event says whose it is; anyone else's is
+    // refused, so nothing is ever recorded against the wrong person.
+    let resident = match (device.resident, ev.resident) {
+        (Some(own), Some(said)) if said != own => {
+            if !shares_tablet_tx(tx, said, own)? {
+                return Ok(Ack::Rejected("that resident does not share this tablet"));
+            }
+            Some(said)
+        }
+        (own, _) => own,
+    };
     let inserted = tx
         .prepare_cached(
             "INSERT INTO events (event_uuid, device_id, seq, resident_id, kind, device_ms, server_ms, body)
@@ -164,7 +178,7 @@ fn ingest_one(
             ev.id.as_hyphenated().to_string(),
             device.device.0,
             seq,
-            device.resident.map(|r| r.0),
+            resident.map(|r| r.0),
             ev.kind.name(),
             ms(ev.device_time),
             ms(now),
@@ -179,7 +193,7 @@ fn ingest_one(
         Err(e) => return Err(e.into()),
     }
     let event_row = tx.last_insert_rowid();
-    let Some(resident) = device.resident else { return Ok(Ack::Stored) };
+    let Some(resident) = resident else { return Ok(Ack::Stored) };
     let day = local_day(now);
     let actor = Actor::Device(device.device);
     match &ev.effect {

@@ -57,6 +57,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT cursor, kind, body FROM pull_log
              WHERE cursor > ?1 AND (resident_id = ?2
+                 OR resident_id IN (SELECT id FROM residents WHERE household_of = ?2)
                  OR (resident_id IS NULL AND (district IS NULL OR district = ?3)))
              ORDER BY cursor LIMIT ?4",
         )?;

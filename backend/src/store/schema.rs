@@ -403,6 +403,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         version INTEGER REFERENCES dialect_bundles (version)
     ) STRICT;
     ",
+    // A resident who shares another's tablet (a household of two or more): the
+    // tablet is bound to that other resident.
+    "
+    ALTER TABLE residents ADD COLUMN household_of INTEGER REFERENCES residents (id);
+    CREATE INDEX residents_household ON residents (household_of) WHERE household_of IS NOT NULL;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

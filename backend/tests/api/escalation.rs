@@ -257,7 +257,7 @@ async fn a_tablet_cannot_answer_another_districts_campaign() {
 async fn a_snow_watch_the_tablet_falls_silent_on_still_escalates() {
     let app = TestApp::new();
     let p = Policy::default();
-    let watch = |m: u32| json!({ "resident_id": 1, "minutes": m });
+    let watch = |r: ResidentId, m: u32| json!({ "resident_id": r.0, "minutes": m });
     // Five residents, each checked in first so the ordinary ladder stays quiet.
     let mut tablets = Vec::new();
     for _ in 0..5 {
@@ -267,8 +267,8 @@ async fn a_snow_watch_the_tablet_falls_silent_on_still_escalates() {
         tablets.push((r, t));
     }
     app.clock.set(local(10, 0));
-    for (_, t) in &tablets {
-        app.post("/api/v1/events", t, batch(&[event(2, "snow_watch_started", watch(30))])).await;
+    for (r, t) in &tablets {
+        app.post("/api/v1/events", t, batch(&[event(2, "snow_watch_started", watch(*r, 30))])).await;
     }
     // 1 comes back in; 2 says at 10:25 they are still at it; 3 calls for help;
     // 4 and 5 fall silent with their tablets (5 dies after a later rearm at 10:40).
@@ -276,10 +276,10 @@ async fn a_snow_watch_the_tablet_falls_silent_on_still_escalates() {
         (&tablets[0], &tablets[1], &tablets[2], &tablets[3], &tablets[4]);
     app.clock.set(local(10, 25));
     app.post("/api/v1/events", &came_back.1, batch(&[event(3, "snow_watch_ended", json!({}))])).await;
-    app.post("/api/v1/events", &still.1, batch(&[event(3, "snow_watch_started", watch(30))])).await;
+    app.post("/api/v1/events", &still.1, batch(&[event(3, "snow_watch_started", watch(still.0, 30))])).await;
     app.post("/api/v1/events", &called.1, batch(&[event(3, "snow_watch_alert", json!({}))])).await;
     app.clock.set(local(10, 40));
-    app.post("/api/v1/events", &later.1, batch(&[event(3, "snow_watch_started", watch(30))])).await;
+    app.post("/api/v1/events", &later.1, batch(&[event(3, "snow_watch_started", watch(later.0, 30))])).await;
     let silent_alerts = |app: &TestApp| {
         let mut who: Vec<ResidentId> = app
             .store

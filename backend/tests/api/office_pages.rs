@@ -40,8 +40,7 @@ async fn page(app: &TestApp, who: &str, path: &str) -> (StatusCode, String) {
     (status, body)
 }
 
-/// The database file itself, for facts no route writes directly (a day's status, an
-/// approved card link).
+/// The database file itself, for facts no route writes directly (a day's status).
 fn db(app: &TestApp) -> rusqlite::Connection {
     rusqlite::Connection::open(app._dir.path().join("office.sqlite")).unwrap()
 }
@@ -64,15 +63,11 @@ async fn the_device_list_names_residents_words_health_and_puts_the_silent_tablet
     let (t_faulty, t_fine) = (app.tablet(faulty).await, app.tablet(fine).await);
     assert_eq!(app.post("/api/v1/heartbeat", &t_faulty, beat("faulty")).await.0, StatusCode::OK);
     assert_eq!(app.post("/api/v1/heartbeat", &t_fine, beat("ok")).await.0, StatusCode::OK);
-    // 山田 花子's card was approved on her husband's tablet: they share it.
-    let device = app.store.authenticate_device(&t_faulty).unwrap().unwrap().device;
-    db(&app)
-        .execute(
-            "INSERT INTO card_link_requests (resident_id, device_id, card_identity, requested_ms, decided_ms)
-             VALUES (?1, ?2, ?3, 0, 0)",
-            rusqlite::params![spouse.0, device.0, "a".repeat(64)],
-        )
-        .unwrap();
+    // 山田 花子 shares her husband's tablet (staff joined her to his household).
+    let staff =
+        app.store.users(app.clock_now()).unwrap().into_iter().find(|u| u.login == "staff").unwrap().user;
+    let joined = app.store.join_household(spouse, faulty, staff, app.clock_now()).unwrap();
+    assert_eq!(joined, backend::store::HouseholdOutcome::Joined);
     app.clock.set(local(9, 5));
     let (status, list) = page(&app, "staff", "/devices").await;
     assert_eq!(status, StatusCode::OK);

@@ -107,7 +107,7 @@ impl Store {
     ) -> Result<wire::EventId, StoreError> {
         let campaign = i64::try_from(campaign_id)
             .map_err(|_| StoreError::Invalid(format!("campaign id {campaign_id} out of range")))?;
-        let body = wire::SafetyAnswerBody { campaign_id, answer: reply };
+        let body = wire::SafetyAnswerBody { campaign_id, answer: reply, resident_id: Some(resident.0) };
         let tx = self.write()?;
         let id = append(&tx, &wire::Event::SafetyAnswer(body), device_now)?;
         tx.execute(
@@ -131,7 +131,7 @@ impl Store {
     ) -> Result<wire::EventId, StoreError> {
         let card = normalise_card(card_identity_hex)
             .ok_or_else(|| StoreError::Invalid("a card identity is 64 hex digits (SHA-256)".to_owned()))?;
-        let body = wire::CardLinkBody { card_identity: card.clone() };
+        let body = wire::CardLinkBody { card_identity: card.clone(), resident_id: Some(resident.0) };
         let tx = self.write()?;
         let id = append(&tx, &wire::Event::CardLinkRequested(body), device_now)?;
         tx.execute(

@@ -187,12 +187,7 @@ impl Office {
         )?;
         let mut add = Command::new(&bin);
         add.args(["add-resident", RESIDENT, DISTRICT]);
-        // Unless a journey sets one, a window twelve hours away: the tablet never starts
-        // a check-in by itself then, so the journey starts when its resident holds the card.
-        let away = chrono::Local::now().time() + chrono::TimeDelta::hours(12);
-        let (window, grace) = window.unwrap_or_else(|| {
-            (format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M")), 60)
-        });
+        let (window, grace) = window.unwrap_or_else(|| (far_window(), 60));
         add.args(["--window", &window, "--grace", &grace.to_string()]);
         if let Some(card) = card {
             add.args(["--card", card]);
@@ -239,6 +234,22 @@ impl Office {
         Ok((Office { child, addr, db }, code))
     }
 
+    /// Adds another resident of the district (`backend add-resident` beside the
+    /// running server), their window far away; their id.
+    fn add_resident(&self, dir: &Path, name: &str) -> anyhow::Result<i64> {
+        let out = Command::new(&binaries()?.backend)
+            .args(["add-resident", name, DISTRICT, "--window", &far_window(), "--config"])
+            .arg(dir.join("office.toml"))
+            .stderr(Stdio::inherit())
+            .output()
+            .context("backend add-resident")?;
+        ensure!(out.status.success(), "backend add-resident failed");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("resident_id=").and_then(|id| id.parse().ok()))
+            .context("backend add-resident printed no resident_id=")
+    }
+
     /// Events the office stored, by kind: (device time, body).
     fn events(&self, kind: &str) -> Vec<(i64, String)> {
         query(
@@ -247,6 +258,15 @@ impl Office {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
+}
+
+/// Unless a journey sets one, a window twelve hours away: the tablet never starts a
+/// check-in by itself then, so the journey starts when its resident holds the card
+/// or touches the screen.
+fn far_window() -> String {
+    let town = chrono::Utc::now().with_timezone(&backend::clock::town_offset());
+    let away = town.time() + chrono::TimeDelta::hours(12);
+    format!("{}-{}", away.format("%H:%M"), (away + chrono::TimeDelta::hours(1)).format("%H:%M"))
 }
 
 /// Everything one journey runs, stopped in this order when dropped.

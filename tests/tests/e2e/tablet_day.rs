@@ -1,12 +1,18 @@
 //! The tablet's day through the real `kiosk` binary and the real office: help from the
 //! idle screen (taken on, then with the network down), the office's re-prompt after an
-//! unanswered window and an unwell resident told to rest, and a snow watch across
-//! `kill -9`. The kiosk's "on screen" log lines say what the resident saw (no names, no
+//! unanswered window and an unwell resident told to rest, a snow watch across
+//! `kill -9`, and a couple sharing one tablet. The kiosk's "on screen" log lines say what the resident saw (no names, no
 //! captions); taps are real pointer clicks on the X server, found by the buttons' colour.
 
 use chrono::Timelike as _;
 
 use super::*;
+
+/// Her husband, who shares her tablet.
+const HUSBAND: &str = "見守 太郎";
+/// His check-in: well, slept, eating, no pain, and no exercise today (the tablet then
+/// says goodbye and goes back to the clock).
+const HUSBAND_SCRIPT: &[&str] = &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ"];
 
 /// Her eldest son, entered at the office: the number the help screen shows when the
 /// office cannot be reached.
@@ -219,6 +225,69 @@ fn a_snow_watch_survives_kill_9_of_the_kiosk_checks_back_and_escalates() -> anyh
     );
     let browser = Browser::sign_in(j.office.addr)?;
     her_alert(&browser, &mut j)?;
+    browser.close();
+    j.finish()?;
+    Ok(())
+}
+
+/// The residents the office recorded the check-ins for, in order.
+fn checked_in(j: &Journey) -> Vec<i64> {
+    query(&j.office.db, "SELECT resident_id FROM events WHERE kind = 'check_in' ORDER BY id", |r| r.get(0))
+}
+
+/// She and her husband share the tablet: staff join him to her household on the
+/// devices page, and the tablet learns his name. A touch asks who is there (one big
+/// name button each); he presses his and his check-in is recorded as his, then she
+/// presses hers and hers as hers. The board shows both confirmed.
+#[test]
+fn two_residents_sharing_a_tablet_each_get_their_own_check_in() -> anyhow::Result<()> {
+    let _one = one_at_a_time()?;
+    let script: Vec<&str> = HUSBAND_SCRIPT.iter().chain(CHECKIN_SCRIPT).copied().collect();
+    let script: &'static [&'static str] = script.leak();
+    let mut j = Journey::start("household", script, false, 2)?;
+    let husband = j.office.add_resident(&j.state, HUSBAND)?;
+    let browser = Browser::sign_in(j.office.addr)?;
+    browser.goto("/devices")?;
+    browser.fill("#household input[name=resident]", &husband.to_string())?;
+    browser.fill("#household input[name=with]", "1")?;
+    browser.click("#household button")?;
+    browser.poll(
+        "/devices",
+        "#devices",
+        Duration::from_secs(10),
+        Duration::from_millis(500),
+        || j.check_alive(),
+        |t| t.contains(&format!("同じ端末: {HUSBAND}")),
+    )?;
+    wait_until("his name on the tablet", Duration::from_secs(30), || {
+        j.kiosk_count("SELECT count(*) FROM residents") == 2
+    })?;
+    j.wait_screen(&[("screen", "idle")], Duration::from_secs(30))?;
+
+    for (who, nth, count) in [(husband, 1, 1), (1, 0, 2)] {
+        j.xvfb.tap(640, 300)?;
+        j.wait_screen(&[("screen", "signin"), ("choices", "2")], Duration::from_secs(30))?;
+        if nth == 1 {
+            j.screenshot("who-is-there.png")?;
+        }
+        j.tap_button(ACCENT_BLUE, nth)?;
+        wait_until("the check-in at the office", Duration::from_secs(300), || {
+            j.check_alive().is_ok() && checked_in(&j).len() == count
+        })?;
+        ensure!(checked_in(&j).last() == Some(&who), "recorded for {who}: {:?}", checked_in(&j));
+        j.wait_screen(&[("screen", if nth == 1 { "idle" } else { "exercise" })], Duration::from_secs(120))?;
+    }
+    let bodies = j.office.events("check_in");
+    for (_, body) in &bodies {
+        let body: serde_json::Value = serde_json::from_str(body)?;
+        ensure!(body["outcome"] == "completed", "{body}");
+    }
+    browser.goto("/board")?;
+    for name in [RESIDENT, HUSBAND] {
+        let rows = browser.source();
+        let row = rows.split("<tr").find(|r| r.contains(name)).context("on the board")?;
+        ensure!(row.contains("確認済み"), "{name}: {row}");
+    }
     browser.close();
     j.finish()?;
     Ok(())
