@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/devices", get(devices::list))
         .route("/devices/enrol", axum::routing::post(devices::enrol))
         .route("/devices/household", axum::routing::post(devices::join_household))
+        .route("/devices/household/{resident}/leave", axum::routing::post(devices::leave_household))
         .route("/devices/{id}/revoke", axum::routing::post(devices::revoke))
         .route("/campaigns", get(campaigns::list).post(campaigns::start))
         .route("/campaigns/{id}", get(campaigns::progress))

@@ -358,6 +358,8 @@ fn pull_items_apply_or_skip_and_the_cursor_always_advances() {
         true,
     );
     check("roster_entry", serde_json::json!({"resident_id": 5}), false);
+    check("roster_entry", serde_json::json!({"resident_id": 8, "display_name": "次郎"}), true);
+    check("roster_entry", serde_json::json!({"resident_id": 8, "display_name": "次郎", "left": true}), true);
     check(
         "roster_entry",
         serde_json::json!({"resident_id": 6, "display_name": "x", "card_identity": "12"}),
@@ -425,6 +427,8 @@ fn pull_items_apply_or_skip_and_the_cursor_always_advances() {
         serde_json::from_value(serde_json::json!({ "items": [], "cursor": 1, "more": false })).unwrap();
     store.apply_pull(&stale).unwrap();
     assert_eq!(store.pull_cursor().unwrap(), cursor);
+    let names: Vec<String> = store.residents().unwrap().into_iter().map(|r| r.display_name).collect();
+    assert_eq!(names, ["太郎"], "次郎 moved out: off the roster");
 }
 
 /// SQLite's own "database or disk is full" (forced by a page quota) is `Full`, and the

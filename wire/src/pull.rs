@@ -120,6 +120,10 @@ pub struct RosterEntryBody {
     /// signs them in (or a link was withdrawn).
     #[serde(default)]
     pub card_identity: Option<String>,
+    /// They no longer share this tablet (moved out, into care): the tablet forgets
+    /// them, so it never asks for them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left: bool,
 }
 
 impl PullBody for RosterEntryBody {

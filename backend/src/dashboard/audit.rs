@@ -142,6 +142,7 @@ fn action_label(action: &str) -> String {
         "roster_consent_withdrawn" => "名簿掲載の同意の撤回",
         "card_link_approve" => "カード登録の承認",
         "household_join" => "同居の方の端末登録",
+        "household_leave" => "同居の方の端末登録の解除",
         "dialect_correction" => "聞き取りの訂正",
         "notify_sent" => "通知の送信",
         "alert_acknowledge_by_mail" => "メールからの対応受付",

@@ -174,6 +174,22 @@ pub(super) async fn join_household(
     }
 }
 
+/// A resident no longer shares the tablet (moved out, into care): the tablet forgets
+/// them.
+pub(super) async fn leave_household(
+    State(state): State<AppState>,
+    Path(resident): Path<i64>,
+    Submitted { session, form: _ }: Submitted,
+) -> Result<Response, PageError> {
+    session.require_staff(STAFF_ONLY)?;
+    let (user, now) = (session.user.user, state.clock.now());
+    if !blocking(&state.store, move |s| s.leave_household(ResidentId(resident), user, now)).await? {
+        return Err(PageError::Refused(StatusCode::NOT_FOUND, "この方はほかの方の端末を使っていません。"));
+    }
+    tracing::info!(resident, user = user.0, "household left");
+    Ok(Redirect::to("/devices").into_response())
+}
+
 pub(super) async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<i64>,

@@ -68,8 +68,12 @@ impl Store {
             params![request, ms(now), user.0],
         )?;
         audit_tx(&tx, Some(user), "card_link_approve", About::Resident(ResidentId(resident)), now)?;
-        let roster =
-            wire::RosterEntryBody { resident_id: resident, display_name: name, card_identity: Some(card) };
+        let roster = wire::RosterEntryBody {
+            resident_id: resident,
+            display_name: name,
+            card_identity: Some(card),
+            left: false,
+        };
         push_tx(&tx, Some(ResidentId(resident)), None, &roster, now)?;
         tx.commit()?;
         Ok(CardLinkOutcome::Linked)

@@ -92,12 +92,47 @@ impl Store {
             [resident.0],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let roster =
-            wire::RosterEntryBody { resident_id: resident.0, display_name: name, card_identity: card };
+        let roster = wire::RosterEntryBody {
+            resident_id: resident.0,
+            display_name: name,
+            card_identity: card,
+            left: false,
+        };
         push_tx(&tx, Some(resident), None, &roster, now)?;
         super::residents::push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "household_join", About::Resident(resident), now)?;
         tx.commit()?;
         Ok(HouseholdOutcome::Joined)
+    }
+
+    /// `resident` no longer shares a tablet (moved out, into care): the tablet is told
+    /// to forget them, and their events from it are refused from now on. Audited.
+    /// False when they shared none.
+    pub fn leave_household(
+        &self,
+        resident: ResidentId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let found: Option<(Option<i64>, String)> = tx
+            .query_row("SELECT household_of, display_name FROM residents WHERE id = ?1", [resident.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((Some(own), name)) = found else { return Ok(false) };
+        tx.execute("UPDATE residents SET household_of = NULL WHERE id = ?1", [resident.0])?;
+        // Sent as the tablet's own resident's: the pull no longer reads theirs.
+        let gone = wire::RosterEntryBody {
+            resident_id: resident.0,
+            display_name: name,
+            card_identity: None,
+            left: true,
+        };
+        push_tx(&tx, Some(ResidentId(own)), None, &gone, now)?;
+        audit_tx(&tx, Some(user), "household_leave", About::Resident(resident), now)?;
+        tx.commit()?;
+        Ok(true)
     }
 }

@@ -341,6 +341,7 @@ impl Store {
             resident_id: id.0,
             display_name: display_name.to_owned(),
             card_identity: None,
+            left: false,
         };
         push_tx(&tx, Some(id), None, &roster, now)?;
         push_settings_tx(&tx, id, now)?;
@@ -551,6 +552,7 @@ impl Store {
             resident_id: id.0,
             display_name: r.display_name.clone(),
             card_identity: r.card.as_ref().map(|c| c.as_str().to_owned()),
+            left: false,
         };
         push_tx(&tx, Some(id), None, &roster, now)?;
         super::residents::push_settings_tx(&tx, id, now)?;

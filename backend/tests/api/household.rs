@@ -1,6 +1,7 @@
 //! Households: staff let a resident share another's tablet (a couple); the tablet
 //! then pulls their name and settings, and each check-in is recorded for whoever
-//! answered it, never for someone who does not share the tablet.
+//! answered it, never for someone who does not share the tablet. Staff take a
+//! resident off again (moved into care) and the tablet forgets them.
 
 use axum::http::{Method, StatusCode};
 use backend::password::hash_password;
@@ -18,14 +19,23 @@ async fn staff(app: &TestApp) -> String {
     login(app, "staff", "staffstaff").await.unwrap()
 }
 
-/// Posts the devices page's household form as `cookie`; the status and the page.
-async fn join(app: &TestApp, cookie: &str, resident: &str, with: &str) -> (StatusCode, String) {
+/// Posts a form to `path` as `cookie` with its CSRF token and `fields`; the status
+/// and the page.
+async fn post_form_with(app: &TestApp, cookie: &str, path: &str, fields: &str) -> (StatusCode, String) {
     let (_, _, page) = app.raw(Method::GET, "/board", &[("cookie", cookie)], "").await;
     let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let form = format!("csrf={csrf}&resident={resident}&with={with}");
     let (status, _, page) =
-        app.raw(Method::POST, "/devices/household", &[FORM, ("cookie", cookie)], &form).await;
+        app.raw(Method::POST, path, &[FORM, ("cookie", cookie)], &format!("csrf={csrf}{fields}")).await;
     (status, page)
+}
+
+async fn post_form(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    post_form_with(app, cookie, path, "").await
+}
+
+/// Posts the devices page's household form as `cookie`; the status and the page.
+async fn join(app: &TestApp, cookie: &str, resident: &str, with: &str) -> (StatusCode, String) {
+    post_form_with(app, cookie, "/devices/household", &format!("&resident={resident}&with={with}")).await
 }
 
 /// A check-in by `resident` (0: not said), feeling well, from `token`; its ack.
@@ -89,6 +99,20 @@ async fn a_spouse_shares_the_tablet_and_each_check_in_is_recorded_for_who_answer
     let filter = AuditFilter { resident: Some(husband), action: Some("household_join".into()), user: None };
     let trail = app.store.audit_log(&filter, Page(0)).unwrap().rows;
     assert_eq!(trail.len(), 1, "{trail:?}");
+
+    // He moves into care: staff take him off her tablet, which is told to forget him,
+    // and a check-in still queued under his name is refused.
+    let cursor = app.pull(&t_wife, 0).await["cursor"].as_u64().unwrap();
+    let leave = format!("/devices/household/{}/leave", husband.0);
+    assert_eq!(post_form(&app, &cookie, &leave).await.0, StatusCode::SEE_OTHER);
+    let pulled = app.pull(&t_wife, cursor).await;
+    assert_eq!(kinds(&pulled), ["roster_entry"], "{pulled}");
+    assert_eq!(pulled["items"][0]["body"]["resident_id"], husband.0);
+    assert_eq!(pulled["items"][0]["body"]["left"], true, "{pulled}");
+    assert_eq!(check_in(&app, &t_wife, 4, husband.0).await, "rejected");
+    assert_eq!(post_form(&app, &cookie, &leave).await.0, StatusCode::NOT_FOUND, "he shares no tablet now");
+    let (_, _, list) = app.raw(Method::GET, "/devices", &[("cookie", cookie.as_str())], "").await;
+    assert!(!list.contains("同じ端末:") && !list.contains("さんを外す"), "{list}");
 }
 
 #[tokio::test]

@@ -34,6 +34,12 @@ pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Appli
 
 fn roster(tx: &Transaction<'_>, b: &wire::RosterEntryBody) -> Result<bool, StoreError> {
     let (id, name) = (b.resident_id, &b.display_name);
+    if b.left {
+        // Off the roster, so never asked for again nor offered as a name; what they
+        // did here stays (the outbox still sends it).
+        tx.execute("DELETE FROM residents WHERE id = ?1", [id])?;
+        return Ok(true);
+    }
     let card = match &b.card_identity {
         Some(c) => match super::normalise_card(c) {
             Some(c) => Some(c),
