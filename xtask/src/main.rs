@@ -28,6 +28,10 @@ usage: cargo xtask <command>
                       fault scenarios with the real kiosk-agent and backend through
                       the fault proxy (default 1000 cycles) plus malformed requests
                       (default 100000); prints created/stored/lost/duplicated
+  plan-days [--days N]
+                      N mornings (default 14) of check-ins and exercise through the
+                      real kiosk and office, the tablet restarted each day with its
+                      clock on that day; prints each day's plan and how long it took
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -41,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         Some("fetch-model") => fetch_model(&root),
         Some("dist") => dist(&root),
         Some("soak") => soak(&root, &args[1..]),
+        Some("plan-days") => plan_days(&root, &args[1..]),
         _ => {
             eprint!("{USAGE}");
             bail!("unknown or missing command")
@@ -242,3 +247,33 @@ fn soak(root: &Path, args: &[String]) -> anyhow::Result<()> {
 }
 
 const SOAK_TEST: &str = "soak::under_faults_nothing_is_lost_duplicated_or_leaked";
+
+/// Mornings of plans through the real binaries (the journey CI runs for five days) at
+/// full length: each day takes minutes of spoken check-in and guided exercise.
+fn plan_days(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let days: u64 = match args {
+        [] => 14,
+        [flag, n] if flag == "--days" => {
+            n.parse().with_context(|| format!("--days takes a number, not {n:?}"))?
+        }
+        _ => bail!("usage: cargo xtask plan-days [--days N]"),
+    };
+    if !(5..=28).contains(&days) {
+        bail!("--days is 5 to 28");
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "--package", "tests", "--test", "e2e", "--", "--exact", PLAN_DAYS_TEST, "--nocapture"])
+        .env("MIMAMORI_PLAN_DAYS", days.to_string())
+        .current_dir(root);
+    eprintln!("xtask: plan-days: {days} mornings");
+    let started = Instant::now();
+    let status = cmd.status().context("running cargo test")?;
+    if !status.success() {
+        bail!("plan-days failed ({status}); the lines above say which day");
+    }
+    eprintln!("xtask: plan-days passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+const PLAN_DAYS_TEST: &str =
+    "journey::tablet_day::days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_one";

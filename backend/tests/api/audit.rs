@@ -112,13 +112,15 @@ async fn office() -> Office {
     let add = |name: &str, district: &str| add_resident(&store, name, district);
     let (hanako, taro, ume) =
         (add("山田 花子", "大井沢"), add("佐藤 太郎", "大井沢"), add("鈴木 ウメ", "沼山"));
-    add("高橋 トメ", "大井沢");
+    let tome = add("高橋 トメ", "大井沢");
     let mut profile = store.resident_record(taro).unwrap().unwrap().profile;
     profile.phone = "0237-74-2111".to_owned();
     profile.address = "大井沢 1234-5".to_owned();
     store.update_profile(taro, &profile, officer, now).unwrap();
     let mut t = Tablet::enrol(addr, &store, hanako).await;
     t.send("help_request", json!({"intent": "emergency", "danger": "fire", "confirmed": true})).await;
+    // She shares 花子's tablet: the devices page shows her with the button to take her off.
+    store.join_household(tome, hanako, officer, now).unwrap();
     let mut t = Tablet::enrol(addr, &store, taro).await;
     t.send(
         "check_in",

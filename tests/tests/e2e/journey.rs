@@ -296,6 +296,8 @@ struct Journey {
     tablet: Tablet,
     /// "on screen" lines before this many are the killed kiosk's: waits look past them.
     screen_mark: usize,
+    /// How many times the kiosk was started again (`resident-after-N.txt` each).
+    restarts: u32,
 }
 
 /// How the journey starts the kiosk binary (again, after a `kill -9`).
@@ -468,6 +470,7 @@ impl Journey {
             cut: false,
             tablet,
             screen_mark: 0,
+            restarts: 0,
         })
     }
 
@@ -496,8 +499,9 @@ impl Journey {
     ) -> anyhow::Result<()> {
         self.kiosk.stop();
         self.screen_mark = self.on_screen().len();
-        // Beside the first script: the privacy scan's self-check reads both.
-        let file = self.aside.join("resident-after.txt");
+        // Beside the first script: the privacy scan's self-check reads them all.
+        self.restarts += 1;
+        let file = self.aside.join(format!("resident-after-{}.txt", self.restarts));
         std::fs::write(&file, format!("# {} after the restart\n{}\n", self.name, script.join("\n")))?;
         self.script.extend(script.iter().filter(|l| **l != "…"));
         self.kiosk = self.tablet.spawn(&file, Some(clock))?;
@@ -603,7 +607,9 @@ impl Journey {
         let secrets = card_secrets(&self.script);
         // The scan finds every transcript where it is known to be: the script itself.
         let mut script = std::fs::read(self.aside.join("resident.txt"))?;
-        script.extend(std::fs::read(self.aside.join("resident-after.txt")).unwrap_or_default());
+        for n in 1..=self.restarts {
+            script.extend(std::fs::read(self.aside.join(format!("resident-after-{n}.txt")))?);
+        }
         let found = tests::privacy::scan_bytes("resident.txt", &script, &secrets);
         for i in 0..self.script.len() {
             let label = format!("transcript {i}");

@@ -292,3 +292,142 @@ fn two_residents_sharing_a_tablet_each_get_their_own_check_in() -> anyhow::Resul
     j.finish()?;
     Ok(())
 }
+
+/// A morning she sleeps badly: a rest day (no plan offered, the day excused).
+const BAD_NIGHT_SCRIPT: &[&str] =
+    &["元気だよ", "寝らんねがった", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ"];
+
+/// The kiosk's kept plans for her: (day, intensity key; `None` a rest day), by day.
+fn kept_plans(j: &Journey) -> Vec<(String, Option<String>)> {
+    query(&j.kiosk_db, "SELECT day, intensity FROM plans WHERE resident_id = 1 ORDER BY day", |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+}
+
+/// An intensity key's step (1 very light … 4 brisk).
+fn step(key: &str) -> anyhow::Result<u8> {
+    ["very_light", "light", "moderate", "brisk"]
+        .iter()
+        .position(|k| *k == key)
+        .map(|i| i as u8 + 1)
+        .with_context(|| format!("no intensity {key}"))
+}
+
+/// What she does with a morning's plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Morning {
+    /// The whole guided session.
+    Full,
+    /// 「おわりにする」 a few seconds in, before the first exercise is through.
+    GiveUp,
+    /// 「今日はやめる」 at the plan.
+    Skip,
+    /// A bad night: the tablet advises rest and offers no plan.
+    Rest,
+}
+
+/// The mornings of [`days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_one`]:
+/// two (a session given up, then a lighter plan) unless more are asked for; five or
+/// more make three good days first (the plan rises on the fourth, given up, so the
+/// fifth falls); eleven or more add a rest day and give up on the tenth instead.
+fn mornings(days: usize) -> Vec<Morning> {
+    use Morning::*;
+    if days < 5 {
+        return vec![GiveUp, Skip];
+    }
+    let (given_up, rest) = if days >= 11 { (9, Some(5)) } else { (3, None) };
+    (0..days)
+        .map(|d| {
+            if d == given_up {
+                GiveUp
+            } else if Some(d) == rest {
+                Rest
+            } else {
+                Full
+            }
+        })
+        .collect()
+}
+
+/// Days of plans through the binary, each morning the tablet started again with its
+/// clock on that day (as after a night's power cut): at her window it asks by itself,
+/// she answers by voice and does the plan by touch. Each day's plan is kept; a session
+/// given up early makes the next plan one step lighter; after three good days it rises
+/// one step, never more; a bad night makes a rest day. `MIMAMORI_PLAN_DAYS` mornings:
+/// two here (a full session takes minutes of spoken guidance), 14 with
+/// `cargo xtask plan-days`.
+#[test]
+fn days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_one() -> anyhow::Result<()> {
+    let _one = one_at_a_time()?;
+    let plan = mornings(crate::support::env_number("MIMAMORI_PLAN_DAYS", 2).min(28) as usize);
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap();
+    // Each morning 90 s before her window (07:00): the tablet starts the check-in.
+    let morning = |day: usize| (first + chrono::Days::new(day as u64)).and_hms_opt(6, 58, 30).unwrap();
+    let mut j = Journey::start_at("plan-days", CHECKIN_SCRIPT, false, 2, Some(morning(0)))?;
+    for (day, what) in plan.iter().enumerate() {
+        let began = Instant::now();
+        if day > 0 {
+            let script = if *what == Morning::Rest { BAD_NIGHT_SCRIPT } else { CHECKIN_SCRIPT };
+            j.kill_and_restart_kiosk(script, morning(day))?;
+        }
+        if *what == Morning::Rest {
+            j.wait_screen(&[("screen", "exercise"), ("exercise", "rest")], Duration::from_secs(300))?;
+            j.tap_button(ACCENT_BLUE, 0)?; // わかりました
+            j.wait_screen(&[("screen", "idle")], Duration::from_secs(60))?;
+            eprintln!("plan-days: day {day}: a rest day, {:.0} s", began.elapsed().as_secs_f64());
+            continue;
+        }
+        j.wait_screen(&[("screen", "exercise"), ("exercise", "plan")], Duration::from_secs(300))?;
+        if *what == Morning::Skip {
+            j.tap_button(ACCENT_BLUE, 1)?; // 今日はやめる
+        } else {
+            j.tap_button(ACCENT_BLUE, 0)?; // はじめる
+            j.wait_screen(&[("screen", "exercise"), ("exercise", "guide")], Duration::from_secs(30))?;
+            if *what == Morning::GiveUp {
+                std::thread::sleep(Duration::from_secs(3));
+                j.tap_button(ACCENT_BLUE, 1)?; // おわりにする
+            }
+            j.wait_screen(&[("screen", "exercise"), ("exercise", "done")], Duration::from_secs(900))?;
+            j.tap_button(ACCENT_BLUE, 0)?; // できました
+        }
+        j.wait_screen(&[("screen", "score")], Duration::from_secs(30))?;
+        j.tap_button(ACCENT_BLUE, 0)?; // とじる
+        j.wait_screen(&[("screen", "idle")], Duration::from_secs(60))?;
+        let kept = kept_plans(&j).last().cloned().unwrap_or_default();
+        eprintln!(
+            "plan-days: day {day}: {what:?}, plan {:?}, {:.0} s",
+            kept.1,
+            began.elapsed().as_secs_f64()
+        );
+    }
+    let plans = kept_plans(&j);
+    ensure!(plans.len() == plan.len(), "a plan kept every day: {plans:?}");
+    let steps: Vec<Option<u8>> =
+        plans.iter().map(|(_, i)| i.as_deref().map(step).transpose()).collect::<Result<_, _>>()?;
+    eprintln!("plan-days: steps by day {steps:?}");
+    for (day, what) in plan.iter().enumerate() {
+        ensure!((*what == Morning::Rest) == steps[day].is_none(), "day {day} ({what:?}): {steps:?}");
+        match (what, steps.get(day + 1)) {
+            (Morning::GiveUp, Some(next)) => {
+                ensure!(*next < steps[day], "given up on day {day}: the next is lighter: {steps:?}")
+            }
+            (_, Some(Some(next))) => {
+                let last = steps[..=day].iter().rev().flatten().next().copied().unwrap_or(0);
+                ensure!(*next <= last + 1, "never more than one step up: {steps:?}");
+            }
+            _ => {}
+        }
+    }
+    if plan.len() >= 5 {
+        ensure!(steps[3] > steps[2], "three good days make the plan grow: {steps:?}");
+    }
+    // A session kept for every morning done in full (one given up before its first
+    // exercise was through has none).
+    let sessions = plan.iter().filter(|m| **m == Morning::Full).count() as i64;
+    let kept = j.kiosk_count("SELECT count(*) FROM exercise_sessions");
+    ensure!(kept == sessions, "{kept} sessions kept, {sessions} done");
+    let heard = j.office.events("exercise_done").len() as i64;
+    ensure!(heard == sessions, "the office heard of {heard} sessions, {sessions} done");
+    j.finish()?;
+    Ok(())
+}
