@@ -99,6 +99,9 @@ enum UserAction {
     EndSessions { login: String },
     /// Where the account's alerts are e-mailed; no address stops them.
     SetEmail { login: String, address: Option<String> },
+    /// The name a resident's tablet says when this account takes on their call
+    /// (「福祉担当職員の佐藤さん」); no name: the role only.
+    SetName { login: String, name: Option<String> },
     /// Put the account on the duty roster (told at the ladder's first rung) or off it.
     Duty {
         login: String,
@@ -242,6 +245,16 @@ fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -
                 bail!("{a:?} is not an e-mail address");
             }
             (login, AccountChange::SetEmail(address))
+        }
+        UserAction::SetName { login, name } => {
+            let name = match name {
+                Some(n) => Some(
+                    backend::store::spoken_name(&n)
+                        .with_context(|| format!("{n:?} is not a name (1 to 12 characters)"))?,
+                ),
+                None => None,
+            };
+            (login, AccountChange::SetSpokenName(name))
         }
         UserAction::Duty { login, state } => {
             // The roster is the office's staff: 民生委員 hear of their district anyway,

@@ -54,7 +54,7 @@ pub use residents::{Contact, NewResident, Pause, Profile, ResidentRecord};
 pub use retention::Cutoffs;
 use status::set_status_tx;
 pub use status::{ResidentDay, StatusChange};
-pub use users::{AccountChange, AttemptCounts, RECORD_CAP_PER_ADDR, SessionUser, UserRow};
+pub use users::{AccountChange, AttemptCounts, RECORD_CAP_PER_ADDR, SessionUser, UserRow, spoken_name};
 pub use weather::StoredWeather;
 
 pub use crate::domain::{

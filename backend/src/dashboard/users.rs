@@ -83,6 +83,7 @@ fn action_label(action: &str) -> &'static str {
         "set_email" => "メール設定",
         "duty_on" => "当番に",
         "duty_off" => "当番から外す",
+        "set_spoken_name" => "呼び名の設定",
         _ => "変更",
     }
 }
@@ -107,6 +108,12 @@ pub(super) async fn change(
             None => AccountChange::SetEmail(None),
             Some(e) if super::email_ok(e) => AccountChange::SetEmail(Some(e.to_owned())),
             Some(_) => return Err(bad("メールアドレスが読めません。")),
+        },
+        Some("set_spoken_name") => match form.get("name").map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            None => AccountChange::SetSpokenName(None),
+            Some(n) => AccountChange::SetSpokenName(Some(
+                crate::store::spoken_name(n).ok_or(bad("呼び名は12文字までで入力してください。"))?,
+            )),
         },
         Some("reset_password") => {
             let password = form.get("password").map(String::as_str).unwrap_or_default();

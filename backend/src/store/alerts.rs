@@ -131,11 +131,16 @@ pub(super) fn tell_tablet_tx(
     super::pull_log::push_tx(tx, Some(ResidentId(resident)), None, &body, now)
 }
 
-/// The label the tablet and the link page show for a dashboard user.
+/// What the tablet says a dashboard user is: their role, and their name when staff
+/// gave one.
 fn user_label_tx(tx: &Transaction<'_>, user: UserId) -> Result<String, StoreError> {
-    let role: Option<String> =
-        tx.query_row("SELECT role FROM users WHERE id = ?1", [user.0], |r| r.get(0)).optional()?;
-    super::notifications::handler_label(role.as_deref(), None)
+    let found: Option<(String, Option<String>)> = tx
+        .query_row("SELECT role, spoken_name FROM users WHERE id = ?1", [user.0], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (role, name) = found.unzip();
+    super::notifications::spoken_handler(role.as_deref(), name.flatten().as_deref(), None)
 }
 
 impl Store {

@@ -77,6 +77,21 @@ pub struct Backlog {
     pub last_error: Option<String>,
 }
 
+/// What a resident's tablet says took on their call: the account's role and, when
+/// staff gave one, the name residents know them by (「福祉担当職員の佐藤さん」); or the
+/// contact's relation.
+pub(super) fn spoken_handler(
+    role: Option<&str>,
+    name: Option<&str>,
+    relation: Option<&str>,
+) -> Result<String, StoreError> {
+    let label = handler_label(role, relation)?;
+    Ok(match name.filter(|n| !n.is_empty() && role.is_some()) {
+        Some(name) => format!("{label}の{name}さん"),
+        None => label,
+    })
+}
+
 /// The label a handler is shown by: the account's role, or the contact's relation.
 pub(super) fn handler_label(role: Option<&str>, relation: Option<&str>) -> Result<String, StoreError> {
     match (role, relation) {
@@ -347,9 +362,9 @@ impl Store {
         }
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let Some((alert, user, role, relation)) = tx
+        let Some((alert, user, role, relation, name)) = tx
             .query_row(
-                "SELECT n.alert_id, n.user_id, u.role, n.relation FROM notifications n
+                "SELECT n.alert_id, n.user_id, u.role, n.relation, u.spoken_name FROM notifications n
                  LEFT JOIN users u ON u.id = n.user_id WHERE n.id = ?1",
                 [id],
                 |r| {
@@ -358,6 +373,7 @@ impl Store {
                         r.get::<_, Option<i64>>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
                     ))
                 },
             )
@@ -389,7 +405,7 @@ impl Store {
                 About::Resident(ResidentId(resident)),
                 now,
             )?;
-            let handler = handler_label(role.as_deref(), relation.as_deref())?;
+            let handler = spoken_handler(role.as_deref(), name.as_deref(), relation.as_deref())?;
             super::alerts::tell_tablet_tx(&tx, alert, &handler, now)?;
         }
         tx.commit()?;

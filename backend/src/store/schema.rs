@@ -409,6 +409,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE residents ADD COLUMN household_of INTEGER REFERENCES residents (id);
     CREATE INDEX residents_household ON residents (household_of) WHERE household_of IS NOT NULL;
     ",
+    // How a resident's tablet names the staff member who took on their call
+    // (「福祉担当職員の佐藤さん」); NULL: by role only.
+    "
+    ALTER TABLE users ADD COLUMN spoken_name TEXT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -195,6 +195,8 @@ pub struct UserRow {
     pub email: Option<String>,
     /// On the duty roster: told of alerts at the ladder's first rung.
     pub on_duty: bool,
+    /// The name residents hear when this account takes on their call.
+    pub spoken_name: Option<String>,
 }
 
 /// Something done to an account, audited with who did it.
@@ -209,6 +211,18 @@ pub enum AccountChange {
     SetEmail(Option<String>),
     /// On or off the duty roster.
     SetDuty(bool),
+    /// The name a resident's tablet says when this account takes on their call
+    /// (`None`: the role only). Checked by [`spoken_name`].
+    SetSpokenName(Option<String>),
+}
+
+/// A name for residents to hear (「佐藤」): 1 to 12 characters once trimmed, no control
+/// characters and no さん (the tablet adds it); `None` when it is not one.
+pub fn spoken_name(s: &str) -> Option<String> {
+    let s = s.trim();
+    let s = s.strip_suffix("さん").unwrap_or(s).trim();
+    let n = s.chars().count();
+    ((1..=12).contains(&n) && !s.chars().any(char::is_control)).then(|| s.to_owned())
 }
 
 impl AccountChange {
@@ -222,6 +236,7 @@ impl AccountChange {
             AccountChange::SetEmail(_) => "set_email",
             AccountChange::SetDuty(true) => "duty_on",
             AccountChange::SetDuty(false) => "duty_off",
+            AccountChange::SetSpokenName(_) => "set_spoken_name",
         }
     }
 }
@@ -255,7 +270,7 @@ impl Store {
         let mut stmt = conn.prepare(
             "SELECT u.id, u.login, u.role, u.district, u.disabled_ms IS NOT NULL,
                  (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_ms > ?1),
-                 u.email, u.on_duty
+                 u.email, u.on_duty, u.spoken_name
              FROM users u ORDER BY u.login",
         )?;
         let rows = stmt.query_map([ms(now)], |r| {
@@ -268,11 +283,12 @@ impl Store {
                 r.get::<_, i64>(5)?,
                 r.get::<_, Option<String>>(6)?,
                 r.get::<_, bool>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, login, role, district, disabled, sessions, email, on_duty) = row?;
+            let (id, login, role, district, disabled, sessions, email, on_duty, spoken_name) = row?;
             out.push(UserRow {
                 user: UserId(id),
                 login,
@@ -282,6 +298,7 @@ impl Store {
                 sessions: sessions as u64,
                 email,
                 on_duty,
+                spoken_name,
             });
         }
         Ok(out)
@@ -329,6 +346,9 @@ impl Store {
             }
             AccountChange::SetDuty(on) => {
                 tx.execute("UPDATE users SET on_duty = ?2 WHERE id = ?1", params![id, on])?;
+            }
+            AccountChange::SetSpokenName(name) => {
+                tx.execute("UPDATE users SET spoken_name = ?2 WHERE id = ?1", params![id, name])?;
             }
         }
         let ended = if ends_sessions {

@@ -301,3 +301,42 @@ fn a_flood_from_one_address_stops_being_written_row_by_row() {
         .unwrap();
     assert_eq!(rows as u64, cap + 1);
 }
+
+/// An admin gives an officer the name residents know her by; when she takes on a call
+/// for help, the resident's tablet is told 「福祉担当職員の佐藤さん」, not a role alone.
+/// A name that is not one is refused and changes nothing.
+#[tokio::test]
+async fn the_tablet_names_who_took_the_call_by_the_name_an_admin_gave() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    app.store.add_user("chief", &hash_password("admin-pass-phrase"), Role::Admin, None, now).unwrap();
+    let officer = app
+        .store
+        .add_user("officer", &hash_password("officer-pass-phrase"), Role::Officer, None, now)
+        .unwrap();
+    let chief = login(&app, "chief", "admin-pass-phrase").await.unwrap();
+    let pct = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let named = |app: &TestApp| {
+        app.store.users(now).unwrap().into_iter().find(|u| u.user == officer).unwrap().spoken_name
+    };
+    // (typed, status, kept)
+    for (typed, status, kept) in [
+        ("佐藤さん", StatusCode::SEE_OTHER, Some("佐藤")),
+        ("", StatusCode::SEE_OTHER, None),
+        ("あいうえおかきくけこさしす", StatusCode::BAD_REQUEST, None),
+        ("\u{7}", StatusCode::BAD_REQUEST, None),
+        (" 佐藤 ", StatusCode::SEE_OTHER, Some("佐藤")),
+    ] {
+        let form = format!("login=officer&action=set_spoken_name&name={}", pct(typed));
+        assert_eq!(change(&app, &chief, &form).await.0, status, "{typed:?}");
+        assert_eq!(named(&app).as_deref(), kept, "{typed:?}");
+    }
+    let resident = app.resident("大井沢");
+    let tablet = app.tablet(resident).await;
+    app.post("/api/v1/events", &tablet, batch(&[event(1, "help_request", json!({}))])).await;
+    let alert = app.store.open_alerts().unwrap()[0].id;
+    assert!(app.store.acknowledge_alert(alert, officer, now).unwrap());
+    let pulled = app.pull(&tablet, 0).await;
+    let told = pulled["items"].as_array().unwrap().iter().find(|i| i["kind"] == "help_acknowledged").cloned();
+    assert_eq!(told.unwrap()["body"]["handler"], "福祉担当職員の佐藤さん", "{pulled}");
+}

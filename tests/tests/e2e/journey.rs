@@ -234,17 +234,23 @@ impl Office {
         Ok((Office { child, addr, db }, code))
     }
 
-    /// Adds another resident of the district (`backend add-resident` beside the
-    /// running server), their window far away; their id.
-    fn add_resident(&self, dir: &Path, name: &str) -> anyhow::Result<i64> {
+    /// One of the office's terminal commands (`backend …` beside the running server,
+    /// on its config in `dir`); what it printed.
+    fn command(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         let out = Command::new(&binaries()?.backend)
-            .args(["add-resident", name, DISTRICT, "--window", &far_window(), "--config"])
+            .args(args)
+            .arg("--config")
             .arg(dir.join("office.toml"))
             .stderr(Stdio::inherit())
             .output()
-            .context("backend add-resident")?;
-        ensure!(out.status.success(), "backend add-resident failed");
-        String::from_utf8_lossy(&out.stdout)
+            .with_context(|| format!("backend {}", args.join(" ")))?;
+        ensure!(out.status.success(), "backend {} failed", args.join(" "));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Adds another resident of the district, their window far away; their id.
+    fn add_resident(dir: &Path, name: &str) -> anyhow::Result<i64> {
+        Self::command(dir, &["add-resident", name, DISTRICT, "--window", &far_window()])?
             .split_whitespace()
             .find_map(|w| w.strip_prefix("resident_id=").and_then(|id| id.parse().ok()))
             .context("backend add-resident printed no resident_id=")

@@ -72,10 +72,17 @@ fn help_from_the_idle_screen_is_taken_on_and_with_the_network_down_claims_nothin
     ensure!(phases.first().is_some_and(|p| p == "sending"), "before the office had it: {phases:?}");
     let row = her_alert(&browser, &mut j)?;
     ensure!(row.contains("対応します"), "nobody has it yet: {row}");
+    // The admin gave the officer the name residents know her by.
+    Office::command(&j.state, &["user", "set-name", OFFICER, "佐藤"])?;
     browser.click("#alerts form[action$='/acknowledge'] button")?;
     let taken = Instant::now();
     j.wait_screen(&[("screen", "help"), ("help", "taken-on")], Duration::from_secs(30))?;
     eprintln!("help-idle: 「対応します」 → on the tablet after {:.1} s", taken.elapsed().as_secs_f64());
+    let told =
+        query(&j.kiosk_db, "SELECT acknowledged_by FROM care_log WHERE acknowledged_by IS NOT NULL", |r| {
+            r.get::<_, String>(0)
+        });
+    ensure!(told == ["福祉担当職員の佐藤さん"], "the tablet says who: {told:?}");
     j.screenshot("help-taken-on.png")?;
     j.tap_button(ACCENT_BLUE, 0)?; // 「とじる」, the help screen's one blue button
     j.wait_screen(&[("screen", "idle")], Duration::from_secs(20))?;
@@ -245,7 +252,7 @@ fn two_residents_sharing_a_tablet_each_get_their_own_check_in() -> anyhow::Resul
     let script: Vec<&str> = HUSBAND_SCRIPT.iter().chain(CHECKIN_SCRIPT).copied().collect();
     let script: &'static [&'static str] = script.leak();
     let mut j = Journey::start("household", script, false, 2)?;
-    let husband = j.office.add_resident(&j.state, HUSBAND)?;
+    let husband = Office::add_resident(&j.state, HUSBAND)?;
     let browser = Browser::sign_in(j.office.addr)?;
     browser.goto("/devices")?;
     browser.fill("#household input[name=resident]", &husband.to_string())?;
