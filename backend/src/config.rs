@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// Server settings.
+/// Server settings. A key the server does not know is an error, never ignored: a
+/// misspelt setting would otherwise silently keep its default.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where to listen; port 0 picks a free port (tests).
     pub listen: SocketAddr,
@@ -95,7 +96,7 @@ impl Default for Config {
 /// office, the 村山 forecast area, the 山形 temperature station and heat-index point and
 /// the town's own warning area.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct WeatherConfig {
     /// Off: no fetching (staff may still set a report by hand).
     pub enabled: bool,
@@ -424,6 +425,13 @@ mod tests {
         );
         let c: Config = toml::from_str("[weather]\nwbgt_point = \"35361\"").unwrap();
         assert_eq!(c.weather.wbgt_point, "35361");
+        // A misspelt key is refused, not read as the default.
+        for typo in
+            ["[weather]\nwbgt_piont = \"35361\"", "escalation_interval = 30", "[wether]\nenabled = false"]
+        {
+            let err = toml::from_str::<Config>(typo).unwrap_err().to_string();
+            assert!(err.contains("unknown field"), "{typo}: {err}");
+        }
     }
 
     #[test]
