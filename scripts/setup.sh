@@ -55,9 +55,18 @@ VOICE_PKG=hts-voice-nitech-jp-atr503-m001
 if ! dpkg-query -W -f='${Status}' "$VOICE_PKG" 2>/dev/null | grep -q 'install ok installed'; then
   say "fetching $VOICE_PKG from Debian contrib (private sources list)"
   codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+  # From the machine's own mirror (a town's mirror or proxy; no host is named here):
+  # the first configured source of Debian's main packages for this release.
+  source_line="$(apt-get indextargets --format '$(IDENTIFIER) $(COMPONENT) $(RELEASE) $(REPO_URI)' \
+    | awk -v c="$codename" '$1 == "Packages" && $2 == "main" && $3 == c { print $4, $3; exit }')"
+  if [ -z "$source_line" ]; then
+    say "no apt source of Debian $codename main is configured: add the town's mirror to /etc/apt/sources.list.d/ and run again" >&2
+    exit 1
+  fi
   apt_dir="$CACHE/apt-contrib"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/debs"
-  echo "deb http://deb.debian.org/debian $codename contrib" > "$apt_dir/sources.list"
+  echo "deb $source_line contrib" > "$apt_dir/sources.list"
+  say "contrib from the machine's source: $source_line"
   apt_opts=(
     -o "Dir::Etc::sourcelist=$apt_dir/sources.list"
     -o "Dir::Etc::sourceparts=-"
