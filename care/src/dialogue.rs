@@ -10,7 +10,9 @@
 //!   met with "please repeat";
 //! - a repeat request says the same thing again, slower;
 //! - after two misunderstandings the screen offers buttons only;
-//! - at most `max_questions` questions are asked (five on a normal day);
+//! - at most `max_questions` questions are asked (five on a normal day), and then the
+//!   open question (「ほかに、何か伝えたいことはありますか？」), which the budget never
+//!   cuts: it is where 「話を聞いてほしい」 becomes a visit request;
 //! - silence is not a misunderstanding: the question is asked again, slower (it never
 //!   moves the screen to buttons only); three silences in a row end the dialogue as
 //!   unanswered.
@@ -600,7 +602,9 @@ impl<'s> Session<'s> {
                 .unwrap_or(Next::End);
         }
         match next {
-            Next::Ask(next) if self.record.questions_asked < self.script.max_questions => {
+            Next::Ask(next)
+                if self.record.questions_asked < self.script.max_questions || next == QuestionId::Open =>
+            {
                 self.record.questions_asked += 1;
                 self.state = State::Asking(next);
                 self.turn(vec![normal(self.script.question(next).say.clone())], vec![])

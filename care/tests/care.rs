@@ -776,10 +776,15 @@ mod checkin_dialogue {
                     (FeelingGood, Goes::Ask(ExerciseToday)),
                 ],
             ),
-            // Fifth question: the data says "open" next, the five-question limit ends it.
+            // Fifth question: the open one follows, whatever the five-question limit.
             (
                 ExerciseToday,
-                &[(Yes, Goes::End), (No, Goes::End), (Tired, Goes::End), (FeelingGood, Goes::End)],
+                &[
+                    (Yes, Goes::Ask(Open)),
+                    (No, Goes::Ask(Open)),
+                    (Tired, Goes::Ask(Open)),
+                    (FeelingGood, Goes::Ask(Open)),
+                ],
             ),
             (Open, &[(No, Goes::End), (Yes, Goes::End), (Thanks, Goes::End)]),
             (
@@ -1008,14 +1013,22 @@ mod checkin_dialogue {
     }
 
     #[test]
-    fn a_normal_day_is_five_questions_and_ends_with_a_record() {
+    fn a_normal_day_is_five_questions_then_the_open_one_and_ends_with_a_record() {
         let script = script();
         use Intent::*;
-        let (s, turn) = reach(&script, Entry::Checkin, &[FeelingGood, SleptWell, AppetitePoor, No, Yes]);
+        let (mut s, turn) = reach(&script, Entry::Checkin, &[FeelingGood, SleptWell, AppetitePoor, No, Yes]);
+        assert_eq!(turn.step, Step::Question(QuestionId::Open), "the budget never cuts the open question");
+        let turn = s.respond(at(NOW), Input::Pressed(No));
         assert_eq!(turn.step, Step::Finished);
         let Some(CareEvent::Checkin(record)) = turn.events.last() else { panic!("no record: {turn:#?}") };
         assert_eq!(record, s.record());
-        assert_eq!(record.questions_asked, 5);
+        assert_eq!(record.questions_asked, 6);
+        assert!(!record.wants_contact());
+        // On a normal day, too, 「話を聞いてほしい」 is a visit request.
+        let (s, turn) = reach(&script, Entry::Checkin, &[FeelingGood, SleptWell, AppetiteGood, No, Yes, Yes]);
+        assert_eq!(turn.step, Step::Finished);
+        assert!(s.record().wants_contact(), "{:?}", s.record());
+        assert!(turn.say.iter().any(|l| l.text.contains("伝えます")), "{:?}", turn.say);
         assert_eq!(
             (record.slept_well(), record.appetite_good(), record.will_exercise()),
             (Some(true), Some(false), Some(true))
@@ -1128,7 +1141,7 @@ mod checkin_dialogue {
     proptest! {
         /// Whatever is said, in whatever order: a critical answer reaches the help flow at
         /// once, the help flow ends in an alert or a clear no after one reply, no more than
-        /// five questions are asked, and every line said is short.
+        /// five questions and the open one are asked, and every line said is short.
         #[test]
         fn critical_reaches_help_within_one_confirmation(
             entry in prop_oneof![Just(Entry::Checkin), Just(Entry::AfterExercise), Just(Entry::SafetyCheck)],
@@ -1164,7 +1177,7 @@ mod checkin_dialogue {
                     questions_seen += 1;
                     last_question = Some(q);
                 }
-                prop_assert!(s.record().questions_asked <= 5 && questions_seen <= 5);
+                prop_assert!(s.record().questions_asked <= 6 && questions_seen <= 6);
                 for line in &turn.say {
                     prop_assert!(speech::morae(&line.text) <= speech::MAX_MORAE, "{}", line.text);
                 }

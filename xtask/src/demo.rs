@@ -27,6 +27,8 @@ const SCRIPT: &str = "\
 いや、ねぇ
 # 今日は体を動かしますか？
 んだ
+# ほかに、何か伝えたいことはありますか？
+いや、ねぇ
 ";
 
 /// The staff PIN of the demo tablet (staff mode: touch 「職員が手続き」).

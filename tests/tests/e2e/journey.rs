@@ -32,11 +32,12 @@ const OFFICER_PASSWORD: &str = "snow-country-2026";
 const CARD_PORT: &str = "35964";
 
 /// The check-in questions in order (how_feeling, slept, appetite, pain_check,
-/// exercise_today), answered in Murayama dialect with phrases the recogniser and the
-/// dialect layer understand from synthesised speech (`dialect-model understand --audio`):
-/// 「どごも痛ぐねぇ」 and 「んだ、やる」 come out unsure, and a confirmation question would
-/// take the next scripted answer.
-const CHECKIN_SCRIPT: &[&str] = &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "んだ"];
+/// exercise_today, then the open question), answered in Murayama dialect with phrases
+/// the recogniser and the dialect layer understand from synthesised speech
+/// (`dialect-model understand --audio`): 「どごも痛ぐねぇ」 and 「んだ、やる」 come out
+/// unsure, and a confirmation question would take the next scripted answer.
+const CHECKIN_SCRIPT: &[&str] =
+    &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "んだ", "いや、ねぇ"];
 /// A call for help at the first question, then 「んだ」 (yes) to the help flow's
 /// confirmation (a synthesised bare 「はい」 is too short for the recogniser).
 const HELP_SCRIPT: &[&str] = &["助けてけろ", "んだ"];

@@ -10,9 +10,10 @@ use super::*;
 
 /// Her husband, who shares her tablet.
 const HUSBAND: &str = "見守 太郎";
-/// His check-in: well, slept, eating, no pain, and no exercise today (the tablet then
-/// says goodbye and goes back to the clock).
-const HUSBAND_SCRIPT: &[&str] = &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ"];
+/// His check-in: well, slept, eating, no pain, no exercise today and nothing more to
+/// say (the tablet then says goodbye and goes back to the clock).
+const HUSBAND_SCRIPT: &[&str] =
+    &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ", "いや、ねぇ"];
 
 /// Her eldest son, entered at the office: the number the help screen shows when the
 /// office cannot be reached.
