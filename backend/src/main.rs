@@ -209,13 +209,27 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await.context("starting the server")?;
     tracing::info!(addr = %app.local_addr(), "listening");
-    app.run_until(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("serving")?;
+    app.run_until(stop_signal()).await.context("serving")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Ctrl-C at a terminal, or SIGTERM from systemd (or `kill`): either stops the server
+/// after the requests in flight.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // Without the handler only Ctrl-C stops it cleanly, as before.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {

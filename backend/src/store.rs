@@ -71,6 +71,12 @@ pub enum StoreError {
     Private { path: PathBuf, source: std::io::Error },
     #[error("database migration {version} failed: {source}")]
     Migrate { version: usize, source: rusqlite::Error },
+    /// The file was written by a newer office server (a downgrade): nothing is read
+    /// or changed.
+    #[error(
+        "the database's schema {found} is newer than this server knows ({known}); install the newer server again"
+    )]
+    TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     /// A stored value the code cannot read back (a bug or a hand-edited file).

@@ -418,6 +418,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew { found: current, known });
+    }
     // SQLite's way to change a table's constraints (a rebuild) needs foreign keys off
     // outside the transaction; each migration's result is checked before it commits.
     let keys_on: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;

@@ -340,3 +340,59 @@ async fn the_tablet_names_who_took_the_call_by_the_name_an_admin_gave() {
     let told = pulled["items"].as_array().unwrap().iter().find(|i| i["kind"] == "help_acknowledged").cloned();
     assert_eq!(told.unwrap()["body"]["handler"], "福祉担当職員の佐藤さん", "{pulled}");
 }
+
+/// After a downgrade the older server refuses a database a newer one migrated, with a
+/// message that says what to do, and changes nothing in it.
+#[test]
+fn an_older_server_refuses_a_newer_database_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("office.sqlite");
+    drop(backend::store::Store::open(&db).unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    conn.pragma_update(None, "user_version", version + 1).unwrap();
+    drop(conn);
+    let (ok, _, err) = backend(&db, &["user", "list"], "");
+    assert!(!ok && err.contains("newer than this server knows"), "{err}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let after: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(after, version + 1, "nothing migrated back");
+}
+
+/// systemd stops a service with SIGTERM: the server stops cleanly (exit 0, 「stopped」
+/// logged), as it does on Ctrl-C.
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("office.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndatabase = \"{}\"\n[weather]\nenabled = false\n",
+            dir.path().join("o.sqlite").display()
+        ),
+    )
+    .unwrap();
+    // The server logs to standard output.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut log = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("listening") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut log, &mut line).unwrap() > 0, "the server died");
+    }
+    let killed =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut log, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+}
