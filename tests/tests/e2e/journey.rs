@@ -863,6 +863,7 @@ fn check_in_by_card_and_voice_shows_the_resident_confirmed_on_the_board() -> any
         ("appetite", "appetite_good"),
         ("pain_check", "no"),
         ("exercise_today", "yes"),
+        ("open", "no"),
     ];
     let want: Vec<(String, String, String)> =
         want.iter().map(|(q, i)| (format!("{q:?}"), format!("{i:?}"), "\"voice\"".to_owned())).collect();
