@@ -178,7 +178,8 @@ pub fn capture_all(
         raised_at: "2026-12-14T07:05:00".parse().expect("literal"),
         delivered: true,
         refused: false,
-        handler: Some("民生委員".into()),
+        // The longest the office sends: a role and the name an admin gave the account.
+        handler: Some("デジタル支援員の佐々木さん".into()),
         offline: false,
         contacts: vec![],
     })));
