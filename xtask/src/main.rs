@@ -228,28 +228,39 @@ fn soak(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if cycles == 0 {
         bail!("--cycles must be at least 1");
     }
-    let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--package", "tests", "--test", "e2e", "--", "--exact", SOAK_TEST, "--nocapture"])
-        .env("MIMAMORI_SOAK_CYCLES", cycles.to_string())
-        .env("MIMAMORI_SOAK_FUZZ", fuzz.to_string())
-        .current_dir(root);
-    if let Some(s) = seed {
-        cmd.env("MIMAMORI_SEED", s.to_string());
-    }
+    let mut env =
+        vec![("MIMAMORI_SOAK_CYCLES", cycles.to_string()), ("MIMAMORI_SOAK_FUZZ", fuzz.to_string())];
+    env.extend(seed.map(|s| ("MIMAMORI_SEED", s.to_string())));
     eprintln!("xtask: soak: {cycles} cycles, {fuzz} malformed requests");
+    run_e2e(root, "soak", SOAK_TEST, &env, "the table above says where")
+}
+
+/// Runs one test of the end-to-end binary at the size `env` sets, with its output
+/// shown, and says how long it took.
+fn run_e2e(
+    root: &Path,
+    name: &str,
+    test: &str,
+    env: &[(&str, String)],
+    on_failure: &str,
+) -> anyhow::Result<()> {
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "--package", "tests", "--test", "e2e", "--", "--exact", test, "--nocapture"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(root);
     let started = Instant::now();
     let status = cmd.status().context("running cargo test")?;
     if !status.success() {
-        bail!("soak failed ({status}); the table above says where");
+        bail!("{name} failed ({status}); {on_failure}");
     }
-    eprintln!("xtask: soak passed in {:.0?}", started.elapsed());
+    eprintln!("xtask: {name} passed in {:.0?}", started.elapsed());
     Ok(())
 }
 
 const SOAK_TEST: &str = "soak::under_faults_nothing_is_lost_duplicated_or_leaked";
 
-/// Mornings of plans through the real binaries (the journey CI runs for five days) at
-/// full length: each day takes minutes of spoken check-in and guided exercise.
+/// Mornings of plans through the real binaries (the journey CI runs for two mornings)
+/// at full length: each day takes minutes of spoken check-in and guided exercise.
 fn plan_days(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let days: u64 = match args {
         [] => 14,
@@ -261,18 +272,14 @@ fn plan_days(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if !(5..=28).contains(&days) {
         bail!("--days is 5 to 28");
     }
-    let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--package", "tests", "--test", "e2e", "--", "--exact", PLAN_DAYS_TEST, "--nocapture"])
-        .env("MIMAMORI_PLAN_DAYS", days.to_string())
-        .current_dir(root);
     eprintln!("xtask: plan-days: {days} mornings");
-    let started = Instant::now();
-    let status = cmd.status().context("running cargo test")?;
-    if !status.success() {
-        bail!("plan-days failed ({status}); the lines above say which day");
-    }
-    eprintln!("xtask: plan-days passed in {:.0?}", started.elapsed());
-    Ok(())
+    run_e2e(
+        root,
+        "plan-days",
+        PLAN_DAYS_TEST,
+        &[("MIMAMORI_PLAN_DAYS", days.to_string())],
+        "the lines above say which day",
+    )
 }
 
 const PLAN_DAYS_TEST: &str =

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension as _, params};
 
 use super::audit::{About, audit_tx};
-use super::pull_log::push_tx;
 use super::*;
 
 /// What approving a card link did.
@@ -45,15 +44,15 @@ impl Store {
     ) -> Result<CardLinkOutcome, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let found: Option<(i64, String, String)> = tx
+        let found: Option<(i64, String)> = tx
             .query_row(
-                "SELECT c.resident_id, c.card_identity, r.display_name FROM card_link_requests c
+                "SELECT c.resident_id, c.card_identity FROM card_link_requests c
                  JOIN residents r ON r.id = c.resident_id WHERE c.id = ?1 AND c.decided_ms IS NULL",
                 [request],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((resident, card, name)) = found else { return Ok(CardLinkOutcome::NotPending) };
+        let Some((resident, card)) = found else { return Ok(CardLinkOutcome::NotPending) };
         let taken: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM residents WHERE card_identity = ?1 AND id != ?2)",
             params![card, resident],
@@ -68,13 +67,7 @@ impl Store {
             params![request, ms(now), user.0],
         )?;
         audit_tx(&tx, Some(user), "card_link_approve", About::Resident(ResidentId(resident)), now)?;
-        let roster = wire::RosterEntryBody {
-            resident_id: resident,
-            display_name: name,
-            card_identity: Some(card),
-            left: false,
-        };
-        push_tx(&tx, Some(ResidentId(resident)), None, &roster, now)?;
+        super::residents::push_roster_tx(&tx, ResidentId(resident), now)?;
         tx.commit()?;
         Ok(CardLinkOutcome::Linked)
     }

@@ -87,18 +87,7 @@ impl Store {
         }
         tx.execute("UPDATE residents SET household_of = ?2 WHERE id = ?1", params![resident.0, own.0])?;
         // Pushed again, after the tablet's cursor: it has never seen this resident.
-        let (name, card): (String, Option<String>) = tx.query_row(
-            "SELECT display_name, card_identity FROM residents WHERE id = ?1",
-            [resident.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let roster = wire::RosterEntryBody {
-            resident_id: resident.0,
-            display_name: name,
-            card_identity: card,
-            left: false,
-        };
-        push_tx(&tx, Some(resident), None, &roster, now)?;
+        super::residents::push_roster_tx(&tx, resident, now)?;
         super::residents::push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "household_join", About::Resident(resident), now)?;
         tx.commit()?;

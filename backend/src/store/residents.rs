@@ -263,6 +263,20 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
     }))
 }
 
+/// Sends the resident's roster entry as stored (name, card) to their tablet.
+pub(super) fn push_roster_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (display_name, card_identity): (String, Option<String>) =
+        tx.query_row("SELECT display_name, card_identity FROM residents WHERE id = ?1", [resident.0], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let roster = wire::RosterEntryBody { resident_id: resident.0, display_name, card_identity, left: false };
+    push_tx(tx, Some(resident), None, &roster, now)
+}
+
 /// Sends the resident's whole current settings to their tablet.
 pub(super) fn push_settings_tx(
     tx: &Transaction<'_>,
@@ -337,13 +351,7 @@ impl Store {
         let id = ResidentId(tx.last_insert_rowid());
         contacts_tx(&tx, id, &profile.contacts, Some(user), now)?;
         roster_consent_tx(&tx, id, profile.roster_consent, user, now)?;
-        let roster = wire::RosterEntryBody {
-            resident_id: id.0,
-            display_name: display_name.to_owned(),
-            card_identity: None,
-            left: false,
-        };
-        push_tx(&tx, Some(id), None, &roster, now)?;
+        push_roster_tx(&tx, id, now)?;
         push_settings_tx(&tx, id, now)?;
         audit_tx(&tx, Some(user), "enrol", About::Resident(id), now)?;
         tx.commit()?;
@@ -548,13 +556,7 @@ impl Store {
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
-        let roster = wire::RosterEntryBody {
-            resident_id: id.0,
-            display_name: r.display_name.clone(),
-            card_identity: r.card.as_ref().map(|c| c.as_str().to_owned()),
-            left: false,
-        };
-        push_tx(&tx, Some(id), None, &roster, now)?;
+        super::residents::push_roster_tx(&tx, id, now)?;
         super::residents::push_settings_tx(&tx, id, now)?;
         // Enrolled without a dashboard user (the `add-resident` command, the demo):
         // audited all the same, with no user on the line.

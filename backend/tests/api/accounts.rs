@@ -27,6 +27,18 @@ async fn csrf(app: &TestApp, cookie: &str) -> String {
     page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
+/// An admin ("chief") and an officer; the admin signed in. (admin, officer, cookie)
+async fn chief_and_officer(app: &TestApp) -> (UserId, UserId, String) {
+    let now = app.clock_now();
+    let admin =
+        app.store.add_user("chief", &hash_password("admin-pass-phrase"), Role::Admin, None, now).unwrap();
+    let officer = app
+        .store
+        .add_user("officer", &hash_password("officer-pass-phrase"), Role::Officer, None, now)
+        .unwrap();
+    (admin, officer, login(app, "chief", "admin-pass-phrase").await.unwrap())
+}
+
 async fn change(app: &TestApp, cookie: &str, form: &str) -> (StatusCode, String) {
     let token = csrf(app, cookie).await;
     let (status, _, page) =
@@ -37,14 +49,7 @@ async fn change(app: &TestApp, cookie: &str, form: &str) -> (StatusCode, String)
 #[tokio::test]
 async fn an_admin_disables_resets_and_signs_out_accounts_and_each_is_audited() {
     let app = TestApp::new();
-    let now = app.clock_now();
-    let admin =
-        app.store.add_user("chief", &hash_password("admin-pass-phrase"), Role::Admin, None, now).unwrap();
-    let officer = app
-        .store
-        .add_user("officer", &hash_password("officer-pass-phrase"), Role::Officer, None, now)
-        .unwrap();
-    let chief = login(&app, "chief", "admin-pass-phrase").await.unwrap();
+    let (admin, officer, chief) = chief_and_officer(&app).await;
     let desk = login(&app, "officer", "officer-pass-phrase").await.unwrap();
     let phone = login(&app, "officer", "officer-pass-phrase").await.unwrap();
 
@@ -309,12 +314,7 @@ fn a_flood_from_one_address_stops_being_written_row_by_row() {
 async fn the_tablet_names_who_took_the_call_by_the_name_an_admin_gave() {
     let app = TestApp::new();
     let now = app.clock_now();
-    app.store.add_user("chief", &hash_password("admin-pass-phrase"), Role::Admin, None, now).unwrap();
-    let officer = app
-        .store
-        .add_user("officer", &hash_password("officer-pass-phrase"), Role::Officer, None, now)
-        .unwrap();
-    let chief = login(&app, "chief", "admin-pass-phrase").await.unwrap();
+    let (_, officer, chief) = chief_and_officer(&app).await;
     let pct = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let named = |app: &TestApp| {
         app.store.users(now).unwrap().into_iter().find(|u| u.user == officer).unwrap().spoken_name
