@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: whisper.cpp (cmake, clang for bindgen), Slint (fontconfig, xkbcommon), audio, PC/SC.
 # Tests and demo: pcscd + vpcd + OpenSC, Open JTalk, IPADIC (kana readings), the UD font, Xvfb + screenshots,
-# PulseAudio null sink, Chromium for dashboard tests, a venv for faster-whisper.
+# cage + Xwayland (the tablet session on Wayland), PulseAudio null sink, Chromium for dashboard tests, a venv for faster-whisper.
 PACKAGES=(
   build-essential cmake clang libclang-dev pkg-config
   libasound2-dev libpcsclite-dev libfontconfig1-dev libfreetype-dev libxkbcommon-dev
@@ -23,7 +23,7 @@ PACKAGES=(
   pcscd vsmartcard-vpcd opensc
   open-jtalk open-jtalk-mecab-naist-jdic mecab-ipadic
   fonts-morisawa-bizud-gothic
-  xvfb x11-utils xdotool imagemagick
+  xvfb x11-utils xdotool imagemagick cage xwayland
   pulseaudio pulseaudio-utils libasound2-plugins sox
   chromium chromium-driver poppler-utils
   python3-venv python3-pip sqlite3 ca-certificates curl

@@ -117,7 +117,17 @@ pub fn line_problem(text: &str) -> Option<String> {
     if let Some(word) = STIFF_WORDS.iter().find(|w| text.contains(*w)) {
         return Some(format!("stiff word {word:?}"));
     }
-    if text.chars().any(|c| c.is_ascii_alphabetic()) {
+    // A placeholder's name (`{name}`) is filled in before the line is said.
+    let mut in_placeholder = false;
+    let latin = text.chars().any(|c| {
+        match c {
+            '{' => in_placeholder = true,
+            '}' => in_placeholder = false,
+            _ => {}
+        }
+        !in_placeholder && c.is_ascii_alphabetic()
+    });
+    if latin {
         return Some("Latin letters".into());
     }
     if text.trim().is_empty() {
@@ -163,6 +173,8 @@ mod tests {
         assert!(line_problem(&"あ".repeat(41)).is_some_and(|p| p.contains("41 morae")));
         assert!(line_problem("転倒に気をつけましょう。").is_some_and(|p| p.contains("転倒")));
         assert!(line_problem("OKです。").is_some_and(|p| p.contains("Latin")));
+        assert_eq!(line_problem("{name}さん、おはようございます。"), None);
+        assert!(line_problem("{name}さん、OKです。").is_some_and(|p| p.contains("Latin")));
         assert!(line_problem(" ").is_some());
     }
 }

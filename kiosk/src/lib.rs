@@ -23,6 +23,7 @@ pub mod flow;
 pub mod idle;
 pub mod phrases;
 pub mod screens;
+pub mod session;
 pub mod speech;
 pub mod staff_pin;
 pub mod store;

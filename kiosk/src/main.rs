@@ -184,7 +184,19 @@ fn main() -> anyhow::Result<()> {
     ticker.start(slint::TimerMode::Repeated, Duration::from_secs(1), move || {
         if let Some(app) = APP.with(|a| a.borrow().clone()) {
             app.tick(clock());
+            // An upgrade replaced the binary: leave while nobody is using the tablet,
+            // and the unit starts the new one.
+            if app.screen() == kiosk::flow::Screen::Idle && kiosk::session::binary_replaced() {
+                tracing::info!("the kiosk binary was replaced (upgrade): restarting while idle");
+                let _ = slint::quit_event_loop();
+            }
         }
+    });
+    // systemd's watchdog: pinged from the UI thread, so a hung event loop is restarted.
+    let _watchdog = kiosk::session::watchdog_interval().map(|every| {
+        let timer = slint::Timer::default();
+        timer.start(slint::TimerMode::Repeated, every, kiosk::session::alive);
+        timer
     });
     let _exit = args.exit_after.map(|secs| {
         let timer = slint::Timer::default();
@@ -196,6 +208,7 @@ fn main() -> anyhow::Result<()> {
     let shown = slint::Timer::default();
     shown.start(slint::TimerMode::SingleShot, Duration::ZERO, move || {
         tracing::info!(cold_start_ms = started.elapsed().as_millis() as u64, "idle screen shown");
+        kiosk::session::ready();
     });
     window.run().context("running the kiosk window")?;
     APP.with(|a| a.borrow_mut().take());

@@ -17,6 +17,8 @@ mod notify;
 mod privacy;
 #[path = "e2e/retrain.rs"]
 mod retrain;
+#[path = "e2e/session.rs"]
+mod session;
 #[path = "e2e/soak.rs"]
 mod soak;
 #[path = "e2e/wire_props.rs"]

@@ -103,14 +103,36 @@ pub fn cache_dir() -> PathBuf {
     base.join("mimamori")
 }
 
-/// Where the fetched models live.
+/// The environment variable naming a read-only model root (the tablet package sets it).
+pub const MODELS_ENV: &str = "MIMAMORI_MODELS";
+/// Where the tablet package installs the models, verified when it was built.
+pub const INSTALLED_MODELS: &str = "/usr/share/mimamori-models";
+
+/// Where the models live.
 #[derive(Debug, Clone)]
 pub struct ModelPaths {
     pub root: PathBuf,
 }
 
 impl Default for ModelPaths {
+    /// Where models are read from: `$MIMAMORI_MODELS`, else the package's
+    /// [`INSTALLED_MODELS`] when it holds the recognition model, else the cache that
+    /// `fetch-model` fills ([`ModelPaths::cache`]).
     fn default() -> Self {
+        let installed = || {
+            let paths = Self { root: INSTALLED_MODELS.into() };
+            paths.ggml_q8_0().is_file().then_some(paths)
+        };
+        std::env::var_os(MODELS_ENV)
+            .map(|root| Self { root: root.into() })
+            .or_else(installed)
+            .unwrap_or_else(Self::cache)
+    }
+}
+
+impl ModelPaths {
+    /// The writable cache under [`cache_dir`]: where `fetch-model` puts what it fetches.
+    pub fn cache() -> Self {
         Self { root: cache_dir() }
     }
 }

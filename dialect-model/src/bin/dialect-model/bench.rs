@@ -80,7 +80,7 @@ pub(crate) fn bench(tsv: &Path, column: &str, args: &ModelArgs) -> anyhow::Resul
         bail!("no 2–5 s utterances in {}", tsv.display());
     }
     let venv = ensure_faster_whisper()?;
-    let ct2 = ModelPaths::default().ct2_dir();
+    let ct2 = ModelPaths::cache().ct2_dir();
     let ours_idle = run_ours(args, args.threads, &files)?;
     let fw_idle = run_faster_whisper(&venv, &ct2, args.threads, &files)?;
     let load = Load::start();

@@ -260,7 +260,7 @@ fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Cmd::FetchModel { f16 } => {
-            let paths = ModelPaths::default();
+            let paths = ModelPaths::cache();
             model::fetch(&paths, f16, &mut std::io::stderr()).context("fetch-model")?;
             let source = Path::new(dialect_model::reading::IPADIC_SOURCE);
             dialect_model::reading::build(source, &paths.reading_dictionary(), &mut std::io::stderr())
