@@ -71,7 +71,7 @@ fn one_run(rt: &tokio::runtime::Runtime, dir: &Path) -> Duration {
         .unwrap();
     let code = office.create_enrolment_code(Some(resident), Utc::now()).unwrap();
     let db = dir.join("kiosk.sqlite");
-    kiosk::sync::enrol(&url, &code, &db).unwrap();
+    kiosk::sync::enrol(&url.clone().into(), &code, &db).unwrap();
 
     // A month offline: ten events a day.
     let mut store = Store::open(&db).unwrap();

@@ -62,7 +62,7 @@ pub struct Options {
     pub db: PathBuf,
     pub speech: Option<SpeechConfig>,
     /// The office; `None` runs without sync (nothing is lost: the outbox waits).
-    pub server: Option<reqwest::Url>,
+    pub server: Option<crate::sync::Office>,
     pub sync_poll: Duration,
     /// The staff PIN's Argon2id hash (`kiosk set-staff-pin` writes it); `None`:
     /// staff mode stays shut.

@@ -22,6 +22,10 @@ struct Args {
     /// The welfare office's server (e.g. http://127.0.0.1:8080); none = offline only.
     #[arg(long)]
     server: Option<reqwest::Url>,
+    /// CA certificates (PEM) the office's TLS certificate may chain to, besides the
+    /// public web's roots: a town's own CA.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    office_ca: Option<PathBuf>,
     /// Seconds between syncs while online.
     #[arg(long, default_value_t = 30)]
     sync_poll_secs: u64,
@@ -133,8 +137,12 @@ fn main() -> anyhow::Result<()> {
     let clock = move || chrono::Local::now().naive_local() + offset;
     let _clock = kiosk::idle::bind(&window, clock);
 
-    if let (Some(code), Some(server)) = (&args.enrol_code, &args.server) {
-        enrol_once(server, code, &args.db);
+    let office = match (&args.server, &args.office_ca) {
+        (Some(url), Some(ca)) => Some(kiosk::sync::Office::with_ca_file(url.clone(), ca)?),
+        (server, _) => server.clone().map(Into::into),
+    };
+    if let (Some(code), Some(office)) = (&args.enrol_code, &office) {
+        enrol_once(office, code, &args.db);
     }
     let scripted = match &args.scripted_resident {
         Some(script) => scripted_answers(script)?,
@@ -164,7 +172,7 @@ fn main() -> anyhow::Result<()> {
     let options = Options {
         db: args.db.clone(),
         speech,
-        server: args.server.clone(),
+        server: office,
         sync_poll: Duration::from_secs(args.sync_poll_secs.max(1)),
         staff_pin,
         card_trust,
@@ -232,7 +240,7 @@ fn render_screens(care: &'static kiosk::flow::Care, out: &std::path::Path) -> an
 }
 
 /// Enrols the tablet unless it already is; a failure is logged and staff mode can retry.
-fn enrol_once(server: &reqwest::Url, code: &str, db: &std::path::Path) {
+fn enrol_once(server: &kiosk::sync::Office, code: &str, db: &std::path::Path) {
     let enrolled =
         kiosk::store::Store::open(db).ok().and_then(|s| s.device_credentials().ok().flatten()).is_some();
     if enrolled {

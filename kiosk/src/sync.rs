@@ -30,11 +30,39 @@ pub use reqwest::Url;
 
 use crate::store::{Credentials, Store, StoreError};
 
+/// The office a tablet talks to: its base URL, and the CA certificates its TLS
+/// certificate may chain to besides the public web's roots (a town's own CA, given
+/// with `--office-ca`).
+#[derive(Debug, Clone)]
+pub struct Office {
+    pub url: Url,
+    pub ca: Vec<reqwest::Certificate>,
+}
+
+impl From<Url> for Office {
+    fn from(url: Url) -> Office {
+        Office { url, ca: Vec::new() }
+    }
+}
+
+impl Office {
+    /// `url`, also trusting every certificate in the PEM file `ca_file`.
+    pub fn with_ca_file(url: Url, ca_file: &Path) -> Result<Office, SyncError> {
+        let bad = |reason: String| SyncError::OfficeCa { path: ca_file.to_path_buf(), reason };
+        let pem = std::fs::read(ca_file).map_err(|e| bad(e.to_string()))?;
+        let ca = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if ca.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        Ok(Office { url, ca })
+    }
+}
+
 /// How the worker runs.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// The office's base URL.
-    pub server: Url,
+    /// The office.
+    pub server: Office,
     /// The local store's file (the worker opens its own connection).
     pub db: PathBuf,
     /// Time between rounds while online; at most a minute, so campaigns arrive in time.
@@ -73,9 +101,9 @@ impl std::fmt::Debug for BundleSink {
 impl SyncConfig {
     /// The defaults: poll every 30 s, heartbeat every 5 min, 20 s request timeout,
     /// backoff from 1 s to 5 min.
-    pub fn new(server: Url, db: PathBuf) -> SyncConfig {
+    pub fn new(server: impl Into<Office>, db: PathBuf) -> SyncConfig {
         SyncConfig {
-            server,
+            server: server.into(),
             db,
             poll: Duration::from_secs(30),
             heartbeat: Duration::from_secs(300),
@@ -153,12 +181,14 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot use {path} as the office's CA: {reason}")]
+    OfficeCa { path: PathBuf, reason: String },
 }
 
 /// Exchanges a one-time enrolment code for a device token and saves it in the store
 /// at `db`. Blocking: call it from a worker thread, never from the UI thread or inside
 /// a tokio runtime.
-pub fn enrol(server: &Url, code: &str, db: &Path) -> Result<Credentials, SyncError> {
+pub fn enrol(server: &Office, code: &str, db: &Path) -> Result<Credentials, SyncError> {
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SyncError::Runtime)?;
     let version = env!("CARGO_PKG_VERSION");

@@ -190,7 +190,7 @@ fn assert_exactly_once(office: &Office, created: &[wire::EventId]) {
 fn enrolled_store(office: &Office, dir: &Path) -> (Store, PathBuf) {
     let db = dir.join("kiosk.sqlite");
     let (_resident, code) = office.resident_and_code();
-    kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    kiosk::sync::enrol(&office.url().into(), &code, &db).unwrap();
     (Store::open(&db).unwrap(), db)
 }
 
@@ -538,7 +538,7 @@ fn exactly_once_across_restarts_refused_connections_and_lost_acks() {
     let (mut store, db) = enrolled_store(&office, dir.path());
     let proxy = AckEater::start(office.addr);
     let mut config = fast_config(&office, &db);
-    config.server = format!("http://{}/", proxy.addr).parse().unwrap();
+    config.server = format!("http://{}/", proxy.addr).parse::<kiosk::sync::Url>().unwrap().into();
     config.request_timeout = Duration::from_millis(700);
     let (handle, seen) = spawn_worker(config);
     let r = ResidentId(1);
@@ -644,7 +644,7 @@ fn pull_from_a_real_office_applies_roster_settings_campaigns_and_reprompts() {
     let office = Office::start(dir.path());
     let db = dir.path().join("kiosk.sqlite");
     let (resident, code) = office.resident_and_code();
-    kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    kiosk::sync::enrol(&office.url().into(), &code, &db).unwrap();
     let campaign = office
         .store
         .start_campaign(
@@ -709,7 +709,7 @@ fn a_refused_token_means_not_enrolled_and_nothing_is_lost() {
     // Staff enrol the tablet again for the same resident (a new code): her queued
     // check-ins are hers, so the office takes them.
     let code = office.store.create_enrolment_code(Some(backend::store::ResidentId(1)), Utc::now()).unwrap();
-    kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    kiosk::sync::enrol(&office.url().into(), &code, &db).unwrap();
     handle.nudge();
     wait_for("delivery after re-enrolment", Duration::from_secs(10), || store.outbox_len().unwrap() == 0);
     drop(handle);
@@ -733,12 +733,15 @@ fn an_enrolment_asked_again_after_a_lost_answer_gets_the_same_device() {
     let db = dir.path().join("kiosk.sqlite");
     let key = Store::open(&db).unwrap().enrol_key().unwrap();
     assert_eq!(Store::open(&db).unwrap().enrol_key().unwrap(), key, "the key is kept");
-    let first = kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
-    let again = kiosk::sync::enrol(&office.url(), &code, &db).unwrap();
+    let first = kiosk::sync::enrol(&office.url().into(), &code, &db).unwrap();
+    let again = kiosk::sync::enrol(&office.url().into(), &code, &db).unwrap();
     assert_eq!(again.device_id, first.device_id);
     assert_eq!(Store::open(&db).unwrap().device_credentials().unwrap().unwrap().device_id, first.device_id);
     let other = dir.path().join("other.sqlite");
-    assert!(kiosk::sync::enrol(&office.url(), &code, &other).is_err(), "another tablet cannot use the code");
+    assert!(
+        kiosk::sync::enrol(&office.url().into(), &code, &other).is_err(),
+        "another tablet cannot use the code"
+    );
 }
 
 /// Polls `db` read-only (no migration races with the agent creating it) until its
@@ -1067,4 +1070,33 @@ fn a_published_dialect_bundle_is_fetched_checked_and_installed_once() {
     assert_eq!(store.installed_dialect_bundle().unwrap(), Some((2, path)));
     let files: Vec<_> = std::fs::read_dir(&bundles).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(files, ["dialect-bundle-2.txt"], "no part file left behind");
+}
+
+#[test]
+fn an_office_ca_file_that_cannot_be_used_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let url: Url = "https://office.example/".parse().unwrap();
+    let check = |name: &str, contents: Option<&[u8]>, expected: Option<&str>| {
+        let path = dir.path().join(name);
+        if let Some(bytes) = contents {
+            std::fs::write(&path, bytes).unwrap();
+        }
+        match (kiosk::sync::Office::with_ca_file(url.clone(), &path), expected) {
+            (Ok(office), None) => assert_eq!(office.ca.len(), 1, "{name}"),
+            (Err(e), Some(words)) => {
+                let said = e.to_string();
+                assert!(said.contains(words) && said.contains(name), "{name}: {said}");
+            }
+            (other, _) => panic!("{name}: {other:?}"),
+        }
+    };
+    let ca = rcgen::generate_simple_self_signed(vec!["office.lan".into()]).unwrap();
+    check("town-ca.pem", Some(ca.cert.pem().as_bytes()), None);
+    check("missing.pem", None, Some("No such file"));
+    check("empty.pem", Some(b"".as_slice()), Some("no PEM certificate"));
+    check(
+        "garbage.pem",
+        Some(b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".as_slice()),
+        Some(""),
+    );
 }

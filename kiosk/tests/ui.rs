@@ -77,7 +77,7 @@ fn rig(o: RigOptions) -> Rig {
     let options = Options {
         db: db.clone(),
         speech: o.speech,
-        server: o.server,
+        server: o.server.map(Into::into),
         sync_poll: o.sync_poll,
         staff_pin: Some(kiosk::staff_pin::hash("2468").unwrap()),
         card_trust: o.card_trust,
@@ -644,7 +644,7 @@ fn a_help_request_reaches_the_office_at_once_not_at_the_next_poll() {
         server: Some(url.clone()),
         sync_poll: Duration::from_secs(60),
         prepare: Box::new(move |db| {
-            kiosk::sync::enrol(&url, &code, db).unwrap();
+            kiosk::sync::enrol(&url.clone().into(), &code, db).unwrap();
         }),
         ..Default::default()
     });
@@ -865,7 +865,7 @@ fn help_from_the_idle_screen_reaches_the_office_and_who_took_it_on_comes_back() 
         server: Some(url.clone()),
         sync_poll: Duration::from_millis(300),
         prepare: Box::new(move |db| {
-            kiosk::sync::enrol(&url, &code, db).unwrap();
+            kiosk::sync::enrol(&url.clone().into(), &code, db).unwrap();
         }),
         ..Default::default()
     });

@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use xtask::project_root;
 
 mod demo;
+mod package;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -24,6 +25,14 @@ usage: cargo xtask <command>
   fetch-model         fetch, verify and convert the Whisper model (part of setup)
   tidy                check project rules (also part of `test`)
   dist                release binaries for tablets: no -march=native (target/dist/)
+  package [--target aarch64-unknown-linux-gnu] [--deb-revision N]
+                      the Debian packages mimamori-office and mimamori-tablet (with
+                      the models, checked) in target/packages/; the aarch64 build uses
+                      Debian's cross toolchain and is smoke-tested under qemu-user
+  package-test        both packages installed into a fresh Debian root (debootstrap):
+                      the office under its unit's command line, a tablet enrolled, a
+                      check-in on the board, an upgrade with a check-in queued, TLS
+                      through nginx, the tablet's tools with no checkout
   soak [--cycles N] [--fuzz N] [--seed S]
                       fault scenarios with the real kiosk-agent and backend through
                       the fault proxy (default 1000 cycles) plus malformed requests
@@ -43,7 +52,9 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo(&root, &args[1..]),
         Some("tidy") => tidy(&root),
         Some("fetch-model") => fetch_model(&root),
-        Some("dist") => dist(&root),
+        Some("dist") => package::dist(&root),
+        Some("package") => package::package(&root, &args[1..]),
+        Some("package-test") => package::package_test(&root),
         Some("soak") => soak(&root, &args[1..]),
         Some("plan-days") => plan_days(&root, &args[1..]),
         _ => {
@@ -151,62 +162,6 @@ fn tidy(root: &Path) -> anyhow::Result<()> {
 
 fn demo(root: &Path, args: &[String]) -> anyhow::Result<()> {
     demo::run(root, args)
-}
-
-/// The instruction-set baseline of distributed tablet binaries: x86-64-v3 (AVX2, FMA,
-/// F16C), which whisper.cpp needs for usable speed, instead of whatever the build
-/// machine has (ggml's default, `GGML_NATIVE=ON`, would also use AVX-512 here).
-const DIST_GGML_FLAGS: &[(&str, &str)] = &[
-    ("GGML_NATIVE", "OFF"),
-    ("GGML_AVX", "ON"),
-    ("GGML_AVX2", "ON"),
-    ("GGML_FMA", "ON"),
-    ("GGML_F16C", "ON"),
-    ("GGML_AVX512", "OFF"),
-];
-
-fn dist(root: &Path) -> anyhow::Result<()> {
-    let target = root.join("target/dist");
-    let mut cmd = Command::new(cargo());
-    cmd.args(["build", "--release", "--package", "kiosk", "--package", "dialect-model", "--target-dir"])
-        .arg(&target)
-        .current_dir(root);
-    for (k, v) in DIST_GGML_FLAGS {
-        cmd.env(k, v);
-    }
-    eprintln!("xtask: building tablet binaries into {} with {DIST_GGML_FLAGS:?}", target.display());
-    if !cmd.status().context("running cargo build")?.success() {
-        bail!("dist build failed");
-    }
-    // Proof, not trust: no whisper.cpp/ggml function of the shipped speech binary may
-    // touch an AVX-512 register, and the AVX2 baseline must be in use. (Rust crates such
-    // as crc32fast carry AVX-512 paths behind a run-time CPU check; those are portable.)
-    let binary = target.join("release/dialect-model");
-    let out = Command::new("objdump")
-        .args(["-d", "--no-show-raw-insn"])
-        .arg(&binary)
-        .output()
-        .context("running objdump (Debian package binutils)")?;
-    let (mut zmm, mut ymm, mut function) = (Vec::new(), 0usize, String::new());
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")).map(|(_, n)| n) {
-            function = name.to_owned();
-        } else if function.contains("ggml") || function.contains("whisper") {
-            if line.contains("%zmm") {
-                zmm.push(function.clone());
-            }
-            ymm += usize::from(line.contains("%ymm"));
-        }
-    }
-    zmm.dedup();
-    if !zmm.is_empty() {
-        bail!("{} uses AVX-512 in whisper.cpp: {zmm:?}", binary.display());
-    }
-    if ymm == 0 {
-        bail!("{}: whisper.cpp has no AVX2 code; the baseline flags did not apply", binary.display());
-    }
-    eprintln!("xtask: whisper.cpp in {}: no AVX-512, {ymm} AVX2 instructions", binary.display());
-    Ok(())
 }
 
 /// The soak: the end-to-end fault scenarios (tests/tests/e2e/soak.rs) at full size.

@@ -29,6 +29,9 @@ struct Args {
     /// The office's base URL, e.g. http://127.0.0.1:8080/.
     #[arg(long)]
     server: Url,
+    /// CA certificates (PEM) the office's TLS certificate may chain to (a town CA).
+    #[arg(long, value_name = "FILE")]
+    office_ca: Option<PathBuf>,
     /// A one-time enrolment code, used only when the store has no credentials yet.
     #[arg(long)]
     enrol_code: Option<String>,
@@ -84,11 +87,15 @@ fn main() -> anyhow::Result<()> {
         None => store,
     };
 
+    let office = match &args.office_ca {
+        Some(ca) => sync::Office::with_ca_file(args.server.clone(), ca)?,
+        None => args.server.clone().into(),
+    };
     if store.device_credentials()?.is_none() {
         let Some(code) = &args.enrol_code else { bail!("not enrolled and no --enrol-code given") };
         let mut wait = Duration::from_millis(200);
         loop {
-            match sync::enrol(&args.server, code, &args.db) {
+            match sync::enrol(&office, code, &args.db) {
                 Ok(c) => {
                     eprintln!("kiosk-agent: enrolled as device {}", c.device_id);
                     break;
@@ -105,7 +112,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     let status: Arc<Mutex<Option<SyncStatus>>> = Arc::default();
-    let mut config = SyncConfig::new(args.server.clone(), args.db.clone());
+    let mut config = SyncConfig::new(office, args.db.clone());
     config.poll = Duration::from_millis(args.poll_ms.max(1));
     config.heartbeat = Duration::from_secs(60);
     config.request_timeout = Duration::from_millis(args.timeout_ms.max(1));

@@ -45,8 +45,9 @@ pub struct Api {
 }
 
 impl Api {
-    /// `server` is the office's base URL (`https://office.example/`).
-    pub fn new(server: &Url, timeout: Duration, app_version: &str) -> Result<Api, CallError> {
+    /// `office.url` is the office's base URL (`https://office.example/`).
+    pub fn new(office: &super::Office, timeout: Duration, app_version: &str) -> Result<Api, CallError> {
+        let server = &office.url;
         if !secure_enough(server) {
             return Err(CallError::Insecure(format!(
                 "{}://{}",
@@ -54,7 +55,11 @@ impl Api {
                 server.host_str().unwrap_or("")
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        for ca in &office.ca {
+            http = http.add_root_certificate(ca.clone());
+        }
+        let http = http
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(format!("mimamori-kiosk/{app_version}"))
@@ -168,7 +173,7 @@ mod tests {
     fn plain_http_only_to_this_machine() {
         let check = |url: &str, ok: bool| {
             let url: Url = url.parse().unwrap();
-            let made = Api::new(&url, Duration::from_secs(1), "test");
+            let made = Api::new(&url.clone().into(), Duration::from_secs(1), "test");
             assert_eq!(made.is_ok(), ok, "{url}: {made:?}");
             if !ok {
                 assert!(matches!(made, Err(CallError::Insecure(_))));
