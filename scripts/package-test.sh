@@ -17,7 +17,8 @@
 #     package's kiosk-agent enrols over https (trusting the office's certificate with
 #     --office-ca) and sends a check-in; a login over https gets a Secure cookie and
 #     the board shows the resident 確認済み;
-#  5. the office stops, a check-in is queued, the tablet package is upgraded, the
+#  5. the office stops, a check-in is queued, the tablet package is upgraded while the
+#     installed kiosk runs in cage (it leaves while idle, as the unit expects), the
 #     office comes back: the queued check-in arrives once;
 #  6. the tablet's dialect-model transcribes and its kiosk draws every screen from
 #     the installed tree (no checkout exists in the root).
@@ -189,9 +190,26 @@ grep -q 'stopped' "$R.office.log" || fail "the office did not stop cleanly on SI
 agent --create 1 --deadline-s 10 >"$R.agent2.json" 2>>"$R.agent.log" || fail "the tablet could not record a check-in offline"
 queued="$(in_root sqlite3 -readonly /var/lib/mimamori-tablet/agent.sqlite 'SELECT count(*) FROM outbox')"
 [ "$queued" = 1 ] || fail "expected 1 queued check-in, found $queued"
+# The installed kiosk runs as the unit runs it (cage, its user, Wayland; a headless
+# output stands in for the screen) while the package is upgraded under it.
+in_root install -d -o mimamori-kiosk -g mimamori-kiosk -m 0700 /run/kiosk-session
+chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+  XDG_RUNTIME_DIR=/run/kiosk-session MIMAMORI_CACHE=/var/cache/mimamori-tablet \
+  WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 RUST_LOG=info \
+  setpriv --reuid=mimamori-kiosk --regid=mimamori-kiosk --init-groups \
+  cage -d -- kiosk --db /var/lib/mimamori-tablet/kiosk.sqlite --no-voice --exit-after 120 \
+  >"$R.kiosk.log" 2>&1 &
+kiosk_pid=$!
+pids+=("$kiosk_pid")
+for _ in $(seq 1 150); do grep -q 'idle screen shown' "$R.kiosk.log" && break; sleep 0.2; done
+grep -q 'idle screen shown' "$R.kiosk.log" || { tail -20 "$R.kiosk.log" >&2; fail "the installed kiosk did not start in cage"; }
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$upgrade_deb" >>"$R.install.log" 2>&1 \
   || { tail -20 "$R.install.log" >&2; fail "upgrade"; }
 version="$(in_root dpkg-query -W -f '${Version}' mimamori-tablet)"
+upgraded=$SECONDS
+wait "$kiosk_pid" || fail "the running kiosk did not exit cleanly after the upgrade"
+grep -q 'binary was replaced' "$R.kiosk.log" || fail "the running kiosk did not notice the upgrade"
+kiosk_left=$((SECONDS - upgraded))
 queued="$(in_root sqlite3 -readonly /var/lib/mimamori-tablet/agent.sqlite 'SELECT count(*) FROM outbox')"
 [ "$queued" = 1 ] || fail "the upgrade lost the queued check-in ($queued left)"
 start_office
@@ -201,7 +219,7 @@ events="$(in_root runuser -u mimamori-office -- sqlite3 -readonly "$db" "SELECT 
 [ "$events" = "2 2 1,2" ] || fail "the office holds '$events' (events, distinct, seqs), expected '2 2 1,2'"
 queued="$(in_root sqlite3 -readonly /var/lib/mimamori-tablet/agent.sqlite 'SELECT count(*) FROM outbox')"
 [ "$queued" = 0 ] || fail "$queued still queued"
-step "office stopped; a check-in queued; tablet upgraded to $version; office back: 2 events stored, 2 distinct, outbox empty"
+step "office stopped; a check-in queued; tablet upgraded to $version under a running kiosk (it had left while idle ${kiosk_left} s after apt returned, for the unit to start the new one); office back: 2 events stored, 2 distinct, outbox empty"
 
 # 6. The tablet's tools from the installed tree, as its user, with no checkout.
 [ ! -e "$R$here" ] || fail "the checkout is visible inside the root"
