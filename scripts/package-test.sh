@@ -192,8 +192,21 @@ queued="$(in_root sqlite3 -readonly /var/lib/mimamori-tablet/agent.sqlite 'SELEC
 [ "$queued" = 1 ] || fail "expected 1 queued check-in, found $queued"
 # The installed kiosk runs as the unit runs it (cage, its user, Wayland; a headless
 # output stands in for the screen) while the package is upgraded under it.
+# systemd's notify socket is played by a listener on this side, which keeps what the
+# kiosk says (READY=1, WATCHDOG=1).
 in_root install -d -o mimamori-kiosk -g mimamori-kiosk -m 0700 /run/kiosk-session
+python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(4096) + b"\n")
+' "$R/run/kiosk-session/notify" "$R.notify.log" &
+pids+=("$!")
+for _ in $(seq 1 50); do [ -S "$R/run/kiosk-session/notify" ] && break; sleep 0.1; done
 chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+  NOTIFY_SOCKET=/run/kiosk-session/notify WATCHDOG_USEC=30000000 \
   XDG_RUNTIME_DIR=/run/kiosk-session MIMAMORI_CACHE=/var/cache/mimamori-tablet \
   WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 RUST_LOG=info \
   setpriv --reuid=mimamori-kiosk --regid=mimamori-kiosk --init-groups \
@@ -202,7 +215,8 @@ chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
 kiosk_pid=$!
 pids+=("$kiosk_pid")
 for _ in $(seq 1 150); do grep -q 'idle screen shown' "$R.kiosk.log" && break; sleep 0.2; done
-grep -q 'idle screen shown' "$R.kiosk.log" || { tail -20 "$R.kiosk.log" >&2; fail "the installed kiosk did not start in cage"; }
+for _ in $(seq 1 50); do grep -q 'READY=1' "$R.notify.log" 2>/dev/null && break; sleep 0.1; done
+grep -q 'READY=1' "$R.notify.log" || { tail -20 "$R.kiosk.log" >&2; fail "the installed kiosk did not start in cage and say READY=1"; }
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$upgrade_deb" >>"$R.install.log" 2>&1 \
   || { tail -20 "$R.install.log" >&2; fail "upgrade"; }
 version="$(in_root dpkg-query -W -f '${Version}' mimamori-tablet)"

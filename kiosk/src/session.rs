@@ -36,11 +36,13 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Whether the running binary has been replaced on disk (a package upgrade): Linux then
-/// shows `/proc/self/exe` as "… (deleted)". The kiosk exits when idle, and the unit's
-/// `Restart=always` starts the new one, so an upgrade never cuts a resident off.
+/// Whether systemd supervises the kiosk and its binary has been replaced on disk (a
+/// package upgrade): Linux then shows `/proc/self/exe` as "… (deleted)". The kiosk
+/// exits when idle, and the unit's `Restart=always` starts the new one, so an upgrade
+/// never cuts a resident off. Unsupervised (a demo, a test, a desk) nothing would
+/// start it again, so a rebuild under a running kiosk changes nothing.
 pub fn binary_replaced() -> bool {
-    replaced(Path::new("/proc/self/exe"))
+    std::env::var_os("NOTIFY_SOCKET").is_some() && replaced(Path::new("/proc/self/exe"))
 }
 
 fn replaced(exe: &Path) -> bool {
