@@ -14,7 +14,7 @@ if [ -f "$root/.complete" ]; then
 fi
 if [ -e "$root" ]; then
   # A leftover mount would make rm reach the host's /dev: refuse instead.
-  if findmnt -R -n -o TARGET "$root" 2>/dev/null | grep -q .; then
+  if findmnt -rn -o TARGET | grep -q "^$(realpath "$root")/"; then
     say "$root has mounts; unmount them first" >&2
     exit 1
   fi

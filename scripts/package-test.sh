@@ -24,14 +24,25 @@
 #     the installed tree (no checkout exists in the root).
 set -euo pipefail
 say() { printf 'package-test: %s\n' "$*"; }
+# In a mount namespace of its own: the root's /proc, /dev and /dev/pts mounts vanish with
+# this script even when it is killed, so no later `rm -rf target` can reach the host's /dev.
+if [ -z "${PACKAGE_TEST_PRIVATE_MOUNTS:-}" ]; then
+  exec env PACKAGE_TEST_PRIVATE_MOUNTS=1 unshare --mount --propagation private bash "$0" "$@"
+fi
 step_started=$SECONDS
 step() { say "($((SECONDS - step_started)) s) $*"; step_started=$SECONDS; }
 
 pkgdir="$(realpath "${1:?usage: package-test.sh PKGDIR UPGRADEDIR}")"
 upgradedir="$(realpath "${2:?usage: package-test.sh PKGDIR UPGRADEDIR}")"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-base="$here/target/package-root/bookworm"
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+base="$here/target/package-root/$codename"
 bash "$here/scripts/package-root.sh" "$base"
+mounted_under() { findmnt -rn -o TARGET | grep -q "^$1/"; }
+# Roots of earlier runs that were killed (their mounts died with their namespace).
+for old in "$here"/target/package-root/test-*; do
+  if [ -d "$old" ] && ! mounted_under "$(realpath "$old")"; then rm -rf --one-file-system "$old"; fi
+done
 
 R="$(mktemp -d "$here/target/package-root/test-XXXXXX")"
 pids=()
@@ -45,7 +56,7 @@ cleanup() {
   done
   sleep 0.5
   for m in dev/pts dev proc; do umount "$R/$m" 2>/dev/null || umount -l "$R/$m" 2>/dev/null; done
-  if findmnt -R -n -o TARGET "$R" 2>/dev/null | grep -q .; then
+  if mounted_under "$R"; then
     say "mounts left under $R; not removing it" >&2
   elif [ -z "${KEEP_ROOT:-}" ]; then
     rm -rf --one-file-system "$R"

@@ -137,8 +137,16 @@ fn main() -> anyhow::Result<()> {
     let clock = move || chrono::Local::now().naive_local() + offset;
     let _clock = kiosk::idle::bind(&window, clock);
 
+    // A tablet with a setting it cannot use still starts (the unit would otherwise
+    // restart it forever on a blank screen): it says why in the log and works offline,
+    // or without the card reader, and staff see that on the staff page.
     let office = match (&args.server, &args.office_ca) {
-        (Some(url), Some(ca)) => Some(kiosk::sync::Office::with_ca_file(url.clone(), ca)?),
+        (Some(url), Some(ca)) => {
+            Some(kiosk::sync::Office::with_ca_file(url.clone(), ca).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the office CA is unusable: only public CAs are trusted");
+                url.clone().into()
+            }))
+        }
         (server, _) => server.clone().map(Into::into),
     };
     if let (Some(code), Some(office)) = (&args.enrol_code, &office) {
@@ -165,10 +173,11 @@ fn main() -> anyhow::Result<()> {
         };
         SpeechConfig::new(model, audio_in, audio_out)
     });
-    let card_trust = match &args.card_trust {
-        Some(dir) => Some(read_ders(dir)?),
-        None => None,
-    };
+    let card_trust = args.card_trust.as_deref().and_then(|dir| {
+        read_ders(dir)
+            .inspect_err(|e| tracing::error!(error = %format!("{e:#}"), "card trust unusable: the card reader is not used"))
+            .ok()
+    });
     let options = Options {
         db: args.db.clone(),
         speech,

@@ -19,9 +19,11 @@ use crate::{cargo, run, target_dir};
 /// The one cross target the tablets use.
 pub const AARCH64: &str = "aarch64-unknown-linux-gnu";
 
-/// whisper.cpp's CPU features for x86-64 tablets and office servers: AVX2 and FMA
-/// (every x86 tablet of the last decade), never the build machine's own
-/// (`-march=native` would put AVX-512 in a binary that then dies on a tablet).
+/// whisper.cpp's CPU features for x86-64 tablets and office servers: x86-64-v3 (AVX2,
+/// FMA, F16C; Haswell or later), which recognition needs for usable speed, never the
+/// build machine's own (`-march=native` would put AVX-512 in a binary that then dies on
+/// a tablet). Many Atom and Celeron tablets lack AVX2: the tablet package's preinst
+/// refuses them with a clear message rather than a kiosk that crashes at every start.
 const DIST_GGML_FLAGS: &[(&str, &str)] = &[
     ("GGML_NATIVE", "OFF"),
     ("GGML_AVX", "ON"),
@@ -70,6 +72,17 @@ pub fn package(root: &Path, args: &[String]) -> anyhow::Result<()> {
         check_x86_features(&dir.join("release/dialect-model"))?;
     }
     let out = root.join("target/packages");
+    // Only this run's packages for this architecture: the smoke test and the listing
+    // must not pick up an older build.
+    let arch = if target.is_some() { "_arm64." } else { "_amd64." };
+    std::fs::create_dir_all(&out)?;
+    for entry in std::fs::read_dir(&out)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with("mimamori-") && name.contains(arch) {
+            std::fs::remove_file(&path)?;
+        }
+    }
     // Line tables go to a -dbgsym package (backtraces of a field crash), not to tablets.
     for package in ["backend", "kiosk"] {
         let mut cmd = Command::new(cargo());

@@ -124,6 +124,7 @@ impl Default for ModelPaths {
             paths.ggml_q8_0().is_file().then_some(paths)
         };
         std::env::var_os(MODELS_ENV)
+            .filter(|root| !root.is_empty())
             .map(|root| Self { root: root.into() })
             .or_else(installed)
             .unwrap_or_else(Self::cache)

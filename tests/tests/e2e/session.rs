@@ -143,3 +143,16 @@ fn an_upgraded_kiosk_binary_leaves_while_idle_so_the_unit_starts_the_new_one() {
     assert!(replaced.elapsed() < Duration::from_secs(10), "left {:?} after the upgrade", replaced.elapsed());
     assert!(log.contains("binary was replaced"), "{log}");
 }
+
+#[test]
+fn a_setting_the_tablet_cannot_use_is_logged_and_the_kiosk_still_starts() {
+    // Under `Restart=always` an exit here would be a blank screen restarting forever.
+    let args = ["--exit-after", "4", "--server", "http://127.0.0.1:9/", "--office-ca", "/nonexistent/ca.pem"];
+    let mut session = Session::start(&[&args[..], &["--card-trust", "/nonexistent/card-trust"]].concat());
+    session.wait_ready();
+    let status = session.child.wait_timeout(Duration::from_secs(30)).unwrap();
+    let log = session.log();
+    assert!(status.success(), "{status}; log:\n{log}");
+    assert!(log.contains("office CA is unusable") && log.contains("/nonexistent/ca.pem"), "{log}");
+    assert!(log.contains("card trust unusable") && log.contains("/nonexistent/card-trust"), "{log}");
+}
