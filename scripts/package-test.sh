@@ -43,6 +43,10 @@ mounted_under() { findmnt -rn -o TARGET | grep -q "^$1/"; }
 for old in "$here"/target/package-root/test-*; do
   if [ -d "$old" ] && ! mounted_under "$(realpath "$old")"; then rm -rf --one-file-system "$old"; fi
 done
+# And the logs an earlier failed run left for reading.
+for old in "$here"/target/package-root/test-*.*; do
+  if [ -f "$old" ] && [ ! -d "${old%%.*}" ]; then rm -f "$old"; fi
+done
 
 R="$(mktemp -d "$here/target/package-root/test-XXXXXX")"
 pids=()
