@@ -9,7 +9,6 @@ say() { printf 'setup-package: %s\n' "$*"; }
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
 
 CARGO_DEB_VERSION=3.8.0
 
@@ -31,20 +30,8 @@ if [ "${1:-}" = "--arm64" ]; then
   )
 fi
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${#missing[@]} Debian packages: ${missing[*]}"
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  say "installed"
-else
-  say "all ${#PACKAGES[@]} Debian packages present"
-fi
+. "$(dirname "$0")/apt-missing.sh"
+install_missing "${PACKAGES[@]}"
 
 if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
   say "installing cargo-deb $CARGO_DEB_VERSION from crates.io"

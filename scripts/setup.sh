@@ -29,24 +29,10 @@ PACKAGES=(
   python3-venv python3-pip sqlite3 ca-certificates curl
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${#missing[@]} Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # pcscd's post-install may try to start the service; there is no init here and
-  # tests start their own pcscd by PID, so a failing start is not an error.
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  say "installed"
-else
-  say "all ${#PACKAGES[@]} Debian packages present"
-fi
+# pcscd's post-install may try to start the service; there is no init here and tests
+# start their own pcscd by PID, so a failing start is not an error.
+. "$(dirname "$0")/apt-missing.sh"
+install_missing "${PACKAGES[@]}"
 
 # The Open JTalk male voice lives in Debian's contrib section, which a default machine
 # does not enable. Fetch it with a private sources list so the machine's own apt
