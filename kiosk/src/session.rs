@@ -27,10 +27,8 @@ pub fn alive() {
     notify(&[sd_notify::NotifyState::Watchdog]);
 }
 
+/// Without `NOTIFY_SOCKET` (not under systemd) `sd_notify::notify` sends nothing.
 fn notify(state: &[sd_notify::NotifyState<'_>]) {
-    if std::env::var_os("NOTIFY_SOCKET").is_none() {
-        return;
-    }
     if let Err(e) = sd_notify::notify(state) {
         tracing::warn!(error = %e, "cannot notify systemd");
     }

@@ -76,12 +76,8 @@ pub fn package(root: &Path, args: &[String]) -> anyhow::Result<()> {
     // must not pick up an older build.
     let arch = if target.is_some() { "_arm64." } else { "_amd64." };
     std::fs::create_dir_all(&out)?;
-    for entry in std::fs::read_dir(&out)? {
-        let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with("mimamori-") && name.contains(arch) {
-            std::fs::remove_file(&path)?;
-        }
+    for old in packages_in(&out)?.into_iter().filter(|p| file_name(p).contains(arch)) {
+        std::fs::remove_file(old)?;
     }
     // Line tables go to a -dbgsym package (backtraces of a field crash), not to tablets.
     for package in ["backend", "kiosk"] {
@@ -103,21 +99,13 @@ pub fn package(root: &Path, args: &[String]) -> anyhow::Result<()> {
         }
     }
     if target == Some(AARCH64) {
-        let deb = std::fs::read_dir(&out)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                p.to_string_lossy().ends_with("_arm64.deb")
-                    && p.to_string_lossy().contains("mimamori-tablet_")
-            })
+        let deb = packages_in(&out)?
+            .into_iter()
+            .find(|p| file_name(p).starts_with("mimamori-tablet_") && file_name(p).ends_with("_arm64.deb"))
             .context("no arm64 tablet package was made")?;
         smoke_test_arm64(root, &deb)?;
     }
-    let mut made: Vec<_> = std::fs::read_dir(&out)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
-        .collect();
-    made.sort();
-    for deb in made {
+    for deb in packages_in(&out)?.into_iter().filter(|p| p.extension().is_some_and(|e| e == "deb")) {
         let size = deb.metadata()?.len();
         eprintln!("xtask: {} ({:.1} MB)", deb.display(), size as f64 / 1e6);
     }
@@ -131,29 +119,36 @@ pub fn package(root: &Path, args: &[String]) -> anyhow::Result<()> {
 pub fn package_test(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let (packages, upgrade) = (root.join("target/packages"), root.join("target/packages/upgrade"));
-    let debs = |dir: &Path| -> anyhow::Result<Vec<PathBuf>> {
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "deb" || e == "ddeb") {
-                found.push(path);
-            }
-        }
-        Ok(found)
-    };
     std::fs::create_dir_all(&upgrade)?;
-    for old in debs(&packages)?.into_iter().chain(debs(&upgrade)?) {
+    for old in packages_in(&packages)?.into_iter().chain(packages_in(&upgrade)?) {
         std::fs::remove_file(old)?;
     }
     // Revision 2 first, moved aside: the upgrade the test installs over revision 1.
     package(root, &["--deb-revision".into(), "2".into()])?;
-    for deb in debs(&packages)? {
+    for deb in packages_in(&packages)? {
         std::fs::rename(&deb, upgrade.join(deb.file_name().expect("a file")))?;
     }
     package(root, &[])?;
     run(root, "bash", &["scripts/package-test.sh", "target/packages", "target/packages/upgrade"])?;
     eprintln!("xtask: package-test passed in {} s", started.elapsed().as_secs());
     Ok(())
+}
+
+/// The packages (`*.deb`, and `*.ddeb` debug symbols) in `dir`, sorted by name.
+fn packages_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "deb" || e == "ddeb") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// `cargo build --release` of `packages` into `target/dist` (or `target/dist-<target>`:
