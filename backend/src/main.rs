@@ -208,28 +208,28 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = Application::build(config).await.context("starting the server")?;
+    // The handlers are in place before 「listening」 is logged: a SIGTERM that systemd (or
+    // a test) sends the moment the server says it is up must stop it cleanly, not kill it.
+    let stop = stop_signal().context("installing the SIGTERM and Ctrl-C handlers")?;
     tracing::info!(addr = %app.local_addr(), "listening");
-    app.run_until(stop_signal()).await.context("serving")?;
+    app.run_until(stop).await.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// Ctrl-C at a terminal, or SIGTERM from systemd (or `kill`): either stops the server
-/// after the requests in flight.
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            // Without the handler only Ctrl-C stops it cleanly, as before.
-            Err(_) => std::future::pending().await,
+/// after the requests in flight. Both handlers are registered when this is called, not
+/// when the future is first polled.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
+    })
 }
 
 fn user(store: &Store, action: UserAction, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
