@@ -17,6 +17,8 @@ mod devices;
 mod disasters;
 mod events;
 mod household;
+mod medicine;
+pub use medicine::DoseDay;
 mod notifications;
 mod pull_log;
 mod residents;

@@ -90,6 +90,7 @@ struct ScriptFile {
     lines: Lines,
     help: HelpLines,
     snow_watch: SnowLines,
+    medicine: crate::medicine::MedicineLines,
     meanings: BTreeMap<String, String>,
     question: Vec<QuestionFile>,
 }
@@ -209,6 +210,8 @@ pub struct Script {
     pub lines: Lines,
     pub help: HelpLines,
     pub snow_watch: SnowLines,
+    /// The medicine question at the times staff set.
+    pub medicine: crate::medicine::MedicineLines,
     /// Intent key (and `pain_unknown_part`) → what to say it understood.
     pub meanings: BTreeMap<String, String>,
     questions: BTreeMap<QuestionId, Question>,
@@ -274,6 +277,7 @@ impl Script {
             lines: file.lines,
             help: file.help,
             snow_watch: file.snow_watch,
+            medicine: file.medicine,
             meanings: file.meanings,
             questions,
         })
@@ -330,6 +334,7 @@ impl Script {
         .cloned()
         .collect();
         v.extend(h.danger.values().cloned());
+        v.extend(self.medicine.all_lines());
         for q in self.questions.values() {
             if q.id == QuestionId::Confirm {
                 v.extend(self.meanings.values().map(|m| q.say.replace("{meaning}", m)));

@@ -15,12 +15,15 @@
 //!    the resident's [`planner::DayRecord`]s: today's plan, each choice with a reason.
 //! 3. [`score::habit_score`] over the same records for the staff's view.
 //! 4. When the resident goes out to clear snow: [`watch::SnowWatch`].
+//! 5. At the medicine times staff set: [`medicine::next`] says whether to ask, remind
+//!    or record a dose missed.
 //!
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
 //! given, reads no clock, and depends on no UI, SQL, HTTP or audio crate.
 
 pub mod catalogue;
 pub mod dialogue;
+pub mod medicine;
 pub mod planner;
 pub mod record;
 pub mod score;

@@ -1352,3 +1352,133 @@ mod snow_watch {
         }
     }
 }
+
+mod medicine {
+    use super::*;
+    use care::medicine::{self, Action, Dose, DoseDay, Slot};
+    use std::collections::BTreeMap;
+
+    fn doses() -> Vec<Dose> {
+        vec![
+            Dose { slot: Slot::Morning, at: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap() },
+            Dose { slot: Slot::Noon, at: chrono::NaiveTime::from_hms_opt(12, 30, 0).unwrap() },
+        ]
+    }
+
+    /// How the simulated resident answers a medicine question.
+    #[derive(Debug, Clone, Copy)]
+    enum Answers {
+        /// 「はい」 at once.
+        Kept,
+        /// 「まだ」 first, then 「はい」 to the reminder.
+        KeptWhenReminded,
+        /// 「まだ」 both times.
+        NotYet,
+        /// Away: nothing is heard.
+        Silent,
+    }
+
+    /// A day run minute by minute from 06:00 to 23:59 as the kiosk's tick runs it;
+    /// returns each slot's record and how many times each slot was asked.
+    fn day(
+        day: NaiveDate,
+        answers: Answers,
+        busy_until: Option<&str>,
+    ) -> BTreeMap<Slot, (Option<bool>, usize)> {
+        let mut state: BTreeMap<Slot, DoseDay> = BTreeMap::new();
+        let mut now = day.and_hms_opt(6, 0, 0).unwrap();
+        let end = day.and_hms_opt(23, 59, 0).unwrap();
+        while now <= end {
+            let busy = busy_until.is_some_and(|b| now < at(&format!("{day} {b}")));
+            if !busy {
+                let snapshot = state.clone();
+                if let Some(action) =
+                    medicine::next(&doses(), |s| snapshot.get(&s).cloned().unwrap_or_default(), now)
+                {
+                    let d = state.entry(action.slot()).or_default();
+                    match action {
+                        Action::Missed(_) => d.kept = Some(false),
+                        Action::Ask(_) | Action::Remind(_) => {
+                            d.asked.push(now);
+                            let reminder = matches!(action, Action::Remind(_));
+                            let taken = match answers {
+                                Answers::Kept => Some(true),
+                                Answers::KeptWhenReminded => Some(reminder),
+                                Answers::NotYet => Some(false),
+                                Answers::Silent => None,
+                            };
+                            if let Some(taken) = taken {
+                                d.kept = medicine::answered(taken, reminder);
+                            }
+                        }
+                    }
+                }
+            }
+            now += chrono::TimeDelta::minutes(1);
+        }
+        doses()
+            .iter()
+            .map(|d| (d.slot, state.get(&d.slot).map_or((None, 0), |s| (s.kept, s.asked.len()))))
+            .collect()
+    }
+
+    fn check(answers: Answers, busy_until: Option<&str>, expected: (Option<bool>, usize)) {
+        // Two weeks: every day behaves the same, so nothing carries over a midnight.
+        for n in 0..14 {
+            let d = date("2026-12-01") + chrono::TimeDelta::days(n);
+            let got = day(d, answers, busy_until);
+            for (slot, record) in got {
+                assert_eq!(record, expected, "{answers:?} busy until {busy_until:?}: {slot:?} on {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dose_is_asked_at_its_time_reminded_once_and_recorded_once() {
+        check(Answers::Kept, None, (Some(true), 1));
+        check(Answers::KeptWhenReminded, None, (Some(true), 2));
+        check(Answers::NotYet, None, (Some(false), 2));
+        check(Answers::Silent, None, (Some(false), 2));
+        // Busy at the time (a check-in on screen): asked late, still within two hours.
+        check(Answers::Kept, Some("09:30"), (Some(true), 1));
+        // Off all morning and past noon's two hours: nothing recorded, nothing asked.
+        check(Answers::Kept, Some("14:31"), (None, 0));
+    }
+
+    #[test]
+    fn the_first_ask_comes_at_the_time_and_the_reminder_thirty_minutes_later() {
+        let noon = Dose { slot: Slot::Noon, at: chrono::NaiveTime::from_hms_opt(12, 30, 0).unwrap() };
+        let none = |_| DoseDay::default();
+        assert_eq!(medicine::next(&[noon], none, at("2026-12-01 12:29")), None);
+        assert_eq!(medicine::next(&[noon], none, at("2026-12-01 12:30")), Some(Action::Ask(Slot::Noon)));
+        assert_eq!(medicine::next(&[noon], none, at("2026-12-01 14:29")), Some(Action::Ask(Slot::Noon)));
+        assert_eq!(medicine::next(&[noon], none, at("2026-12-01 14:30")), None);
+        let once = |_| DoseDay { asked: vec![at("2026-12-01 12:30")], kept: None };
+        assert_eq!(medicine::next(&[noon], once, at("2026-12-01 12:59")), None);
+        assert_eq!(medicine::next(&[noon], once, at("2026-12-01 13:00")), Some(Action::Remind(Slot::Noon)));
+        let twice = |_| DoseDay { asked: vec![at("2026-12-01 12:30"), at("2026-12-01 13:00")], kept: None };
+        assert_eq!(medicine::next(&[noon], twice, at("2026-12-01 13:29")), None);
+        assert_eq!(medicine::next(&[noon], twice, at("2026-12-01 13:30")), Some(Action::Missed(Slot::Noon)));
+        let kept = |_| DoseDay { asked: vec![at("2026-12-01 12:30")], kept: Some(true) };
+        assert_eq!(medicine::next(&[noon], kept, at("2026-12-01 13:30")), None);
+    }
+
+    #[test]
+    fn the_questions_name_the_slot_and_the_resident_and_stay_short() {
+        let s = script();
+        assert_eq!(
+            s.medicine.question(Action::Ask(Slot::Noon), "佐々木"),
+            "佐々木さん、お昼のお薬、飲みましたか？"
+        );
+        assert_eq!(
+            s.medicine.question(Action::Remind(Slot::Bedtime), ""),
+            "寝る前のお薬は、もう飲みましたか？"
+        );
+        assert_eq!(s.medicine.buttons.len(), 2);
+        assert!(s.medicine.buttons.iter().map(|b| b.intent).eq([Intent::Yes, Intent::No]));
+        for line in s.medicine.all_lines() {
+            assert!(s.all_lines().contains(&line), "{line} is checked with the others");
+            assert!(speech::morae(&line) <= 40, "{line}");
+        }
+    }
+}

@@ -453,6 +453,9 @@ impl App {
                 })
                 .collect();
             r(Report::Flow(Input::Schedule(due)));
+            if let Ok(medicine) = store.medicine_today(now.date()) {
+                r(Report::Flow(Input::Medicine(medicine)));
+            }
         });
     }
 
@@ -611,6 +614,12 @@ impl App {
                 Record::Asked { residents, at } => {
                     let ids: Vec<ResidentId> = residents.iter().map(|r| ResidentId(*r)).collect();
                     store.record_asks(&ids, *at)
+                }
+                Record::MedicineAsked { resident, slot, at } => {
+                    store.record_medicine_ask(ResidentId(*resident), *slot, *at)
+                }
+                Record::Medicine { resident, day, slot, kept } => {
+                    store.record_medicine(ResidentId(*resident), *day, *slot, *kept, now).map(drop)
                 }
                 Record::CardLink { resident, identity_hex } => {
                     store.record_card_link_request(ResidentId(*resident), identity_hex, now).map(drop)

@@ -23,6 +23,7 @@ mod checkin;
 mod exercise;
 pub mod guide;
 mod help;
+mod medicine;
 pub mod pinpad;
 mod safety;
 mod schedule;
@@ -190,6 +191,8 @@ pub enum Input {
     WatchResumed(Resident, NaiveDateTime, NaiveDateTime),
     /// The household's check-in schedules (read every minute).
     Schedule(Vec<Due>),
+    /// The household's medicine times and today's doses (read every minute).
+    Medicine(Vec<crate::store::MedicineToday>),
     Staff(StaffInput),
     /// The result of a strong sign-in (PIN, and the card's signature) for a card link
     /// or a PIN sign-in: tries left on failure.
@@ -278,6 +281,19 @@ pub enum Record {
     Asked {
         residents: Vec<i64>,
         at: NaiveDateTime,
+    },
+    /// The tablet asked about a dose (local only: a restart does not ask again).
+    MedicineAsked {
+        resident: i64,
+        slot: care::medicine::Slot,
+        at: NaiveDateTime,
+    },
+    /// A dose kept or missed: to the office.
+    Medicine {
+        resident: i64,
+        day: chrono::NaiveDate,
+        slot: care::medicine::Slot,
+        kept: bool,
     },
 }
 
@@ -472,6 +488,13 @@ pub struct Flow<'c> {
     /// The household's check-in schedules, and when the tablet asked whom today.
     due: Vec<Due>,
     asked: Vec<(i64, NaiveDateTime)>,
+    /// The household's medicine times and doses as last read, and what the controller
+    /// asked and recorded since (merged until the next read).
+    medicine: Vec<crate::store::MedicineToday>,
+    medicine_asked: Vec<(i64, care::medicine::Slot, NaiveDateTime)>,
+    medicine_kept: Vec<(i64, care::medicine::Slot, chrono::NaiveDate, bool)>,
+    /// The medicine question on screen.
+    dose: Option<medicine::DoseAsk>,
     /// The tablet is starting a check-in by itself: the household is being looked up.
     starting: bool,
     /// Since when the shown question has waited for an answer (any input or new turn
@@ -508,6 +531,10 @@ impl<'c> Flow<'c> {
             help_wanted: false,
             due: vec![],
             asked: vec![],
+            medicine: vec![],
+            medicine_asked: vec![],
+            medicine_kept: vec![],
+            dose: None,
             starting: false,
             answer_since: None,
             staff: Staff::new(),
@@ -608,6 +635,7 @@ impl<'c> Flow<'c> {
             Input::WatchResumed(resident, started, armed) => self.resume_watch(resident, started, armed),
             Input::CloseHelp => self.close_help(&mut fx),
             Input::Schedule(due) => self.due = due,
+            Input::Medicine(m) => self.medicine = m,
             Input::Staff(StaffInput::LinkCard) if self.screen == Screen::Staff => self.start_linking(&mut fx),
             Input::Staff(s) => {
                 if s == StaffInput::Enter {
@@ -638,12 +666,18 @@ impl<'c> Flow<'c> {
     }
 
     fn show(&mut self, screen: Screen) {
+        if screen != Screen::Checkin {
+            // The medicine question lives on the question screen only: a campaign, the
+            // help button or staff mode taking the screen ends it (the reminder follows).
+            self.dose = None;
+        }
         self.screen = screen;
         self.view.screen = Some(screen);
     }
 
     fn go_idle(&mut self, fx: &mut Vec<Effect>) {
         fx.push(Effect::StopListening);
+        self.dose = None;
         self.show(Screen::Idle);
         self.resident = None;
         self.dialogue = None;
@@ -1049,6 +1083,64 @@ mod tests {
         again.reprompt = true;
         flow.handle(Input::Schedule(vec![again]));
         assert!(asks(&mut flow, "11:00:00"));
+    }
+
+    fn noon_medicine() -> crate::store::MedicineToday {
+        crate::store::MedicineToday {
+            resident: 3,
+            name: "山田".into(),
+            doses: vec![care::medicine::Dose {
+                slot: care::medicine::Slot::Noon,
+                at: "12:30:00".parse().unwrap(),
+            }],
+            days: vec![],
+        }
+    }
+
+    /// A check-in due comes first; the medicine question waits for the next quiet
+    /// moment, and is asked by name.
+    #[test]
+    fn a_due_check_in_comes_before_the_medicine_question() {
+        let mut flow = Flow::new(care(), "2026-12-14T12:00:00".parse().unwrap());
+        flow.handle(Input::Schedule(vec![due(Some(("12:30", "13:00")))]));
+        flow.handle(Input::Medicine(vec![noon_medicine()]));
+        assert!(asks(&mut flow, "12:30:00"), "the check-in first");
+        assert_eq!(flow.screen(), Screen::Idle, "who is there is being looked up");
+        unanswered(&mut flow);
+        let fx = flow.handle(Input::Tick("2026-12-14T12:30:05".parse().unwrap()));
+        assert!(fx.iter().any(|e| matches!(e, Effect::Record(Record::MedicineAsked { .. }))), "{fx:?}");
+        assert_eq!(flow.view().checkin.caption, "山田さん、お昼のお薬、飲みましたか？");
+    }
+
+    /// A danger said instead of an answer goes to the help flow with its own
+    /// confirmation, for the resident asked; nothing is recorded about the dose.
+    #[test]
+    fn a_danger_said_to_the_medicine_question_goes_to_the_help_flow() {
+        let mut flow = Flow::new(care(), "2026-12-14T12:00:00".parse().unwrap());
+        flow.handle(Input::Medicine(vec![noon_medicine()]));
+        flow.handle(Input::Tick("2026-12-14T12:30:00".parse().unwrap()));
+        assert_eq!(flow.screen(), Screen::Checkin);
+        let fire = Understanding {
+            intent: Intent::Emergency,
+            body_part: None,
+            confidence: 0.9,
+            critical: true,
+            danger: Some(care::understanding::Danger::Fire),
+        };
+        let fx = flow.handle(Input::Heard(fire));
+        assert_eq!(flow.step, Step::HelpConfirm, "{fx:?}");
+        assert!(flow.view().checkin.caption.contains("火事"), "{}", flow.view().checkin.caption);
+        assert_eq!(flow.resident().map(|r| r.id), Some(3));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Record(Record::Medicine { .. }))), "{fx:?}");
+        // Silence at the confirmation raises the alert, as in the check-in.
+        let fx = flow.handle(Input::Silence);
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::Record(Record::Care { event: CareEvent::HelpAlert { .. }, .. })
+            )),
+            "{fx:?}"
+        );
     }
 
     /// The tablet's ask comes to nothing: three silences and back to idle.

@@ -78,7 +78,8 @@ pub fn capture_all(
         // Her contacts, as the office sends them, for the help screen.
         let settings = wire::ResidentSettingsBody {
             resident_id: 1,
-            checkin_window: ["07:00".into(), "10:00".into()],
+            // Her check-in comes in the evening: the morning's shots start by hand.
+            checkin_window: ["19:00".into(), "21:00".into()],
             grace_minutes: 60,
             contraindications: vec![],
             pauses: vec![],
@@ -95,6 +96,10 @@ pub fn capture_all(
                 },
             ],
             pin_sign_in: false,
+            medicine: vec![wire::MedicineTime {
+                slot: wire::Name::Known(wire::vocab::MedicineSlot::Morning),
+                at: "07:00".into(),
+            }],
         };
         let item = wire::PullItem {
             cursor: 1,
@@ -140,6 +145,16 @@ pub fn capture_all(
     // light and its words are on the check-in screens.
     app.input(Input::Hearing(true));
     shoot("idle");
+    // Her morning medicine time has come: the question, with はい／まだ.
+    app.tick("2026-12-14T07:05:00".parse().expect("literal"));
+    pump(&app);
+    app.tick("2026-12-14T07:05:01".parse().expect("literal"));
+    pump(&app);
+    shoot("medicine-question");
+    app.input(Input::Answer(0));
+    pump(&app);
+    app.input(Input::SpeechDone);
+    pump(&app);
     app.input(Input::CardReading);
     shoot("signin-reading");
     app.input(Input::SignIn(SignInInput::Cancel));

@@ -20,6 +20,8 @@ mod downstream;
 mod events;
 mod help;
 mod history;
+mod medicine;
+pub use medicine::MedicineToday;
 mod outbox;
 mod record;
 pub use record::Progress;

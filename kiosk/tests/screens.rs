@@ -137,8 +137,16 @@ fn every_screen_meets_the_accessibility_numbers() {
     .unwrap();
     println!("{}", report.join("\n"));
     assert!(shots.len() >= 15, "every screen is rendered");
-    for name in ["idle", "checkin-question", "exercise-guide", "score", "safety", "staff-menu", "signin-pin"]
-    {
+    for name in [
+        "idle",
+        "medicine-question",
+        "checkin-question",
+        "exercise-guide",
+        "score",
+        "safety",
+        "staff-menu",
+        "signin-pin",
+    ] {
         let shot = shots.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} rendered"));
         let distinct: std::collections::HashSet<&[u8]> = shot.rgb.chunks(3).collect();
         assert!(distinct.len() > 20, "{name} is drawn, not blank");

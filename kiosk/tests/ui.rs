@@ -804,6 +804,7 @@ fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
                 pauses: vec![],
                 emergency_contacts: vec![],
                 pin_sign_in: true,
+                medicine: vec![],
             };
             let item = wire::PullItem {
                 cursor: 1,
@@ -1077,6 +1078,10 @@ fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
 /// The office's settings for resident 1, as a pull would apply them: her window and
 /// one emergency contact.
 fn office_settings(store: &mut Store, window: [&str; 2]) {
+    office_settings_with(store, window, vec![]);
+}
+
+fn office_settings_with(store: &mut Store, window: [&str; 2], medicine: Vec<wire::MedicineTime>) {
     let settings = wire::ResidentSettingsBody {
         resident_id: 1,
         checkin_window: window.map(str::to_owned),
@@ -1089,6 +1094,7 @@ fn office_settings(store: &mut Store, window: [&str; 2]) {
             phone: "090-1234-5678".into(),
         }],
         pin_sign_in: false,
+        medicine,
     };
     let item = wire::PullItem {
         cursor: 1,
@@ -1132,4 +1138,83 @@ fn the_kiosk_greets_and_asks_when_her_window_opens() {
         rig.settle();
         assert_ne!(rig.app.screen(), Screen::Checkin, "asked again at {t} after answering");
     }
+}
+
+/// At her noon medicine time the running kiosk asks by name on the question screen
+/// with はい／まだ; 「まだ」 brings one reminder thirty minutes later, and 「まだ」
+/// again records the dose missed, once, for the office; the evening dose she keeps is
+/// recorded kept; a restart asks nothing twice.
+#[test]
+fn medicine_is_asked_at_its_time_reminded_once_and_recorded_once() {
+    let times = vec![
+        wire::MedicineTime { slot: wire::Name::Known(wire::vocab::MedicineSlot::Noon), at: "12:30".into() },
+        wire::MedicineTime {
+            slot: wire::Name::Known(wire::vocab::MedicineSlot::Evening),
+            at: "18:00".into(),
+        },
+    ];
+    let rig = rig(RigOptions {
+        prepare: Box::new(move |db| {
+            office_settings_with(&mut Store::open(db).unwrap(), ["23:00", "23:30"], times)
+        }),
+        ..Default::default()
+    });
+    let at = |t: &str| -> chrono::NaiveDateTime { format!("2026-12-14T{t}").parse().unwrap() };
+    // The store is read at each new minute and its answer arrives after that tick: a
+    // second tick a second later acts on it.
+    let tick = |rig: &Rig, t: &str| {
+        rig.app.tick(at(t));
+        rig.settle();
+        rig.app.tick(at(t) + chrono::Duration::seconds(1));
+        rig.settle();
+    };
+    let doses = |rig: &Rig| -> Vec<(String, bool)> {
+        rig.outbox()
+            .into_iter()
+            .filter_map(|e| match e.event() {
+                Ok(wire::Event::Medicine(b)) => Some((b.slot.to_string(), b.taken)),
+                _ => None,
+            })
+            .collect()
+    };
+    for t in ["12:28:00", "12:29:00"] {
+        tick(&rig, t);
+        assert_eq!(rig.app.screen(), Screen::Idle, "{t}");
+    }
+    tick(&rig, "12:30:00");
+    rig.pump_until("the medicine question", Duration::from_secs(5), |r| r.app.screen() == Screen::Checkin);
+    assert_eq!(rig.caption(), "山田さん、お昼のお薬、飲みましたか？");
+    assert_eq!(rig.buttons(), ["はい", "まだ"]);
+    rig.press("まだ");
+    assert!(rig.caption().contains("あとで"), "{}", rig.caption());
+    rig.pump_until("idle after not yet", Duration::from_secs(10), |r| r.app.screen() == Screen::Idle);
+    assert!(doses(&rig).is_empty(), "not yet is not a record");
+
+    // A restart between the ask and the reminder asks nothing before its time.
+    let rig = restarted(rig, None);
+    for t in ["12:31:00", "12:45:00", "12:59:00"] {
+        tick(&rig, t);
+        assert_eq!(rig.app.screen(), Screen::Idle, "{t}");
+    }
+    tick(&rig, "13:00:00");
+    rig.pump_until("the reminder", Duration::from_secs(5), |r| r.app.screen() == Screen::Checkin);
+    assert_eq!(rig.caption(), "山田さん、お昼のお薬は、もう飲みましたか？");
+    rig.press("まだ");
+    rig.pump_until("idle after the reminder", Duration::from_secs(10), |r| r.app.screen() == Screen::Idle);
+    assert_eq!(doses(&rig), [("noon".to_owned(), false)]);
+    for t in ["13:30:00", "14:00:00", "17:59:00"] {
+        tick(&rig, t);
+        assert_eq!(rig.app.screen(), Screen::Idle, "nothing more about noon at {t}");
+    }
+    tick(&rig, "18:00:00");
+    rig.pump_until("the evening question", Duration::from_secs(5), |r| r.app.screen() == Screen::Checkin);
+    rig.press("はい");
+    rig.pump_until("idle after yes", Duration::from_secs(10), |r| r.app.screen() == Screen::Idle);
+    assert_eq!(doses(&rig), [("noon".to_owned(), false), ("evening".to_owned(), true)]);
+    let rig = restarted(rig, None);
+    for t in ["18:30:00", "19:00:00", "19:30:00"] {
+        tick(&rig, t);
+        assert_eq!(rig.app.screen(), Screen::Idle, "{t}");
+    }
+    assert_eq!(doses(&rig).len(), 2, "each dose recorded once");
 }

@@ -316,6 +316,20 @@ vocabulary!(
         /// The check-in said unwell, pain, a bad night or no appetite: someone should
         /// look today, though the resident did not call for help.
         HealthConcern = "health_concern" / "体調の確認が必要",
+        /// A medicine time went untaken (「まだ」 after the reminder, or no answer) on two
+        /// days in a row.
+        MedicineMissed = "medicine_missed" / "お薬の飲み忘れが続いている",
+    }
+);
+
+vocabulary!(
+    /// A medicine time of the day, as staff set it and the tablet says it (「お昼のお薬」).
+    /// Nothing about which medicine is ever named: only when.
+    MedicineSlot("MedicineSlot") {
+        Morning = "morning" / "朝",
+        Noon = "noon" / "昼",
+        Evening = "evening" / "夜",
+        Bedtime = "bedtime" / "寝る前",
     }
 );
 
@@ -356,6 +370,7 @@ mod tests {
         check::<Outcome>();
         check::<Contraindication>();
         check::<AlertKind>();
+        check::<MedicineSlot>();
     }
 
     #[test]

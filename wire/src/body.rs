@@ -236,6 +236,25 @@ impl EventBody for MisunderstandingBody {
     const KIND: EventKind = EventKind::Misunderstanding;
 }
 
+/// The body of an [`EventKind::Medicine`] event: whether a medicine time was kept.
+/// Which medicine is never said (the tablet does not know it): only the time of day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicineBody {
+    /// Whose medicine, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
+    /// The tablet's local day of the medicine time.
+    pub day: NaiveDate,
+    pub slot: Name<vocab::MedicineSlot>,
+    /// 「はい」 to the question or its reminder; `false`: 「まだ」 or nothing after the
+    /// reminder.
+    pub taken: bool,
+}
+
+impl EventBody for MedicineBody {
+    const KIND: EventKind = EventKind::Medicine;
+}
+
 /// An envelope's body, read by its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -248,6 +267,7 @@ pub enum Event {
     SnowWatchAlert(SnowWatchAlertBody),
     CardLinkRequested(CardLinkBody),
     Misunderstanding(MisunderstandingBody),
+    Medicine(MedicineBody),
     /// A kind from a newer tablet: stored and acknowledged, never acted on.
     Unknown,
 }
@@ -304,6 +324,7 @@ impl EventEnvelope {
             EventKind::SnowWatchAlert => Event::SnowWatchAlert(self.decode()?),
             EventKind::CardLinkRequested => Event::CardLinkRequested(self.decode()?),
             EventKind::Misunderstanding => Event::Misunderstanding(self.decode()?),
+            EventKind::Medicine => Event::Medicine(self.decode()?),
             EventKind::Unknown => Event::Unknown,
         })
     }
@@ -322,6 +343,7 @@ macro_rules! each_body {
             Event::SnowWatchAlert($b) => $f,
             Event::CardLinkRequested($b) => $f,
             Event::Misunderstanding($b) => $f,
+            Event::Medicine($b) => $f,
             Event::Unknown => $u,
         }
     };
@@ -367,6 +389,7 @@ impl Event {
             Event::SnowWatchAlert(b) => Some(b.resident_id),
             Event::SafetyAnswer(b) => b.resident_id,
             Event::CardLinkRequested(b) => b.resident_id,
+            Event::Medicine(b) => b.resident_id,
             Event::Misunderstanding(_) | Event::Unknown => None,
         };
         // Bodies default a missing id to 0; the office's ids start at 1.

@@ -40,12 +40,14 @@ pub enum EventKind {
     CardLinkRequested,
     /// The tablet misunderstood an answer (see [`crate::MisunderstandingBody`]).
     Misunderstanding,
+    /// A medicine time kept or missed (see [`crate::MedicineBody`]).
+    Medicine,
     #[serde(other)]
     Unknown,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::CheckIn,
         EventKind::HelpRequest,
         EventKind::ExerciseDone,
@@ -55,6 +57,7 @@ impl EventKind {
         EventKind::SnowWatchAlert,
         EventKind::CardLinkRequested,
         EventKind::Misunderstanding,
+        EventKind::Medicine,
         EventKind::Unknown,
     ];
 
@@ -70,6 +73,7 @@ impl EventKind {
             EventKind::SnowWatchAlert => "snow_watch_alert",
             EventKind::CardLinkRequested => "card_link_requested",
             EventKind::Misunderstanding => "misunderstanding",
+            EventKind::Medicine => "medicine",
             EventKind::Unknown => "unknown",
         }
     }

@@ -195,6 +195,18 @@ pub struct ResidentSettingsBody {
     /// challenge (staff chose it for this resident); a touch start then asks for the card.
     #[serde(default)]
     pub pin_sign_in: bool,
+    /// When the tablet asks about medicine (「お昼のお薬、飲みましたか？」): the times of
+    /// day only, never which medicine.
+    #[serde(default)]
+    pub medicine: Vec<MedicineTime>,
+}
+
+/// One medicine time staff set for a resident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicineTime {
+    pub slot: crate::Name<vocab::MedicineSlot>,
+    /// Local `"HH:MM"`.
+    pub at: String,
 }
 
 impl PullBody for ResidentSettingsBody {

@@ -49,6 +49,11 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
             (None, None) => Effect::Record,
             _ => return Err("habit_score is 0 to 100 and active_days 0 to 7, both or neither".to_owned()),
         },
+        wire::Event::Medicine(body) => match body.slot.known() {
+            Some(slot) => Effect::Medicine { day: body.day, slot, taken: body.taken },
+            // A slot from a newer tablet: kept for the timeline.
+            None => Effect::Record,
+        },
         wire::Event::Unknown => Effect::Record,
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.

@@ -132,7 +132,27 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         roster_consent: form.get("roster_consent").is_some_and(|v| v == "on"),
         roster_consent_recorded: None,
         pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
+        medicine: read_medicine(form)?,
     })
+}
+
+/// The medicine times (`med_{slot}`, each `HH:MM` or empty): times of day only, the
+/// form has no field for which medicine.
+fn read_medicine(form: &FormMap) -> Result<Vec<(vocab::MedicineSlot, NaiveTime)>, PageError> {
+    if form.keys().filter_map(|k| k.strip_prefix("med_")).any(|n| n.parse::<vocab::MedicineSlot>().is_err()) {
+        return Err(bad("お薬の時間は、朝・昼・夜・寝る前の欄に入れてください。"));
+    }
+    let mut times = Vec::new();
+    for &slot in vocab::MedicineSlot::ALL {
+        let Some(v) = form.get(&format!("med_{}", slot.key())).map(|v| v.trim()).filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        let at = NaiveTime::parse_from_str(v, "%H:%M")
+            .map_err(|_| bad("お薬の時間は 08:00 の形で入れてください。"))?;
+        times.push((slot, at));
+    }
+    Ok(times)
 }
 
 fn phone_ok(phone: &str) -> bool {
@@ -188,6 +208,14 @@ struct ProfileFields {
     consent_recorded: Option<String>,
     contacts: Vec<ContactFields>,
     pin_sign_in: bool,
+    medicine: Vec<MedicineField>,
+}
+
+/// One medicine time on the form (`med_{slot}`).
+struct MedicineField {
+    name: String,
+    label: &'static str,
+    value: String,
 }
 
 impl ProfileFields {
@@ -247,6 +275,19 @@ impl ProfileFields {
                 })
                 .collect(),
             pin_sign_in: p.pin_sign_in,
+            medicine: vocab::MedicineSlot::ALL
+                .iter()
+                .map(|&slot| MedicineField {
+                    name: format!("med_{}", slot.key()),
+                    label: slot.label(),
+                    value: p
+                        .medicine
+                        .iter()
+                        .find(|(s, _)| *s == slot)
+                        .map(|(_, at)| at.format("%H:%M").to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
         }
     }
 }
@@ -309,6 +350,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         roster_consent: false,
         roster_consent_recorded: None,
         pin_sign_in: false,
+        medicine: vec![],
     };
     render(&NewPage {
         chrome: session.chrome("住民の登録", "/residents/new"),

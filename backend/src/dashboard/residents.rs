@@ -138,6 +138,7 @@ fn kind_label(kind: &str) -> &str {
         "snow_watch_alert" => "雪かき見守りの警告",
         "card_link_requested" => "カード登録の申請",
         "misunderstanding" => "聞き取り違い",
+        "medicine" => "お薬",
         other => other,
     }
 }
@@ -240,7 +241,7 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (today, timeline, history, record, weeks, progress, checkins, logins) =
+    let (today, timeline, history, record, weeks, progress, checkins, logins, doses) =
         blocking(&state.store, move |s| {
             s.audit(user, "view", Some(resident), now)?;
             Ok((
@@ -252,6 +253,7 @@ pub(super) async fn show(
                 s.exercise_progress(resident)?,
                 s.checkins(resident, EVENTS)?,
                 s.users(now)?.into_iter().map(|u| (u.user.0, u.login)).collect::<HashMap<i64, String>>(),
+                s.medicine_days(resident, local_day(now), MEDICINE_DAYS)?,
             ))
         })
         .await?;
@@ -278,6 +280,7 @@ pub(super) async fn show(
         profile: ProfileView::of(&record, now),
         editable: session.user.role != Role::Minsei,
         habit: progress.map(|(score, days, at)| (score, days, time(at))),
+        medicine: MedicineTable::of(&record.profile.medicine, &doses),
         chart: Chart::of(&weeks),
         timeline: timeline
             .into_iter()
@@ -342,4 +345,38 @@ struct ResidentPage {
     /// (received, device time, what)
     timeline: Vec<[String; 3]>,
     history: Vec<HistoryLine>,
+    medicine: MedicineTable,
+}
+
+/// How many days of medicine the resident page shows.
+const MEDICINE_DAYS: u32 = 14;
+
+/// The resident page's medicine table: a column per time staff set, a row per day.
+struct MedicineTable {
+    /// (slot label, `HH:MM`)
+    times: Vec<(&'static str, String)>,
+    /// (day, a cell per time: 「飲んだ」, 「飲み忘れ」 or 「－」)
+    days: Vec<(String, Vec<&'static str>)>,
+}
+
+impl MedicineTable {
+    fn of(times: &[(vocab::MedicineSlot, chrono::NaiveTime)], days: &[crate::store::DoseDay]) -> Self {
+        MedicineTable {
+            times: times.iter().map(|(s, at)| (s.label(), at.format("%H:%M").to_string())).collect(),
+            days: days
+                .iter()
+                .map(|d| {
+                    let cells = times
+                        .iter()
+                        .map(|(slot, _)| match d.doses.iter().find(|(s, _)| s == slot) {
+                            Some((_, true)) => "飲んだ",
+                            Some((_, false)) => "飲み忘れ",
+                            None => "－",
+                        })
+                        .collect();
+                    (d.day.format("%m/%d").to_string(), cells)
+                })
+                .collect(),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Events from tablets: stored once by UUID, acknowledged one by one, applied to
 //! statuses, alerts and campaign answers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{ErrorCode, OptionalExtension as _, Transaction, params};
 
 use super::corrections::{MisunderstandingNote, record_misunderstanding_tx};
@@ -50,6 +50,13 @@ pub enum Effect {
     CardLinkRequest(CardIdentity),
     /// The tablet misunderstood an answer: listed for staff to correct.
     Misunderstanding(MisunderstandingNote),
+    /// A medicine time kept or missed on the tablet's day: a second missed day in a
+    /// row raises an alert.
+    Medicine {
+        day: NaiveDate,
+        slot: vocab::MedicineSlot,
+        taken: bool,
+    },
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -260,6 +267,7 @@ fn ingest_one(
             .execute(params![resident.0, device.device.0, card.as_str(), ms(now)])?;
         }
         Effect::Misunderstanding(note) => record_misunderstanding_tx(tx, event_row, resident, note, now)?,
+        Effect::Medicine { day: on, slot, taken } => medicine_tx(tx, resident, *on, *slot, *taken, now)?,
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(
@@ -285,6 +293,36 @@ fn ingest_one(
         }
     }
     Ok(Ack::Stored)
+}
+
+/// Keeps a dose; a missed one after a missed day raises 「お薬の飲み忘れが続いている」
+/// once, until staff resolve it.
+fn medicine_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    on: NaiveDate,
+    slot: vocab::MedicineSlot,
+    taken: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO medicine_doses (resident_id, day, slot, taken, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (resident_id, day, slot) DO UPDATE SET taken = excluded.taken, at_ms = excluded.at_ms",
+    )?
+    .execute(params![resident.0, super::day_text(on), slot.key(), taken, ms(now)])?;
+    if taken {
+        return Ok(());
+    }
+    let (yesterday_missed, open): (bool, bool) = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM medicine_doses WHERE resident_id = ?1 AND day = ?2 AND taken = 0),
+                EXISTS (SELECT 1 FROM alerts WHERE resident_id = ?1 AND kind = ?3 AND resolved_ms IS NULL)",
+        params![resident.0, super::day_text(on - chrono::Days::new(1)), AlertKind::MedicineMissed.key()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if yesterday_missed && !open {
+        raise_alert_tx(tx, resident, AlertKind::MedicineMissed, on, None, None, now)?;
+    }
+    Ok(())
 }
 
 fn window_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<CheckinWindow>, StoreError> {

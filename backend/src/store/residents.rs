@@ -68,6 +68,9 @@ pub struct Profile {
     /// choose it for a resident whose card others could pick up); otherwise holding
     /// the card, or touching the screen, is enough.
     pub pin_sign_in: bool,
+    /// When the tablet asks about medicine, by time of day (which medicine is never
+    /// stored); in slot order.
+    pub medicine: Vec<(vocab::MedicineSlot, chrono::NaiveTime)>,
 }
 
 /// A pause of check-ins and alarms.
@@ -222,6 +225,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         return Ok(None);
     };
     let contacts = read_contacts_tx(tx, resident)?;
+    let medicine = read_medicine_tx(tx, resident)?;
     let mut stmt = tx.prepare_cached(
         "SELECT id, from_ms, until_ms, reason FROM pauses WHERE resident_id = ?1 ORDER BY from_ms",
     )?;
@@ -257,10 +261,45 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                 .map(|at| Ok::<_, StoreError>((consent_by.map(UserId), from_ms(at)?)))
                 .transpose()?,
             pin_sign_in,
+            medicine,
         },
         pauses,
         last_visit: visit.map(from_ms).transpose()?,
     }))
+}
+
+/// Replaces the resident's medicine times.
+fn medicine_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    times: &[(vocab::MedicineSlot, chrono::NaiveTime)],
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM medicine_times WHERE resident_id = ?1", [resident.0])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO medicine_times (resident_id, slot, at_min) VALUES (?1, ?2, ?3)",
+    )?;
+    for (slot, at) in times {
+        insert.execute(params![resident.0, slot.key(), minutes(*at)])?;
+    }
+    Ok(())
+}
+
+fn read_medicine_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+) -> Result<Vec<(vocab::MedicineSlot, chrono::NaiveTime)>, StoreError> {
+    let mut stmt = tx.prepare_cached("SELECT slot, at_min FROM medicine_times WHERE resident_id = ?1")?;
+    let rows = stmt
+        .query_map([resident.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    for (slot, at) in rows {
+        // A slot a newer office wrote is skipped by this one, not fatal.
+        let Ok(slot) = slot.parse() else { continue };
+        out.push((slot, from_minutes(at)?));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Sends the resident's roster entry as stored (name, card) to their tablet.
@@ -310,6 +349,14 @@ pub(super) fn push_settings_tx(
             })
             .collect(),
         pin_sign_in: p.pin_sign_in,
+        medicine: p
+            .medicine
+            .iter()
+            .map(|(slot, at)| wire::MedicineTime {
+                slot: wire::Name::Known(*slot),
+                at: at.format("%H:%M").to_string(),
+            })
+            .collect(),
     };
     push_tx(tx, Some(resident), None, &body, now)
 }
@@ -350,6 +397,7 @@ impl Store {
         )?;
         let id = ResidentId(tx.last_insert_rowid());
         contacts_tx(&tx, id, &profile.contacts, Some(user), now)?;
+        medicine_tx(&tx, id, &profile.medicine)?;
         roster_consent_tx(&tx, id, profile.roster_consent, user, now)?;
         push_roster_tx(&tx, id, now)?;
         push_settings_tx(&tx, id, now)?;
@@ -401,6 +449,7 @@ impl Store {
             return Ok(false);
         }
         contacts_tx(&tx, resident, &profile.contacts, Some(user), now)?;
+        medicine_tx(&tx, resident, &profile.medicine)?;
         roster_consent_tx(&tx, resident, profile.roster_consent, user, now)?;
         push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "edit_profile", About::Resident(resident), now)?;

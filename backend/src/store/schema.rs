@@ -414,6 +414,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE users ADD COLUMN spoken_name TEXT;
     ",
+    // Medicine times staff set (times of day only, never which medicine), and each
+    // dose the tablet recorded kept or missed.
+    "
+    CREATE TABLE medicine_times (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        slot TEXT NOT NULL,
+        at_min INTEGER NOT NULL,
+        PRIMARY KEY (resident_id, slot)
+    ) STRICT;
+    CREATE TABLE medicine_doses (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        taken INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (resident_id, day, slot)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -299,6 +299,7 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             roster_consent: false,
             roster_consent_recorded: None,
             pin_sign_in: false,
+            medicine: vec![],
         };
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -392,6 +393,7 @@ async fn campaign_non_responders_are_listed_by_risk() {
             roster_consent: false,
             roster_consent_recorded: None,
             pin_sign_in: false,
+            medicine: vec![],
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -500,4 +502,95 @@ async fn the_resident_list_finds_people_by_name_or_kana_within_scope() {
     check(minsei.clone(), String::new(), vec![sato, suzuki]).await;
     check(minsei.clone(), format!("?district={}", pct("沼山")), vec![sato, suzuki]).await;
     check(minsei, format!("?q={}", pct("高橋")), vec![]).await;
+}
+
+/// Medicine times set on the dashboard reach the tablet (times only); the tablet's
+/// reports fill the resident page; a second missed day in a row raises one alert, and
+/// malformed times or slots are refused.
+#[tokio::test]
+async fn medicine_times_reach_the_tablet_and_two_missed_days_raise_one_alert() {
+    let app = TestApp::new();
+    users(&app);
+    let r = app.resident("大井沢");
+    let token = app.tablet(r).await;
+    let (staff, csrf) = login(&app, "staff").await;
+    let headers = [FORM, ("cookie", staff.as_str())];
+    let path = format!("/residents/{}/edit", r.0);
+    let base = [("csrf", csrf.as_str()), ("window_start", "08:00"), ("window_end", "10:00")];
+    for (name, value) in [("med_noon", "25:00"), ("med_noon", "昼"), ("med_snack", "15:00")] {
+        let body = replaced(&base, name, value);
+        assert_eq!(
+            app.raw(Method::POST, &path, &headers, &body).await.0,
+            StatusCode::BAD_REQUEST,
+            "{name}={value}"
+        );
+    }
+    let mut fields = base.to_vec();
+    fields.extend([("med_morning", "07:30"), ("med_noon", ""), ("med_evening", "18:00")]);
+    assert_eq!(app.raw(Method::POST, &path, &headers, &form(&fields)).await.0, StatusCode::SEE_OTHER);
+    let s = settings(&app, &token).await;
+    assert_eq!(
+        s["medicine"],
+        json!([{"slot": "morning", "at": "07:30"}, {"slot": "evening", "at": "18:00"}])
+    );
+    let (_, _, page) = app.raw(Method::GET, &path, &[("cookie", &staff)], "").await;
+    assert!(page.contains("name=\"med_morning\" type=\"time\" value=\"07:30\""), "{page}");
+
+    let today = local(7, 0).with_timezone(&backend::clock::town_offset()).date_naive();
+    let day = |n: u64| (today - chrono::Days::new(n)).to_string();
+    let dose = |seq: u64, d: String, slot: &str, taken: bool| {
+        event(seq, "medicine", json!({"resident_id": r.0, "day": d, "slot": slot, "taken": taken}))
+    };
+    let medicine_alerts = |app: &TestApp| {
+        app.store.open_alerts().unwrap().iter().filter(|a| a.kind.key() == "medicine_missed").count()
+    };
+    // Missed three days ago, kept the day after: no streak.
+    let sent = app
+        .post(
+            "/api/v1/events",
+            &token,
+            batch(&[dose(1, day(3), "morning", false), dose(2, day(2), "morning", true)]),
+        )
+        .await;
+    assert_eq!(acks(&sent.1), ["stored", "stored"]);
+    assert_eq!(medicine_alerts(&app), 0);
+    // Missed yesterday evening and this morning: one alert; more misses add none.
+    let sent = app
+        .post(
+            "/api/v1/events",
+            &token,
+            batch(&[
+                dose(3, day(1), "evening", false),
+                dose(4, day(0), "morning", false),
+                dose(5, day(0), "evening", false),
+            ]),
+        )
+        .await;
+    assert_eq!(acks(&sent.1), ["stored", "stored", "stored"]);
+    assert_eq!(medicine_alerts(&app), 1);
+    // A slot from a newer tablet is kept, not acted on; garbage is refused.
+    let sent = app
+        .post(
+            "/api/v1/events",
+            &token,
+            batch(&[
+                event(6, "medicine", json!({"day": day(0), "slot": "afternoon_tea", "taken": false})),
+                event(7, "medicine", json!({"day": "昨日", "slot": "noon", "taken": false})),
+                event(8, "medicine", json!({"day": day(0), "slot": "Noon!", "taken": true})),
+            ]),
+        )
+        .await;
+    let got = acks(&sent.1);
+    assert_eq!(got[0], "stored");
+    assert!(got[1..].iter().all(|a| a.starts_with("rejected")), "{got:?}");
+    let (_, _, page) = app.raw(Method::GET, &format!("/residents/{}", r.0), &[("cookie", &staff)], "").await;
+    let table = &page[page.find("id=\"medicine\"").expect("the medicine table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("<th>朝 07:30</th><th>夜 18:00</th>"), "{table}");
+    let row =
+        |d: &str| table.lines().find(|l| l.contains(&format!("<td>{d}</td>"))).unwrap_or_default().to_owned();
+    let md = |n: u64| (today - chrono::Days::new(n)).format("%m/%d").to_string();
+    assert_eq!(row(&md(0)), format!("<tr><td>{}</td><td>飲み忘れ</td><td>飲み忘れ</td></tr>", md(0)));
+    assert_eq!(row(&md(2)), format!("<tr><td>{}</td><td>飲んだ</td><td>－</td></tr>", md(2)));
+    assert_eq!(row(&md(3)), format!("<tr><td>{}</td><td>飲み忘れ</td><td>－</td></tr>", md(3)));
 }

@@ -131,6 +131,13 @@ impl Flow<'_> {
     }
 
     pub(super) fn answer(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        if self.dose.is_some() {
+            if let Some(b) = self.buttons.get(i) {
+                let taken = b.intent == Intent::Yes;
+                self.dose_answer(taken, fx);
+            }
+            return;
+        }
         if self.screen != Screen::Checkin && self.screen != Screen::Safety {
             return;
         }
@@ -144,6 +151,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn heard(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
+        if self.dose.is_some() {
+            self.dose_heard(u, fx);
+            return;
+        }
         match self.screen {
             Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
                 self.view.checkin.understood = understood_text(&self.care.script, &u);
@@ -157,6 +168,15 @@ impl Flow<'_> {
     /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
     /// nothing is being said) is a silence.
     pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
+        if self.dose.is_some() {
+            if !self.view.checkin.speaking
+                && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED)
+            {
+                fx.push(Effect::StopListening);
+                self.dose_silence(fx);
+            }
+            return;
+        }
         let waiting = matches!(self.screen, Screen::Checkin | Screen::Safety)
             && !self.view.checkin.speaking
             && self.dialogue.as_ref().is_some_and(|d| !d.is_finished());
@@ -167,6 +187,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn silence(&mut self, fx: &mut Vec<Effect>) {
+        if self.dose.is_some() {
+            self.dose_silence(fx);
+            return;
+        }
         match self.screen {
             Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
                 self.respond(DialogueInput::Silence, fx)

@@ -89,7 +89,10 @@ impl Flow<'_> {
             // Nobody touched it: wake the screen and chime before the greeting.
             fx.push(Effect::Chime);
             fx.push(Effect::WhoIsThere);
+            return;
         }
+        // No check-in due: a medicine time may be.
+        self.medicine_tick(fx);
     }
 
     /// A check-in was recorded: today's is done unless nobody answered.

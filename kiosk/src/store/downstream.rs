@@ -102,6 +102,15 @@ fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<b
             params![id, i as i64, c.name, c.relation, c.phone],
         )?;
     }
+    // Times only; a slot a newer office names, or an unreadable time, is left out.
+    tx.execute("DELETE FROM medicine_times WHERE resident_id = ?1", [id])?;
+    for m in &body.medicine {
+        let (Some(slot), Some(at)) = (m.slot.known(), parse(&m.at)) else { continue };
+        tx.execute(
+            "INSERT OR REPLACE INTO medicine_times (resident_id, slot, at) VALUES (?1, ?2, ?3)",
+            params![id, slot.key(), at.format("%H:%M").to_string()],
+        )?;
+    }
     Ok(true)
 }
 

@@ -157,6 +157,22 @@ const MIGRATIONS: &[&str] = &[
     );",
     // Whether the tablet has asked since a re-prompt arrived: it asks at once, once.
     "ALTER TABLE reprompts ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;",
+    // The medicine times the office set (times of day only), and each dose's day on the
+    // tablet: when it asked and what was recorded (1 kept, 0 missed, NULL not yet).
+    "CREATE TABLE medicine_times (
+        resident_id INTEGER NOT NULL,
+        slot TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (resident_id, slot)
+    );
+    CREATE TABLE medicine_doses (
+        resident_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        asked TEXT NOT NULL DEFAULT '',
+        kept INTEGER,
+        PRIMARY KEY (resident_id, day, slot)
+    );",
 ];
 
 /// The schema version a fully migrated store has.
