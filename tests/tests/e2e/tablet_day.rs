@@ -1,7 +1,7 @@
 //! The tablet's day through the real `kiosk` binary and the real office: help from the
 //! idle screen (taken on, then with the network down), the office's re-prompt after an
 //! unanswered window and an unwell resident told to rest, a snow watch across
-//! `kill -9`, and a couple sharing one tablet. The kiosk's "on screen" log lines say what the resident saw (no names, no
+//! `kill -9`, a couple sharing one tablet, and a medicine time set at the office. The kiosk's "on screen" log lines say what the resident saw (no names, no
 //! captions); taps are real pointer clicks on the X server, found by the buttons' colour.
 
 use chrono::Timelike as _;
@@ -436,6 +436,54 @@ fn days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_on
     ensure!(kept == sessions, "{kept} sessions kept, {sessions} done");
     let heard = j.office.events("exercise_done").len() as i64;
     ensure!(heard == sessions, "the office heard of {heard} sessions, {sessions} done");
+    j.finish()?;
+    Ok(())
+}
+
+/// Yes to the medicine question, by voice.
+const MEDICINE_SCRIPT: &[&str] = &["はい、飲みました"];
+
+/// A medicine time entered on the dashboard reaches the tablet; at that minute the
+/// running kiosk asks on the question screen with two buttons, her spoken 「はい」 is
+/// recorded as kept, and her page at the office shows it: through the real binaries,
+/// on the real clock.
+#[test]
+fn a_medicine_time_set_at_the_office_is_asked_and_her_answer_reaches_her_page() -> anyhow::Result<()> {
+    let _one = one_at_a_time()?;
+    let mut j = Journey::start_with("medicine", MEDICINE_SCRIPT, false, 2, None, None)?;
+    let town_now = || chrono::Utc::now().with_timezone(&backend::clock::town_offset()).naive_local();
+    // This minute: a time just past is still asked (up to two hours late), at the
+    // tablet's next read of its store, within a minute.
+    // Just before midnight the next read is tomorrow's: wait for the new day.
+    while town_now().time() >= chrono::NaiveTime::from_hms_opt(23, 58, 30).unwrap() {
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    let at = town_now().format("%H:%M").to_string();
+    let browser = Browser::sign_in(j.office.addr)?;
+    browser.goto("/residents/1/edit")?;
+    browser.set("input[name=med_noon]", &at)?;
+    browser.click("#profile button")?;
+    wait_until("the medicine time on the tablet", Duration::from_secs(20), || {
+        query(&j.kiosk_db, "SELECT at FROM medicine_times", |r| r.get::<_, String>(0)).first() == Some(&at)
+    })?;
+    wait_until("the dose at the office", Duration::from_secs(180), || {
+        j.check_alive().is_ok() && !j.office.events("medicine").is_empty()
+    })?;
+    let dose: serde_json::Value = serde_json::from_str(&j.office.events("medicine")[0].1)?;
+    ensure!(dose["slot"] == "noon" && dose["taken"] == true, "{dose}");
+    let shown = j.on_screen();
+    ensure!(
+        shown
+            .iter()
+            .any(|s| s.get("screen").is_some_and(|v| v == "checkin")
+                && s.get("choices").is_some_and(|c| c == "2")),
+        "the question screen with two buttons: {shown:?}"
+    );
+    browser.goto("/residents/1")?;
+    let table = browser.text("#medicine").context("no medicine table on her page")?;
+    ensure!(table.contains(&format!("昼 {at}")) && table.contains("飲んだ"), "{table}");
+    ensure!(j.office.events("check_in").is_empty(), "the medicine question is not a check-in");
+    browser.close();
     j.finish()?;
     Ok(())
 }
