@@ -15,7 +15,9 @@
 //!    the resident's [`planner::DayRecord`]s: today's plan, each choice with a reason.
 //! 3. [`score::habit_score`] over the same records for the staff's view.
 //! 4. When the resident goes out to clear snow: [`watch::SnowWatch`].
-//! 5. At the medicine times staff set: [`medicine::next`] says whether to ask, remind
+//! 5. After a check-in, offered: [`smalltalk::SmallTalk::pick`] and a
+//!    [`smalltalk::Talk`] of two to four turns.
+//! 6. At the medicine times staff set: [`medicine::next`] says whether to ask, remind
 //!    or record a dose missed.
 //!
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
@@ -28,6 +30,7 @@ pub mod planner;
 pub mod record;
 pub mod score;
 pub mod season;
+pub mod smalltalk;
 pub mod speech;
 pub mod understanding;
 pub mod watch;

@@ -1482,3 +1482,142 @@ mod medicine {
         }
     }
 }
+
+mod small_talk {
+    use super::*;
+    use care::smalltalk::{Sky, SmallTalk, SmallTalkError, Talk, TalkInput};
+
+    const SMALLTALK: &str = include_str!("../../assets/dialogue/smalltalk.toml");
+
+    fn talk_file() -> SmallTalk {
+        SmallTalk::from_toml(SMALLTALK).expect("shipped small talk parses")
+    }
+
+    /// A talk every day for a year from 2026-01-01, with the sky of each day: no topic
+    /// comes back within two weeks, every day has one, and each fits its month.
+    #[test]
+    fn topics_rotate_through_a_year_without_a_repeat_within_two_weeks() {
+        let file = talk_file();
+        let mut used: Vec<(String, NaiveDate)> = vec![];
+        let first = date("2026-01-01");
+        for n in 0..365 {
+            let day = first + chrono::Days::new(n);
+            let sky = match n % 3 {
+                0 => Some(Sky::Snow),
+                1 => Some(Sky::Fine),
+                _ => None,
+            };
+            let topic = file.pick(day, sky, &used).unwrap_or_else(|| panic!("no topic on {day}"));
+            assert!(
+                topic.months.is_empty() || topic.months.contains(&chrono::Datelike::month(&day)),
+                "{day}: {}",
+                topic.id
+            );
+            assert!(topic.weather.is_none() || topic.weather == sky, "{day}: {} on a {sky:?} day", topic.id);
+            if let Some((_, last)) = used.iter().filter(|(t, _)| *t == topic.id).max_by_key(|(_, d)| *d) {
+                assert!(
+                    (day - *last).num_days() >= 14,
+                    "{} again after {} days",
+                    topic.id,
+                    (day - *last).num_days()
+                );
+            }
+            used.push((topic.id.clone(), day));
+        }
+        let distinct: BTreeSet<&str> = used.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(distinct.len() >= 30, "most topics come round: {}", distinct.len());
+    }
+
+    #[test]
+    fn the_days_weather_topic_comes_first_and_nothing_repeats_when_all_are_used() {
+        let file = talk_file();
+        let day = date("2026-12-14");
+        assert_eq!(file.pick(day, Some(Sky::Snow), &[]).map(|t| t.id.as_str()), Some("snow_today"));
+        assert_ne!(file.pick(day, None, &[]).map(|t| t.id.as_str()), Some("snow_today"));
+        let everything: Vec<(String, NaiveDate)> = file.topics.iter().map(|t| (t.id.clone(), day)).collect();
+        assert_eq!(file.pick(day, Some(Sky::Snow), &everything), None, "no talk rather than a repeat");
+        assert_eq!(Sky::of_forecast("くもり　時々　雪"), Some(Sky::Snow));
+        assert_eq!(Sky::of_forecast("晴れ"), Some(Sky::Fine));
+        assert_eq!(Sky::of_forecast("晴れ　のち　雨"), None);
+        assert_eq!(Sky::of_forecast(""), None);
+    }
+
+    /// Any answer gets a backchannel and the next turn; 「またね」 (the button, or said)
+    /// ends it at any turn with the closing; one silence is waited out, a second ends it.
+    #[test]
+    fn a_talk_accepts_any_answer_and_ends_at_any_turn() {
+        let file = talk_file();
+        let topic = file.topics.iter().find(|t| t.turns.len() == 3).unwrap();
+        let (mut talk, first) = Talk::start(&file, topic);
+        assert_eq!(first.say, [topic.turns[0].clone()]);
+        let next = talk.respond(TalkInput::Said(Intent::Other));
+        assert_eq!(next.say, [file.backchannels[0].clone(), topic.turns[1].clone()]);
+        let next = talk.respond(TalkInput::Said(Intent::No));
+        assert!(next.listen && !next.finished, "「いや」 is an answer, not an end");
+        let last = talk.respond(TalkInput::GoOn);
+        assert_eq!(last.say, [file.backchannels[2].clone(), file.closing.clone()]);
+        assert!(last.finished && talk.is_finished());
+        for turn in 0..3 {
+            for end in [TalkInput::End, TalkInput::Said(Intent::Greeting), TalkInput::Said(Intent::Thanks)] {
+                let (mut talk, _) = Talk::start(&file, topic);
+                for _ in 0..turn {
+                    talk.respond(TalkInput::Said(Intent::Other));
+                }
+                let t = talk.respond(end);
+                assert!(t.finished && t.say.last() == Some(&file.closing), "{end:?} at turn {turn}");
+            }
+        }
+        let (mut talk, _) = Talk::start(&file, topic);
+        let wait = talk.respond(TalkInput::Silence);
+        assert_eq!((wait.say, wait.listen, wait.finished), (vec![file.wait.clone()], true, false));
+        let end = talk.respond(TalkInput::Silence);
+        assert!(end.finished);
+    }
+
+    #[test]
+    fn every_line_is_short_and_fit_to_say() {
+        let file = talk_file();
+        for line in file.all_lines() {
+            assert!(speech::morae(&line) <= speech::MAX_MORAE, "{line}");
+            assert_eq!(speech::line_problem(&line), None, "{line}");
+        }
+        for b in file.offer_buttons.iter().chain(&file.turn_buttons) {
+            assert!(speech::morae(&b.label) <= 16, "{}", b.label);
+        }
+    }
+
+    #[test]
+    fn bad_files_get_typed_errors() {
+        let check = |edit: &dyn Fn(&str) -> String, want: SmallTalkError| {
+            assert_eq!(SmallTalk::from_toml(&edit(SMALLTALK)), Err(want));
+        };
+        check(
+            &|s| s.replace("id = \"old_songs\"", "id = \"school_days\""),
+            SmallTalkError::DuplicateTopic("school_days".into()),
+        );
+        check(
+            &|s| {
+                s.replace(
+                    r#"turns = ["一番好きな食べ物は、何ですか？", "それは、誰が作ってくれましたか？"]"#,
+                    r#"turns = ["一番好きな食べ物は、何ですか？"]"#,
+                )
+            },
+            SmallTalkError::TurnCount("favourite_food".into()),
+        );
+        check(
+            &|s| s.replace("months = [7, 8]\nturns = [\"お盆", "months = [13]\nturns = [\"お盆"),
+            SmallTalkError::Month("obon".into(), 13),
+        );
+        check(
+            &|s| s.replace(r#"{ label = "話す", intent = "yes" }, "#, ""),
+            SmallTalkError::Buttons("offer_buttons"),
+        );
+        check(
+            &|s| {
+                s.replace(r#"backchannels = ["んだがっす。", "ほんでがっす。", "いがったなあ。", "そうだったんですね。"]"#, "backchannels = []")
+            },
+            SmallTalkError::NoBackchannels,
+        );
+        assert!(matches!(SmallTalk::from_toml("offer = 3"), Err(SmallTalkError::Toml(_))));
+    }
+}

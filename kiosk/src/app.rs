@@ -615,6 +615,9 @@ impl App {
                     let ids: Vec<ResidentId> = residents.iter().map(|r| ResidentId(*r)).collect();
                     store.record_asks(&ids, *at)
                 }
+                Record::Talked { resident, topic, day } => {
+                    store.record_talk(ResidentId(*resident), topic, *day)
+                }
                 Record::MedicineAsked { resident, slot, at } => {
                     store.record_medicine_ask(ResidentId(*resident), *slot, *at)
                 }
@@ -772,7 +775,13 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         tracing::warn!(error = %e, "cannot read the office's settings for the planner");
         Default::default()
     });
-    Resident { id: r.id.0, name: r.display_name, profile, history, pin_sign_in }
+    let talked = store
+        .talks_since(
+            r.id,
+            chrono::Local::now().date_naive() - chrono::Days::new(care::smalltalk::REST_DAYS as u64),
+        )
+        .unwrap_or_default();
+    Resident { id: r.id.0, name: r.display_name, profile, history, talked, pin_sign_in }
 }
 
 /// The controller's picture of a call for help, from the store's.

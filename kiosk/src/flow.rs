@@ -28,6 +28,7 @@ pub mod pinpad;
 mod safety;
 mod schedule;
 mod signin;
+mod smalltalk;
 mod snow;
 pub mod staff;
 
@@ -52,6 +53,7 @@ use staff::{Staff, StaffInput};
 #[derive(Debug)]
 pub struct Care {
     pub script: Script,
+    pub smalltalk: care::smalltalk::SmallTalk,
     pub catalogue: care::catalogue::Catalogue,
     pub calendar: care::season::RegionCalendar,
 }
@@ -87,11 +89,19 @@ impl Care {
                 tracing::warn!(file = %path.display(), %problem, "a dialogue line is hard to say");
             }
         }
+        let (text, path) = read("dialogue/smalltalk.toml")?;
+        let smalltalk =
+            care::smalltalk::SmallTalk::from_toml(&text).map_err(|e| invalid(path.clone(), &e))?;
+        for line in smalltalk.all_lines() {
+            if let Some(problem) = care::speech::line_problem(&line) {
+                tracing::warn!(file = %path.display(), %problem, "a small-talk line is hard to say");
+            }
+        }
         let (text, path) = read("exercises/catalogue.toml")?;
         let catalogue = care::catalogue::Catalogue::from_toml(&text).map_err(|e| invalid(path, &e))?;
         let (text, path) = read("region/nishikawa.toml")?;
         let calendar = care::season::RegionCalendar::from_toml(&text).map_err(|e| invalid(path, &e))?;
-        Ok(Self { script, catalogue, calendar })
+        Ok(Self { script, smalltalk, catalogue, calendar })
     }
 }
 
@@ -104,6 +114,8 @@ pub struct Resident {
     pub profile: Profile,
     /// Past days, for the planner and the habit score.
     pub history: Vec<DayRecord>,
+    /// The small-talk topics used with them lately, and when (never what they said).
+    pub talked: Vec<(String, chrono::NaiveDate)>,
     /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
     /// the check-in; a touch start asks for the card.
     pub pin_sign_in: bool,
@@ -288,6 +300,13 @@ pub enum Record {
         slot: care::medicine::Slot,
         at: NaiveDateTime,
     },
+    /// Small talk on this topic today (local only: no topic again within two weeks;
+    /// never what was said).
+    Talked {
+        resident: i64,
+        topic: String,
+        day: chrono::NaiveDate,
+    },
     /// A dose kept or missed: to the office.
     Medicine {
         resident: i64,
@@ -447,6 +466,8 @@ enum Then {
     GuideNext,
     /// The safety question was asked: listen for its answer.
     SafetyListen,
+    /// The check-in's closing was said: offer small talk.
+    OfferTalk,
 }
 
 /// The controller.
@@ -495,6 +516,11 @@ pub struct Flow<'c> {
     medicine_kept: Vec<(i64, care::medicine::Slot, chrono::NaiveDate, bool)>,
     /// The medicine question on screen.
     dose: Option<medicine::DoseAsk>,
+    /// Small talk (or its offer) on screen, and whom it was offered to on which day.
+    talk: Option<smalltalk::TalkState<'c>>,
+    talk_offered: Vec<(i64, chrono::NaiveDate)>,
+    /// The forecast in words, for the day's weather topic.
+    forecast: String,
     /// The tablet is starting a check-in by itself: the household is being looked up.
     starting: bool,
     /// Since when the shown question has waited for an answer (any input or new turn
@@ -535,6 +561,9 @@ impl<'c> Flow<'c> {
             medicine_asked: vec![],
             medicine_kept: vec![],
             dose: None,
+            talk: None,
+            talk_offered: vec![],
+            forecast: String::new(),
             starting: false,
             answer_since: None,
             staff: Staff::new(),
@@ -654,6 +683,7 @@ impl<'c> Flow<'c> {
             Input::PinResult(v) => self.pin_result(v, &mut fx),
             Input::Weather(w) => {
                 self.view.weather = w.as_ref().map(|(w, text)| weather_line(w, text)).unwrap_or_default();
+                self.forecast = w.as_ref().map(|(_, text)| text.clone()).unwrap_or_default();
                 self.weather = w.map(|(w, _)| w);
             }
             Input::CardTries(t) => {
@@ -670,6 +700,7 @@ impl<'c> Flow<'c> {
             // The medicine question lives on the question screen only: a campaign, the
             // help button or staff mode taking the screen ends it (the reminder follows).
             self.dose = None;
+            self.talk = None;
         }
         self.screen = screen;
         self.view.screen = Some(screen);
@@ -678,6 +709,7 @@ impl<'c> Flow<'c> {
     fn go_idle(&mut self, fx: &mut Vec<Effect>) {
         fx.push(Effect::StopListening);
         self.dose = None;
+        self.talk = None;
         self.show(Screen::Idle);
         self.resident = None;
         self.dialogue = None;
@@ -806,7 +838,14 @@ mod tests {
     }
 
     fn guarded(pin_sign_in: bool) -> Resident {
-        Resident { id: 3, name: "山田".into(), profile: Default::default(), history: vec![], pin_sign_in }
+        Resident {
+            id: 3,
+            name: "山田".into(),
+            profile: Default::default(),
+            history: vec![],
+            talked: vec![],
+            pin_sign_in,
+        }
     }
 
     fn strong(fx: &[Effect]) -> Option<&str> {
@@ -1031,8 +1070,15 @@ mod tests {
             effects.extend(flow.handle(Input::Answer(i)));
         }
         effects.extend(flow.handle(Input::SpeechDone));
+        effects.extend(decline_talk(&mut flow));
         assert_eq!(flow.screen(), Screen::Idle);
         assert!(!effects.iter().any(|e| matches!(e, Effect::Record(Record::Plan { .. }))), "{effects:?}");
+    }
+
+    /// The small talk offered after a check-in: 「またね」.
+    fn decline_talk(flow: &mut Flow<'_>) -> Vec<Effect> {
+        assert_eq!(flow.view().checkin.buttons, ["話す", "またね"], "the offer: {:?}", flow.view().checkin);
+        flow.handle(Input::Answer(1))
     }
 
     fn due(window: Option<(&str, &str)>) -> Due {
@@ -1141,6 +1187,68 @@ mod tests {
             )),
             "{fx:?}"
         );
+    }
+
+    /// A check-in answered by buttons up to its closing (exercise declined).
+    fn checked_in_by_buttons(flow: &mut Flow<'_>) {
+        flow.handle(Input::CardRead(Some(guarded(false)), "cd".repeat(32)));
+        for i in [0, 0, 0, 0, 1, 0] {
+            flow.handle(Input::Answer(i));
+        }
+        flow.handle(Input::SpeechDone);
+    }
+
+    /// After the check-in the small talk is offered once; accepted, any answer gets a
+    /// backchannel and the next turn, 「またね」 ends it with the closing, and the day
+    /// goes on where the check-in led; the topic (only) is recorded; no second offer
+    /// that day.
+    #[test]
+    fn small_talk_is_offered_once_after_the_check_in_and_ends_at_any_turn() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        checked_in_by_buttons(&mut flow);
+        assert_eq!(flow.screen(), Screen::Checkin);
+        assert_eq!(flow.view().checkin.caption, care().smalltalk.offer);
+        let fx = flow.handle(Input::Answer(0));
+        let topic = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Record(Record::Talked { resident: 3, topic, .. }) => Some(topic.clone()),
+                _ => None,
+            })
+            .expect("the topic is recorded");
+        let turns = &care().smalltalk.topics.iter().find(|t| t.id == topic).unwrap().turns;
+        assert_eq!(flow.view().checkin.caption, turns[0]);
+        assert_eq!(flow.view().checkin.buttons, ["つづける", "またね"]);
+        flow.handle(Input::SpeechDone);
+        assert!(fx.iter().all(|e| !matches!(e, Effect::Listen(_))), "listens only once the turn is said");
+        let fx = flow.handle(Input::Heard(Understanding::sure(Intent::Other)));
+        assert!(flow.view().checkin.caption.ends_with(&turns[1]), "{}", flow.view().checkin.caption);
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Record(_))), "nothing said is recorded: {fx:?}");
+        flow.handle(Input::Answer(1));
+        assert_eq!(flow.view().checkin.caption, care().smalltalk.closing);
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Idle, "exercise was declined: idle after the talk");
+        // The same day, another check-in: no second offer.
+        checked_in_by_buttons(&mut flow);
+        assert_eq!(flow.screen(), Screen::Idle);
+    }
+
+    /// A danger said in the small talk goes to the help flow with its confirmation.
+    #[test]
+    fn a_danger_said_in_small_talk_goes_to_the_help_flow() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        checked_in_by_buttons(&mut flow);
+        flow.handle(Input::Answer(0));
+        let smoke = Understanding {
+            intent: Intent::Emergency,
+            body_part: None,
+            confidence: 0.9,
+            critical: true,
+            danger: Some(care::understanding::Danger::Smoke),
+        };
+        flow.handle(Input::Heard(smoke));
+        assert_eq!(flow.step, Step::HelpConfirm);
+        assert_eq!(flow.view().checkin.buttons.len(), 2, "{:?}", flow.view().checkin);
     }
 
     /// The tablet's ask comes to nothing: three silences and back to idle.
@@ -1324,6 +1432,7 @@ mod tests {
             flow.handle(Input::Answer(i));
         }
         flow.handle(Input::SpeechDone);
+        decline_talk(&mut flow);
         assert_eq!(flow.screen(), Screen::Idle);
         assert!(!asks(&mut flow, "07:30:00"));
     }

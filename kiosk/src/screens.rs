@@ -38,6 +38,9 @@ pub enum ScreensError {
     Start(String),
     #[error("PNG encoding failed: {0}")]
     Png(String),
+    /// The walk through the screens went astray: a shot would show another screen.
+    #[error("the shot {shot} would show the {showing} screen")]
+    Astray { shot: &'static str, showing: &'static str },
 }
 
 struct ShotPlatform {
@@ -135,39 +138,40 @@ pub fn capture_all(
         }
     };
     let mut shots = vec![];
-    let mut shoot = |name: &str| {
+    let mut shoot = |name: &'static str, app: &App| -> Result<(), ScreensError> {
+        // Each shot's name starts with the screen it shows (`checkin-question`, and the
+        // medicine question and small talk on the question screen).
+        let showing = app.screen().name();
+        let expected = match name {
+            "medicine-question" | "smalltalk" => "checkin",
+            _ => name.split('-').next().unwrap_or(name),
+        };
+        if showing != expected {
+            return Err(ScreensError::Astray { shot: name, showing });
+        }
         let shot = shoot(&sw, name);
         inspect(&window, &shot);
         shots.push(shot);
+        Ok(())
     };
     pump(&app);
     // Drawn as a tablet that hears (no speech model is loaded here): the listening
     // light and its words are on the check-in screens.
     app.input(Input::Hearing(true));
-    shoot("idle");
-    // Her morning medicine time has come: the question, with はい／まだ.
-    app.tick("2026-12-14T07:05:00".parse().expect("literal"));
-    pump(&app);
-    app.tick("2026-12-14T07:05:01".parse().expect("literal"));
-    pump(&app);
-    shoot("medicine-question");
-    app.input(Input::Answer(0));
-    pump(&app);
-    app.input(Input::SpeechDone);
-    pump(&app);
+    shoot("idle", &app)?;
     app.input(Input::CardReading);
-    shoot("signin-reading");
+    shoot("signin-reading", &app)?;
     app.input(Input::SignIn(SignInInput::Cancel));
     // A household of two: who is there, one name button each.
     app.input(Input::WhoIsThere(vec![(1, "山田".into()), (2, "佐藤".into())]));
-    shoot("signin-who");
+    shoot("signin-who", &app)?;
     app.input(Input::SignIn(SignInInput::Cancel));
     app.input(Input::Touch);
     pump(&app);
-    shoot("checkin-question");
+    shoot("checkin-question", &app)?;
     app.input(Input::Answer(0));
     pump(&app);
-    shoot("checkin-next");
+    shoot("checkin-next", &app)?;
     app.input(Input::Heard(care::understanding::Understanding {
         intent: care::understanding::Intent::Pain,
         body_part: Some(care::understanding::BodyPart::Knee),
@@ -176,18 +180,18 @@ pub fn capture_all(
         danger: None,
     }));
     pump(&app);
-    shoot("checkin-confirm");
+    shoot("checkin-confirm", &app)?;
     app.input(Input::Heard(care::understanding::Understanding::sure(care::understanding::Intent::NeedHelp)));
     pump(&app);
-    shoot("checkin-help");
+    shoot("checkin-help", &app)?;
     // 助けて: the help screen follows the call. No office here, so it is not sent:
     // after the patience it says so, with her contacts and 119.
     app.input(Input::Answer(0));
     pump(&app);
-    shoot("help-sending");
+    shoot("help-sending", &app)?;
     app.input(Input::Tick("2026-12-14T07:06:00".parse().expect("literal")));
     pump(&app);
-    shoot("help-unsent");
+    shoot("help-unsent", &app)?;
     app.input(Input::HelpNews(Some(crate::flow::HelpNews {
         resident: 1,
         raised_at: "2026-12-14T07:05:00".parse().expect("literal"),
@@ -198,7 +202,7 @@ pub fn capture_all(
         offline: false,
         contacts: vec![],
     })));
-    shoot("help-taken-on");
+    shoot("help-taken-on", &app)?;
     app.input(Input::CloseHelp);
     pump(&app);
     // A fresh check-in to the plan and the guided session.
@@ -206,52 +210,67 @@ pub fn capture_all(
     app.input(Input::Staff(StaffInput::Leave));
     app.input(Input::Touch);
     pump(&app);
-    for _ in 0..12 {
+    // Through the check-in, the small talk it offers (shot at its first turn) and on.
+    let mut talk_shot = false;
+    for _ in 0..16 {
         if app.screen() != crate::flow::Screen::Checkin {
             break;
+        }
+        if !talk_shot && app.view().checkin.buttons == ["つづける", "またね"] {
+            shoot("smalltalk", &app)?;
+            talk_shot = true;
         }
         app.input(Input::Answer(0));
         pump(&app);
     }
-    shoot("exercise-plan");
+    shoot("exercise-plan", &app)?;
     app.input(Input::Exercise(ExerciseInput::Start));
     // Shot before the speech reports come back: the first line of the session.
-    shoot("exercise-guide");
+    shoot("exercise-guide", &app)?;
     app.input(Input::Exercise(ExerciseInput::PauseResume));
-    shoot("exercise-paused");
+    shoot("exercise-paused", &app)?;
     app.input(Input::Exercise(ExerciseInput::Stop));
     pump(&app);
-    shoot("exercise-done");
+    shoot("exercise-done", &app)?;
     app.input(Input::Exercise(ExerciseInput::Finish));
     pump(&app);
-    shoot("score");
+    shoot("score", &app)?;
     app.input(Input::CloseScore);
     app.input(Input::Campaign(Campaign { id: 7, message: "大雪警報が出ています。".into() }));
     pump(&app);
-    shoot("safety");
+    shoot("safety", &app)?;
     app.input(Input::SafetyAnswer(true));
     pump(&app);
-    shoot("safety-answered");
+    shoot("safety-answered", &app)?;
     app.input(Input::CloseSafety);
     app.input(Input::SignIn(SignInInput::Staff));
-    shoot("staff-pin");
+    shoot("staff-pin", &app)?;
     for d in [2, 4, 6, 8] {
         app.input(Input::Staff(StaffInput::Digit(d)));
     }
     app.input(Input::Staff(StaffInput::Submit));
     pump(&app);
-    shoot("staff-menu");
+    shoot("staff-menu", &app)?;
     app.input(Input::Staff(StaffInput::Open("health".into())));
     pump(&app);
-    shoot("staff-health");
+    shoot("staff-health", &app)?;
     app.input(Input::Staff(StaffInput::Open("settings".into())));
     pump(&app);
-    shoot("staff-settings");
+    shoot("staff-settings", &app)?;
     app.input(Input::Staff(StaffInput::Open("enrol".into())));
-    shoot("staff-enrol");
+    shoot("staff-enrol", &app)?;
     app.input(Input::Staff(StaffInput::Open("menu".into())));
     app.input(Input::Staff(StaffInput::LinkCard));
-    shoot("signin-pin");
+    shoot("signin-pin", &app)?;
+    // Back to the clock; her morning medicine time has come: the question, with はい／まだ.
+    app.input(Input::SignIn(SignInInput::Cancel));
+    app.input(Input::Staff(StaffInput::Leave));
+    pump(&app);
+    app.tick("2026-12-14T07:30:00".parse().expect("literal"));
+    pump(&app);
+    app.tick("2026-12-14T07:30:01".parse().expect("literal"));
+    pump(&app);
+    shoot("medicine-question", &app)?;
     Ok(shots)
 }
 

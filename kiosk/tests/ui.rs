@@ -157,7 +157,8 @@ impl Rig {
     /// Answers every remaining question with its first button, as a resident who is
     /// well would, until the check-in leaves the screen.
     fn answer_first_until_done(&self) {
-        for _ in 0..12 {
+        // Six questions, the small-talk offer and up to four turns of it.
+        for _ in 0..16 {
             if self.app.screen() != Screen::Checkin {
                 return;
             }
@@ -1201,6 +1202,7 @@ fn medicine_is_asked_at_its_time_reminded_once_and_recorded_once() {
     assert_eq!(rig.caption(), "山田さん、お昼のお薬は、もう飲みましたか？");
     rig.press("まだ");
     rig.pump_until("idle after the reminder", Duration::from_secs(10), |r| r.app.screen() == Screen::Idle);
+    rig.pump_until("the missed dose in the outbox", Duration::from_secs(5), |r| !doses(r).is_empty());
     assert_eq!(doses(&rig), [("noon".to_owned(), false)]);
     for t in ["13:30:00", "14:00:00", "17:59:00"] {
         tick(&rig, t);
@@ -1210,6 +1212,8 @@ fn medicine_is_asked_at_its_time_reminded_once_and_recorded_once() {
     rig.pump_until("the evening question", Duration::from_secs(5), |r| r.app.screen() == Screen::Checkin);
     rig.press("はい");
     rig.pump_until("idle after yes", Duration::from_secs(10), |r| r.app.screen() == Screen::Idle);
+    // The store worker writes it on its own thread.
+    rig.pump_until("the kept dose in the outbox", Duration::from_secs(5), |r| doses(r).len() == 2);
     assert_eq!(doses(&rig), [("noon".to_owned(), false), ("evening".to_owned(), true)]);
     let rig = restarted(rig, None);
     for t in ["18:30:00", "19:00:00", "19:30:00"] {
@@ -1217,4 +1221,65 @@ fn medicine_is_asked_at_its_time_reminded_once_and_recorded_once() {
         assert_eq!(rig.app.screen(), Screen::Idle, "{t}");
     }
     assert_eq!(doses(&rig).len(), 2, "each dose recorded once");
+}
+
+/// The small talk through the running kiosk and its store: offered after the check-in,
+/// its topic kept (and nothing else of it), a different topic the next morning after a
+/// restart, and 「またね」 ending it at once.
+#[test]
+fn small_talk_after_the_check_in_keeps_only_its_topic_and_changes_daily() {
+    let talked = |rig: &Rig| -> Vec<(String, String)> {
+        rusqlite::Connection::open(&rig.db)
+            .unwrap()
+            .prepare("SELECT day, topic FROM talks ORDER BY day")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let until_offer = |rig: &Rig| {
+        for _ in 0..8 {
+            if rig.buttons() == ["話す", "またね"] {
+                return;
+            }
+            let first = rig.buttons()[0].clone();
+            rig.press(&first);
+            rig.settle();
+        }
+        panic!("no small talk offered: {}", rig.caption());
+    };
+    let rig = rig(RigOptions::default());
+    rig.app.tick("2026-12-14T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    until_offer(&rig);
+    rig.press("話す");
+    rig.settle();
+    assert_eq!(rig.buttons(), ["つづける", "またね"]);
+    let first_turn = rig.caption();
+    rig.press("つづける");
+    assert_ne!(rig.caption(), first_turn, "a backchannel and the next turn");
+    rig.press("またね");
+    assert_eq!(rig.caption(), care().smalltalk.closing);
+    rig.pump_until("the plan after the talk", Duration::from_secs(10), |r| {
+        r.app.screen() == Screen::Exercise
+    });
+    let day_one = talked(&rig);
+    assert_eq!(day_one.len(), 1, "{day_one:?}");
+    assert_eq!(day_one[0].0, "2026-12-14");
+    let topic = &care().smalltalk.topics.iter().find(|t| t.id == day_one[0].1).unwrap().turns;
+    assert_eq!(first_turn, topic[0]);
+
+    let rig = restarted(rig, None);
+    rig.app.tick("2026-12-15T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    until_offer(&rig);
+    rig.press("話す");
+    rig.pump_until("the second day's topic kept", Duration::from_secs(5), |r| talked(r).len() == 2);
+    let days = talked(&rig);
+    assert_eq!(days.len(), 2, "{days:?}");
+    assert_ne!(days[0].1, days[1].1, "another topic the next day");
+    // Nothing of what is said in small talk is kept: the store holds topic ids only.
+    let outbox: Vec<wire::EventKind> = rig.outbox_kinds();
+    assert!(!outbox.iter().any(|k| k.name().contains("talk")), "{outbox:?}");
 }

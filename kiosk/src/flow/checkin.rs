@@ -20,6 +20,18 @@ impl Flow<'_> {
         self.apply_turn(turn, fx);
     }
 
+    /// A danger said outside the check-in (the medicine question, small talk): the
+    /// check-in's help flow takes it, with its confirmation (「火事ですか？」), for
+    /// `resident`. The greeting of the new dialogue is not said: they are talking.
+    pub(super) fn danger_heard(&mut self, resident: Resident, u: Understanding, fx: &mut Vec<Effect>) {
+        let ctx = Context { name: resident.name.clone(), now: self.now, conditions: None, responder: None };
+        let (session, _) = dialogue::Session::start(&self.care.script, Entry::Checkin, &ctx);
+        self.resident = Some(resident);
+        self.dialogue = Some(session);
+        self.show(Screen::Checkin);
+        self.respond(DialogueInput::Heard(u), fx);
+    }
+
     /// Shows a dialogue turn: caption, buttons; says its lines; records its events.
     pub(super) fn apply_turn(&mut self, turn: dialogue::Turn, fx: &mut Vec<Effect>) {
         let resident = self.resident.as_ref().map_or(0, |r| r.id);
@@ -88,6 +100,14 @@ impl Flow<'_> {
                 }
                 _ => Then::Nothing,
             };
+        // A completed check-in that leads to the plan or to idle offers small talk first.
+        if turn.step == Step::Finished
+            && matches!(self.then, Then::ShowPlan | Then::Idle)
+            && outcome == Some(care::record::Outcome::Completed)
+        {
+            let after = self.then;
+            self.plan_talk_offer(after);
+        }
         if self.then == Then::Nothing
             && turn.step == Step::Finished
             && self.watch.is_some()
@@ -121,6 +141,7 @@ impl Flow<'_> {
                 fx.push(Effect::Listen(QuestionId::SafetyCheck));
             }
             Then::ShowPlan => self.show_plan(fx),
+            Then::OfferTalk => self.offer_talk(fx),
             Then::Idle => self.go_idle(fx),
             Then::GuideNext => self.guide_next(fx),
         }
@@ -135,6 +156,13 @@ impl Flow<'_> {
             if let Some(b) = self.buttons.get(i) {
                 let taken = b.intent == Intent::Yes;
                 self.dose_answer(taken, fx);
+            }
+            return;
+        }
+        if self.talking() {
+            if let Some(b) = self.buttons.get(i) {
+                let intent = b.intent;
+                self.talk_button(intent, fx);
             }
             return;
         }
@@ -155,6 +183,10 @@ impl Flow<'_> {
             self.dose_heard(u, fx);
             return;
         }
+        if self.talking() {
+            self.talk_heard(u, fx);
+            return;
+        }
         match self.screen {
             Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
                 self.view.checkin.understood = understood_text(&self.care.script, &u);
@@ -168,12 +200,13 @@ impl Flow<'_> {
     /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
     /// nothing is being said) is a silence.
     pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
-        if self.dose.is_some() {
+        if self.dose.is_some() || self.talking() {
             if !self.view.checkin.speaking
                 && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED)
             {
                 fx.push(Effect::StopListening);
-                self.dose_silence(fx);
+                self.answer_since = None;
+                if self.dose.is_some() { self.dose_silence(fx) } else { self.talk_silence(fx) }
             }
             return;
         }
@@ -189,6 +222,10 @@ impl Flow<'_> {
     pub(super) fn silence(&mut self, fx: &mut Vec<Effect>) {
         if self.dose.is_some() {
             self.dose_silence(fx);
+            return;
+        }
+        if self.talking() {
+            self.talk_silence(fx);
             return;
         }
         match self.screen {

@@ -156,8 +156,8 @@ impl Flow<'_> {
         fx.push(Effect::Say { lines: vec![line], slow: true });
     }
 
-    /// A danger said to the medicine question: the check-in's help flow takes it, with
-    /// its confirmation (「火事ですか？」), for this resident.
+    /// A danger said to the medicine question: the check-in's help flow takes it, for
+    /// this resident.
     fn dose_danger(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
         let Some(ask) = self.dose.take() else { return };
         let resident = Resident {
@@ -165,14 +165,10 @@ impl Flow<'_> {
             name: ask.name,
             profile: Profile::default(),
             history: vec![],
+            talked: vec![],
             pin_sign_in: false,
         };
-        let ctx = Context { name: resident.name.clone(), now: self.now, conditions: None, responder: None };
-        // The greeting turn is not said: the resident is already talking.
-        let (session, _) = dialogue::Session::start(&self.care.script, Entry::Checkin, &ctx);
-        self.resident = Some(resident);
-        self.dialogue = Some(session);
-        self.respond(DialogueInput::Heard(u), fx);
+        self.danger_heard(resident, u, fx);
     }
 
     fn say_then_idle(&mut self, line: String, fx: &mut Vec<Effect>) {

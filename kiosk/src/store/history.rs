@@ -67,6 +67,47 @@ impl Store {
         rows.map(|r| parse_local(&r?)).collect()
     }
 
+    /// Keeps that small talk on `topic` was had with the resident on `day` (the topic's
+    /// id only); older than four weeks is forgotten.
+    pub fn record_talk(
+        &mut self,
+        resident: ResidentId,
+        topic: &str,
+        day: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO talks (resident_id, day, topic) VALUES (?1, ?2, ?3)",
+            params![resident.0, day.to_string(), topic],
+        )?;
+        tx.execute("DELETE FROM talks WHERE day < ?1", [(day - chrono::Days::new(28)).to_string()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The small-talk topics used with the resident since `since`, and when.
+    pub fn talks_since(
+        &self,
+        resident: ResidentId,
+        since: NaiveDate,
+    ) -> Result<Vec<(String, NaiveDate)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT topic, day FROM talks WHERE resident_id = ?1 AND day >= ?2 ORDER BY day",
+        )?;
+        let rows = stmt
+            .query_map(params![resident.0, since.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(topic, day)| {
+                let day =
+                    day.parse().map_err(|_| StoreError::Corrupt { detail: "a talk's day".to_owned() })?;
+                Ok((topic, day))
+            })
+            .collect()
+    }
+
     /// The resident's check-ins since `since` (inclusive), oldest first.
     pub fn checkins_since(
         &self,

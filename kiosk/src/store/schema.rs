@@ -173,6 +173,14 @@ const MIGRATIONS: &[&str] = &[
         kept INTEGER,
         PRIMARY KEY (resident_id, day, slot)
     );",
+    // Which small-talk topic was used with whom on which day (two weeks of it): never
+    // what was said.
+    "CREATE TABLE talks (
+        resident_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        PRIMARY KEY (resident_id, day, topic)
+    );",
 ];
 
 /// The schema version a fully migrated store has.

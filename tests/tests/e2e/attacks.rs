@@ -300,6 +300,9 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
                 wire::EventKind::Misunderstanding => serde_json::json!({
                     "question": "feeling", "understood": "fine", "confidence": 0.4,
                 }),
+                wire::EventKind::Medicine => {
+                    serde_json::json!({ "day": "2026-12-06", "slot": "noon", "taken": true })
+                }
                 _ => serde_json::json!({}),
             };
             body["transcript"] = SMUGGLED.into();

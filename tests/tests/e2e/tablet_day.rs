@@ -11,9 +11,9 @@ use super::*;
 /// Her husband, who shares her tablet.
 const HUSBAND: &str = "見守 太郎";
 /// His check-in: well, slept, eating, no pain, no exercise today and nothing more to
-/// say (the tablet then says goodbye and goes back to the clock).
+/// say, and no small talk (the tablet then says goodbye and goes back to the clock).
 const HUSBAND_SCRIPT: &[&str] =
-    &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ", "いや、ねぇ"];
+    &["元気だよ", "よぐ眠れだ", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ", "いや、ねぇ", "いや、ねぇ"];
 
 /// Her eldest son, entered at the office: the number the help screen shows when the
 /// office cannot be reached.
@@ -301,9 +301,10 @@ fn two_residents_sharing_a_tablet_each_get_their_own_check_in() -> anyhow::Resul
     Ok(())
 }
 
-/// A morning she sleeps badly: a rest day (no plan offered, the day excused).
+/// A morning she sleeps badly: a rest day (no plan offered, the day excused); no small
+/// talk.
 const BAD_NIGHT_SCRIPT: &[&str] =
-    &["元気だよ", "寝らんねがった", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ"];
+    &["元気だよ", "寝らんねがった", "うまぐ食べでる", "いや、ねぇ", "いや、ねぇ", "いや、ねぇ"];
 
 /// The kiosk's kept plans for her: (day, intensity key; `None` a rest day), by day.
 fn kept_plans(j: &Journey) -> Vec<(String, Option<String>)> {
