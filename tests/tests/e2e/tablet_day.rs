@@ -51,7 +51,7 @@ fn help_phases(shown: &[std::collections::BTreeMap<String, String>]) -> Vec<Stri
 /// the network is back the tablet, which kept trying, delivers it.
 #[test]
 fn help_from_the_idle_screen_is_taken_on_and_with_the_network_down_claims_nothing() -> anyhow::Result<()> {
-    let _one = one_at_a_time()?;
+    let _one = beside_others()?;
     let mut j = Journey::start("help-idle", &["んだ"], false, 2)?;
     let browser = Browser::sign_in(j.office.addr)?;
     browser.goto("/residents/1/edit")?;
@@ -127,7 +127,7 @@ fn help_from_the_idle_screen_is_taken_on_and_with_the_network_down_claims_nothin
 #[test]
 fn unanswered_at_the_window_the_re_prompt_asks_again_and_the_unwell_answer_means_rest() -> anyhow::Result<()>
 {
-    let _one = one_at_a_time()?;
+    let _one = beside_others()?;
     // The office's escalation runs on the real clock in the town's time, so the window
     // does too: set from the dashboard once the tablet is ready, opening on the next
     // minute at least 30 s away, two minutes long, no grace.
@@ -195,8 +195,8 @@ fn unanswered_at_the_window_the_re_prompt_asks_again_and_the_unwell_answer_means
 /// /alerts as the watch's alert.
 #[test]
 fn a_snow_watch_survives_kill_9_of_the_kiosk_checks_back_and_escalates() -> anyhow::Result<()> {
-    let _one = one_at_a_time()?;
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 16).unwrap().and_hms_opt(6, 58, 30).unwrap();
+    let _one = beside_others()?;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 16).unwrap().and_hms_opt(6, 59, 15).unwrap();
     let mut j = Journey::start_at("snow-watch", SNOW_SCRIPT, false, 2, Some(start))?;
     wait_until("the watch at the office", Duration::from_secs(300), || {
         j.check_alive().is_ok() && !j.office.events("snow_watch_started").is_empty()
@@ -249,7 +249,7 @@ fn checked_in(j: &Journey) -> Vec<i64> {
 /// presses hers and hers as hers. The board shows both confirmed.
 #[test]
 fn two_residents_sharing_a_tablet_each_get_their_own_check_in() -> anyhow::Result<()> {
-    let _one = one_at_a_time()?;
+    let _one = beside_others()?;
     let script: Vec<&str> = HUSBAND_SCRIPT.iter().chain(CHECKIN_SCRIPT).copied().collect();
     let script: &'static [&'static str] = script.leak();
     let mut j = Journey::start("household", script, false, 2)?;
@@ -367,11 +367,11 @@ fn mornings(days: usize) -> Vec<Morning> {
 /// `cargo xtask plan-days`.
 #[test]
 fn days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_one() -> anyhow::Result<()> {
-    let _one = one_at_a_time()?;
+    let _one = beside_others()?;
     let plan = mornings(crate::support::env_number("MIMAMORI_PLAN_DAYS", 2).min(28) as usize);
     let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 14).unwrap();
-    // Each morning 90 s before her window (07:00): the tablet starts the check-in.
-    let morning = |day: usize| (first + chrono::Days::new(day as u64)).and_hms_opt(6, 58, 30).unwrap();
+    // Each morning 45 s before her window (07:00): the tablet starts the check-in.
+    let morning = |day: usize| (first + chrono::Days::new(day as u64)).and_hms_opt(6, 59, 15).unwrap();
     let mut j = Journey::start_at("plan-days", CHECKIN_SCRIPT, false, 2, Some(morning(0)))?;
     for (day, what) in plan.iter().enumerate() {
         let began = Instant::now();
@@ -450,7 +450,7 @@ const MEDICINE_SCRIPT: &[&str] = &["はい、飲みました"];
 /// on the real clock.
 #[test]
 fn a_medicine_time_set_at_the_office_is_asked_and_her_answer_reaches_her_page() -> anyhow::Result<()> {
-    let _one = one_at_a_time()?;
+    let _one = beside_others()?;
     let mut j = Journey::start_with("medicine", MEDICINE_SCRIPT, false, 2, None, None)?;
     let town_now = || chrono::Utc::now().with_timezone(&backend::clock::town_offset()).naive_local();
     // This minute: a time just past is still asked (up to two hours late), at the
