@@ -24,6 +24,11 @@ impl ChildGuard {
         self.child.id()
     }
 
+    /// The child's standard output, when it was piped (once).
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// Fails if the process has already exited (it should be serving).
     pub fn check_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {

@@ -9,24 +9,6 @@ use anyhow::{Context as _, bail};
 
 use crate::process::{ChildGuard, wait_until};
 
-/// Whether display `n` is claimed by a live X server. A lock left by a killed
-/// server (its PID gone) is stale and is removed.
-fn display_in_use(n: u32) -> bool {
-    let lock = format!("/tmp/.X{n}-lock");
-    let Ok(text) = std::fs::read_to_string(&lock) else {
-        return Path::new(&lock).exists();
-    };
-    match text.trim().parse::<u32>() {
-        Ok(pid) if Path::new(&format!("/proc/{pid}")).exists() => true,
-        Ok(_) => {
-            let _ = std::fs::remove_file(&lock);
-            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
-            false
-        }
-        Err(_) => true,
-    }
-}
-
 /// A running Xvfb on its own display number; killed when dropped.
 #[derive(Debug)]
 pub struct Xvfb {
@@ -36,30 +18,33 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb on the first free display from :90 up, 1280×800×24.
+    /// Starts Xvfb on a free display, 1280×800×24. The server chooses the display
+    /// itself (`-displayfd`: it claims one with its lock file and writes the number once
+    /// it listens), so journeys starting at the same moment never share one; choosing
+    /// here first raced, and one journey's kiosk lost its display when the other ended.
     pub fn start() -> anyhow::Result<Self> {
-        for n in 90..190 {
-            // The lock file is how X servers claim a display; racing tests skip on.
-            if display_in_use(n) {
-                continue;
-            }
-            let display = format!(":{n}");
-            let mut server = ChildGuard::spawn(
-                "Xvfb (Debian package xvfb)",
-                Command::new("Xvfb")
-                    .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            )?;
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            let ready = wait_until("the Xvfb socket", Duration::from_secs(10), || {
-                Path::new(&socket).exists() || server.check_running().is_err()
-            });
-            if ready.is_ok() && server.check_running().is_ok() {
-                return Ok(Self { number: n, display, server });
-            }
-        }
-        bail!("no free X display between :90 and :189")
+        let mut server = ChildGuard::spawn(
+            "Xvfb (Debian package xvfb)",
+            Command::new("Xvfb")
+                .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        )?;
+        let stdout = server.take_stdout().context("Xvfb's standard output")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let line =
+            rx.recv_timeout(Duration::from_secs(10)).context("Xvfb did not say its display in 10 s")?;
+        let number: u32 =
+            line.trim().parse().with_context(|| format!("Xvfb said {line:?}, not a display"))?;
+        server.check_running()?;
+        let socket = format!("/tmp/.X11-unix/X{number}");
+        wait_until("the Xvfb socket", Duration::from_secs(10), || Path::new(&socket).exists())?;
+        Ok(Self { number, display: format!(":{number}"), server })
     }
 
     /// The `DISPLAY` value for clients.
