@@ -61,6 +61,9 @@ pub struct SmallTalk {
     pub backchannels: Vec<String>,
     pub wait: String,
     pub closing: String,
+    /// The turns of a topic made from an interest staff noted for the resident
+    /// (`{interest}`: 「盆栽」).
+    pub interest_turns: Vec<String>,
     #[serde(rename = "topic")]
     pub topics: Vec<Topic>,
 }
@@ -80,6 +83,8 @@ pub enum SmallTalkError {
     Buttons(&'static str),
     #[error("no backchannels: the tablet would answer in silence")]
     NoBackchannels,
+    #[error("interest_turns: needs 2 to 4 turns, each with {{interest}}")]
+    InterestTurns,
 }
 
 impl SmallTalk {
@@ -107,22 +112,45 @@ impl SmallTalk {
         if file.backchannels.is_empty() {
             return Err(SmallTalkError::NoBackchannels);
         }
+        if !(2..=4).contains(&file.interest_turns.len())
+            || !file.interest_turns.iter().all(|t| t.contains("{interest}"))
+        {
+            return Err(SmallTalkError::InterestTurns);
+        }
         Ok(file)
     }
 
-    /// Today's topic: one that fits the month and the weather and was not used in the
-    /// last [`REST_DAYS`] days, the one rested longest (never used first, then in file
-    /// order). `None` when every fitting topic has been used lately: no talk rather
-    /// than a repeat.
-    pub fn pick(&self, today: NaiveDate, sky: Option<Sky>, used: &[(String, NaiveDate)]) -> Option<&Topic> {
+    /// Today's topic: one that fits the month and the weather, or one made from an
+    /// interest staff noted for the resident (`interests`), not used in the last
+    /// [`REST_DAYS`] days; the day's weather topic first, then the one rested longest
+    /// (never used first, the resident's interests before the file's topics). `None`
+    /// when every fitting topic has been used lately: no talk rather than a repeat.
+    pub fn pick(
+        &self,
+        today: NaiveDate,
+        sky: Option<Sky>,
+        used: &[(String, NaiveDate)],
+        interests: &[String],
+    ) -> Option<Topic> {
         let last_used = |id: &str| used.iter().filter(|(t, _)| t == id).map(|(_, d)| *d).max();
-        self.topics
-            .iter()
+        let own = interests.iter().filter(|i| !i.trim().is_empty()).map(|i| self.interest_topic(i.trim()));
+        own.chain(self.topics.iter().cloned())
             .filter(|t| t.months.is_empty() || t.months.contains(&today.month()))
             .filter(|t| t.weather.is_none() || t.weather == sky)
             .filter(|t| last_used(&t.id).is_none_or(|d| (today - d).num_days() >= REST_DAYS))
-            // Weather topics first on their day; then the longest rested.
+            // Weather topics first on their day; then the longest rested (min_by_key
+            // keeps the first of equals: interests, then file order).
             .min_by_key(|t| (t.weather.is_none(), last_used(&t.id)))
+    }
+
+    /// The topic made from one interest (its id `interest:盆栽`).
+    pub fn interest_topic(&self, interest: &str) -> Topic {
+        Topic {
+            id: format!("interest:{interest}"),
+            months: vec![],
+            weather: None,
+            turns: self.interest_turns.iter().map(|t| t.replace("{interest}", interest)).collect(),
+        }
     }
 
     /// Every line it can say, for the spoken-line checks.
@@ -130,6 +158,8 @@ impl SmallTalk {
         let mut v = vec![self.offer.clone(), self.wait.clone(), self.closing.clone()];
         v.extend(self.backchannels.iter().cloned());
         v.extend(self.topics.iter().flat_map(|t| t.turns.iter().cloned()));
+        // An interest of the usual length (staff write a word or two).
+        v.extend(self.interest_topic("盆栽").turns);
         v
     }
 }
@@ -160,7 +190,7 @@ pub struct TalkTurn {
 #[derive(Debug, Clone)]
 pub struct Talk<'t> {
     file: &'t SmallTalk,
-    topic: &'t Topic,
+    topic: Topic,
     turn: usize,
     answers: usize,
     silences: u8,
@@ -169,14 +199,14 @@ pub struct Talk<'t> {
 
 impl<'t> Talk<'t> {
     /// Starts on `topic` with its first turn.
-    pub fn start(file: &'t SmallTalk, topic: &'t Topic) -> (Self, TalkTurn) {
+    pub fn start(file: &'t SmallTalk, topic: Topic) -> (Self, TalkTurn) {
+        let first = TalkTurn {
+            say: topic.turns.first().cloned().into_iter().collect(),
+            listen: true,
+            finished: false,
+        };
         let talk = Talk { file, topic, turn: 0, answers: 0, silences: 0, finished: false };
-        let first = TalkTurn { say: vec![topic.turns[0].clone()], listen: true, finished: false };
         (talk, first)
-    }
-
-    pub fn topic(&self) -> &'t Topic {
-        self.topic
     }
 
     pub fn is_finished(&self) -> bool {

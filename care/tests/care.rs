@@ -1507,7 +1507,7 @@ mod small_talk {
                 1 => Some(Sky::Fine),
                 _ => None,
             };
-            let topic = file.pick(day, sky, &used).unwrap_or_else(|| panic!("no topic on {day}"));
+            let topic = file.pick(day, sky, &used, &[]).unwrap_or_else(|| panic!("no topic on {day}"));
             assert!(
                 topic.months.is_empty() || topic.months.contains(&chrono::Datelike::month(&day)),
                 "{day}: {}",
@@ -1532,10 +1532,10 @@ mod small_talk {
     fn the_days_weather_topic_comes_first_and_nothing_repeats_when_all_are_used() {
         let file = talk_file();
         let day = date("2026-12-14");
-        assert_eq!(file.pick(day, Some(Sky::Snow), &[]).map(|t| t.id.as_str()), Some("snow_today"));
-        assert_ne!(file.pick(day, None, &[]).map(|t| t.id.as_str()), Some("snow_today"));
+        assert_eq!(file.pick(day, Some(Sky::Snow), &[], &[]).map(|t| t.id), Some("snow_today".to_owned()));
+        assert_ne!(file.pick(day, None, &[], &[]).map(|t| t.id), Some("snow_today".to_owned()));
         let everything: Vec<(String, NaiveDate)> = file.topics.iter().map(|t| (t.id.clone(), day)).collect();
-        assert_eq!(file.pick(day, Some(Sky::Snow), &everything), None, "no talk rather than a repeat");
+        assert_eq!(file.pick(day, Some(Sky::Snow), &everything, &[]), None, "no talk rather than a repeat");
         assert_eq!(Sky::of_forecast("くもり　時々　雪"), Some(Sky::Snow));
         assert_eq!(Sky::of_forecast("晴れ"), Some(Sky::Fine));
         assert_eq!(Sky::of_forecast("晴れ　のち　雨"), None);
@@ -1548,7 +1548,7 @@ mod small_talk {
     fn a_talk_accepts_any_answer_and_ends_at_any_turn() {
         let file = talk_file();
         let topic = file.topics.iter().find(|t| t.turns.len() == 3).unwrap();
-        let (mut talk, first) = Talk::start(&file, topic);
+        let (mut talk, first) = Talk::start(&file, topic.clone());
         assert_eq!(first.say, [topic.turns[0].clone()]);
         let next = talk.respond(TalkInput::Said(Intent::Other));
         assert_eq!(next.say, [file.backchannels[0].clone(), topic.turns[1].clone()]);
@@ -1559,7 +1559,7 @@ mod small_talk {
         assert!(last.finished && talk.is_finished());
         for turn in 0..3 {
             for end in [TalkInput::End, TalkInput::Said(Intent::Greeting), TalkInput::Said(Intent::Thanks)] {
-                let (mut talk, _) = Talk::start(&file, topic);
+                let (mut talk, _) = Talk::start(&file, topic.clone());
                 for _ in 0..turn {
                     talk.respond(TalkInput::Said(Intent::Other));
                 }
@@ -1567,11 +1567,41 @@ mod small_talk {
                 assert!(t.finished && t.say.last() == Some(&file.closing), "{end:?} at turn {turn}");
             }
         }
-        let (mut talk, _) = Talk::start(&file, topic);
+        let (mut talk, _) = Talk::start(&file, topic.clone());
         let wait = talk.respond(TalkInput::Silence);
         assert_eq!((wait.say, wait.listen, wait.finished), (vec![file.wait.clone()], true, false));
         let end = talk.respond(TalkInput::Silence);
         assert!(end.finished);
+    }
+
+    /// What staff noted she enjoys comes first when it has rested (after the day's
+    /// weather), is said in the file's interest turns, and rests two weeks like the rest.
+    #[test]
+    fn her_own_interests_become_topics_that_rest_like_the_others() {
+        let file = talk_file();
+        let day = date("2026-12-14");
+        let interests = vec!["盆栽".to_owned(), "民謡".to_owned(), " ".to_owned()];
+        let first = file.pick(day, None, &[], &interests).unwrap();
+        assert_eq!(first.id, "interest:盆栽");
+        assert_eq!(first.turns[0], "盆栽のお話を、聞かせてください。");
+        assert_eq!(file.pick(day, Some(Sky::Snow), &[], &interests).unwrap().id, "snow_today");
+        let used = vec![("interest:盆栽".to_owned(), day)];
+        assert_eq!(file.pick(day, None, &used, &interests).unwrap().id, "interest:民謡");
+        let used = vec![("interest:盆栽".to_owned(), day), ("interest:民謡".to_owned(), day)];
+        assert!(
+            !file.pick(day, None, &used, &interests).unwrap().id.starts_with("interest:"),
+            "a blank one is none"
+        );
+        // Two weeks on, with every file topic used that day, hers is free again.
+        let later = day + chrono::Days::new(14);
+        let mut rested = used.clone();
+        rested.extend(file.topics.iter().map(|t| (t.id.clone(), later)));
+        assert_eq!(
+            file.pick(later, None, &rested, &interests).unwrap().id,
+            "interest:盆栽",
+            "rested two weeks"
+        );
+        assert_eq!(file.pick(later - chrono::Days::new(1), None, &rested, &interests), None, "not before");
     }
 
     #[test]
@@ -1617,6 +1647,10 @@ mod small_talk {
                 s.replace(r#"backchannels = ["んだがっす。", "ほんでがっす。", "いがったなあ。", "そうだったんですね。"]"#, "backchannels = []")
             },
             SmallTalkError::NoBackchannels,
+        );
+        check(
+            &|s| s.replace("{interest}は、いつごろからですか？", "いつごろからですか？"),
+            SmallTalkError::InterestTurns,
         );
         assert!(matches!(SmallTalk::from_toml("offer = 3"), Err(SmallTalkError::Toml(_))));
     }

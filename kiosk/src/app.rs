@@ -781,7 +781,8 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
             chrono::Local::now().date_naive() - chrono::Days::new(care::smalltalk::REST_DAYS as u64),
         )
         .unwrap_or_default();
-    Resident { id: r.id.0, name: r.display_name, profile, history, talked, pin_sign_in }
+    let interests = store.interests(r.id).unwrap_or_default();
+    Resident { id: r.id.0, name: r.display_name, profile, history, talked, interests, pin_sign_in }
 }
 
 /// The controller's picture of a call for help, from the store's.

@@ -116,6 +116,8 @@ pub struct Resident {
     pub history: Vec<DayRecord>,
     /// The small-talk topics used with them lately, and when (never what they said).
     pub talked: Vec<(String, chrono::NaiveDate)>,
+    /// What staff noted they enjoy (「盆栽」): small-talk topics of their own.
+    pub interests: Vec<String>,
     /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
     /// the check-in; a touch start asks for the card.
     pub pin_sign_in: bool,
@@ -844,6 +846,7 @@ mod tests {
             profile: Default::default(),
             history: vec![],
             talked: vec![],
+            interests: vec![],
             pin_sign_in,
         }
     }
@@ -1156,6 +1159,22 @@ mod tests {
         let fx = flow.handle(Input::Tick("2026-12-14T12:30:05".parse().unwrap()));
         assert!(fx.iter().any(|e| matches!(e, Effect::Record(Record::MedicineAsked { .. }))), "{fx:?}");
         assert_eq!(flow.view().checkin.caption, "山田さん、お昼のお薬、飲みましたか？");
+    }
+
+    /// In a pause the office set, no medicine question is asked and no dose is marked
+    /// missed (a hospital stay must not raise お薬の飲み忘れ).
+    #[test]
+    fn a_pause_silences_the_medicine_question() {
+        let mut flow = Flow::new(care(), "2026-12-14T12:00:00".parse().unwrap());
+        let mut paused = due(None);
+        paused.paused = true;
+        flow.handle(Input::Schedule(vec![paused]));
+        flow.handle(Input::Medicine(vec![noon_medicine()]));
+        for t in ["12:30:00", "13:00:00", "13:30:00", "14:00:00"] {
+            let fx = flow.handle(Input::Tick(format!("2026-12-14T{t}").parse().unwrap()));
+            assert!(!fx.iter().any(|e| matches!(e, Effect::Record(_))), "{t}: {fx:?}");
+            assert_eq!(flow.screen(), Screen::Idle, "{t}");
+        }
     }
 
     /// A danger said instead of an answer goes to the help flow with its own

@@ -103,6 +103,7 @@ pub fn capture_all(
                 slot: wire::Name::Known(wire::vocab::MedicineSlot::Morning),
                 at: "07:00".into(),
             }],
+            interests: vec!["盆栽".into()],
         };
         let item = wire::PullItem {
             cursor: 1,

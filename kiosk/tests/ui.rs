@@ -806,6 +806,7 @@ fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
                 emergency_contacts: vec![],
                 pin_sign_in: true,
                 medicine: vec![],
+                interests: vec![],
             };
             let item = wire::PullItem {
                 cursor: 1,
@@ -1083,6 +1084,15 @@ fn office_settings(store: &mut Store, window: [&str; 2]) {
 }
 
 fn office_settings_with(store: &mut Store, window: [&str; 2], medicine: Vec<wire::MedicineTime>) {
+    office_settings_full(store, window, medicine, vec![]);
+}
+
+fn office_settings_full(
+    store: &mut Store,
+    window: [&str; 2],
+    medicine: Vec<wire::MedicineTime>,
+    interests: Vec<String>,
+) {
     let settings = wire::ResidentSettingsBody {
         resident_id: 1,
         checkin_window: window.map(str::to_owned),
@@ -1096,6 +1106,7 @@ fn office_settings_with(store: &mut Store, window: [&str; 2], medicine: Vec<wire
         }],
         pin_sign_in: false,
         medicine,
+        interests,
     };
     let item = wire::PullItem {
         cursor: 1,
@@ -1282,4 +1293,33 @@ fn small_talk_after_the_check_in_keeps_only_its_topic_and_changes_daily() {
     // Nothing of what is said in small talk is kept: the store holds topic ids only.
     let outbox: Vec<wire::EventKind> = rig.outbox_kinds();
     assert!(!outbox.iter().any(|k| k.name().contains("talk")), "{outbox:?}");
+}
+
+/// What staff noted she enjoys reaches the tablet with her settings and is the first
+/// small talk she is offered.
+#[test]
+fn her_interest_from_the_office_is_her_first_small_talk() {
+    let rig = rig(RigOptions {
+        prepare: Box::new(|db| {
+            office_settings_full(
+                &mut Store::open(db).unwrap(),
+                ["23:00", "23:30"],
+                vec![],
+                vec!["民謡".into()],
+            )
+        }),
+        ..Default::default()
+    });
+    rig.app.tick("2026-12-14T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    for _ in 0..8 {
+        if rig.buttons() == ["話す", "またね"] {
+            break;
+        }
+        let first = rig.buttons()[0].clone();
+        rig.press(&first);
+        rig.settle();
+    }
+    rig.press("話す");
+    assert_eq!(rig.caption(), "民謡のお話を、聞かせてください。");
 }

@@ -199,6 +199,10 @@ pub struct ResidentSettingsBody {
     /// day only, never which medicine.
     #[serde(default)]
     pub medicine: Vec<MedicineTime>,
+    /// What staff noted the resident enjoys (「盆栽」), words staff typed: the tablet
+    /// makes small talk of them.
+    #[serde(default)]
+    pub interests: Vec<String>,
 }
 
 /// One medicine time staff set for a resident.

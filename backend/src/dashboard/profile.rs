@@ -133,7 +133,31 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         roster_consent_recorded: None,
         pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
         medicine: read_medicine(form)?,
+        interests: read_interests(form)?,
     })
+}
+
+/// How many interests the form has room for, and how long each may be (a word or two:
+/// the tablet says it inside a short question).
+pub const INTEREST_ROWS: usize = 3;
+const MAX_INTEREST_CHARS: usize = 12;
+
+/// What the resident enjoys (`interest0`…`interest2`), empty rows left out.
+fn read_interests(form: &FormMap) -> Result<Vec<String>, PageError> {
+    let mut interests = Vec::new();
+    for i in 0..INTEREST_ROWS {
+        let v = line(
+            form,
+            &format!("interest{i}"),
+            MAX_INTEREST_CHARS,
+            false,
+            "好きなことは、12文字までで入れてください。",
+        )?;
+        if !v.is_empty() && !interests.contains(&v) {
+            interests.push(v);
+        }
+    }
+    Ok(interests)
 }
 
 /// The medicine times (`med_{slot}`, each `HH:MM` or empty): times of day only, the
@@ -209,6 +233,8 @@ struct ProfileFields {
     contacts: Vec<ContactFields>,
     pin_sign_in: bool,
     medicine: Vec<MedicineField>,
+    /// `INTEREST_ROWS` values, empty where none is noted.
+    interests: Vec<(usize, String)>,
 }
 
 /// One medicine time on the form (`med_{slot}`).
@@ -288,6 +314,9 @@ impl ProfileFields {
                         .unwrap_or_default(),
                 })
                 .collect(),
+            interests: (0..INTEREST_ROWS)
+                .map(|i| (i, p.interests.get(i).cloned().unwrap_or_default()))
+                .collect(),
         }
     }
 }
@@ -351,6 +380,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         roster_consent_recorded: None,
         pin_sign_in: false,
         medicine: vec![],
+        interests: vec![],
     };
     render(&NewPage {
         chrome: session.chrome("住民の登録", "/residents/new"),

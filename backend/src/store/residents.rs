@@ -71,6 +71,9 @@ pub struct Profile {
     /// When the tablet asks about medicine, by time of day (which medicine is never
     /// stored); in slot order.
     pub medicine: Vec<(vocab::MedicineSlot, chrono::NaiveTime)>,
+    /// What the resident enjoys, as staff noted it (「盆栽」, at most three): the tablet
+    /// makes small talk of it.
+    pub interests: Vec<String>,
 }
 
 /// A pause of check-ins and alarms.
@@ -226,6 +229,10 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
     };
     let contacts = read_contacts_tx(tx, resident)?;
     let medicine = read_medicine_tx(tx, resident)?;
+    let interests = tx
+        .prepare_cached("SELECT interest FROM resident_interests WHERE resident_id = ?1 ORDER BY position")?
+        .query_map([resident.0], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
     let mut stmt = tx.prepare_cached(
         "SELECT id, from_ms, until_ms, reason FROM pauses WHERE resident_id = ?1 ORDER BY from_ms",
     )?;
@@ -262,6 +269,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                 .transpose()?,
             pin_sign_in,
             medicine,
+            interests,
         },
         pauses,
         last_visit: visit.map(from_ms).transpose()?,
@@ -280,6 +288,18 @@ fn medicine_tx(
     )?;
     for (slot, at) in times {
         insert.execute(params![resident.0, slot.key(), minutes(*at)])?;
+    }
+    Ok(())
+}
+
+/// Replaces what staff noted the resident enjoys.
+fn interests_tx(tx: &Transaction<'_>, resident: ResidentId, interests: &[String]) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM resident_interests WHERE resident_id = ?1", [resident.0])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO resident_interests (resident_id, position, interest) VALUES (?1, ?2, ?3)",
+    )?;
+    for (i, interest) in interests.iter().enumerate() {
+        insert.execute(params![resident.0, i as i64, interest])?;
     }
     Ok(())
 }
@@ -357,6 +377,7 @@ pub(super) fn push_settings_tx(
                 at: at.format("%H:%M").to_string(),
             })
             .collect(),
+        interests: p.interests.clone(),
     };
     push_tx(tx, Some(resident), None, &body, now)
 }
@@ -398,6 +419,7 @@ impl Store {
         let id = ResidentId(tx.last_insert_rowid());
         contacts_tx(&tx, id, &profile.contacts, Some(user), now)?;
         medicine_tx(&tx, id, &profile.medicine)?;
+        interests_tx(&tx, id, &profile.interests)?;
         roster_consent_tx(&tx, id, profile.roster_consent, user, now)?;
         push_roster_tx(&tx, id, now)?;
         push_settings_tx(&tx, id, now)?;
@@ -450,6 +472,7 @@ impl Store {
         }
         contacts_tx(&tx, resident, &profile.contacts, Some(user), now)?;
         medicine_tx(&tx, resident, &profile.medicine)?;
+        interests_tx(&tx, resident, &profile.interests)?;
         roster_consent_tx(&tx, resident, profile.roster_consent, user, now)?;
         push_settings_tx(&tx, resident, now)?;
         audit_tx(&tx, Some(user), "edit_profile", About::Resident(resident), now)?;

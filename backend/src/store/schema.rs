@@ -432,6 +432,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (resident_id, day, slot)
     ) STRICT;
     ",
+    // What staff noted a resident enjoys (「盆栽」): the tablet makes small talk of it.
+    "
+    CREATE TABLE resident_interests (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        interest TEXT NOT NULL,
+        PRIMARY KEY (resident_id, position)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -300,6 +300,7 @@ async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
             roster_consent_recorded: None,
             pin_sign_in: false,
             medicine: vec![],
+            interests: vec![],
         };
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -394,6 +395,7 @@ async fn campaign_non_responders_are_listed_by_risk() {
             roster_consent_recorded: None,
             pin_sign_in: false,
             medicine: vec![],
+            interests: vec![],
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -525,16 +527,25 @@ async fn medicine_times_reach_the_tablet_and_two_missed_days_raise_one_alert() {
             "{name}={value}"
         );
     }
+    let body = replaced(&base, "interest0", "とても長い好きなことの名前です");
+    assert_eq!(
+        app.raw(Method::POST, &path, &headers, &body).await.0,
+        StatusCode::BAD_REQUEST,
+        "a long interest"
+    );
     let mut fields = base.to_vec();
     fields.extend([("med_morning", "07:30"), ("med_noon", ""), ("med_evening", "18:00")]);
+    fields.extend([("interest0", "盆栽"), ("interest1", ""), ("interest2", "民謡")]);
     assert_eq!(app.raw(Method::POST, &path, &headers, &form(&fields)).await.0, StatusCode::SEE_OTHER);
     let s = settings(&app, &token).await;
     assert_eq!(
         s["medicine"],
         json!([{"slot": "morning", "at": "07:30"}, {"slot": "evening", "at": "18:00"}])
     );
+    assert_eq!(s["interests"], json!(["盆栽", "民謡"]), "what she enjoys reaches the tablet");
     let (_, _, page) = app.raw(Method::GET, &path, &[("cookie", &staff)], "").await;
     assert!(page.contains("name=\"med_morning\" type=\"time\" value=\"07:30\""), "{page}");
+    assert!(page.contains("name=\"interest1\" value=\"民謡\""), "kept in order, blanks dropped: {page}");
 
     let today = local(7, 0).with_timezone(&backend::clock::town_offset()).date_naive();
     let day = |n: u64| (today - chrono::Days::new(n)).to_string();

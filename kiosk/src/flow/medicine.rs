@@ -27,6 +27,11 @@ impl Flow<'_> {
         self.medicine_asked.retain(|(_, _, at)| at.date() == now.date());
         self.medicine_kept.retain(|(_, _, day, _)| *day == now.date());
         for m in self.medicine.clone() {
+            // In a pause the office set (a hospital stay, away with family) nothing is
+            // asked, and nothing counts as missed.
+            if self.due.iter().any(|d| d.resident == m.resident && d.paused) {
+                continue;
+            }
             let today = |slot: Slot| self.dose_day(&m, slot, now);
             let Some(action) = medicine::next(&m.doses, today, now) else { continue };
             let slot = action.slot();
@@ -166,6 +171,7 @@ impl Flow<'_> {
             profile: Profile::default(),
             history: vec![],
             talked: vec![],
+            interests: vec![],
             pin_sign_in: false,
         };
         self.danger_heard(resident, u, fx);

@@ -13,7 +13,7 @@ use super::*;
 pub(super) enum TalkState<'c> {
     /// The offer is on screen; `after` is where the check-in was going.
     Offer {
-        topic: &'c care::smalltalk::Topic,
+        topic: care::smalltalk::Topic,
         after: Then,
     },
     Talking {
@@ -34,8 +34,8 @@ impl<'c> Flow<'c> {
             return false;
         }
         let care: &'c Care = self.care;
-        let Some(topic) = care.smalltalk.pick(today, Sky::of_forecast(&self.forecast), &resident.talked)
-        else {
+        let sky = Sky::of_forecast(&self.forecast);
+        let Some(topic) = care.smalltalk.pick(today, sky, &resident.talked, &resident.interests) else {
             return false;
         };
         self.talk_offered.push((resident.id, today));

@@ -102,6 +102,13 @@ fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<b
             params![id, i as i64, c.name, c.relation, c.phone],
         )?;
     }
+    tx.execute("DELETE FROM interests WHERE resident_id = ?1", [id])?;
+    for (i, interest) in body.interests.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO interests (resident_id, position, interest) VALUES (?1, ?2, ?3)",
+            params![id, i as i64, interest],
+        )?;
+    }
     // Times only; a slot a newer office names, or an unreadable time, is left out.
     tx.execute("DELETE FROM medicine_times WHERE resident_id = ?1", [id])?;
     for m in &body.medicine {

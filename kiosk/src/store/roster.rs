@@ -116,6 +116,15 @@ impl Store {
         }))
     }
 
+    /// What staff noted the resident enjoys, in the office's order.
+    pub fn interests(&self, resident: ResidentId) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT interest FROM interests WHERE resident_id = ?1 ORDER BY position")?;
+        let rows = stmt.query_map([resident.0], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Whom the help screen shows to call, in the office's order.
     pub fn emergency_contacts(&self, resident: ResidentId) -> Result<Vec<EmergencyContact>, StoreError> {
         let mut stmt = self.conn.prepare_cached(

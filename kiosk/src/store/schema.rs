@@ -181,6 +181,13 @@ const MIGRATIONS: &[&str] = &[
         topic TEXT NOT NULL,
         PRIMARY KEY (resident_id, day, topic)
     );",
+    // What staff noted a resident enjoys (「盆栽」), for small talk of their own.
+    "CREATE TABLE interests (
+        resident_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        interest TEXT NOT NULL,
+        PRIMARY KEY (resident_id, position)
+    );",
 ];
 
 /// The schema version a fully migrated store has.
