@@ -15,7 +15,8 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use sha2::Digest as _;
 
-/// The scripted resident's answers, in Murayama dialect, one per question.
+/// The scripted resident's answers, in Murayama dialect, one per question, then a
+/// little of the small talk the tablet offers after the check-in.
 const SCRIPT: &str = "\
 # 今日の体の具合は？
 元気だよ
@@ -29,6 +30,12 @@ const SCRIPT: &str = "\
 んだ
 # ほかに、何か伝えたいことはありますか？
 いや、ねぇ
+# よかったら、少し、お話ししませんか？
+んだ
+# (the day's topic)
+昔は、歩いて学校さ行ったっけなあ
+# (the next turn): goodbye
+またね
 ";
 
 /// The staff PIN of the demo tablet (staff mode: touch 「職員が手続き」).
