@@ -775,12 +775,7 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         tracing::warn!(error = %e, "cannot read the office's settings for the planner");
         Default::default()
     });
-    let talked = store
-        .talks_since(
-            r.id,
-            chrono::Local::now().date_naive() - chrono::Days::new(care::smalltalk::REST_DAYS as u64),
-        )
-        .unwrap_or_default();
+    let talked = store.talks(r.id).unwrap_or_default();
     let interests = store.interests(r.id).unwrap_or_default();
     Resident { id: r.id.0, name: r.display_name, profile, history, talked, interests, pin_sign_in }
 }

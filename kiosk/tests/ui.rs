@@ -169,6 +169,19 @@ impl Rig {
         panic!("the check-in never ended");
     }
 
+    /// Answers the check-in with first buttons until the small talk is offered.
+    fn answer_until_talk_offer(&self) {
+        for _ in 0..8 {
+            if self.buttons() == ["話す", "またね"] {
+                return;
+            }
+            let first = self.buttons()[0].clone();
+            self.press(&first);
+            self.settle();
+        }
+        panic!("no small talk offered: {}", self.caption());
+    }
+
     fn heard(&self, u: Understanding) {
         self.app.report(Report::Speech(SpeechReport::Heard(u)));
         self.settle();
@@ -1080,13 +1093,10 @@ fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
 /// The office's settings for resident 1, as a pull would apply them: her window and
 /// one emergency contact.
 fn office_settings(store: &mut Store, window: [&str; 2]) {
-    office_settings_with(store, window, vec![]);
+    office_settings_full(store, window, vec![], vec![]);
 }
 
-fn office_settings_with(store: &mut Store, window: [&str; 2], medicine: Vec<wire::MedicineTime>) {
-    office_settings_full(store, window, medicine, vec![]);
-}
-
+/// As [`office_settings`], with medicine times and what staff noted she enjoys.
 fn office_settings_full(
     store: &mut Store,
     window: [&str; 2],
@@ -1167,7 +1177,7 @@ fn medicine_is_asked_at_its_time_reminded_once_and_recorded_once() {
     ];
     let rig = rig(RigOptions {
         prepare: Box::new(move |db| {
-            office_settings_with(&mut Store::open(db).unwrap(), ["23:00", "23:30"], times)
+            office_settings_full(&mut Store::open(db).unwrap(), ["23:00", "23:30"], times, vec![])
         }),
         ..Default::default()
     });
@@ -1249,21 +1259,10 @@ fn small_talk_after_the_check_in_keeps_only_its_topic_and_changes_daily() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let until_offer = |rig: &Rig| {
-        for _ in 0..8 {
-            if rig.buttons() == ["話す", "またね"] {
-                return;
-            }
-            let first = rig.buttons()[0].clone();
-            rig.press(&first);
-            rig.settle();
-        }
-        panic!("no small talk offered: {}", rig.caption());
-    };
     let rig = rig(RigOptions::default());
     rig.app.tick("2026-12-14T07:05:00".parse().unwrap());
     rig.start_checkin();
-    until_offer(&rig);
+    rig.answer_until_talk_offer();
     rig.press("話す");
     rig.settle();
     assert_eq!(rig.buttons(), ["つづける", "またね"]);
@@ -1284,7 +1283,7 @@ fn small_talk_after_the_check_in_keeps_only_its_topic_and_changes_daily() {
     let rig = restarted(rig, None);
     rig.app.tick("2026-12-15T07:05:00".parse().unwrap());
     rig.start_checkin();
-    until_offer(&rig);
+    rig.answer_until_talk_offer();
     rig.press("話す");
     rig.pump_until("the second day's topic kept", Duration::from_secs(5), |r| talked(r).len() == 2);
     let days = talked(&rig);
@@ -1312,14 +1311,7 @@ fn her_interest_from_the_office_is_her_first_small_talk() {
     });
     rig.app.tick("2026-12-14T07:05:00".parse().unwrap());
     rig.start_checkin();
-    for _ in 0..8 {
-        if rig.buttons() == ["話す", "またね"] {
-            break;
-        }
-        let first = rig.buttons()[0].clone();
-        rig.press(&first);
-        rig.settle();
-    }
+    rig.answer_until_talk_offer();
     rig.press("話す");
     assert_eq!(rig.caption(), "民謡のお話を、聞かせてください。");
 }

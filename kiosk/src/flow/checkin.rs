@@ -32,6 +32,40 @@ impl Flow<'_> {
         self.respond(DialogueInput::Heard(u), fx);
     }
 
+    /// A question outside the check-in's dialogue (the medicine question, small talk) on
+    /// the question screen: says `lines`, captioned, with `buttons`, then listens.
+    pub(super) fn ask_on_screen(
+        &mut self,
+        lines: Vec<String>,
+        buttons: Vec<Button>,
+        listen: QuestionId,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.buttons = buttons;
+        self.view.checkin = CheckinView {
+            caption: lines.join(""),
+            buttons: self.buttons.iter().map(|b| b.label.clone()).collect(),
+            speaking: true,
+            ..Default::default()
+        };
+        self.step = Step::Finished;
+        self.answer_since = Some(self.now);
+        self.then = Then::Listen(listen);
+        fx.push(Effect::Say { lines, slow: false });
+    }
+
+    /// Its last lines, with no buttons, then `then` once they are said.
+    pub(super) fn say_last(&mut self, lines: Vec<String>, then: Then, fx: &mut Vec<Effect>) {
+        self.buttons.clear();
+        self.view.checkin.buttons.clear();
+        self.view.checkin.listening = false;
+        self.view.checkin.caption = lines.join("");
+        self.view.checkin.speaking = true;
+        self.answer_since = None;
+        self.then = then;
+        fx.push(Effect::Say { lines, slow: false });
+    }
+
     /// Shows a dialogue turn: caption, buttons; says its lines; records its events.
     pub(super) fn apply_turn(&mut self, turn: dialogue::Turn, fx: &mut Vec<Effect>) {
         let resident = self.resident.as_ref().map_or(0, |r| r.id);

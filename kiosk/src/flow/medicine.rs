@@ -91,19 +91,11 @@ impl Flow<'_> {
         let lines = &self.care.script.medicine;
         let action = if ask.reminder { Action::Remind(ask.slot) } else { Action::Ask(ask.slot) };
         let question = lines.question(action, &ask.name);
-        self.buttons = lines.buttons.clone();
+        let buttons = lines.buttons.clone();
         self.dose = Some(ask);
         fx.push(Effect::Chime);
         self.show(Screen::Checkin);
-        self.view.checkin = CheckinView {
-            caption: question.clone(),
-            buttons: self.buttons.iter().map(|b| b.label.clone()).collect(),
-            speaking: true,
-            ..Default::default()
-        };
-        self.answer_since = Some(self.now);
-        self.then = Then::Listen(QuestionId::Confirm);
-        fx.push(Effect::Say { lines: vec![question], slow: false });
+        self.ask_on_screen(vec![question], buttons, QuestionId::Confirm, fx);
     }
 
     /// A button or a heard yes or no: kept, not yet (the reminder comes), or missed.
@@ -120,7 +112,7 @@ impl Flow<'_> {
             }
             None => lines.not_yet.clone(),
         };
-        self.say_then_idle(line, fx);
+        self.say_last(vec![line], Then::Idle, fx);
     }
 
     /// What the speech worker understood while the medicine question was on screen.
@@ -175,16 +167,5 @@ impl Flow<'_> {
             pin_sign_in: false,
         };
         self.danger_heard(resident, u, fx);
-    }
-
-    fn say_then_idle(&mut self, line: String, fx: &mut Vec<Effect>) {
-        self.buttons.clear();
-        self.view.checkin.buttons.clear();
-        self.view.checkin.listening = false;
-        self.view.checkin.caption = line.clone();
-        self.view.checkin.speaking = true;
-        self.answer_since = None;
-        self.then = Then::Idle;
-        fx.push(Effect::Say { lines: vec![line], slow: false });
     }
 }

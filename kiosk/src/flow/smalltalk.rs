@@ -47,8 +47,7 @@ impl<'c> Flow<'c> {
     /// The check-in's closing line was said: offer the talk.
     pub(super) fn offer_talk(&mut self, fx: &mut Vec<Effect>) {
         let talk = &self.care.smalltalk;
-        self.buttons = talk.offer_buttons.clone();
-        self.say_talk(vec![talk.offer.clone()], QuestionId::Confirm, fx);
+        self.ask_on_screen(vec![talk.offer.clone()], talk.offer_buttons.clone(), QuestionId::Confirm, fx);
     }
 
     /// Whether a talk (or its offer) is on screen.
@@ -134,31 +133,10 @@ impl<'c> Flow<'c> {
                 Some(TalkState::Talking { after, .. } | TalkState::Offer { after, .. }) => after,
                 None => Then::Idle,
             };
-            self.buttons.clear();
-            self.view.checkin.buttons.clear();
-            self.view.checkin.listening = false;
-            self.view.checkin.caption = turn.say.join("");
-            self.view.checkin.speaking = true;
-            self.answer_since = None;
-            self.then = after;
-            fx.push(Effect::Say { lines: turn.say, slow: false });
+            self.say_last(turn.say, after, fx);
             return;
         }
-        self.buttons = self.care.smalltalk.turn_buttons.clone();
-        self.say_talk(turn.say, QuestionId::Open, fx);
-    }
-
-    fn say_talk(&mut self, lines: Vec<String>, listen: QuestionId, fx: &mut Vec<Effect>) {
-        self.view.checkin = CheckinView {
-            caption: lines.join(""),
-            buttons: self.buttons.iter().map(|b| b.label.clone()).collect(),
-            speaking: true,
-            ..Default::default()
-        };
-        self.step = Step::Finished;
-        self.answer_since = Some(self.now);
-        self.then = Then::Listen(listen);
-        fx.push(Effect::Say { lines, slow: false });
+        self.ask_on_screen(turn.say, self.care.smalltalk.turn_buttons.clone(), QuestionId::Open, fx);
     }
 
     /// Where the check-in was going before the talk: the plan, or idle.

@@ -85,19 +85,13 @@ impl Store {
         Ok(())
     }
 
-    /// The small-talk topics used with the resident since `since`, and when.
-    pub fn talks_since(
-        &self,
-        resident: ResidentId,
-        since: NaiveDate,
-    ) -> Result<Vec<(String, NaiveDate)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT topic, day FROM talks WHERE resident_id = ?1 AND day >= ?2 ORDER BY day",
-        )?;
+    /// The small-talk topics kept for the resident (four weeks of them), and when: which
+    /// ones still rest is care's to decide, by the controller's clock.
+    pub fn talks(&self, resident: ResidentId) -> Result<Vec<(String, NaiveDate)>, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT topic, day FROM talks WHERE resident_id = ?1 ORDER BY day")?;
         let rows = stmt
-            .query_map(params![resident.0, since.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
+            .query_map([resident.0], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(topic, day)| {
