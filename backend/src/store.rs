@@ -12,6 +12,8 @@ mod board;
 mod bundles;
 mod campaigns;
 mod card_links;
+mod chair_stands;
+pub use chair_stands::{CHAIR_STAND_FALL, ChairStand};
 mod corrections;
 mod devices;
 mod disasters;

@@ -91,6 +91,7 @@ struct ScriptFile {
     help: HelpLines,
     snow_watch: SnowLines,
     medicine: crate::medicine::MedicineLines,
+    chair_stand: crate::chairstand::ChairStandLines,
     meanings: BTreeMap<String, String>,
     question: Vec<QuestionFile>,
 }
@@ -212,6 +213,8 @@ pub struct Script {
     pub snow_watch: SnowLines,
     /// The medicine question at the times staff set.
     pub medicine: crate::medicine::MedicineLines,
+    /// The monthly chair-stand test.
+    pub chair_stand: crate::chairstand::ChairStandLines,
     /// Intent key (and `pain_unknown_part`) → what to say it understood.
     pub meanings: BTreeMap<String, String>,
     questions: BTreeMap<QuestionId, Question>,
@@ -278,6 +281,7 @@ impl Script {
             help: file.help,
             snow_watch: file.snow_watch,
             medicine: file.medicine,
+            chair_stand: file.chair_stand,
             meanings: file.meanings,
             questions,
         })
@@ -335,6 +339,7 @@ impl Script {
         .collect();
         v.extend(h.danger.values().cloned());
         v.extend(self.medicine.all_lines());
+        v.extend(self.chair_stand.all_lines());
         for q in self.questions.values() {
             if q.id == QuestionId::Confirm {
                 v.extend(self.meanings.values().map(|m| q.say.replace("{meaning}", m)));

@@ -19,11 +19,14 @@
 //!    [`smalltalk::Talk`] of two to four turns.
 //! 6. At the medicine times staff set: [`medicine::next`] says whether to ask, remind
 //!    or record a dose missed.
+//! 7. Once a month, when today's plan has her standing: [`chairstand::due`], then the
+//!    30 seconds' [`chairstand::mark`]s and the count she gives.
 //!
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
 //! given, reads no clock, and depends on no UI, SQL, HTTP or audio crate.
 
 pub mod catalogue;
+pub mod chairstand;
 pub mod dialogue;
 pub mod medicine;
 pub mod planner;

@@ -1655,3 +1655,94 @@ mod small_talk {
         assert!(matches!(SmallTalk::from_toml("offer = 3"), Err(SmallTalkError::Toml(_))));
     }
 }
+
+mod chair_stand {
+    use super::*;
+    use care::chairstand::{MAX_COUNT, Mark, adjust, due, mark, starting_count};
+    use chrono::TimeDelta;
+
+    fn plan(today: NaiveDate, facts: &TodayFacts, profile: &Profile) -> Plan {
+        let conditions = Conditions::for_day(&calendar(), today, None);
+        planner::plan_day(&catalogue(), &conditions, facts, profile, &[])
+    }
+
+    #[test]
+    fn the_marks_come_in_order_once_each() {
+        let s = TimeDelta::seconds;
+        assert_eq!(mark(s(9), 0), None);
+        assert_eq!(mark(s(10), 0), Some(Mark::Left(20)));
+        assert_eq!(mark(s(15), 1), None);
+        assert_eq!(mark(s(21), 1), Some(Mark::Left(10)));
+        assert_eq!(mark(s(31), 2), Some(Mark::End));
+        assert_eq!(mark(s(40), 3), None);
+        // A late tick still says the one due next, never skips to the end.
+        assert_eq!(mark(s(31), 1), Some(Mark::Left(10)));
+    }
+
+    #[test]
+    fn the_count_stays_within_bounds() {
+        assert_eq!(adjust(0, -1), 0);
+        assert_eq!(adjust(12, 1), 13);
+        assert_eq!(adjust(MAX_COUNT, 1), MAX_COUNT);
+        assert_eq!(starting_count(None), 10);
+        assert_eq!(starting_count(Some(14)), 14);
+    }
+
+    /// A simulated half year of mornings: offered on the first good day, then not
+    /// before 28 days have passed, never on a rest day or with sore knees.
+    #[test]
+    fn offered_monthly_never_on_a_rest_day() {
+        let profile = Profile::default();
+        let start: NaiveDate = "2026-12-01".parse().unwrap();
+        let mut last = None;
+        let mut taken = vec![];
+        for n in 0..182u64 {
+            let today = start + chrono::Days::new(n);
+            // Every seventh day the resident slept badly and feels unwell: a rest day.
+            let facts = if n % 7 == 3 {
+                TodayFacts { feeling: Feeling::Unwell, ..Default::default() }
+            } else {
+                TodayFacts::default()
+            };
+            let p = plan(today, &facts, &profile);
+            let is_due = due(today, last, &facts, &p, &profile, &catalogue());
+            if n % 7 == 3 {
+                assert!(!is_due, "{today}: offered on a rest day");
+                assert!(p.intensity.is_none(), "{today}: the unwell day rests");
+            }
+            if is_due {
+                taken.push(today);
+                last = Some(today);
+            }
+        }
+        assert_eq!(taken.first(), Some(&start), "offered on the first day");
+        for pair in taken.windows(2) {
+            assert!(pair[1] - pair[0] >= TimeDelta::days(28), "{pair:?}");
+        }
+        assert!(taken.len() >= 6, "about monthly over half a year: {taken:?}");
+        // Sore knees or a fall: the plan may keep a gentle standing exercise, but no test.
+        for facts in [
+            TodayFacts { pains: [BodyPart::Knee].into(), ..Default::default() },
+            TodayFacts { pains: [BodyPart::LowerBack].into(), ..Default::default() },
+            TodayFacts { recent_fall: true, ..Default::default() },
+        ] {
+            let p = plan(start, &facts, &profile);
+            assert!(!due(start, None, &facts, &p, &profile, &catalogue()), "{facts:?}");
+        }
+        // A sore shoulder does not stop it.
+        let facts = TodayFacts { pains: [BodyPart::Shoulder].into(), ..Default::default() };
+        assert!(due(start, None, &facts, &plan(start, &facts, &profile), &profile, &catalogue()));
+        // Staff recorded knees, a heart condition or unsteadiness: never; a shoulder: yes.
+        for (c, offered) in [
+            (Contraindication::Knee, false),
+            (Contraindication::Heart, false),
+            (Contraindication::Balance, false),
+            (Contraindication::Shoulder, true),
+        ] {
+            let staff = Profile { contraindications: [c].into(), ..Profile::default() };
+            let none = TodayFacts::default();
+            let p = plan(start, &none, &staff);
+            assert_eq!(due(start, None, &none, &p, &staff, &catalogue()), offered, "{c:?}");
+        }
+    }
+}

@@ -319,6 +319,9 @@ vocabulary!(
         /// A medicine time went untaken (「まだ」 after the reminder, or no answer) on two
         /// days in a row.
         MedicineMissed = "medicine_missed" / "お薬の飲み忘れが続いている",
+        /// The monthly chair-stand count fell clearly below the last one: a visit to
+        /// see how the legs are, not an emergency.
+        LegsWeaker = "legs_weaker" / "椅子から立つ回数が減った",
     }
 );
 

@@ -255,6 +255,27 @@ impl EventBody for MedicineBody {
     const KIND: EventKind = EventKind::Medicine;
 }
 
+/// The body of an [`EventKind::ChairStand`] event: the 30-second chair-stand test
+/// (CS-30), how many times the resident stood up, as they said or tapped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChairStandBody {
+    /// Whose count, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
+    /// The tablet's local day of the test.
+    pub day: NaiveDate,
+    /// Stands in 30 seconds (0 to [`MAX_CHAIR_STANDS`]).
+    pub count: u8,
+}
+
+/// More stands in 30 seconds than anyone manages (the fittest young adults reach
+/// about 40): a count above it is a mistake, refused by both sides.
+pub const MAX_CHAIR_STANDS: u8 = 60;
+
+impl EventBody for ChairStandBody {
+    const KIND: EventKind = EventKind::ChairStand;
+}
+
 /// An envelope's body, read by its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -268,6 +289,7 @@ pub enum Event {
     CardLinkRequested(CardLinkBody),
     Misunderstanding(MisunderstandingBody),
     Medicine(MedicineBody),
+    ChairStand(ChairStandBody),
     /// A kind from a newer tablet: stored and acknowledged, never acted on.
     Unknown,
 }
@@ -325,6 +347,7 @@ impl EventEnvelope {
             EventKind::CardLinkRequested => Event::CardLinkRequested(self.decode()?),
             EventKind::Misunderstanding => Event::Misunderstanding(self.decode()?),
             EventKind::Medicine => Event::Medicine(self.decode()?),
+            EventKind::ChairStand => Event::ChairStand(self.decode()?),
             EventKind::Unknown => Event::Unknown,
         })
     }
@@ -344,6 +367,7 @@ macro_rules! each_body {
             Event::CardLinkRequested($b) => $f,
             Event::Misunderstanding($b) => $f,
             Event::Medicine($b) => $f,
+            Event::ChairStand($b) => $f,
             Event::Unknown => $u,
         }
     };
@@ -390,6 +414,7 @@ impl Event {
             Event::SafetyAnswer(b) => b.resident_id,
             Event::CardLinkRequested(b) => b.resident_id,
             Event::Medicine(b) => b.resident_id,
+            Event::ChairStand(b) => b.resident_id,
             Event::Misunderstanding(_) | Event::Unknown => None,
         };
         // Bodies default a missing id to 0; the office's ids start at 1.

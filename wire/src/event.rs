@@ -42,12 +42,14 @@ pub enum EventKind {
     Misunderstanding,
     /// A medicine time kept or missed (see [`crate::MedicineBody`]).
     Medicine,
+    /// The monthly chair-stand count (see [`crate::ChairStandBody`]).
+    ChairStand,
     #[serde(other)]
     Unknown,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::CheckIn,
         EventKind::HelpRequest,
         EventKind::ExerciseDone,
@@ -58,6 +60,7 @@ impl EventKind {
         EventKind::CardLinkRequested,
         EventKind::Misunderstanding,
         EventKind::Medicine,
+        EventKind::ChairStand,
         EventKind::Unknown,
     ];
 
@@ -74,6 +77,7 @@ impl EventKind {
             EventKind::CardLinkRequested => "card_link_requested",
             EventKind::Misunderstanding => "misunderstanding",
             EventKind::Medicine => "medicine",
+            EventKind::ChairStand => "chair_stand",
             EventKind::Unknown => "unknown",
         }
     }

@@ -16,9 +16,9 @@ mod pull;
 mod weather;
 
 pub use body::{
-    AnswerBody, BodyError, CardLinkBody, CheckInBody, Event, EventBody, ExerciseDoneBody, HelpRequestBody,
-    LocalTime, MedicineBody, MisunderstandingBody, SafetyAnswerBody, SafetyReply, SnowWatchAlertBody,
-    SnowWatchEndedBody, SnowWatchStartedBody,
+    AnswerBody, BodyError, CardLinkBody, ChairStandBody, CheckInBody, Event, EventBody, ExerciseDoneBody,
+    HelpRequestBody, LocalTime, MAX_CHAIR_STANDS, MedicineBody, MisunderstandingBody, SafetyAnswerBody,
+    SafetyReply, SnowWatchAlertBody, SnowWatchEndedBody, SnowWatchStartedBody,
 };
 pub use name::Name;
 /// The shared vocabulary, as the wire bodies name it.

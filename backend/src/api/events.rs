@@ -54,6 +54,10 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
             // A slot from a newer tablet: kept for the timeline.
             None => Effect::Record,
         },
+        wire::Event::ChairStand(body) if body.count <= wire::MAX_CHAIR_STANDS => {
+            Effect::ChairStand { day: body.day, count: body.count }
+        }
+        wire::Event::ChairStand(_) => return Err(format!("count is 0 to {}", wire::MAX_CHAIR_STANDS)),
         wire::Event::Unknown => Effect::Record,
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.

@@ -57,6 +57,11 @@ pub enum Effect {
         slot: vocab::MedicineSlot,
         taken: bool,
     },
+    /// The monthly chair-stand count: a clear fall from the last raises an alert.
+    ChairStand {
+        day: NaiveDate,
+        count: u8,
+    },
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -268,6 +273,9 @@ fn ingest_one(
         }
         Effect::Misunderstanding(note) => record_misunderstanding_tx(tx, event_row, resident, note, now)?,
         Effect::Medicine { day: on, slot, taken } => medicine_tx(tx, resident, *on, *slot, *taken, now)?,
+        Effect::ChairStand { day: on, count } => {
+            super::chair_stands::chair_stand_tx(tx, resident, *on, *count, now)?
+        }
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(

@@ -39,7 +39,7 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut out = Vec::new();
-        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 13] = [
+        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 14] = [
             (
                 "corrections",
                 "DELETE FROM corrections WHERE misunderstanding_id IN
@@ -55,6 +55,7 @@ impl Store {
             ("events", "DELETE FROM events WHERE server_ms < ?1", &records),
             ("statuses", "DELETE FROM statuses WHERE day < ?1", &day),
             ("medicine_doses", "DELETE FROM medicine_doses WHERE day < ?1", &day),
+            ("chair_stands", "DELETE FROM chair_stands WHERE day < ?1", &day),
             ("status_changes", "DELETE FROM status_changes WHERE at_ms < ?1", &records),
             (
                 "alerts",

@@ -441,6 +441,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (resident_id, position)
     ) STRICT;
     ",
+    // The monthly 30-second chair-stand counts (CS-30), one per resident and day.
+    "
+    CREATE TABLE chair_stands (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        count INTEGER NOT NULL CHECK (count BETWEEN 0 AND 60),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (resident_id, day)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
