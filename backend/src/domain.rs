@@ -284,3 +284,26 @@ impl CheckInAnswer {
         }
     }
 }
+
+/// The usual ("普通") range of the 30-second chair-stand test for an age group: the
+/// middle of five bands in 中谷敏昭ほか「30秒椅子立ち上がりテスト（CS-30テスト）成績の
+/// 加齢変化と標準値の作成」臨床スポーツ医学 20(3):349-355, 2003.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChairStandUsual {
+    pub ages: &'static str,
+    /// (from, to) stands in 30 seconds.
+    pub men: (u8, u8),
+    pub women: (u8, u8),
+}
+
+/// The usual range for someone `age` years old (60 and over; `None` below).
+pub fn chair_stand_usual(age: i32) -> Option<ChairStandUsual> {
+    const BANDS: [(i32, ChairStandUsual); 5] = [
+        (80, ChairStandUsual { ages: "80歳以上", men: (14, 16), women: (13, 16) }),
+        (75, ChairStandUsual { ages: "75〜79歳", men: (15, 17), women: (13, 17) }),
+        (70, ChairStandUsual { ages: "70〜74歳", men: (16, 20), women: (15, 19) }),
+        (65, ChairStandUsual { ages: "65〜69歳", men: (18, 21), women: (17, 21) }),
+        (60, ChairStandUsual { ages: "60〜64歳", men: (20, 25), women: (19, 23) }),
+    ];
+    BANDS.iter().find(|(from, _)| age >= *from).map(|(_, u)| *u)
+}

@@ -139,6 +139,7 @@ fn kind_label(kind: &str) -> &str {
         "card_link_requested" => "カード登録の申請",
         "misunderstanding" => "聞き取り違い",
         "medicine" => "お薬",
+        "chair_stand" => "椅子立ち上がり",
         other => other,
     }
 }
@@ -241,7 +242,7 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (today, timeline, history, record, weeks, progress, checkins, logins, doses) =
+    let (today, timeline, history, record, weeks, progress, checkins, logins, doses, stands) =
         blocking(&state.store, move |s| {
             s.audit(user, "view", Some(resident), now)?;
             Ok((
@@ -254,6 +255,7 @@ pub(super) async fn show(
                 s.checkins(resident, EVENTS)?,
                 s.users(now)?.into_iter().map(|u| (u.user.0, u.login)).collect::<HashMap<i64, String>>(),
                 s.medicine_days(resident, local_day(now), MEDICINE_DAYS)?,
+                s.chair_stands(resident)?,
             ))
         })
         .await?;
@@ -281,6 +283,7 @@ pub(super) async fn show(
         editable: session.user.role != Role::Minsei,
         habit: progress.map(|(score, days, at)| (score, days, time(at))),
         medicine: MedicineTable::of(&record.profile.medicine, &doses),
+        legs: LegsTable::of(&stands, record.profile.birth_year, local_day(now)),
         chart: Chart::of(&weeks),
         timeline: timeline
             .into_iter()
@@ -346,6 +349,43 @@ struct ResidentPage {
     timeline: Vec<[String; 3]>,
     history: Vec<HistoryLine>,
     medicine: MedicineTable,
+    legs: LegsTable,
+}
+
+/// The resident page's chair-stand tests (CS-30): a row per test, newest first, with
+/// the change from the one before, beside the usual range for their age.
+struct LegsTable {
+    /// (day, count, change from the previous test: 「+2」「-3」 or '')
+    tests: Vec<(String, u8, String)>,
+    /// 「75〜79歳の普通：男性 15〜17回・女性 13〜17回（中谷ほか 2003）」, or why there is none.
+    reference: String,
+}
+
+impl LegsTable {
+    fn of(stands: &[crate::store::ChairStand], birth_year: Option<i32>, today: chrono::NaiveDate) -> Self {
+        use chrono::Datelike as _;
+        let tests = stands
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let change = stands.get(i + 1).map_or(String::new(), |before| {
+                    format!("{:+}", i16::from(t.count) - i16::from(before.count))
+                });
+                (t.day.format("%Y/%m/%d").to_string(), t.count, change)
+            })
+            .collect();
+        let reference = match birth_year.map(|y| today.year() - y) {
+            Some(age) => match crate::domain::chair_stand_usual(age) {
+                Some(r) => format!(
+                    "{}の普通：男性 {}〜{}回・女性 {}〜{}回（中谷ほか 2003）",
+                    r.ages, r.men.0, r.men.1, r.women.0, r.women.1
+                ),
+                None => "60歳未満の基準はここにありません。".to_owned(),
+            },
+            None => "生まれ年が未登録のため、年代の基準を示せません。".to_owned(),
+        };
+        LegsTable { tests, reference }
+    }
 }
 
 /// How many days of medicine the resident page shows.

@@ -49,6 +49,7 @@ pub(super) async fn list(
                 }
                 _ => String::new(),
             },
+            concerns: r.concerns.iter().map(|k| k.label()).collect::<Vec<_>>().join("・"),
             tel: super::board::tel_href(&r.phone),
             phone: r.phone,
             address: r.address,
@@ -79,6 +80,8 @@ struct VisitLine {
     tel: String,
     /// The latest check-in's answers and its date ('' when none).
     said: String,
+    /// Why to visit soon though today looks calm (「椅子から立つ回数が減った」; '' when nothing).
+    concerns: String,
     last_visit: String,
 }
 

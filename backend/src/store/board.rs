@@ -146,7 +146,14 @@ pub struct VisitRow {
     /// What the latest check-in said, and when it came.
     pub said: Vec<CheckInAnswer>,
     pub said_at: Option<DateTime<Utc>>,
+    /// Open alerts of the slower kinds ([`CONCERNS`]): why to visit soon though today
+    /// looks calm.
+    pub concerns: Vec<vocab::AlertKind>,
 }
+
+/// The alerts that are a change to look into on a visit rather than a call to answer
+/// now: open, they raise the resident within their group on the visit list.
+pub const CONCERNS: [vocab::AlertKind; 2] = [vocab::AlertKind::MedicineMissed, vocab::AlertKind::LegsWeaker];
 
 impl Store {
     /// Runs `select` (which names the state query as `{today}` and may use `?5`, the
@@ -304,7 +311,8 @@ impl Store {
     }
 
     /// Whom to visit first, for a district (or the town): needing help, then an
-    /// answer to look at, then unconfirmed, then device offline, then everyone else, each group by the
+    /// answer to look at, then unconfirmed, then device offline, then everyone else; in
+    /// each group those with an open concern ([`CONCERNS`]) first, then by the
     /// longest since the last visit (never visited first). Paused residents are away
     /// and left out.
     pub fn visit_list(
@@ -317,32 +325,44 @@ impl Store {
             "SELECT t.id, t.display_name, t.district, t.state,
                  (SELECT max(at_ms) FROM visits v WHERE v.resident_id = t.id) AS visited,
                  t.phone, (SELECT address FROM residents r WHERE r.id = t.id),
-                 (SELECT max(at_ms) FROM checkin_answers a WHERE a.resident_id = t.id), {}
+                 (SELECT max(at_ms) FROM checkin_answers a WHERE a.resident_id = t.id), {},
+                 (SELECT group_concat(kind) FROM (SELECT DISTINCT kind FROM alerts l
+                      WHERE l.resident_id = t.id AND l.resolved_ms IS NULL AND l.kind IN ({})
+                      ORDER BY kind)) AS concerns
              FROM {{today}} t
              WHERE t.state != 5
-             ORDER BY min(t.state, 4), visited IS NOT NULL, visited, t.id LIMIT ?5",
-            answers_joined("event_id = (SELECT max(event_id) FROM checkin_answers WHERE resident_id = t.id)")
+             ORDER BY min(t.state, 4), concerns IS NULL, visited IS NOT NULL, visited, t.id LIMIT ?5",
+            answers_joined("event_id = (SELECT max(event_id) FROM checkin_answers WHERE resident_id = t.id)"),
+            CONCERNS.map(|k| format!("'{}'", k.key())).join(", ")
         );
         let rows = self.over_today(&select, district, now, limit, |r| {
             Ok((
                 (r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?),
                 (r.get(5)?, r.get(6)?, r.get::<_, Option<i64>>(7)?, r.get::<_, Option<String>>(8)?),
+                r.get::<_, Option<String>>(9)?,
             ))
         })?;
         rows.into_iter()
-            .map(|((id, display_name, district, code, visited), (phone, address, said_at, said))| {
-                Ok(VisitRow {
-                    resident: ResidentId(id),
-                    display_name,
-                    district,
-                    state: state(code)?,
-                    last_visit: visited.map(from_ms).transpose()?,
-                    phone,
-                    address,
-                    said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
-                    said_at: said_at.map(from_ms).transpose()?,
-                })
-            })
+            .map(
+                |((id, display_name, district, code, visited), (phone, address, said_at, said), concerns)| {
+                    Ok(VisitRow {
+                        resident: ResidentId(id),
+                        display_name,
+                        district,
+                        state: state(code)?,
+                        last_visit: visited.map(from_ms).transpose()?,
+                        phone,
+                        address,
+                        said: said.as_deref().map(parse_answers).transpose()?.unwrap_or_default(),
+                        said_at: said_at.map(from_ms).transpose()?,
+                        concerns: concerns
+                            .unwrap_or_default()
+                            .split(',')
+                            .filter_map(|k| k.parse::<vocab::AlertKind>().ok())
+                            .collect(),
+                    })
+                },
+            )
             .collect()
     }
 }

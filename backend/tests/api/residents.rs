@@ -605,3 +605,105 @@ async fn medicine_times_reach_the_tablet_and_two_missed_days_raise_one_alert() {
     assert_eq!(row(&md(2)), format!("<tr><td>{}</td><td>飲んだ</td><td>－</td></tr>", md(2)));
     assert_eq!(row(&md(3)), format!("<tr><td>{}</td><td>飲み忘れ</td><td>－</td></tr>", md(3)));
 }
+
+/// The monthly chair-stand counts a tablet reports fill the resident page beside the
+/// usual range for her age; a fall of three or more raises 椅子から立つ回数が減った
+/// once, which lifts her above calmer neighbours on the visit list with the reason;
+/// a count no one could reach is refused.
+#[tokio::test]
+async fn chair_stand_counts_show_their_trend_and_a_fall_lifts_her_on_the_visit_list() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    let profile = |birth_year| Profile {
+        window: CheckinWindow { start: hm(8, 0), end: hm(10, 0), grace_minutes: 60 },
+        contraindications: vec![],
+        lives_alone: true,
+        birth_year,
+        contacts: vec![],
+        phone: String::new(),
+        address: String::new(),
+        kana: String::new(),
+        support_needs: vec![],
+        roster_consent: false,
+        roster_consent_recorded: None,
+        pin_sign_in: false,
+        medicine: vec![],
+        interests: vec![],
+    };
+    let enrol = |name: &str, birth| {
+        app.store.enrol_resident(name, "大井沢", &profile(birth), backend::store::UserId(1), now).unwrap()
+    };
+    // Enrolled first, so she would come first among equals.
+    let calm = enrol("大井沢 先子", None);
+    let r = enrol("大井沢 立子", Some(1949));
+    let token = app.tablet(r).await;
+    let (staff, _) = login(&app, "staff").await;
+    let today = local(7, 0).with_timezone(&backend::clock::town_offset()).date_naive();
+    let day = |n: u64| (today - chrono::Days::new(n)).to_string();
+    let stand = |seq: u64, d: String, count: u32| {
+        event(seq, "chair_stand", json!({"resident_id": r.0, "day": d, "count": count}))
+    };
+    let legs_alerts = |app: &TestApp| {
+        app.store.open_alerts().unwrap().iter().filter(|a| a.kind.key() == "legs_weaker").count()
+    };
+    let visit_order = |page: &str| {
+        let at = |id: backend::store::ResidentId| page.find(&format!("data-resident=\"{}\"", id.0)).unwrap();
+        (at(r) < at(calm), page.contains("気になる変化：椅子から立つ回数が減った"))
+    };
+    let visits = format!("/visits?district={}", pct("大井沢"));
+
+    // Two months: 14, then 12 (a fall of two: within a bad day's spread).
+    let sent =
+        app.post("/api/v1/events", &token, batch(&[stand(1, day(60), 14), stand(2, day(30), 12)])).await;
+    assert_eq!(acks(&sent.1), ["stored", "stored"]);
+    assert_eq!(legs_alerts(&app), 0);
+    let (_, _, page) = app.raw(Method::GET, &visits, &[("cookie", &staff)], "").await;
+    assert_eq!(visit_order(&page), (false, false), "no concern yet: enrolment order");
+
+    // This month 9: three fewer. One alert, and she is listed first with the reason.
+    let sent = app.post("/api/v1/events", &token, batch(&[stand(3, day(0), 9)])).await;
+    assert_eq!(acks(&sent.1), ["stored"]);
+    assert_eq!(legs_alerts(&app), 1);
+    let (_, _, page) = app.raw(Method::GET, &visits, &[("cookie", &staff)], "").await;
+    assert_eq!(visit_order(&page), (true, true), "{page}");
+    // The same test again (a resend with a new id) and a still lower one: no second alert.
+    let sent = app.post("/api/v1/events", &token, batch(&[stand(4, day(0), 9), stand(5, day(0), 5)])).await;
+    assert_eq!(acks(&sent.1), ["stored", "stored"]);
+    assert_eq!(legs_alerts(&app), 1);
+
+    // Nobody stands 61 times in 30 seconds; nor is a count a word.
+    let sent = app
+        .post(
+            "/api/v1/events",
+            &token,
+            batch(&[stand(6, day(0), 61), event(7, "chair_stand", json!({"day": day(0), "count": "十"}))]),
+        )
+        .await;
+    assert!(acks(&sent.1).iter().all(|a| a.starts_with("rejected")), "{:?}", acks(&sent.1));
+
+    let (_, _, page) = app.raw(Method::GET, &format!("/residents/{}", r.0), &[("cookie", &staff)], "").await;
+    let table = &page[page.find("id=\"legs\"").expect("the chair-stand table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let ymd = |n: u64| (today - chrono::Days::new(n)).format("%Y/%m/%d").to_string();
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("<tr><td>")).collect();
+    assert_eq!(
+        rows,
+        [
+            format!("<tr><td>{}</td><td>5回</td><td>-7</td></tr>", ymd(0)),
+            format!("<tr><td>{}</td><td>12回</td><td>-2</td></tr>", ymd(30)),
+            format!("<tr><td>{}</td><td>14回</td><td></td></tr>", ymd(60)),
+        ],
+        "{table}"
+    );
+    use chrono::Datelike as _;
+    let band = match today.year() - 1949 {
+        75..=79 => "75〜79歳の普通：男性 15〜17回・女性 13〜17回",
+        _ => "80歳以上の普通：男性 14〜16回・女性 13〜16回",
+    };
+    assert!(page.contains(band), "{page}");
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", calm.0), &[("cookie", &staff)], "").await;
+    assert!(page.contains("生まれ年が未登録"), "{page}");
+    assert!(page.contains("まだ測っていません"), "{page}");
+}
