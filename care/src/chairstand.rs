@@ -20,6 +20,18 @@ pub const DURATION: TimeDelta = TimeDelta::seconds(30);
 /// The test is offered again this many days after the last one (about monthly, and
 /// never twice in one calendar month's worth of days).
 pub const EVERY_DAYS: u64 = 28;
+/// After an offer she declined (or let pass), this many days before the next: asked
+/// weekly at most, never pressed day after day.
+pub const OFFER_AGAIN_DAYS: u64 = 7;
+
+/// What the tablet remembers of the test for one resident.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StandDays {
+    /// The day of the last test done, and its count.
+    pub last_test: Option<(NaiveDate, u8)>,
+    /// The last day it was offered (done or not).
+    pub last_offer: Option<NaiveDate>,
+}
 /// The most stands a count may say (the wire refuses more).
 pub const MAX_COUNT: u8 = 60;
 
@@ -37,14 +49,15 @@ pub const NEVER_WITH: [Contraindication; 6] = [
     Contraindication::RecentFall,
 ];
 
-/// Whether to offer the test today: none in the last [`EVERY_DAYS`] days; today's
+/// Whether to offer the test today: none in the last [`EVERY_DAYS`] days and no
+/// offer in the last [`OFFER_AGAIN_DAYS`]; today's
 /// plan has at least one standing exercise (a rest day has none); nothing staff
 /// recorded forbids it ([`NEVER_WITH`]); and nothing said today makes it unwise: no
 /// pain in the knees, legs or back (the planner may still plan a gentle standing
 /// exercise around them) and no recent fall.
 pub fn due(
     today: NaiveDate,
-    last: Option<NaiveDate>,
+    days: StandDays,
     facts: &TodayFacts,
     plan: &Plan,
     profile: &Profile,
@@ -54,7 +67,9 @@ pub fn due(
         || facts.pain_unplaced
         || facts.recent_fall
         || NEVER_WITH.iter().any(|c| profile.contraindications.contains(c));
-    let rested = last.is_none_or(|l| l + chrono::Days::new(EVERY_DAYS) <= today);
+    let after = |day: Option<NaiveDate>, n: u64| day.is_none_or(|d| d + chrono::Days::new(n) <= today);
+    let rested =
+        after(days.last_test.map(|(d, _)| d), EVERY_DAYS) && after(days.last_offer, OFFER_AGAIN_DAYS);
     let standing = plan
         .items
         .iter()
@@ -83,9 +98,9 @@ pub fn adjust(count: u8, delta: i8) -> u8 {
     (i16::from(count) + i16::from(delta)).clamp(0, i16::from(MAX_COUNT)) as u8
 }
 
-/// The count a screen starts from: last month's, or ten.
-pub fn starting_count(last: Option<u8>) -> u8 {
-    last.unwrap_or(10).min(MAX_COUNT)
+/// The count a screen starts from: the last test's, or ten.
+pub fn starting_count(days: StandDays) -> u8 {
+    days.last_test.map_or(10, |(_, n)| n).min(MAX_COUNT)
 }
 
 /// The chair-stand lines of the dialogue file (`[chair_stand]`).

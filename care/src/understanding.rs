@@ -21,12 +21,22 @@ pub struct Understanding {
     /// The danger the resident named (a concept of the dialect model's ontology,
     /// such as fire): the help flow confirms with that danger's own question.
     pub danger: Option<Danger>,
+    /// A number said in the answer (「十二回」「12」), for a question that asks for a
+    /// count; `None` when none was said or from a button.
+    pub count: Option<u8>,
 }
 
 impl Understanding {
     /// A sure understanding of `intent` (what a button press gives).
     pub fn sure(intent: Intent) -> Self {
-        Self { intent, body_part: None, confidence: 1.0, critical: intent.is_critical(), danger: None }
+        Self {
+            intent,
+            body_part: None,
+            confidence: 1.0,
+            critical: intent.is_critical(),
+            danger: None,
+            count: None,
+        }
     }
 
     /// A sure pain answer naming `part`.

@@ -628,7 +628,14 @@ mod checkin_dialogue {
 
     fn voice(intent: Intent, confidence: f32) -> Input {
         let body_part = (intent == Intent::Pain).then_some(BodyPart::Knee);
-        Input::Heard(Understanding { intent, body_part, confidence, critical: false, danger: None })
+        Input::Heard(Understanding {
+            intent,
+            body_part,
+            confidence,
+            critical: false,
+            danger: None,
+            count: None,
+        })
     }
 
     /// Starts `entry` and answers by button along `path`; returns the session and the last turn.
@@ -912,6 +919,7 @@ mod checkin_dialogue {
             confidence: 0.3,
             critical: true,
             danger: None,
+            count: None,
         };
         assert_eq!(s.respond(at(NOW), Input::Heard(critical)).step, Step::HelpConfirm);
     }
@@ -938,6 +946,7 @@ mod checkin_dialogue {
                 confidence: 0.7,
                 critical: true,
                 danger,
+                count: None,
             };
             let turn = s.respond(at(NOW), Input::Heard(heard));
             assert_eq!(turn.step, Step::HelpConfirm, "{danger:?}");
@@ -1123,7 +1132,7 @@ mod checkin_dialogue {
         let part = proptest::option::of(proptest::sample::select(BodyPart::ALL.to_vec()));
         prop_oneof![
             3 => (intent.clone(), part, 0.0f32..=1.0, proptest::bool::weighted(0.05)).prop_map(|(intent, body_part, confidence, critical)| {
-                Input::Heard(Understanding { intent, body_part, confidence, critical, danger: None })
+                Input::Heard(Understanding { intent, body_part, confidence, critical, danger: None, count: None })
             }),
             2 => intent.prop_map(Input::Pressed),
             1 => Just(Input::Silence),
@@ -1212,7 +1221,14 @@ mod snow_watch {
                 Do::Tick(m) => w.tick(start + chrono::Duration::minutes(m)),
                 Do::Answer(m, intent, confidence) => w.answer(
                     start + chrono::Duration::minutes(m),
-                    Understanding { intent, body_part: None, confidence, critical: false, danger: None },
+                    Understanding {
+                        intent,
+                        body_part: None,
+                        confidence,
+                        critical: false,
+                        danger: None,
+                        count: None,
+                    },
                 ),
             };
             lines.extend(out.say);
@@ -1658,7 +1674,7 @@ mod small_talk {
 
 mod chair_stand {
     use super::*;
-    use care::chairstand::{MAX_COUNT, Mark, adjust, due, mark, starting_count};
+    use care::chairstand::{MAX_COUNT, Mark, StandDays, adjust, due, mark, starting_count};
     use chrono::TimeDelta;
 
     fn plan(today: NaiveDate, facts: &TodayFacts, profile: &Profile) -> Plan {
@@ -1684,8 +1700,9 @@ mod chair_stand {
         assert_eq!(adjust(0, -1), 0);
         assert_eq!(adjust(12, 1), 13);
         assert_eq!(adjust(MAX_COUNT, 1), MAX_COUNT);
-        assert_eq!(starting_count(None), 10);
-        assert_eq!(starting_count(Some(14)), 14);
+        assert_eq!(starting_count(StandDays::default()), 10);
+        let days = StandDays { last_test: Some((date("2026-12-01"), 14)), last_offer: None };
+        assert_eq!(starting_count(days), 14);
     }
 
     /// A simulated half year of mornings: offered on the first good day, then not
@@ -1694,8 +1711,8 @@ mod chair_stand {
     fn offered_monthly_never_on_a_rest_day() {
         let profile = Profile::default();
         let start: NaiveDate = "2026-12-01".parse().unwrap();
-        let mut last = None;
-        let mut taken = vec![];
+        let mut days = StandDays::default();
+        let (mut taken, mut offers) = (vec![], vec![]);
         for n in 0..182u64 {
             let today = start + chrono::Days::new(n);
             // Every seventh day the resident slept badly and feels unwell: a rest day.
@@ -1705,21 +1722,30 @@ mod chair_stand {
                 TodayFacts::default()
             };
             let p = plan(today, &facts, &profile);
-            let is_due = due(today, last, &facts, &p, &profile, &catalogue());
+            let is_due = due(today, days, &facts, &p, &profile, &catalogue());
             if n % 7 == 3 {
                 assert!(!is_due, "{today}: offered on a rest day");
                 assert!(p.intensity.is_none(), "{today}: the unwell day rests");
             }
             if is_due {
-                taken.push(today);
-                last = Some(today);
+                offers.push(today);
+                // She declines the first offer of each month once, then takes it.
+                let declined_once = days.last_offer.is_some_and(|o| today - o < TimeDelta::days(14));
+                days.last_offer = Some(today);
+                if declined_once || taken.is_empty() {
+                    taken.push(today);
+                    days.last_test = Some((today, 12));
+                }
             }
         }
         assert_eq!(taken.first(), Some(&start), "offered on the first day");
         for pair in taken.windows(2) {
-            assert!(pair[1] - pair[0] >= TimeDelta::days(28), "{pair:?}");
+            assert!(pair[1] - pair[0] >= TimeDelta::days(28 + 7), "a test, then a week after a no: {pair:?}");
         }
-        assert!(taken.len() >= 6, "about monthly over half a year: {taken:?}");
+        assert!(taken.len() >= 5, "about monthly over half a year: {taken:?}");
+        for pair in offers.windows(2) {
+            assert!(pair[1] - pair[0] >= TimeDelta::days(7), "a week after a no: {pair:?}");
+        }
         // Sore knees or a fall: the plan may keep a gentle standing exercise, but no test.
         for facts in [
             TodayFacts { pains: [BodyPart::Knee].into(), ..Default::default() },
@@ -1727,11 +1753,18 @@ mod chair_stand {
             TodayFacts { recent_fall: true, ..Default::default() },
         ] {
             let p = plan(start, &facts, &profile);
-            assert!(!due(start, None, &facts, &p, &profile, &catalogue()), "{facts:?}");
+            assert!(!due(start, StandDays::default(), &facts, &p, &profile, &catalogue()), "{facts:?}");
         }
         // A sore shoulder does not stop it.
         let facts = TodayFacts { pains: [BodyPart::Shoulder].into(), ..Default::default() };
-        assert!(due(start, None, &facts, &plan(start, &facts, &profile), &profile, &catalogue()));
+        assert!(due(
+            start,
+            StandDays::default(),
+            &facts,
+            &plan(start, &facts, &profile),
+            &profile,
+            &catalogue()
+        ));
         // Staff recorded knees, a heart condition or unsteadiness: never; a shoulder: yes.
         for (c, offered) in [
             (Contraindication::Knee, false),
@@ -1742,7 +1775,7 @@ mod chair_stand {
             let staff = Profile { contraindications: [c].into(), ..Profile::default() };
             let none = TodayFacts::default();
             let p = plan(start, &none, &staff);
-            assert_eq!(due(start, None, &none, &p, &staff, &catalogue()), offered, "{c:?}");
+            assert_eq!(due(start, StandDays::default(), &none, &p, &staff, &catalogue()), offered, "{c:?}");
         }
     }
 }

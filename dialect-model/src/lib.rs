@@ -24,6 +24,7 @@ pub mod learn;
 pub mod lexicon;
 pub mod model;
 pub mod normalise;
+pub mod number;
 pub mod reading;
 pub mod retrain;
 pub mod tts;

@@ -2,6 +2,8 @@
 //! JTalk, real WAV files) and, as it lands, dialect understanding. Each part is a
 //! module in `tests/dialect_model/`.
 
+#[path = "dialect_model/number.rs"]
+mod number;
 #[path = "dialect_model/recordings.rs"]
 mod recordings;
 #[path = "dialect_model/retrain.rs"]

@@ -624,6 +624,12 @@ impl App {
                 Record::Medicine { resident, day, slot, kept } => {
                     store.record_medicine(ResidentId(*resident), *day, *slot, *kept, now).map(drop)
                 }
+                Record::StandOffered { resident, day } => {
+                    store.record_stand_offer(ResidentId(*resident), *day)
+                }
+                Record::ChairStand { resident, day, count } => {
+                    store.record_chair_stand(ResidentId(*resident), *day, *count, now).map(drop)
+                }
                 Record::CardLink { resident, identity_hex } => {
                     store.record_card_link_request(ResidentId(*resident), identity_hex, now).map(drop)
                 }
@@ -777,7 +783,12 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
     });
     let talked = store.talks(r.id).unwrap_or_default();
     let interests = store.interests(r.id).unwrap_or_default();
-    Resident { id: r.id.0, name: r.display_name, profile, history, talked, interests, pin_sign_in }
+    let stand = store.chair_stand_days(r.id).unwrap_or_else(|e| {
+        // Unknown, the test may be offered again early: a month's rule, not a safety one.
+        tracing::warn!(error = %e, "cannot read the last chair-stand test");
+        Default::default()
+    });
+    Resident { id: r.id.0, name: r.display_name, profile, history, talked, interests, stand, pin_sign_in }
 }
 
 /// The controller's picture of a call for help, from the store's.

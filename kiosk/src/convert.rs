@@ -3,8 +3,11 @@
 
 use care::understanding::Understanding;
 
-pub fn understanding(u: &dialect_model::intent::Understanding) -> Understanding {
+/// `u` as care reads it, with any count said in `text` (the transcript, which stays
+/// in the speech worker).
+pub fn understanding(u: &dialect_model::intent::Understanding, text: &str) -> Understanding {
     Understanding {
+        count: dialect_model::number::spoken_count(text),
         intent: u.intent,
         body_part: u.body_part,
         confidence: u.confidence,

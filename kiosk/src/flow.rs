@@ -19,6 +19,7 @@ use care::understanding::{Intent, Understanding};
 use care::watch::{SnowWatch, WatchLine};
 use chrono::NaiveDateTime;
 
+mod chairstand;
 mod checkin;
 mod exercise;
 pub mod guide;
@@ -118,6 +119,8 @@ pub struct Resident {
     pub talked: Vec<(String, chrono::NaiveDate)>,
     /// What staff noted they enjoy (「盆栽」): small-talk topics of their own.
     pub interests: Vec<String>,
+    /// Their last chair-stand test (day and count) and the last day it was offered.
+    pub stand: care::chairstand::StandDays,
     /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
     /// the check-in; a touch start asks for the card.
     pub pin_sign_in: bool,
@@ -316,6 +319,17 @@ pub enum Record {
         slot: care::medicine::Slot,
         kept: bool,
     },
+    /// The chair-stand test was offered today (local only: not again within a week).
+    StandOffered {
+        resident: i64,
+        day: chrono::NaiveDate,
+    },
+    /// The chair-stand test's count: to the office.
+    ChairStand {
+        resident: i64,
+        day: chrono::NaiveDate,
+        count: u8,
+    },
 }
 
 /// What the controller asks the workers to do.
@@ -470,6 +484,8 @@ enum Then {
     SafetyListen,
     /// The check-in's closing was said: offer small talk.
     OfferTalk,
+    /// The chair-stand test's 「はじめ」 was said: its 30 seconds start.
+    StandGo,
 }
 
 /// The controller.
@@ -521,6 +537,9 @@ pub struct Flow<'c> {
     /// Small talk (or its offer) on screen, and whom it was offered to on which day.
     talk: Option<smalltalk::TalkState<'c>>,
     talk_offered: Vec<(i64, chrono::NaiveDate)>,
+    /// The chair-stand test (or its offer) on, and whom it was offered to on which day.
+    stand: Option<chairstand::Stand>,
+    stand_offered: Vec<(i64, chrono::NaiveDate)>,
     /// The forecast in words, for the day's weather topic.
     forecast: String,
     /// The tablet is starting a check-in by itself: the household is being looked up.
@@ -565,6 +584,8 @@ impl<'c> Flow<'c> {
             dose: None,
             talk: None,
             talk_offered: vec![],
+            stand: None,
+            stand_offered: vec![],
             forecast: String::new(),
             starting: false,
             answer_since: None,
@@ -703,6 +724,10 @@ impl<'c> Flow<'c> {
             // help button or staff mode taking the screen ends it (the reminder follows).
             self.dose = None;
             self.talk = None;
+            if screen != Screen::Exercise {
+                // The chair-stand test runs on the exercise screen too; anything else ends it.
+                self.stand = None;
+            }
         }
         self.screen = screen;
         self.view.screen = Some(screen);
@@ -712,6 +737,7 @@ impl<'c> Flow<'c> {
         fx.push(Effect::StopListening);
         self.dose = None;
         self.talk = None;
+        self.stand = None;
         self.show(Screen::Idle);
         self.resident = None;
         self.dialogue = None;
@@ -749,6 +775,9 @@ impl<'c> Flow<'c> {
         self.who_tick(fx);
         self.unanswered_tick(fx);
         self.schedule_tick(fx);
+        if self.screen == Screen::Exercise {
+            self.stand_tick(fx);
+        }
         if self.screen == Screen::Snow
             && let Some(watch) = self.watch.as_mut()
         {
@@ -847,6 +876,7 @@ mod tests {
             history: vec![],
             talked: vec![],
             interests: vec![],
+            stand: Default::default(),
             pin_sign_in,
         }
     }
@@ -1191,6 +1221,7 @@ mod tests {
             confidence: 0.9,
             critical: true,
             danger: Some(care::understanding::Danger::Fire),
+            count: None,
         };
         let fx = flow.handle(Input::Heard(fire));
         assert_eq!(flow.step, Step::HelpConfirm, "{fx:?}");
@@ -1264,6 +1295,7 @@ mod tests {
             confidence: 0.9,
             critical: true,
             danger: Some(care::understanding::Danger::Smoke),
+            count: None,
         };
         flow.handle(Input::Heard(smoke));
         assert_eq!(flow.step, Step::HelpConfirm);
@@ -1506,5 +1538,147 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A flow on the plan with `resident` signed in, a calm check-in behind it.
+    fn at_the_plan(resident: Resident, now: &str) -> (Flow<'static>, Vec<Effect>) {
+        let mut flow = Flow::new(care(), now.parse().unwrap());
+        flow.resident = Some(resident);
+        flow.show(Screen::Checkin);
+        let mut fx = vec![];
+        flow.show_plan(&mut fx);
+        (flow, fx)
+    }
+
+    fn stand_recorded(fx: &[Effect]) -> Option<u8> {
+        fx.iter().find_map(|e| match e {
+            Effect::Record(Record::ChairStand { resident: 3, count, .. }) => Some(*count),
+            _ => None,
+        })
+    }
+
+    /// The monthly chair-stand test: offered before the plan, the chair checked, the
+    /// 30 seconds marked by the clock, the count set by buttons and kept once, then the
+    /// plan; not offered again that month.
+    #[test]
+    fn the_chair_stand_test_is_offered_timed_counted_and_recorded() {
+        let lines = &care().script.chair_stand;
+        let (mut flow, _) = at_the_plan(guarded(false), "2026-12-14T07:05:00");
+        assert_eq!(flow.screen(), Screen::Checkin);
+        assert_eq!(flow.view().checkin.caption, lines.offer);
+        assert_eq!(flow.view().checkin.buttons, ["やってみる", "またこんど"]);
+        flow.handle(Input::Answer(0));
+        assert_eq!(flow.view().checkin.caption, lines.chair);
+        flow.handle(Input::Answer(0));
+        assert_eq!(flow.screen(), Screen::Exercise);
+        assert_eq!(flow.view().exercise.phase, "stand");
+        // The 30 seconds start only once 「はじめ」 has been said.
+        flow.handle(Input::Tick("2026-12-14T07:06:00".parse().unwrap()));
+        assert_eq!(flow.view().exercise.count, "30秒");
+        flow.handle(Input::SpeechDone);
+        let at = |s: &str| Input::Tick(format!("2026-12-14T07:06:{s}").parse().unwrap());
+        let said = |fx: &[Effect]| {
+            fx.iter()
+                .filter_map(|e| match e {
+                    Effect::Say { lines, .. } => Some(lines.join("")),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(said(&flow.handle(at("05"))).is_empty());
+        assert_eq!(flow.view().exercise.count, "25秒");
+        assert_eq!(said(&flow.handle(at("10"))), ["あと20秒です。"]);
+        assert!(said(&flow.handle(at("11"))).is_empty(), "each mark once");
+        assert_eq!(said(&flow.handle(at("20"))), ["あと10秒です。"]);
+        let fx = flow.handle(at("30"));
+        assert_eq!(said(&fx), [format!("{}{}", lines.end, lines.ask_count)]);
+        assert_eq!(flow.screen(), Screen::Checkin);
+        assert!(
+            flow.view().checkin.caption.starts_with("立てた回数　10回"),
+            "{}",
+            flow.view().checkin.caption
+        );
+        assert_eq!(flow.view().checkin.buttons, ["ひとつへらす", "ひとつふやす", "これでよい"]);
+        flow.handle(Input::Answer(1));
+        flow.handle(Input::Answer(1));
+        flow.handle(Input::Answer(0));
+        assert!(flow.view().checkin.caption.starts_with("立てた回数　11回"));
+        let fx = flow.handle(Input::Answer(2));
+        assert_eq!(stand_recorded(&fx), Some(11));
+        assert_eq!(said(&fx), ["11回、記録しました。来月も、やってみましょう。"]);
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.screen(), Screen::Exercise);
+        assert_eq!(flow.view().exercise.phase, "plan");
+        // Kept for the next month's offer, which starts from this count.
+        let r = flow.resident.clone().unwrap();
+        assert_eq!(r.stand.last_test, Some(("2026-12-14".parse().unwrap(), 11)));
+        // Not again within 28 days of the last test, nor within a week of an offer.
+        let day = |d: &str| Some(d.parse::<chrono::NaiveDate>().unwrap());
+        for (last_test, last_offer, offered) in [
+            (day("2026-11-17"), day("2026-11-17"), false),
+            (day("2026-11-16"), day("2026-11-16"), true),
+            (day("2026-11-16"), day("2026-12-08"), false),
+            (day("2026-11-16"), day("2026-12-07"), true),
+            (None, day("2026-12-08"), false),
+        ] {
+            let stand = care::chairstand::StandDays { last_test: last_test.map(|d| (d, 11)), last_offer };
+            let r = Resident { stand, ..guarded(false) };
+            let (flow, _) = at_the_plan(r, "2026-12-14T07:05:00");
+            assert_eq!(flow.view().checkin.caption == lines.offer, offered, "{last_test:?} {last_offer:?}");
+        }
+    }
+
+    /// A count said is shown and kept on a yes; 「やめる」 in the 30 seconds records
+    /// nothing; 「またこんど」 and silence skip it for today; a danger goes to help.
+    #[test]
+    fn the_chair_stand_test_by_voice_stopped_declined_and_in_danger() {
+        let lines = &care().script.chair_stand;
+        let heard = |intent: Intent, count: Option<u8>| {
+            Input::Heard(Understanding { count, ..Understanding::sure(intent) })
+        };
+        let running = || {
+            let (mut flow, _) = at_the_plan(guarded(false), "2026-12-14T07:05:00");
+            flow.handle(heard(Intent::Yes, None));
+            flow.handle(heard(Intent::Yes, None));
+            flow.handle(Input::SpeechDone);
+            flow
+        };
+        let to_the_count = |flow: &mut Flow<'_>| {
+            for s in ["10", "20", "31"] {
+                flow.handle(Input::Tick(format!("2026-12-14T07:05:{s}").parse().unwrap()));
+            }
+        };
+        let mut flow = running();
+        to_the_count(&mut flow);
+        let fx = flow.handle(heard(Intent::Other, Some(14)));
+        assert_eq!(stand_recorded(&fx), None, "a heard count waits for a yes");
+        assert!(flow.view().checkin.caption.starts_with("立てた回数　14回"));
+        assert!(flow.view().checkin.caption.contains("14回ですね。"));
+        assert_eq!(stand_recorded(&flow.handle(heard(Intent::Yes, None))), Some(14));
+
+        let mut flow = running();
+        flow.handle(Input::Tick("2026-12-14T07:05:12".parse().unwrap()));
+        let fx = flow.handle(Input::Exercise(ExerciseInput::Stop));
+        assert_eq!(stand_recorded(&fx), None);
+        assert_eq!(flow.view().checkin.caption, lines.stopped);
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.view().exercise.phase, "plan", "the plan follows, no second offer");
+
+        for decline in [Input::Answer(1), Input::Silence, heard(Intent::No, None)] {
+            let (mut flow, _) = at_the_plan(guarded(false), "2026-12-14T07:05:00");
+            flow.handle(decline.clone());
+            assert_eq!(flow.view().checkin.caption, lines.declined, "{decline:?}");
+            flow.handle(Input::SpeechDone);
+            assert_eq!(flow.view().exercise.phase, "plan", "{decline:?}");
+        }
+
+        let mut flow = running();
+        to_the_count(&mut flow);
+        flow.handle(Input::Heard(Understanding {
+            danger: Some(vocab::Danger::Collapsed),
+            ..Understanding::sure(Intent::Emergency)
+        }));
+        assert!(flow.dialogue.is_some(), "the help flow confirms the danger");
+        assert!(!flow.standing());
     }
 }

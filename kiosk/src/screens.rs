@@ -144,7 +144,7 @@ pub fn capture_all(
         // medicine question and small talk on the question screen).
         let showing = app.screen().name();
         let expected = match name {
-            "medicine-question" | "smalltalk" => "checkin",
+            "medicine-question" | "smalltalk" | "chairstand-offer" | "chairstand-count" => "checkin",
             _ => name.split('-').next().unwrap_or(name),
         };
         if showing != expected {
@@ -179,6 +179,7 @@ pub fn capture_all(
         confidence: 0.45,
         critical: false,
         danger: None,
+        count: None,
     }));
     pump(&app);
     shoot("checkin-confirm", &app)?;
@@ -211,7 +212,8 @@ pub fn capture_all(
     app.input(Input::Staff(StaffInput::Leave));
     app.input(Input::Touch);
     pump(&app);
-    // Through the check-in, the small talk it offers (shot at its first turn) and on.
+    // Through the check-in, the small talk it offers (shot at its first turn), the
+    // monthly chair-stand test's offer and its chair check, and on.
     let mut talk_shot = false;
     for _ in 0..16 {
         if app.screen() != crate::flow::Screen::Checkin {
@@ -221,9 +223,23 @@ pub fn capture_all(
             shoot("smalltalk", &app)?;
             talk_shot = true;
         }
+        if app.view().checkin.buttons == ["やってみる", "またこんど"] {
+            shoot("chairstand-offer", &app)?;
+        }
         app.input(Input::Answer(0));
         pump(&app);
     }
+    // The test's 30 seconds, five of them gone; then the count, kept with これでよい.
+    let second = |s: u32| Input::Tick(format!("2026-12-14T07:06:{s:02}").parse().expect("literal"));
+    app.input(second(5));
+    shoot("exercise-stand", &app)?;
+    for s in [10, 20, 31] {
+        app.input(second(s));
+    }
+    pump(&app);
+    shoot("chairstand-count", &app)?;
+    app.input(Input::Answer(2));
+    pump(&app);
     shoot("exercise-plan", &app)?;
     app.input(Input::Exercise(ExerciseInput::Start));
     // Shot before the speech reports come back: the first line of the session.

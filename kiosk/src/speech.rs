@@ -646,7 +646,7 @@ impl Worker {
             }
         };
         let understander = self.understander.as_ref()?;
-        let u = convert::understanding(&understander.understand(&text, question));
+        let u = convert::understanding(&understander.understand(&text, question), &text);
         Some((text, u))
     }
 
@@ -675,7 +675,8 @@ mod tests {
     use care::understanding::{Intent, Understanding};
 
     fn check(text: &str, intent: Intent, confidence: f32, early: bool) {
-        let u = Understanding { intent, body_part: None, confidence, critical: false, danger: None };
+        let u =
+            Understanding { intent, body_part: None, confidence, critical: false, danger: None, count: None };
         assert_eq!(complete_answer(text, &u), early, "{text:?} {intent:?} {confidence}");
     }
 

@@ -16,6 +16,7 @@
 //! office sends), `sync_state` (what the sync worker uses), `staff_pin` (the wrong-PIN count),
 //! `recovery`, `schema`.
 
+mod chair_stands;
 mod downstream;
 mod events;
 mod help;

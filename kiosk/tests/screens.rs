@@ -142,6 +142,8 @@ fn every_screen_meets_the_accessibility_numbers() {
         "medicine-question",
         "checkin-question",
         "exercise-guide",
+        "exercise-stand",
+        "chairstand-count",
         "score",
         "safety",
         "staff-menu",

@@ -155,15 +155,15 @@ impl Rig {
     }
 
     /// Answers every remaining question with its first button, as a resident who is
-    /// well would, until the check-in leaves the screen.
+    /// well would, until the check-in leaves the screen; the monthly chair-stand test
+    /// she leaves for another day (its own test takes it).
     fn answer_first_until_done(&self) {
-        // Six questions, the small-talk offer and up to four turns of it.
+        // Six questions, the small-talk offer and up to four turns of it, the test's offer.
         for _ in 0..16 {
             if self.app.screen() != Screen::Checkin {
                 return;
             }
-            let first = self.buttons()[0].clone();
-            self.press(&first);
+            self.press(&well_answer(&self.buttons()));
             self.settle();
         }
         panic!("the check-in never ended");
@@ -188,6 +188,16 @@ impl Rig {
     }
 }
 
+/// What a well resident presses: the first answer, except 「またこんど」 to the
+/// chair-stand test's offer.
+fn well_answer(buttons: &[String]) -> String {
+    if buttons == ["やってみる", "またこんど"] {
+        "またこんど".into()
+    } else {
+        buttons[0].clone()
+    }
+}
+
 #[test]
 fn checkin_answered_by_buttons_reaches_the_plan_and_queues_one_checkin() {
     let rig = rig(RigOptions::default());
@@ -197,10 +207,10 @@ fn checkin_answered_by_buttons_reaches_the_plan_and_queues_one_checkin() {
     while rig.app.screen() == Screen::Checkin {
         let buttons = rig.buttons();
         assert!((2..=3).contains(&buttons.len()), "two or three answers, got {buttons:?}");
-        rig.press(&buttons[0]);
+        rig.press(&well_answer(&buttons));
         rig.settle();
         questions += 1;
-        assert!(questions < 10, "the check-in ends");
+        assert!(questions < 12, "the check-in ends");
     }
     assert_eq!(rig.app.screen(), Screen::Exercise, "a finished check-in shows today's plan");
     assert_eq!(rig.app.view().exercise.phase, "plan");
@@ -222,6 +232,7 @@ fn low_confidence_answer_is_confirmed_not_asked_again() {
         confidence: 0.45,
         critical: false,
         danger: None,
+        count: None,
     });
     assert!(rig.caption().contains("ということですね"), "confirms: {}", rig.caption());
     assert!(rig.caption().contains("膝"), "names what it understood: {}", rig.caption());
@@ -241,6 +252,7 @@ fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
         confidence: 0.9,
         critical: true,
         danger: None,
+        count: None,
     });
     let buttons = rig.buttons();
     assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
@@ -258,11 +270,12 @@ fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
 #[test]
 fn a_named_danger_is_confirmed_by_its_own_question_and_silence_raises_the_alert() {
     let understander = dialect_model::intent::Understander::load_default().unwrap();
-    let heard = understander.understand("台所、煙でいっぱいだ", dialect_model::intent::Question::HowFeeling);
+    let said = "台所、煙でいっぱいだ";
+    let heard = understander.understand(said, dialect_model::intent::Question::HowFeeling);
     assert_eq!(heard.danger, Some(dialect_model::intent::Danger::Smoke), "{heard:?}");
     let rig = rig(RigOptions::default());
     rig.start_checkin();
-    rig.heard(kiosk::convert::understanding(&heard));
+    rig.heard(kiosk::convert::understanding(&heard, said));
     assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
     assert!(rig.caption().contains("煙が出ているのですか"), "asks about the smoke: {}", rig.caption());
     rig.app.report(Report::Speech(SpeechReport::Silence));
@@ -552,6 +565,7 @@ fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
         confidence: 0.5,
         critical: false,
         danger: None,
+        count: None,
     });
     assert!(rig.caption().contains("ということですね"), "{}", rig.caption());
     rig.press("いいえ");
@@ -1048,7 +1062,7 @@ fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
             let answer = if day == rest_day && buttons.contains(&"眠れなかった".to_string()) {
                 "眠れなかった".to_string()
             } else {
-                buttons[0].clone()
+                well_answer(&buttons)
             };
             rig.press(&answer);
             rig.settle();
@@ -1271,9 +1285,11 @@ fn small_talk_after_the_check_in_keeps_only_its_topic_and_changes_daily() {
     assert_ne!(rig.caption(), first_turn, "a backchannel and the next turn");
     rig.press("またね");
     assert_eq!(rig.caption(), care().smalltalk.closing);
-    rig.pump_until("the plan after the talk", Duration::from_secs(10), |r| {
-        r.app.screen() == Screen::Exercise
-    });
+    rig.pump_until(
+        "the plan (or the chair-stand test's offer) after the talk",
+        Duration::from_secs(10),
+        |r| r.app.screen() == Screen::Exercise || r.buttons() == ["やってみる", "またこんど"],
+    );
     let day_one = talked(&rig);
     assert_eq!(day_one.len(), 1, "{day_one:?}");
     assert_eq!(day_one[0].0, "2026-12-14");
@@ -1314,4 +1330,93 @@ fn her_interest_from_the_office_is_her_first_small_talk() {
     rig.answer_until_talk_offer();
     rig.press("話す");
     assert_eq!(rig.caption(), "民謡のお話を、聞かせてください。");
+}
+
+/// The monthly chair-stand test through the app and its store: offered after the
+/// check-in, the chair checked, the 30 seconds on the exercise screen with only
+/// 「やめる」, the count set by buttons and queued for the office once, the plan after;
+/// after a restart the next day it is not offered again (the month's rule, read back
+/// from the store), and an offer declined rests a week.
+#[test]
+fn the_chair_stand_test_is_taken_counted_and_queued_once() {
+    let rig = rig(RigOptions::default());
+    rig.app.tick("2026-12-14T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    for _ in 0..16 {
+        if rig.buttons() == ["やってみる", "またこんど"] {
+            break;
+        }
+        let b = rig.buttons();
+        rig.press(if b == ["話す", "またね"] { "またね" } else { &b[0] });
+        rig.settle();
+    }
+    rig.press("やってみる");
+    rig.settle();
+    assert!(rig.caption().contains("壁につけて"), "{}", rig.caption());
+    rig.press("置きました");
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Exercise);
+    assert_eq!(rig.app.view().exercise.phase, "stand");
+    assert!(shown(&rig, "のこり 30秒"), "the seconds left, large");
+    rig.app.tick("2026-12-14T07:05:05".parse().unwrap());
+    assert!(shown(&rig, "のこり 25秒"));
+    for s in ["10", "20", "31"] {
+        rig.app.tick(format!("2026-12-14T07:05:{s}").parse().unwrap());
+    }
+    rig.settle();
+    assert_eq!(rig.app.screen(), Screen::Checkin);
+    assert!(rig.caption().starts_with("立てた回数　10回"), "{}", rig.caption());
+    rig.press("ひとつふやす");
+    rig.press("ひとつふやす");
+    rig.press("これでよい");
+    rig.pump_until("the plan after the test", Duration::from_secs(10), |r| {
+        r.app.view().exercise.phase == "plan"
+    });
+    rig.pump_until("the count in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::ChairStand)
+    });
+    let stands: Vec<wire::ChairStandBody> = rig
+        .outbox()
+        .iter()
+        .filter(|e| e.kind == wire::EventKind::ChairStand)
+        .map(|e| e.decode().unwrap())
+        .collect();
+    assert_eq!(stands.len(), 1, "{stands:?}");
+    assert_eq!((stands[0].count, stands[0].day.to_string().as_str()), (12, "2026-12-14"));
+
+    // The next morning, after a restart: the plan straight after the check-in.
+    let rig = restarted(rig, None);
+    rig.app.tick("2026-12-15T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    rig.answer_first_until_done();
+    assert_eq!(rig.app.view().exercise.phase, "plan", "not offered again within the month");
+    let days = Store::open(&rig.db).unwrap().chair_stand_days(ResidentId(1)).unwrap();
+    assert_eq!(days.last_test, Some(("2026-12-14".parse().unwrap(), 12)));
+
+    // Another household declines: not offered again for a week, across restarts (the
+    // offer is kept in the store; the flow's own test shows the eighth day's offer).
+    let mut rig = self::rig(RigOptions::default());
+    for (day, offered) in [("14", true), ("15", false), ("20", false)] {
+        rig.app.tick(format!("2026-12-{day}T07:05:00").parse().unwrap());
+        rig.start_checkin();
+        let mut seen = false;
+        for _ in 0..16 {
+            if rig.app.screen() != Screen::Checkin {
+                break;
+            }
+            seen |= rig.buttons() == ["やってみる", "またこんど"];
+            rig.press(&well_answer(&rig.buttons()));
+            rig.settle();
+        }
+        assert_eq!(seen, offered, "12/{day}");
+        let days = Store::open(&rig.db).unwrap().chair_stand_days(ResidentId(1)).unwrap();
+        assert_eq!(
+            days,
+            care::chairstand::StandDays { last_test: None, last_offer: "2026-12-14".parse().ok() }
+        );
+        rig.press("今日はやめる");
+        rig.settle();
+        rig.press("とじる");
+        rig = restarted(rig, None);
+    }
 }

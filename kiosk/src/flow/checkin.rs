@@ -176,6 +176,7 @@ impl Flow<'_> {
             }
             Then::ShowPlan => self.show_plan(fx),
             Then::OfferTalk => self.offer_talk(fx),
+            Then::StandGo => self.stand_go(),
             Then::Idle => self.go_idle(fx),
             Then::GuideNext => self.guide_next(fx),
         }
@@ -186,6 +187,13 @@ impl Flow<'_> {
     }
 
     pub(super) fn answer(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        if self.standing() {
+            if let Some(b) = self.buttons.get(i) {
+                let intent = b.intent;
+                self.stand_button(intent, fx);
+            }
+            return;
+        }
         if self.dose.is_some() {
             if let Some(b) = self.buttons.get(i) {
                 let taken = b.intent == Intent::Yes;
@@ -213,6 +221,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn heard(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
+        if self.standing() {
+            self.stand_heard(u, fx);
+            return;
+        }
         if self.dose.is_some() {
             self.dose_heard(u, fx);
             return;
@@ -234,13 +246,19 @@ impl Flow<'_> {
     /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
     /// nothing is being said) is a silence.
     pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
-        if self.dose.is_some() || self.talking() {
+        if self.dose.is_some() || self.talking() || self.standing() {
             if !self.view.checkin.speaking
                 && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED)
             {
                 fx.push(Effect::StopListening);
                 self.answer_since = None;
-                if self.dose.is_some() { self.dose_silence(fx) } else { self.talk_silence(fx) }
+                if self.standing() {
+                    self.stand_silence(fx)
+                } else if self.dose.is_some() {
+                    self.dose_silence(fx)
+                } else {
+                    self.talk_silence(fx)
+                }
             }
             return;
         }
@@ -254,6 +272,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn silence(&mut self, fx: &mut Vec<Effect>) {
+        if self.standing() {
+            self.stand_silence(fx);
+            return;
+        }
         if self.dose.is_some() {
             self.dose_silence(fx);
             return;

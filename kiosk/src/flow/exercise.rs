@@ -16,6 +16,9 @@ impl Flow<'_> {
             &resident.profile,
             &resident.history,
         );
+        if self.offer_stand(&today, &plan, fx) {
+            return;
+        }
         let items: Vec<String> = plan
             .items
             .iter()
@@ -88,6 +91,7 @@ impl Flow<'_> {
                     self.guide_next(fx);
                 }
             }
+            ExerciseInput::Stop if self.standing() => self.stand_stop(fx),
             ExerciseInput::Stop => {
                 fx.push(Effect::StopSpeaking);
                 self.finish_exercise(fx);

@@ -164,6 +164,7 @@ impl Flow<'_> {
             history: vec![],
             talked: vec![],
             interests: vec![],
+            stand: Default::default(),
             pin_sign_in: false,
         };
         self.danger_heard(resident, u, fx);

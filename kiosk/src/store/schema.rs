@@ -188,6 +188,14 @@ const MIGRATIONS: &[&str] = &[
         interest TEXT NOT NULL,
         PRIMARY KEY (resident_id, position)
     );",
+    // The chair-stand test (CS-30) by day: offered (count NULL) or done with its count,
+    // for the month's and the week's rules and the next test's starting count.
+    "CREATE TABLE chair_stands (
+        resident_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        count INTEGER,
+        PRIMARY KEY (resident_id, day)
+    );",
 ];
 
 /// The schema version a fully migrated store has.
