@@ -412,7 +412,7 @@ pub struct CheckinView {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExerciseView {
-    /// "plan" | "guide" | "done"
+    /// "plan" | "guide" | "stand" (the chair-stand test's 30 seconds) | "done" | "rest"
     pub phase: &'static str,
     pub headline: String,
     pub items: Vec<String>,
