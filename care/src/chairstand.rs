@@ -139,6 +139,8 @@ pub struct ChairStandLines {
     pub recorded: String,
     /// 「やめる」 during the test: nothing recorded.
     pub stopped: String,
+    /// No count given for a long while: nothing recorded, on to the plan.
+    pub no_count: String,
 }
 
 impl ChairStandLines {
@@ -161,6 +163,7 @@ impl ChairStandLines {
             Self::fill(&self.heard, 38),
             Self::fill(&self.recorded, 38),
             self.stopped.clone(),
+            self.no_count.clone(),
         ];
         v.extend(self.how.iter().cloned());
         v

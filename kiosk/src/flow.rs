@@ -1672,6 +1672,21 @@ mod tests {
             assert_eq!(flow.view().exercise.phase, "plan", "{decline:?}");
         }
 
+        // At the count, the speech worker's silence leaves the buttons; two minutes of
+        // nothing records nothing and goes on to the plan.
+        let mut flow = running();
+        to_the_count(&mut flow);
+        flow.handle(Input::SpeechDone);
+        flow.handle(Input::Silence);
+        assert_eq!(flow.view().checkin.buttons, ["ひとつへらす", "ひとつふやす", "これでよい"]);
+        flow.handle(Input::Tick("2026-12-14T07:07:00".parse().unwrap()));
+        assert!(flow.standing(), "not before two minutes");
+        let fx = flow.handle(Input::Tick("2026-12-14T07:07:32".parse().unwrap()));
+        assert_eq!(stand_recorded(&fx), None);
+        assert_eq!(flow.view().checkin.caption, lines.no_count);
+        flow.handle(Input::SpeechDone);
+        assert_eq!(flow.view().exercise.phase, "plan");
+
         let mut flow = running();
         to_the_count(&mut flow);
         flow.handle(Input::Heard(Understanding {

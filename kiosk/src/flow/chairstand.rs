@@ -103,12 +103,24 @@ impl Flow<'_> {
         }
     }
 
-    /// Silence, or nothing for a while: at the offer or the chair check, not today; at
-    /// the count, the question stays on screen (the count is hers to give).
+    /// The speech worker heard nothing: at the offer or the chair check, not today; at
+    /// the count the buttons stay (she may still be catching her breath).
     pub(super) fn stand_silence(&mut self, fx: &mut Vec<Effect>) {
+        if matches!(self.stand, Some(Stand::Offer | Stand::Chair)) {
+            self.stand_yes_no(false, fx);
+        }
+    }
+
+    /// Nothing for [`ASK_AGAIN_UNANSWERED`]: as silence at the offer and the chair
+    /// check; at the count nothing is recorded (a count is only what she gave) and the
+    /// day goes on to the plan, so the tablet is not left on the question.
+    pub(super) fn stand_unanswered(&mut self, fx: &mut Vec<Effect>) {
         match self.stand {
             Some(Stand::Offer | Stand::Chair) => self.stand_yes_no(false, fx),
-            Some(Stand::Count { .. }) => self.answer_since = None,
+            Some(Stand::Count { .. }) => {
+                self.stand = None;
+                self.say_last(vec![self.care.script.chair_stand.no_count.clone()], Then::ShowPlan, fx);
+            }
             _ => {}
         }
     }

@@ -253,7 +253,7 @@ impl Flow<'_> {
                 fx.push(Effect::StopListening);
                 self.answer_since = None;
                 if self.standing() {
-                    self.stand_silence(fx)
+                    self.stand_unanswered(fx)
                 } else if self.dose.is_some() {
                     self.dose_silence(fx)
                 } else {
