@@ -280,28 +280,33 @@ async fn the_resident_page_charts_weekly_exercise_as_inline_svg() {
     assert!(page.contains("運動の習慣 64点（100点満点）・この7日で3日"), "{page}");
 }
 
+/// A profile with only a window from `start` o'clock (two hours) and a birth year.
+fn plain_profile(start: u32, birth_year: Option<i32>) -> Profile {
+    Profile {
+        window: CheckinWindow { start: hm(start, 0), end: hm(start + 2, 0), grace_minutes: 60 },
+        contraindications: vec![],
+        lives_alone: false,
+        birth_year,
+        contacts: vec![],
+        phone: String::new(),
+        address: String::new(),
+        kana: String::new(),
+        support_needs: vec![],
+        roster_consent: false,
+        roster_consent_recorded: None,
+        pin_sign_in: false,
+        medicine: vec![],
+        interests: vec![],
+    }
+}
+
 #[tokio::test]
 async fn the_visit_list_puts_need_first_then_the_longest_unvisited() {
     let app = TestApp::new();
     users(&app);
     let now = app.clock_now();
     let add = |name: &str, district: &str, start: u32| {
-        let profile = Profile {
-            window: CheckinWindow { start: hm(start, 0), end: hm(start + 2, 0), grace_minutes: 60 },
-            contraindications: vec![],
-            lives_alone: false,
-            birth_year: None,
-            contacts: vec![],
-            phone: String::new(),
-            address: String::new(),
-            kana: String::new(),
-            support_needs: vec![],
-            roster_consent: false,
-            roster_consent_recorded: None,
-            pin_sign_in: false,
-            medicine: vec![],
-            interests: vec![],
-        };
+        let profile = plain_profile(start, None);
         app.store.enrol_resident(name, district, &profile, backend::store::UserId(1), now).unwrap()
     };
     let visited = add("訪問済み", "大井沢", 8);
@@ -382,20 +387,9 @@ async fn campaign_non_responders_are_listed_by_risk() {
     app.store.add_user("officer", &hash_password("pw"), Role::Officer, None, now).unwrap();
     let add = |name: &str, lives_alone: bool, birth_year: Option<i32>| {
         let profile = Profile {
-            window: CheckinWindow { start: hm(8, 0), end: hm(10, 0), grace_minutes: 60 },
-            contraindications: vec![],
             lives_alone,
-            birth_year,
             contacts: vec![Contact::new("家族", "", "0237-00-0000")],
-            phone: String::new(),
-            address: String::new(),
-            kana: String::new(),
-            support_needs: vec![],
-            roster_consent: false,
-            roster_consent_recorded: None,
-            pin_sign_in: false,
-            medicine: vec![],
-            interests: vec![],
+            ..plain_profile(8, birth_year)
         };
         app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
     };
@@ -615,24 +609,9 @@ async fn chair_stand_counts_show_their_trend_and_a_fall_lifts_her_on_the_visit_l
     let app = TestApp::new();
     users(&app);
     let now = app.clock_now();
-    let profile = |birth_year| Profile {
-        window: CheckinWindow { start: hm(8, 0), end: hm(10, 0), grace_minutes: 60 },
-        contraindications: vec![],
-        lives_alone: true,
-        birth_year,
-        contacts: vec![],
-        phone: String::new(),
-        address: String::new(),
-        kana: String::new(),
-        support_needs: vec![],
-        roster_consent: false,
-        roster_consent_recorded: None,
-        pin_sign_in: false,
-        medicine: vec![],
-        interests: vec![],
-    };
     let enrol = |name: &str, birth| {
-        app.store.enrol_resident(name, "大井沢", &profile(birth), backend::store::UserId(1), now).unwrap()
+        let profile = plain_profile(8, birth);
+        app.store.enrol_resident(name, "大井沢", &profile, backend::store::UserId(1), now).unwrap()
     };
     // Enrolled first, so she would come first among equals.
     let calm = enrol("大井沢 先子", None);
