@@ -22,6 +22,7 @@ mod disaster;
 mod duty;
 mod export;
 mod layout;
+mod news;
 mod profile;
 mod residents;
 mod users;
@@ -84,6 +85,9 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns", get(campaigns::list).post(campaigns::start))
         .route("/campaigns/{id}", get(campaigns::progress))
         .route("/campaigns/{id}/close", axum::routing::post(campaigns::close))
+        .route("/news", get(news::list).post(news::publish))
+        .route("/news/{id}", get(news::show))
+        .route("/news/{id}/withdraw", axum::routing::post(news::withdraw))
         .route("/alerts/{id}/acknowledge", axum::routing::post(alerts::acknowledge))
         .route("/alerts/{id}/resolve", axum::routing::post(alerts::resolve))
         .route("/corrections", get(corrections::list))

@@ -6,6 +6,8 @@
 //! domain types; nothing outside `store` names `rusqlite`.
 
 mod alerts;
+mod announcements;
+pub use announcements::{Announcement, Listener};
 mod audit;
 mod backup;
 mod board;
@@ -62,8 +64,8 @@ pub use users::{AccountChange, AttemptCounts, RECORD_CAP_PER_ADDR, SessionUser, 
 pub use weather::StoredWeather;
 
 pub use crate::domain::{
-    AlertKind, BoardState, CampaignId, CardIdentity, CheckInAnswer, CheckinWindow, DeviceId, ResidentId,
-    Role, Status, SupportNeed, UserId,
+    AlertKind, AnnouncementId, BoardState, CampaignId, CardIdentity, CheckInAnswer, CheckinWindow, DeviceId,
+    ResidentId, Role, Status, SupportNeed, UserId,
 };
 
 /// Why the store failed.

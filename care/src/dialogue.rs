@@ -80,6 +80,8 @@ pub enum DialogueError {
     ConfirmWithNext,
     #[error("[meanings] lacks {0:?}, needed to confirm it")]
     MissingMeaning(Intent),
+    #[error("[news] buttons must be again (yes) then understood (no)")]
+    NewsButtons,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +94,7 @@ struct ScriptFile {
     snow_watch: SnowLines,
     medicine: crate::medicine::MedicineLines,
     chair_stand: crate::chairstand::ChairStandLines,
+    news: crate::news::NewsLines,
     meanings: BTreeMap<String, String>,
     question: Vec<QuestionFile>,
 }
@@ -215,6 +218,8 @@ pub struct Script {
     pub medicine: crate::medicine::MedicineLines,
     /// The monthly chair-stand test.
     pub chair_stand: crate::chairstand::ChairStandLines,
+    /// Town news after the check-in.
+    pub news: crate::news::NewsLines,
     /// Intent key (and `pain_unknown_part`) → what to say it understood.
     pub meanings: BTreeMap<String, String>,
     questions: BTreeMap<QuestionId, Question>,
@@ -274,6 +279,10 @@ impl Script {
                 }
             }
         }
+        let news_intents: Vec<Intent> = file.news.buttons.iter().map(|b| b.intent).collect();
+        if news_intents != [Intent::Yes, Intent::No] {
+            return Err(DialogueError::NewsButtons);
+        }
         Ok(Self {
             max_questions: file.max_questions,
             greeting: file.greeting,
@@ -282,6 +291,7 @@ impl Script {
             snow_watch: file.snow_watch,
             medicine: file.medicine,
             chair_stand: file.chair_stand,
+            news: file.news,
             meanings: file.meanings,
             questions,
         })
@@ -340,6 +350,7 @@ impl Script {
         v.extend(h.danger.values().cloned());
         v.extend(self.medicine.all_lines());
         v.extend(self.chair_stand.all_lines());
+        v.extend(self.news.all_lines());
         for q in self.questions.values() {
             if q.id == QuestionId::Confirm {
                 v.extend(self.meanings.values().map(|m| q.say.replace("{meaning}", m)));

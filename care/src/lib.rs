@@ -21,6 +21,8 @@
 //!    or record a dose missed.
 //! 7. Once a month, when today's plan has her standing: [`chairstand::due`], then the
 //!    30 seconds' [`chairstand::mark`]s and the count she gives.
+//! 8. After a check-in, before the small talk: the town's news, each announcement cut
+//!    into short lines by [`news::lines`].
 //!
 //! Invariant: this crate does no I/O of its own beyond parsing the data text it is
 //! given, reads no clock, and depends on no UI, SQL, HTTP or audio crate.
@@ -29,6 +31,7 @@ pub mod catalogue;
 pub mod chairstand;
 pub mod dialogue;
 pub mod medicine;
+pub mod news;
 pub mod planner;
 pub mod record;
 pub mod score;

@@ -1779,3 +1779,71 @@ mod chair_stand {
         }
     }
 }
+
+mod news_lines {
+    use care::news::lines;
+    use care::speech::{MAX_MORAE, morae};
+
+    fn check(message: &str, expected: &[&str]) {
+        let got = lines(message);
+        assert_eq!(got, expected, "{message}");
+        for line in &got {
+            assert!(morae(line) <= MAX_MORAE, "{line}: {} morae", morae(line));
+        }
+        // Nothing staff wrote is lost or added (but the breaks between sentences).
+        let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        assert_eq!(strip(&got.concat()), strip(message));
+    }
+
+    #[test]
+    fn staff_words_become_lines_a_listener_can_hold() {
+        check(
+            "あしたは、診療所の日です。バスは九時に出ます。",
+            &["あしたは、診療所の日です。", "バスは九時に出ます。"],
+        );
+        // A line break ends a sentence; spaces and empty lines go.
+        check("雪下ろしの講習会\n\n  日曜の十時から  ", &["雪下ろしの講習会", "日曜の十時から"]);
+        check("お祭りです！来てね?", &["お祭りです！", "来てね?"]);
+        // Too long for one line: cut after a comma.
+        check(
+            "十二月十日の水曜日は、大井沢の診療所で、インフルエンザの予防接種をします、保険証を持ってきてください。",
+            &[
+                "十二月十日の水曜日は、大井沢の診療所で、",
+                "インフルエンザの予防接種をします、保険証を持ってきてください。",
+            ],
+        );
+        // No comma at all: equal pieces.
+        let long = "あ".repeat(90);
+        let got = lines(&long);
+        assert_eq!(got.iter().map(|l| morae(l)).collect::<Vec<_>>(), [30, 30, 30]);
+        check("", &[]);
+        check(" \n 。", &["。"]);
+    }
+
+    #[test]
+    fn lines_are_gathered_into_pages_the_caption_shows_whole() {
+        use care::news::{PAGE_CHARS, pages};
+        let message = "十二月十日は、診療所の日です。保険証を持ってきてください。バスは朝九時に出ます。帰りは十一時半です。雪道なので、ゆっくり来てください。";
+        let got = pages(message);
+        assert_eq!(
+            got,
+            [
+                vec![
+                    "十二月十日は、診療所の日です。",
+                    "保険証を持ってきてください。",
+                    "バスは朝九時に出ます。",
+                    "帰りは十一時半です。"
+                ],
+                vec!["雪道なので、ゆっくり来てください。"],
+            ]
+        );
+        assert!(got.iter().all(|p| p.concat().chars().count() <= PAGE_CHARS));
+        assert_eq!(got.concat(), care::news::lines(message));
+        // A line that does not fit starts the next page.
+        let long = format!("{}。", "あ".repeat(39));
+        assert_eq!(
+            pages(&format!("{long}{long}はい。")),
+            [vec![long.clone()], vec![long, "はい。".to_owned()]]
+        );
+    }
+}

@@ -630,6 +630,9 @@ impl App {
                 Record::ChairStand { resident, day, count } => {
                     store.record_chair_stand(ResidentId(*resident), *day, *count, now).map(drop)
                 }
+                Record::NewsHeard { resident, announcement } => {
+                    store.record_news_heard(ResidentId(*resident), *announcement, now).map(drop)
+                }
                 Record::CardLink { resident, identity_hex } => {
                     store.record_card_link_request(ResidentId(*resident), identity_hex, now).map(drop)
                 }
@@ -788,7 +791,22 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         tracing::warn!(error = %e, "cannot read the last chair-stand test");
         Default::default()
     });
-    Resident { id: r.id.0, name: r.display_name, profile, history, talked, interests, stand, pin_sign_in }
+    let news = store.unheard_news(r.id).unwrap_or_else(|e| {
+        // Unread, the news waits for the next check-in: nothing is lost.
+        tracing::warn!(error = %e, "cannot read the town's news");
+        Vec::new()
+    });
+    Resident {
+        id: r.id.0,
+        name: r.display_name,
+        profile,
+        history,
+        talked,
+        interests,
+        stand,
+        news,
+        pin_sign_in,
+    }
 }
 
 /// The controller's picture of a call for help, from the store's.

@@ -25,6 +25,7 @@ mod exercise;
 pub mod guide;
 mod help;
 mod medicine;
+mod news;
 pub mod pinpad;
 mod safety;
 mod schedule;
@@ -121,6 +122,8 @@ pub struct Resident {
     pub interests: Vec<String>,
     /// Their last chair-stand test (day and count) and the last day it was offered.
     pub stand: care::chairstand::StandDays,
+    /// Town news not yet read to them, oldest first.
+    pub news: Vec<crate::store::Announcement>,
     /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
     /// the check-in; a touch start asks for the card.
     pub pin_sign_in: bool,
@@ -330,6 +333,11 @@ pub enum Record {
         day: chrono::NaiveDate,
         count: u8,
     },
+    /// A town announcement was read to the resident, all of it: to the office.
+    NewsHeard {
+        resident: i64,
+        announcement: u64,
+    },
 }
 
 /// What the controller asks the workers to do.
@@ -486,6 +494,10 @@ enum Then {
     OfferTalk,
     /// The chair-stand test's 「はじめ」 was said: its 30 seconds start.
     StandGo,
+    /// The check-in's closing was said: read the town's news.
+    ReadNews,
+    /// An announcement was said, all of it: it was heard.
+    NewsRead,
 }
 
 /// The controller.
@@ -540,6 +552,8 @@ pub struct Flow<'c> {
     /// The chair-stand test (or its offer) on, and whom it was offered to on which day.
     stand: Option<chairstand::Stand>,
     stand_offered: Vec<(i64, chrono::NaiveDate)>,
+    /// Town news being read after the check-in.
+    news: Option<news::NewsState>,
     /// The forecast in words, for the day's weather topic.
     forecast: String,
     /// The tablet is starting a check-in by itself: the household is being looked up.
@@ -586,6 +600,7 @@ impl<'c> Flow<'c> {
             talk_offered: vec![],
             stand: None,
             stand_offered: vec![],
+            news: None,
             forecast: String::new(),
             starting: false,
             answer_since: None,
@@ -724,6 +739,7 @@ impl<'c> Flow<'c> {
             // help button or staff mode taking the screen ends it (the reminder follows).
             self.dose = None;
             self.talk = None;
+            self.news = None;
             if screen != Screen::Exercise {
                 // The chair-stand test runs on the exercise screen too; anything else ends it.
                 self.stand = None;
@@ -738,6 +754,7 @@ impl<'c> Flow<'c> {
         self.dose = None;
         self.talk = None;
         self.stand = None;
+        self.news = None;
         self.show(Screen::Idle);
         self.resident = None;
         self.dialogue = None;
@@ -877,6 +894,7 @@ mod tests {
             talked: vec![],
             interests: vec![],
             stand: Default::default(),
+            news: vec![],
             pin_sign_in,
         }
     }
@@ -1281,6 +1299,146 @@ mod tests {
         // The same day, another check-in: no second offer.
         checked_in_by_buttons(&mut flow);
         assert_eq!(flow.screen(), Screen::Idle);
+    }
+
+    fn announcement(id: u64, message: &str, until: &str) -> crate::store::Announcement {
+        crate::store::Announcement { id, message: message.into(), until: until.parse().unwrap() }
+    }
+
+    fn heard_news(fx: &[Effect]) -> Vec<u64> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Record(Record::NewsHeard { resident: 3, announcement }) => Some(*announcement),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// After the check-in, the town's news: each read whole (captioned, in short
+    /// lines) and only then recorded as heard, once; 「もういちど」 reads it again
+    /// without asking a second time; two at a time, an expired one never; then the
+    /// small talk's offer.
+    #[test]
+    fn town_news_is_read_once_after_the_check_in_then_the_small_talk() {
+        let lines = &care().script.news;
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        let long = "十二月十日の水曜日は、大井沢の診療所で、インフルエンザの予防接種をします、保険証を持ってきてください。";
+        let resident = Resident {
+            news: vec![
+                announcement(6, "きのうまでのお知らせ。", "2026-12-13"),
+                announcement(7, "あしたは、診療所の日です。", "2026-12-15"),
+                announcement(8, long, "2026-12-14"),
+                announcement(9, "日曜は、お祭りです。", "2026-12-20"),
+            ],
+            ..guarded(false)
+        };
+        flow.handle(Input::CardRead(Some(resident), "cd".repeat(32)));
+        for i in [0, 0, 0, 0, 1, 0] {
+            flow.handle(Input::Answer(i));
+        }
+        let said = |fx: &[Effect]| {
+            fx.iter()
+                .find_map(|e| match e {
+                    Effect::Say { lines, .. } => Some(lines.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        // The opening alone, then her words: each page captioned as it is said.
+        let fx = flow.handle(Input::SpeechDone);
+        assert_eq!(said(&fx), std::slice::from_ref(&lines.first));
+        assert_eq!(flow.view().checkin.caption, lines.first);
+        assert!(flow.view().checkin.buttons.is_empty(), "nothing to press while it is read");
+        let fx = flow.handle(Input::SpeechDone);
+        assert_eq!(said(&fx), ["あしたは、診療所の日です。"]);
+        assert_eq!(flow.view().checkin.caption, "あしたは、診療所の日です。");
+        assert!(heard_news(&fx).is_empty(), "not heard before it is said");
+        let fx = flow.handle(Input::SpeechDone);
+        assert_eq!(heard_news(&fx), [7]);
+        assert_eq!(flow.view().checkin.caption, lines.again);
+        assert_eq!(flow.view().checkin.buttons, ["もういちど", "わかった"]);
+        flow.handle(Input::SpeechDone);
+        // Again, by voice: the words alone, then straight on (no second offer, no
+        // second record).
+        let fx = flow.handle(Input::Heard(Understanding::sure(Intent::Yes)));
+        assert_eq!(said(&fx), ["あしたは、診療所の日です。"]);
+        let fx = flow.handle(Input::SpeechDone);
+        assert!(heard_news(&fx).is_empty());
+        assert_eq!(said(&fx), std::slice::from_ref(&lines.next));
+        // The second, long one: lines of at most 40 morae, pages the caption holds.
+        let mut spoken = vec![];
+        let mut fx = flow.handle(Input::SpeechDone);
+        while heard_news(&fx).is_empty() {
+            let page = said(&fx);
+            assert_eq!(flow.view().checkin.caption, page.concat());
+            assert!(page.concat().chars().count() <= care::news::PAGE_CHARS, "{page:?}");
+            spoken.extend(page);
+            fx = flow.handle(Input::SpeechDone);
+        }
+        assert_eq!(spoken.concat(), long);
+        assert!(spoken.len() >= 2 && spoken.iter().all(|l| care::speech::morae(l) <= 40), "{spoken:?}");
+        assert_eq!(heard_news(&fx), [8]);
+        // Understood: the third waits for the next check-in; the small talk is offered.
+        flow.handle(Input::SpeechDone);
+        flow.handle(Input::Answer(1));
+        assert_eq!(flow.view().checkin.caption, care().smalltalk.offer);
+        assert_eq!(flow.resident().unwrap().news.iter().map(|n| n.id).collect::<Vec<_>>(), [6, 9]);
+    }
+
+    /// News cut short (the help button, a danger said at its question) is not heard;
+    /// silence at its question goes on; a check-in that ends in a call reads none.
+    #[test]
+    fn town_news_cut_short_is_not_heard_and_silence_goes_on() {
+        let start = |flow: &mut Flow<'_>| {
+            let news = vec![announcement(7, "あしたは、診療所の日です。", "2026-12-15")];
+            flow.handle(Input::CardRead(Some(Resident { news, ..guarded(false) }), "cd".repeat(32)));
+            for i in [0, 0, 0, 0, 1, 0] {
+                flow.handle(Input::Answer(i));
+            }
+            flow.handle(Input::SpeechDone);
+        };
+        let now = "2026-12-14T07:05:00".parse().unwrap();
+        let mut flow = Flow::new(care(), now);
+        start(&mut flow);
+        let mut fx = flow.handle(Input::CallForHelp);
+        fx.extend(flow.handle(Input::SpeechDone));
+        assert_eq!(flow.screen(), Screen::Help);
+        assert!(heard_news(&fx).is_empty(), "{fx:?}");
+
+        let mut flow = Flow::new(care(), now);
+        start(&mut flow);
+        for _ in 0..3 {
+            flow.handle(Input::SpeechDone);
+        }
+        assert_eq!(flow.view().checkin.buttons, ["もういちど", "わかった"]);
+        let smoke = Understanding {
+            intent: Intent::Emergency,
+            body_part: None,
+            confidence: 0.9,
+            critical: true,
+            danger: Some(care::understanding::Danger::Smoke),
+            count: None,
+        };
+        flow.handle(Input::Heard(smoke));
+        assert_eq!(flow.step, Step::HelpConfirm);
+
+        let mut flow = Flow::new(care(), now);
+        start(&mut flow);
+        for _ in 0..3 {
+            flow.handle(Input::SpeechDone);
+        }
+        assert_eq!(flow.view().checkin.buttons, ["もういちど", "わかった"]);
+        flow.handle(Input::Tick("2026-12-14T07:08:00".parse().unwrap()));
+        assert_eq!(flow.view().checkin.caption, care().smalltalk.offer, "two minutes' silence goes on");
+
+        // A check-in that ends in a call for help reads no news.
+        let mut flow = Flow::new(care(), now);
+        let news = vec![announcement(7, "あしたは、診療所の日です。", "2026-12-15")];
+        flow.handle(Input::CardRead(Some(Resident { news, ..guarded(false) }), "cd".repeat(32)));
+        flow.handle(Input::Heard(Understanding::sure(Intent::NeedHelp)));
+        flow.handle(Input::Answer(0));
+        flow.handle(Input::SpeechDone);
+        assert!(!flow.view().checkin.caption.contains("お知らせ"), "{:?}", flow.view().checkin);
     }
 
     /// A danger said in the small talk goes to the help flow with its confirmation.

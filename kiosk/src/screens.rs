@@ -105,13 +105,22 @@ pub fn capture_all(
             }],
             interests: vec!["盆栽".into()],
         };
-        let item = wire::PullItem {
-            cursor: 1,
-            kind: wire::PullKind::ResidentSettings,
-            body: serde_json::to_value(settings).map_err(|e| ScreensError::Start(e.to_string()))?,
+        fn json(v: impl serde::Serialize) -> Result<serde_json::Value, ScreensError> {
+            serde_json::to_value(v).map_err(|e| ScreensError::Start(e.to_string()))
+        }
+        let item =
+            wire::PullItem { cursor: 1, kind: wire::PullKind::ResidentSettings, body: json(settings)? };
+        // A piece of town news as long as the office takes, read after the check-in.
+        let news = wire::AnnouncementBody {
+            announcement_id: 1,
+            message: "十二月十日の水曜日は、大井沢の診療所で、インフルエンザの予防接種をします。保険証と、お薬手帳を、持ってきてください。バスは、朝九時に、役場の前から出ます。帰りは、十一時半です。雪道なので、長ぐつで、ゆっくり来てください。わからないことは、役場の福祉係に、電話してください。"
+                .into(),
+            until: "2026-12-20".parse().expect("literal"),
+            withdrawn: false,
         };
+        let news = wire::PullItem { cursor: 2, kind: wire::PullKind::Announcement, body: json(news)? };
         store
-            .apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false })
+            .apply_pull(&wire::PullResponse { items: vec![item, news], cursor: 2, more: false })
             .map_err(|e| ScreensError::Start(e.to_string()))?;
     }
     let (tx, rx) = mpsc::channel::<Report>();
@@ -144,7 +153,8 @@ pub fn capture_all(
         // medicine question and small talk on the question screen).
         let showing = app.screen().name();
         let expected = match name {
-            "medicine-question" | "smalltalk" | "chairstand-offer" | "chairstand-count" => "checkin",
+            "medicine-question" | "news" | "news-page" | "smalltalk" | "chairstand-offer"
+            | "chairstand-count" => "checkin",
             _ => name.split('-').next().unwrap_or(name),
         };
         if showing != expected {
@@ -212,12 +222,21 @@ pub fn capture_all(
     app.input(Input::Staff(StaffInput::Leave));
     app.input(Input::Touch);
     pump(&app);
-    // Through the check-in, the small talk it offers (shot at its first turn), the
-    // monthly chair-stand test's offer and its chair check, and on.
+    // Through the check-in, the town's news (shot at its question and at a page read
+    // again), the small talk it offers (shot at its first turn), the monthly
+    // chair-stand test's offer and its chair check, and on.
     let mut talk_shot = false;
-    for _ in 0..16 {
+    for _ in 0..20 {
         if app.screen() != crate::flow::Screen::Checkin {
             break;
+        }
+        if app.view().checkin.buttons == ["もういちど", "わかった"] {
+            shoot("news", &app)?;
+            // もういちど: its first page, shot while it is being said.
+            app.input(Input::Answer(0));
+            shoot("news-page", &app)?;
+            pump(&app);
+            continue;
         }
         if !talk_shot && app.view().checkin.buttons == ["つづける", "またね"] {
             shoot("smalltalk", &app)?;

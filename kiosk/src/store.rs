@@ -23,6 +23,8 @@ mod help;
 mod history;
 mod medicine;
 pub use medicine::MedicineToday;
+mod news;
+pub use news::Announcement;
 mod outbox;
 mod record;
 pub use record::Progress;

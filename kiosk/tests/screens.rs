@@ -144,6 +144,7 @@ fn every_screen_meets_the_accessibility_numbers() {
         "exercise-guide",
         "exercise-stand",
         "chairstand-count",
+        "news",
         "score",
         "safety",
         "staff-menu",

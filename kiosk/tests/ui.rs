@@ -1420,3 +1420,78 @@ fn the_chair_stand_test_is_taken_counted_and_queued_once() {
         rig = restarted(rig, None);
     }
 }
+
+/// Town news from the office, through the real `App` and its store: applied from a
+/// pull (one published, one published then withdrawn), read after the check-in before
+/// the small talk, queued for the office once with her id; after a restart the next
+/// day it is not read again, and the withdrawn one never is.
+#[test]
+fn town_news_from_the_office_is_read_once_and_queued_once() {
+    let rig = rig(RigOptions {
+        prepare: Box::new(|db| {
+            let item = |cursor, id, message: &str, withdrawn| wire::PullItem {
+                cursor,
+                kind: wire::PullKind::Announcement,
+                body: serde_json::to_value(wire::AnnouncementBody {
+                    announcement_id: id,
+                    message: message.into(),
+                    until: "2026-12-20".parse().unwrap(),
+                    withdrawn,
+                })
+                .unwrap(),
+            };
+            let items = vec![
+                item(1, 7, "あしたは、診療所の日です。", false),
+                item(2, 8, "取り下げたお知らせです。", false),
+                item(3, 8, "取り下げたお知らせです。", true),
+            ];
+            let mut store = Store::open(db).unwrap();
+            store.apply_pull(&wire::PullResponse { items, cursor: 3, more: false }).unwrap();
+        }),
+        ..Default::default()
+    });
+    let news_heard = |rig: &Rig| -> Vec<wire::NewsHeardBody> {
+        rig.outbox()
+            .iter()
+            .filter(|e| e.kind == wire::EventKind::NewsHeard)
+            .map(|e| e.decode().unwrap())
+            .collect()
+    };
+    rig.start_checkin();
+    let mut asked_again = false;
+    for _ in 0..20 {
+        if rig.app.screen() != Screen::Checkin {
+            break;
+        }
+        assert!(!rig.caption().contains("取り下げ"), "{}", rig.caption());
+        let b = rig.buttons();
+        if b == ["もういちど", "わかった"] {
+            asked_again = true;
+            rig.pump_until("the news heard in the outbox", Duration::from_secs(5), |r| {
+                r.outbox_kinds().contains(&wire::EventKind::NewsHeard)
+            });
+            rig.press("わかった");
+            rig.settle();
+            assert_eq!(rig.buttons(), ["話す", "またね"], "the small talk's offer after the news");
+            continue;
+        }
+        rig.press(&well_answer(&b));
+        rig.settle();
+    }
+    assert!(asked_again, "the news was read");
+    let heard = news_heard(&rig);
+    assert_eq!(heard.iter().map(|b| (b.resident_id, b.announcement_id)).collect::<Vec<_>>(), [(Some(1), 7)]);
+
+    let rig = restarted(rig, None);
+    rig.app.tick("2026-12-15T07:05:00".parse().unwrap());
+    rig.start_checkin();
+    for _ in 0..20 {
+        if rig.app.screen() != Screen::Checkin {
+            break;
+        }
+        assert_ne!(rig.buttons(), ["もういちど", "わかった"], "read once only");
+        rig.press(&well_answer(&rig.buttons()));
+        rig.settle();
+    }
+    assert_eq!(news_heard(&rig).len(), 1);
+}

@@ -276,6 +276,21 @@ impl EventBody for ChairStandBody {
     const KIND: EventKind = EventKind::ChairStand;
 }
 
+/// The body of an [`EventKind::NewsHeard`] event: the tablet read a town
+/// announcement ([`crate::AnnouncementBody`]) to the resident, all of it, captioned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsHeardBody {
+    /// Who heard it, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
+    /// The office's announcement id.
+    pub announcement_id: u64,
+}
+
+impl EventBody for NewsHeardBody {
+    const KIND: EventKind = EventKind::NewsHeard;
+}
+
 /// An envelope's body, read by its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -290,6 +305,7 @@ pub enum Event {
     Misunderstanding(MisunderstandingBody),
     Medicine(MedicineBody),
     ChairStand(ChairStandBody),
+    NewsHeard(NewsHeardBody),
     /// A kind from a newer tablet: stored and acknowledged, never acted on.
     Unknown,
 }
@@ -348,6 +364,7 @@ impl EventEnvelope {
             EventKind::Misunderstanding => Event::Misunderstanding(self.decode()?),
             EventKind::Medicine => Event::Medicine(self.decode()?),
             EventKind::ChairStand => Event::ChairStand(self.decode()?),
+            EventKind::NewsHeard => Event::NewsHeard(self.decode()?),
             EventKind::Unknown => Event::Unknown,
         })
     }
@@ -368,6 +385,7 @@ macro_rules! each_body {
             Event::Misunderstanding($b) => $f,
             Event::Medicine($b) => $f,
             Event::ChairStand($b) => $f,
+            Event::NewsHeard($b) => $f,
             Event::Unknown => $u,
         }
     };
@@ -415,6 +433,7 @@ impl Event {
             Event::CardLinkRequested(b) => b.resident_id,
             Event::Medicine(b) => b.resident_id,
             Event::ChairStand(b) => b.resident_id,
+            Event::NewsHeard(b) => b.resident_id,
             Event::Misunderstanding(_) | Event::Unknown => None,
         };
         // Bodies default a missing id to 0; the office's ids start at 1.

@@ -44,12 +44,14 @@ pub enum EventKind {
     Medicine,
     /// The monthly chair-stand count (see [`crate::ChairStandBody`]).
     ChairStand,
+    /// A town announcement read to the resident (see [`crate::NewsHeardBody`]).
+    NewsHeard,
     #[serde(other)]
     Unknown,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::CheckIn,
         EventKind::HelpRequest,
         EventKind::ExerciseDone,
@@ -61,6 +63,7 @@ impl EventKind {
         EventKind::Misunderstanding,
         EventKind::Medicine,
         EventKind::ChairStand,
+        EventKind::NewsHeard,
         EventKind::Unknown,
     ];
 
@@ -78,6 +81,7 @@ impl EventKind {
             EventKind::Misunderstanding => "misunderstanding",
             EventKind::Medicine => "medicine",
             EventKind::ChairStand => "chair_stand",
+            EventKind::NewsHeard => "news_heard",
             EventKind::Unknown => "unknown",
         }
     }

@@ -17,8 +17,8 @@ mod weather;
 
 pub use body::{
     AnswerBody, BodyError, CardLinkBody, ChairStandBody, CheckInBody, Event, EventBody, ExerciseDoneBody,
-    HelpRequestBody, LocalTime, MAX_CHAIR_STANDS, MedicineBody, MisunderstandingBody, SafetyAnswerBody,
-    SafetyReply, SnowWatchAlertBody, SnowWatchEndedBody, SnowWatchStartedBody,
+    HelpRequestBody, LocalTime, MAX_CHAIR_STANDS, MedicineBody, MisunderstandingBody, NewsHeardBody,
+    SafetyAnswerBody, SafetyReply, SnowWatchAlertBody, SnowWatchEndedBody, SnowWatchStartedBody,
 };
 pub use name::Name;
 /// The shared vocabulary, as the wire bodies name it.
@@ -27,8 +27,9 @@ pub use vocab;
 pub use device::{ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatAck, PartHealth};
 pub use event::{DeviceSeq, EventAck, EventBatch, EventEnvelope, EventId, EventKind, UploadAck};
 pub use pull::{
-    CampaignNotice, DialectBundleBody, EmergencyContact, HelpAcknowledgedBody, MedicineTime, PausePeriod,
-    PullBody, PullItem, PullKind, PullResponse, RepromptBody, ResidentSettingsBody, RosterEntryBody,
+    AnnouncementBody, CampaignNotice, DialectBundleBody, EmergencyContact, HelpAcknowledgedBody,
+    MAX_ANNOUNCEMENT_CHARS, MedicineTime, PausePeriod, PullBody, PullItem, PullKind, PullResponse,
+    RepromptBody, ResidentSettingsBody, RosterEntryBody,
 };
 pub use weather::{WeatherReport, WeatherSource};
 

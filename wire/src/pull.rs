@@ -25,12 +25,14 @@ pub enum PullKind {
     Reprompt,
     /// Someone at the office took on the resident's call for help.
     HelpAcknowledged,
+    /// A town announcement published, changed or withdrawn.
+    Announcement,
     #[serde(other)]
     Unknown,
 }
 
 impl PullKind {
-    pub const ALL: [PullKind; 9] = [
+    pub const ALL: [PullKind; 10] = [
         PullKind::RosterEntry,
         PullKind::ResidentSettings,
         PullKind::Plan,
@@ -39,6 +41,7 @@ impl PullKind {
         PullKind::DialectBundle,
         PullKind::Reprompt,
         PullKind::HelpAcknowledged,
+        PullKind::Announcement,
         PullKind::Unknown,
     ];
 
@@ -53,6 +56,7 @@ impl PullKind {
             PullKind::DialectBundle => "dialect_bundle",
             PullKind::Reprompt => "reprompt",
             PullKind::HelpAcknowledged => "help_acknowledged",
+            PullKind::Announcement => "announcement",
             PullKind::Unknown => "unknown",
         }
     }
@@ -155,6 +159,29 @@ pub struct HelpAcknowledgedBody {
 
 impl PullBody for HelpAcknowledgedBody {
     const KIND: PullKind = PullKind::HelpAcknowledged;
+}
+
+/// The body of a [`PullKind::Announcement`] item: a short piece of town news staff
+/// published for the tablet's district or the whole town (a clinic day, a bus
+/// change). The tablet reads it once to each resident after a check-in, captioned,
+/// and tells the office with a [`crate::NewsHeardBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementBody {
+    pub announcement_id: u64,
+    /// What the tablet says, as staff wrote it (at most [`MAX_ANNOUNCEMENT_CHARS`]).
+    pub message: String,
+    /// The last local day it is worth saying (the clinic day itself).
+    pub until: chrono::NaiveDate,
+    /// Staff took it back: never say it (again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
+}
+
+/// The longest announcement, in characters: about a minute read slowly.
+pub const MAX_ANNOUNCEMENT_CHARS: usize = 200;
+
+impl PullBody for AnnouncementBody {
+    const KIND: PullKind = PullKind::Announcement;
 }
 
 /// The body of a [`PullKind::Campaign`] item.

@@ -7,7 +7,8 @@ use super::{Device, WireJson};
 use crate::error::AppError;
 use crate::routes::{AppState, blocking};
 use crate::store::{
-    Ack, CampaignId, CardIdentity, CheckInAnswer, Effect, IncomingEvent, MisunderstandingNote, ResidentId,
+    Ack, AnnouncementId, CampaignId, CardIdentity, CheckInAnswer, Effect, IncomingEvent,
+    MisunderstandingNote, ResidentId,
 };
 
 /// What the event does, or why it cannot be accepted; and its body as the office
@@ -58,6 +59,9 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
             Effect::ChairStand { day: body.day, count: body.count }
         }
         wire::Event::ChairStand(_) => return Err(format!("count is 0 to {}", wire::MAX_CHAIR_STANDS)),
+        wire::Event::NewsHeard(body) => Effect::NewsHeard(AnnouncementId(
+            i64::try_from(body.announcement_id).map_err(|_| "announcement id out of range".to_owned())?,
+        )),
         wire::Event::Unknown => Effect::Record,
     };
     // An unknown kind's body is kept as sent: a newer office may read it later.

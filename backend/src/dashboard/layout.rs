@@ -80,11 +80,12 @@ enum Audience {
 }
 
 /// The header's links, in order.
-const LINKS: [(&str, &str, Audience); 16] = [
+const LINKS: [(&str, &str, Audience); 17] = [
     ("/board", "本日の安否", Audience::Scoped),
     ("/residents", "住民の一覧", Audience::Scoped),
     ("/alerts", "対応", Audience::Scoped),
     ("/campaigns", "安否確認", Audience::Scoped),
+    ("/news", "お知らせ", Audience::Scoped),
     ("/visits", "訪問リスト", Audience::Scoped),
     ("/corrections", "聞き取りの訂正", Audience::Scoped),
     ("/residents/new", "住民の登録", Audience::Staff),

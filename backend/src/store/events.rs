@@ -62,6 +62,8 @@ pub enum Effect {
         day: NaiveDate,
         count: u8,
     },
+    /// The tablet read a town announcement to the resident.
+    NewsHeard(super::AnnouncementId),
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -276,6 +278,7 @@ fn ingest_one(
         Effect::ChairStand { day: on, count } => {
             super::chair_stands::chair_stand_tx(tx, resident, *on, *count, now)?
         }
+        Effect::NewsHeard(id) => super::announcements::heard_tx(tx, resident, *id, now)?,
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(

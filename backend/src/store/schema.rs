@@ -451,6 +451,25 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (resident_id, day)
     ) STRICT;
     ",
+    // Town news staff publish for a district or the town (NULL), and who the tablets
+    // read each one to.
+    "
+    CREATE TABLE announcements (
+        id INTEGER PRIMARY KEY,
+        district TEXT,
+        message TEXT NOT NULL,
+        until_day TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        published_ms INTEGER NOT NULL,
+        withdrawn_ms INTEGER
+    ) STRICT;
+    CREATE TABLE announcements_heard (
+        announcement_id INTEGER NOT NULL REFERENCES announcements (id) ON DELETE CASCADE,
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        heard_ms INTEGER NOT NULL,
+        PRIMARY KEY (announcement_id, resident_id)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -99,6 +99,7 @@ struct Office {
     _stop: tokio::sync::oneshot::Sender<()>,
     taro: backend::store::ResidentId,
     campaign: backend::store::CampaignId,
+    news: backend::store::AnnouncementId,
 }
 
 async fn office() -> Office {
@@ -121,6 +122,15 @@ async fn office() -> Office {
     t.send("help_request", json!({"intent": "emergency", "danger": "fire", "confirmed": true})).await;
     // She shares 花子's tablet: the devices page shows her with the button to take her off.
     store.join_household(tome, hanako, officer, now).unwrap();
+    let news = store
+        .publish_announcement(
+            Some("大井沢"),
+            "あしたは、診療所の日です。バスは九時に出ます。",
+            crate::support::day() + chrono::Days::new(3),
+            Actor::User(officer),
+            now,
+        )
+        .unwrap();
     let mut t = Tablet::enrol(addr, &store, taro).await;
     t.send(
         "check_in",
@@ -134,6 +144,7 @@ async fn office() -> Office {
         json!({"question": "how_feeling", "understood": "other", "confidence": 0.3, "chosen": "tired"}),
     )
     .await;
+    t.send("news_heard", json!({"announcement_id": news.0})).await;
     let mut t = Tablet::enrol(addr, &store, ume).await;
     t.send("check_in", json!({"answers": [{"question": "how_feeling", "intent": "feeling_good"}]})).await;
     let campaign = store
@@ -160,14 +171,14 @@ async fn office() -> Office {
         )
         .unwrap();
     store.record_retraining(officer, &verdict("yes", 24), Some(v), now).unwrap();
-    Office { _dir: dir, addr, _stop: stop, taro, campaign }
+    Office { _dir: dir, addr, _stop: stop, taro, campaign, news }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_passes_axe_and_fits_a_phone_for_officers_minsei_and_admins() {
     let axe = axe_source();
-    let Office { addr, taro, campaign, .. } = &office().await;
-    let (addr, taro, campaign) = (*addr, *taro, *campaign);
+    let Office { addr, taro, campaign, news, .. } = &office().await;
+    let (addr, taro, campaign, news) = (*addr, *taro, *campaign, *news);
     let pages = [
         "/board".to_owned(),
         "/alerts".to_owned(),
@@ -177,6 +188,8 @@ async fn every_page_passes_axe_and_fits_a_phone_for_officers_minsei_and_admins()
         "/residents/new".to_owned(),
         "/campaigns".to_owned(),
         format!("/campaigns/{}", campaign.0),
+        "/news".to_owned(),
+        format!("/news/{}", news.0),
         "/visits".to_owned(),
         "/visits?district=%E5%A4%A7%E4%BA%95%E6%B2%A2".to_owned(),
         "/corrections".to_owned(),

@@ -134,13 +134,16 @@ impl Flow<'_> {
                 }
                 _ => Then::Nothing,
             };
-        // A completed check-in that leads to the plan or to idle offers small talk first.
+        // A completed check-in that leads to the plan or to idle reads the town's news
+        // and offers small talk first.
         if turn.step == Step::Finished
             && matches!(self.then, Then::ShowPlan | Then::Idle)
             && outcome == Some(care::record::Outcome::Completed)
         {
             let after = self.then;
-            self.plan_talk_offer(after);
+            if !self.plan_news(after) {
+                self.plan_talk_offer(after);
+            }
         }
         if self.then == Then::Nothing
             && turn.step == Step::Finished
@@ -177,6 +180,8 @@ impl Flow<'_> {
             Then::ShowPlan => self.show_plan(fx),
             Then::OfferTalk => self.offer_talk(fx),
             Then::StandGo => self.stand_go(),
+            Then::ReadNews => self.read_news(fx),
+            Then::NewsRead => self.news_read(fx),
             Then::Idle => self.go_idle(fx),
             Then::GuideNext => self.guide_next(fx),
         }
@@ -208,6 +213,13 @@ impl Flow<'_> {
             }
             return;
         }
+        if self.reading_news() {
+            if let Some(b) = self.buttons.get(i) {
+                let intent = b.intent;
+                self.news_button(intent, fx);
+            }
+            return;
+        }
         if self.screen != Screen::Checkin && self.screen != Screen::Safety {
             return;
         }
@@ -233,6 +245,10 @@ impl Flow<'_> {
             self.talk_heard(u, fx);
             return;
         }
+        if self.reading_news() {
+            self.news_heard(u, fx);
+            return;
+        }
         match self.screen {
             Screen::Checkin | Screen::Safety if self.dialogue.is_some() => {
                 self.view.checkin.understood = understood_text(&self.care.script, &u);
@@ -246,7 +262,7 @@ impl Flow<'_> {
     /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
     /// nothing is being said) is a silence.
     pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
-        if self.dose.is_some() || self.talking() || self.standing() {
+        if self.dose.is_some() || self.talking() || self.standing() || self.reading_news() {
             if !self.view.checkin.speaking
                 && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED)
             {
@@ -256,6 +272,8 @@ impl Flow<'_> {
                     self.stand_unanswered(fx)
                 } else if self.dose.is_some() {
                     self.dose_silence(fx)
+                } else if self.reading_news() {
+                    self.news_silence(fx)
                 } else {
                     self.talk_silence(fx)
                 }
@@ -282,6 +300,10 @@ impl Flow<'_> {
         }
         if self.talking() {
             self.talk_silence(fx);
+            return;
+        }
+        if self.reading_news() {
+            self.news_silence(fx);
             return;
         }
         match self.screen {

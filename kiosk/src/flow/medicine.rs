@@ -165,6 +165,7 @@ impl Flow<'_> {
             talked: vec![],
             interests: vec![],
             stand: Default::default(),
+            news: vec![],
             pin_sign_in: false,
         };
         self.danger_heard(resident, u, fx);

@@ -140,7 +140,7 @@ impl<'c> Flow<'c> {
     }
 
     /// Where the check-in was going before the talk: the plan, or idle.
-    fn continue_after(&mut self, after: Then, fx: &mut Vec<Effect>) {
+    pub(super) fn continue_after(&mut self, after: Then, fx: &mut Vec<Effect>) {
         match after {
             Then::ShowPlan => self.show_plan(fx),
             _ => self.go_idle(fx),

@@ -26,6 +26,7 @@ pub(super) fn apply(tx: &Transaction<'_>, item: &wire::PullItem) -> Result<Appli
         wire::PullKind::Reprompt => item.decode().map(|b| reprompt(tx, &b)),
         wire::PullKind::DialectBundle => item.decode().map(|b| dialect_bundle(tx, &b)),
         wire::PullKind::HelpAcknowledged => item.decode().map(|b| help_acknowledged(tx, &b)),
+        wire::PullKind::Announcement => item.decode().map(|b| super::news::apply(tx, &b)),
         // Plans are made on the tablet: nothing to apply, and the cursor moves on.
         wire::PullKind::Plan | wire::PullKind::Unknown => None,
     };

@@ -196,6 +196,18 @@ const MIGRATIONS: &[&str] = &[
         count INTEGER,
         PRIMARY KEY (resident_id, day)
     );",
+    // Town news from the office (withdrawn: never said), and whom each was read to.
+    "CREATE TABLE announcements (
+        announcement_id INTEGER PRIMARY KEY,
+        message TEXT NOT NULL,
+        until_day TEXT NOT NULL,
+        withdrawn INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE news_heard (
+        announcement_id INTEGER NOT NULL,
+        resident_id INTEGER NOT NULL,
+        PRIMARY KEY (announcement_id, resident_id)
+    );",
 ];
 
 /// The schema version a fully migrated store has.

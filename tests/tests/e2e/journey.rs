@@ -70,6 +70,15 @@ const CHECKIN_TALK_SCRIPT: &[&str] = &[
     "昔は、歩いて学校さ行ったっけなあ",
     "またね",
 ];
+/// The check-in and the talk as [`CHECKIN_TALK_SCRIPT`], with 「いや、ねぇ」 (no) to the
+/// town news' 「もういちど、聞きますか？」 before the small talk's offer.
+fn checkin_news_talk_script() -> &'static [&'static str] {
+    let (checkin, talk) = CHECKIN_TALK_SCRIPT.split_at(6);
+    let script: Vec<&str> = checkin.iter().chain(&["いや、ねぇ"]).chain(talk).copied().collect();
+    script.leak()
+}
+/// The town news staff publish in the card-and-voice journey.
+const NEWS: &str = "あしたは、診療所の日です。バスは九時に出ます。";
 /// A call for help at the first question, then 「んだ」 (yes) to the help flow's
 /// confirmation (a synthesised bare 「はい」 is too short for the recogniser).
 const HELP_SCRIPT: &[&str] = &["助けてけろ", "んだ"];
@@ -864,15 +873,33 @@ fn figures(table: &str) -> Vec<String> {
     table.lines().nth(1).unwrap_or_default().split_whitespace().map(str::to_owned).collect()
 }
 
+/// The officer publishes a piece of town news for her district from the dashboard.
 /// The resident holds their card, hears the check-in, answers all five questions in
 /// dialect; the tablet's check-in reaches the office through the proxy and the
-/// officer's board in Chromium shows them confirmed. She then accepts the small talk,
+/// officer's board in Chromium shows them confirmed. The tablet reads her the news and
+/// the news page lists her as having heard it. She then accepts the small talk,
 /// answers once and says 「またね」.
 #[test]
 fn check_in_by_card_and_voice_shows_the_resident_confirmed_on_the_board() -> anyhow::Result<()> {
     let _one = one_at_a_time()?;
-    let mut j = Journey::start("checkin", CHECKIN_TALK_SCRIPT, true, 2)?;
+    let mut j = Journey::start("checkin", checkin_news_talk_script(), true, 2)?;
     let browser = Browser::sign_in(j.office.addr)?;
+    browser.goto("/news")?;
+    browser.click(&format!("select[name=district] option[value='{DISTRICT}']"))?;
+    browser.fill("textarea[name=message]", NEWS)?;
+    browser.click("form[action='/news'] button")?;
+    let until = Instant::now() + Duration::from_secs(20);
+    while !browser.path()?.starts_with("/news/") {
+        ensure!(Instant::now() < until, "no news page: {}", browser.source());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let news_page = browser.path()?;
+    let waiting = browser.text("#waiting").unwrap_or_default();
+    ensure!(waiting.contains(RESIDENT), "not heard yet: {waiting}");
+    wait_until("the tablet to receive the news", Duration::from_secs(30), || {
+        j.kiosk_count("SELECT count(*) FROM announcements") == 1
+    })?;
+    browser.goto("/board")?;
     let row = browser.text("#residents tr[data-state]").context("no resident on the board")?;
     ensure!(row.contains(RESIDENT) && !row.contains("確認済み"), "before the check-in: {row}");
     ensure!(j.office.events("check_in").is_empty(), "no check-in yet");
@@ -930,6 +957,19 @@ fn check_in_by_card_and_voice_shows_the_resident_confirmed_on_the_board() -> any
     wait_until("the small talk", Duration::from_secs(60), || {
         j.kiosk_count("SELECT count(*) FROM talks") == 1
     })?;
+    // The news was read to her before it, all of it (only then is it recorded), and
+    // the office knows.
+    ensure!(j.kiosk_count("SELECT count(*) FROM news_heard") == 1, "heard once on the tablet");
+    let heard = browser.poll(
+        &news_page,
+        "#heard",
+        Duration::from_secs(30),
+        Duration::from_secs(1),
+        || j.check_alive(),
+        |t| t.contains(RESIDENT),
+    )?;
+    eprintln!("checkin: the news page lists her as having heard it ({})", heard.replace('\n', " "));
+    ensure!(j.office.events("news_heard").len() == 1, "one news_heard stored by the office");
     j.screenshot("after-checkin.png")?;
     browser.close();
     j.finish()?;
