@@ -256,9 +256,11 @@ pub struct CheckInAnswer {
 }
 
 impl CheckInAnswer {
-    /// 「話を聞いてほしい」: yes to the open question; someone should call or visit.
+    /// 「話を聞いてほしい」: yes to the open question, or loneliness said there
+    /// (「誰とも話してねえ」); someone should call or visit.
     pub fn wants_visit(&self) -> bool {
-        self.question == vocab::Question::Open && self.intent == vocab::Intent::Yes
+        self.question == vocab::Question::Open
+            && matches!(self.intent, vocab::Intent::Yes | vocab::Intent::Lonely)
     }
 
     /// An answer someone should look at the same day: unwell, pain, a bad night, no

@@ -23,6 +23,8 @@ mod events;
 mod household;
 mod medicine;
 pub use medicine::DoseDay;
+mod mood;
+pub use mood::MoodWeeks;
 mod notifications;
 mod pull_log;
 mod residents;

@@ -138,6 +138,10 @@ pub struct Lines {
     /// told, which the check-in's record does when it arrives.
     pub contact: String,
     pub no_answer: String,
+    /// Said back to a low mood (「そうでしたか。…」) before the dialogue goes on.
+    pub low_mood: String,
+    /// Said back to loneliness (「さみしいのですね。…」) before the dialogue goes on.
+    pub lonely: String,
 }
 
 /// Lines of the help flow.
@@ -591,6 +595,18 @@ impl<'s> Session<'s> {
                 self.state = State::SnowOffer { resume: q };
                 return self.turn(vec![normal(self.script.snow_watch.offer.clone())], vec![]);
             }
+            // A low mood or loneliness said where the question wants something else
+            // (「さみしくて寝らんね」 to the sleep question): kept as said, answered kindly,
+            // and the question asked again; never a 「聞き取れませんでした」.
+            intent
+                if intent.is_low_mood()
+                    && !question.next.contains_key(&intent)
+                    && u.confidence >= CONFIRM_BELOW =>
+            {
+                self.record.answers.push(Answer { question: q, intent, body_part: None, by });
+                let ack = self.mood_ack(intent).unwrap_or_default();
+                return self.turn(vec![normal(ack), normal(question.say.clone())], vec![]);
+            }
             _ => {}
         }
         let buttons_only = self.record.misunderstandings >= 2;
@@ -607,7 +623,25 @@ impl<'s> Session<'s> {
         self.accept(q, u, by)
     }
 
+    /// The kind words said back to a low mood or loneliness.
+    fn mood_ack(&self, intent: Intent) -> Option<String> {
+        match intent {
+            Intent::LowMood => Some(self.script.lines.low_mood.clone()),
+            Intent::Lonely => Some(self.script.lines.lonely.clone()),
+            _ => None,
+        }
+    }
+
     fn accept(&mut self, q: QuestionId, u: Understanding, by: AnsweredBy) -> Turn {
+        let turn = self.accept_answer(q, u, by);
+        match self.mood_ack(u.intent) {
+            // Heard before whatever comes next.
+            Some(ack) => Turn { say: std::iter::once(normal(ack)).chain(turn.say).collect(), ..turn },
+            None => turn,
+        }
+    }
+
+    fn accept_answer(&mut self, q: QuestionId, u: Understanding, by: AnsweredBy) -> Turn {
         let question = self.script.question(q);
         self.record.answers.push(Answer { question: q, intent: u.intent, body_part: u.body_part, by });
         let mut next = question.next[&u.intent];

@@ -85,7 +85,8 @@ impl CheckinRecord {
 
     /// The resident asked to talk to someone (the open question).
     pub fn wants_contact(&self) -> bool {
-        self.last(QuestionId::Open).is_some_and(|a| a.intent == Intent::Yes)
+        // 「誰とも話してねえ」 there is as much a wish for a visit as 「話を聞いてほしい」.
+        self.last(QuestionId::Open).is_some_and(|a| matches!(a.intent, Intent::Yes | Intent::Lonely))
     }
 
     /// What the planner needs from today's check-in.

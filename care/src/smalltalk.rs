@@ -59,6 +59,9 @@ pub struct SmallTalk {
     pub offer_buttons: Vec<Button>,
     pub turn_buttons: Vec<Button>,
     pub backchannels: Vec<String>,
+    /// Said instead of a backchannel to a low mood or loneliness: never 「いがったなあ」
+    /// to 「さみしい」.
+    pub comfort: String,
     pub wait: String,
     pub closing: String,
     /// The turns of a topic made from an interest staff noted for the resident
@@ -155,7 +158,7 @@ impl SmallTalk {
 
     /// Every line it can say, for the spoken-line checks.
     pub fn all_lines(&self) -> Vec<String> {
-        let mut v = vec![self.offer.clone(), self.wait.clone(), self.closing.clone()];
+        let mut v = vec![self.offer.clone(), self.comfort.clone(), self.wait.clone(), self.closing.clone()];
         v.extend(self.backchannels.iter().cloned());
         v.extend(self.topics.iter().flat_map(|t| t.turns.iter().cloned()));
         // An interest of the usual length (staff write a word or two).
@@ -236,7 +239,10 @@ impl<'t> Talk<'t> {
             }
             TalkInput::Said(_) | TalkInput::GoOn => {
                 self.silences = 0;
-                let back = self.file.backchannels[self.answers % self.file.backchannels.len()].clone();
+                let back = match input {
+                    TalkInput::Said(i) if i.is_low_mood() => self.file.comfort.clone(),
+                    _ => self.file.backchannels[self.answers % self.file.backchannels.len()].clone(),
+                };
                 self.answers += 1;
                 self.turn += 1;
                 match self.topic.turns.get(self.turn) {

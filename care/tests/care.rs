@@ -751,6 +751,8 @@ mod checkin_dialogue {
                     (Pain, Goes::Ask(Slept)),
                     (Yes, Goes::Ask(Slept)),
                     (No, Goes::Ask(PainCheck)),
+                    (LowMood, Goes::Ask(Slept)),
+                    (Lonely, Goes::Ask(Slept)),
                 ],
             ),
             (
@@ -793,7 +795,16 @@ mod checkin_dialogue {
                     (FeelingGood, Goes::Ask(Open)),
                 ],
             ),
-            (Open, &[(No, Goes::End), (Yes, Goes::End), (Thanks, Goes::End)]),
+            (
+                Open,
+                &[
+                    (No, Goes::End),
+                    (Yes, Goes::End),
+                    (Thanks, Goes::End),
+                    (LowMood, Goes::End),
+                    (Lonely, Goes::End),
+                ],
+            ),
             (
                 ExercisedDone,
                 &[(Exercised, Goes::End), (NotExercised, Goes::End), (Yes, Goes::End), (No, Goes::End)],
@@ -806,7 +817,8 @@ mod checkin_dialogue {
         let common = |i: Intent| match i {
             NeedHelp | Emergency => Some(Goes::Help),
             RepeatRequest => Some(Goes::Again),
-            Thanks | Greeting => Some(Goes::Ack),
+            // A mood said to another question: a kind word and the question again.
+            Thanks | Greeting | LowMood | Lonely => Some(Goes::Ack),
             WeatherSnow => Some(Goes::SnowOffer),
             _ => None,
         };
@@ -824,6 +836,41 @@ mod checkin_dialogue {
             }
         }
         assert_eq!(checked, 8 * Intent::ALL.len());
+    }
+
+    /// A low mood or loneliness is answered kindly and kept as said, wherever it comes;
+    /// the question it interrupted is still answered; loneliness at the open question
+    /// asks for someone to come, as 「話を聞いてほしい」 does.
+    #[test]
+    fn a_low_mood_or_loneliness_is_heard_kindly_and_kept() {
+        let script = script();
+        let (mut session, _) = reach(&script, Entry::Checkin, path_to(QuestionId::HowFeeling).1);
+        let turn = session.respond(at(NOW), voice(Intent::Lonely, 0.9));
+        assert_eq!(turn.say[0].text, script.lines.lonely);
+        let turn = session.respond(at(NOW), voice(Intent::LowMood, 0.9));
+        let said: Vec<&str> = turn.say.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(said, [script.lines.low_mood.as_str(), script.question(QuestionId::Slept).say.as_str()]);
+        session.respond(at(NOW), voice(Intent::SleptBadly, 0.9));
+        let kept: Vec<(QuestionId, Intent)> =
+            session.record().answers.iter().map(|a| (a.question, a.intent)).collect();
+        assert_eq!(
+            kept,
+            [
+                (QuestionId::HowFeeling, Intent::Lonely),
+                (QuestionId::Slept, Intent::LowMood),
+                (QuestionId::Slept, Intent::SleptBadly)
+            ]
+        );
+        // An unsure one is not kept without asking: it is confirmed where the question
+        // expects it, and asked again where it does not.
+        let (mut unsure, _) = reach(&script, Entry::Checkin, path_to(QuestionId::Appetite).1);
+        unsure.respond(at(NOW), voice(Intent::Lonely, 0.5));
+        assert!(unsure.record().answers.iter().all(|a| a.intent != Intent::Lonely));
+        // 「誰とも話してねえ」 at the open question: the closing says someone will be told.
+        let (mut open, _) = reach(&script, Entry::Checkin, path_to(QuestionId::Open).1);
+        let turn = open.respond(at(NOW), voice(Intent::Lonely, 0.9));
+        assert!(open.record().wants_contact());
+        assert!(turn.say.iter().any(|l| l.text.contains("伝えます")), "{:?}", turn.say);
     }
 
     #[test]
@@ -1582,6 +1629,12 @@ mod small_talk {
                 let t = talk.respond(end);
                 assert!(t.finished && t.say.last() == Some(&file.closing), "{end:?} at turn {turn}");
             }
+        }
+        // 「さみしい」 gets comfort, never 「いがったなあ」, and the talk goes on.
+        for low in [Intent::Lonely, Intent::LowMood] {
+            let (mut talk, _) = Talk::start(&file, topic.clone());
+            let next = talk.respond(TalkInput::Said(low));
+            assert_eq!(next.say, [file.comfort.clone(), topic.turns[1].clone()]);
         }
         let (mut talk, _) = Talk::start(&file, topic.clone());
         let wait = talk.respond(TalkInput::Silence);

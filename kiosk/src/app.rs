@@ -630,6 +630,9 @@ impl App {
                 Record::ChairStand { resident, day, count } => {
                     store.record_chair_stand(ResidentId(*resident), *day, *count, now).map(drop)
                 }
+                Record::MoodNoted { resident, day, mood } => {
+                    store.record_mood_noted(ResidentId(*resident), *day, *mood, now).map(drop)
+                }
                 Record::NewsHeard { resident, announcement } => {
                     store.record_news_heard(ResidentId(*resident), *announcement, now).map(drop)
                 }

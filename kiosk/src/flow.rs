@@ -333,6 +333,12 @@ pub enum Record {
         day: chrono::NaiveDate,
         count: u8,
     },
+    /// In the small talk she said she was low or lonely: the meaning only, to the office.
+    MoodNoted {
+        resident: i64,
+        day: chrono::NaiveDate,
+        mood: Intent,
+    },
     /// A town announcement was read to the resident, all of it: to the office.
     NewsHeard {
         resident: i64,
@@ -1439,6 +1445,35 @@ mod tests {
         flow.handle(Input::Answer(0));
         flow.handle(Input::SpeechDone);
         assert!(!flow.view().checkin.caption.contains("お知らせ"), "{:?}", flow.view().checkin);
+    }
+
+    /// 「さみしい」 in the small talk is answered with comfort and noted for the office as
+    /// its meaning and day only; an unsure one is not noted; the talk goes on.
+    #[test]
+    fn loneliness_in_small_talk_is_comforted_and_noted_as_a_meaning_only() {
+        let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
+        checked_in_by_buttons(&mut flow);
+        flow.handle(Input::Answer(0));
+        flow.handle(Input::SpeechDone);
+        let noted = |fx: &[Effect]| {
+            fx.iter()
+                .filter_map(|e| match e {
+                    Effect::Record(r @ Record::MoodNoted { .. }) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let unsure = Understanding { confidence: 0.5, ..Understanding::sure(Intent::Lonely) };
+        assert!(noted(&flow.handle(Input::Heard(unsure))).is_empty());
+        flow.handle(Input::SpeechDone);
+        let fx = flow.handle(Input::Heard(Understanding::sure(Intent::Lonely)));
+        let day = "2026-12-14".parse().unwrap();
+        assert_eq!(noted(&fx), [Record::MoodNoted { resident: 3, day, mood: Intent::Lonely }]);
+        assert!(
+            flow.view().checkin.caption.starts_with(&care().smalltalk.comfort),
+            "{}",
+            flow.view().checkin.caption
+        );
     }
 
     /// A danger said in the small talk goes to the help flow with its confirmation.

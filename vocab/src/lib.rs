@@ -134,11 +134,18 @@ vocabulary!(
         Thanks = "thanks" / "お礼",
         Greeting = "greeting" / "あいさつ",
         WeatherSnow = "weather_snow" / "雪・天気",
+        LowMood = "low_mood" / "気分が沈んでいる",
+        Lonely = "lonely" / "さみしい",
         Other = "other" / "その他",
     }
 );
 
 impl Intent {
+    /// A low mood or loneliness: said anywhere, it counts toward the mood trend staff see.
+    pub fn is_low_mood(self) -> bool {
+        matches!(self, Intent::LowMood | Intent::Lonely)
+    }
+
     /// Intents that always start the help flow, whatever the question.
     pub fn is_critical(self) -> bool {
         matches!(self, Intent::NeedHelp | Intent::Emergency)
@@ -322,8 +329,19 @@ vocabulary!(
         /// The monthly chair-stand count fell clearly below the last one: a visit to
         /// see how the legs are, not an emergency.
         LegsWeaker = "legs_weaker" / "椅子から立つ回数が減った",
+        /// Low mood or loneliness said on [`MOOD_LOW_DAYS`] or more days this week and
+        /// [`MOOD_RISE`] more than the week before: a visit to talk, not a diagnosis.
+        MoodFalling = "mood_falling" / "気分の落ち込みやさみしさが続いている",
     }
 );
+
+/// Days of low mood or loneliness in the last seven that, with [`MOOD_RISE`] more than
+/// in the seven before, make [`AlertKind::MoodFalling`].
+pub const MOOD_LOW_DAYS: u32 = 3;
+
+/// How many more low days than the week before make a fall, not a wobble: a resident
+/// low every other day has three one week and four the next.
+pub const MOOD_RISE: u32 = 2;
 
 vocabulary!(
     /// A medicine time of the day, as staff set it and the tablet says it (「お昼のお薬」).

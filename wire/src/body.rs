@@ -291,6 +291,23 @@ impl EventBody for NewsHeardBody {
     const KIND: EventKind = EventKind::NewsHeard;
 }
 
+/// The body of an [`EventKind::MoodNoted`] event: in the small talk, the resident said
+/// she was low or lonely. The meaning only, never the words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoodNotedBody {
+    /// Whose, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
+    /// The tablet's local day.
+    pub day: NaiveDate,
+    /// `low_mood` or `lonely`.
+    pub mood: Name<Intent>,
+}
+
+impl EventBody for MoodNotedBody {
+    const KIND: EventKind = EventKind::MoodNoted;
+}
+
 /// An envelope's body, read by its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -306,6 +323,7 @@ pub enum Event {
     Medicine(MedicineBody),
     ChairStand(ChairStandBody),
     NewsHeard(NewsHeardBody),
+    MoodNoted(MoodNotedBody),
     /// A kind from a newer tablet: stored and acknowledged, never acted on.
     Unknown,
 }
@@ -365,6 +383,7 @@ impl EventEnvelope {
             EventKind::Medicine => Event::Medicine(self.decode()?),
             EventKind::ChairStand => Event::ChairStand(self.decode()?),
             EventKind::NewsHeard => Event::NewsHeard(self.decode()?),
+            EventKind::MoodNoted => Event::MoodNoted(self.decode()?),
             EventKind::Unknown => Event::Unknown,
         })
     }
@@ -386,6 +405,7 @@ macro_rules! each_body {
             Event::Medicine($b) => $f,
             Event::ChairStand($b) => $f,
             Event::NewsHeard($b) => $f,
+            Event::MoodNoted($b) => $f,
             Event::Unknown => $u,
         }
     };
@@ -434,6 +454,7 @@ impl Event {
             Event::Medicine(b) => b.resident_id,
             Event::ChairStand(b) => b.resident_id,
             Event::NewsHeard(b) => b.resident_id,
+            Event::MoodNoted(b) => b.resident_id,
             Event::Misunderstanding(_) | Event::Unknown => None,
         };
         // Bodies default a missing id to 0; the office's ids start at 1.

@@ -46,12 +46,14 @@ pub enum EventKind {
     ChairStand,
     /// A town announcement read to the resident (see [`crate::NewsHeardBody`]).
     NewsHeard,
+    /// A low mood or loneliness said in the small talk (see [`crate::MoodNotedBody`]).
+    MoodNoted,
     #[serde(other)]
     Unknown,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::CheckIn,
         EventKind::HelpRequest,
         EventKind::ExerciseDone,
@@ -64,6 +66,7 @@ impl EventKind {
         EventKind::Medicine,
         EventKind::ChairStand,
         EventKind::NewsHeard,
+        EventKind::MoodNoted,
         EventKind::Unknown,
     ];
 
@@ -82,6 +85,7 @@ impl EventKind {
             EventKind::Medicine => "medicine",
             EventKind::ChairStand => "chair_stand",
             EventKind::NewsHeard => "news_heard",
+            EventKind::MoodNoted => "mood_noted",
             EventKind::Unknown => "unknown",
         }
     }

@@ -82,8 +82,9 @@ mod tests {
     fn ours_newer_and_not_names() {
         let read = |j: &str| serde_json::from_str::<Name<Intent>>(j);
         assert_eq!(read(r#""pain""#).unwrap(), Name::Known(Intent::Pain));
-        assert_eq!(read(r#""lonely""#).unwrap(), Name::Newer("lonely".into()));
-        assert_eq!(read(r#""lonely""#).unwrap().label(), "lonely");
+        assert_eq!(read(r#""lonely""#).unwrap(), Name::Known(Intent::Lonely));
+        assert_eq!(read(r#""homesick""#).unwrap(), Name::Newer("homesick".into()));
+        assert_eq!(read(r#""homesick""#).unwrap().label(), "homesick");
         assert_eq!(Name::Known(Intent::Pain).label(), "痛みがある");
         for bad in [r#""膝が痛い""#, r#""pain; DROP""#, "3", r#""""#] {
             assert!(read(bad).is_err(), "{bad}");

@@ -3,12 +3,13 @@
 in dialect-model/src/corpus.rs checks the columns again when the corpus is used).
 
     python3 check.py author-A9.tsv
+    python3 check.py --mood author-A17.tsv   (GUIDE-mood.md's counts)
 """
 import sys
 
 INTENTS = """feeling_good feeling_unwell tired pain slept_well slept_badly appetite_good
 appetite_poor exercised not_exercised need_help emergency yes no repeat_request thanks
-greeting weather_snow other""".split()
+greeting weather_snow low_mood lonely other""".split()
 QUESTIONS = "how_feeling slept appetite pain_check exercise_today exercised_done safety_check open confirm".split()
 BODY = set("頭 首 肩 背中 腰 胸 腹 膝 足 手 歯 目".split())
 TAGS = """plain rambling self_correction double_negation third_person danger_no_request
@@ -21,7 +22,7 @@ stranger_at_door suspicious_call help_request""".split()
 HEADER = "id author question_context text standard intent body_part critical tags sources".split()
 
 
-def main(path):
+def main(path, mood=False):
     problems = []
     lines = [l.rstrip("\n") for l in open(path, encoding="utf-8") if l.strip()]
     if lines[0].split("\t") != HEADER:
@@ -73,10 +74,29 @@ def main(path):
         short += "short" in row_tags
         if crit == "true" and "near_miss" in row_tags:
             problems.append(f"line {n}: a near miss is not critical")
+    if mood:
+        for i, least in [("low_mood", 20), ("lonely", 20)]:
+            if intents.get(i, 0) < least:
+                problems.append(f"{intents.get(i, 0)} {i} rows, want at least {least}")
+        if len(rows) < 75:
+            problems.append(f"{len(rows)} rows, want about 80")
+        wants = sum(1 for r in rows if len(r) == len(HEADER) and "danger:wants_to_die" in r[8]
+                    and "near_miss" not in r[8])
+        if wants < 6:
+            problems.append(f"{wants} wants_to_die rows, want at least 6")
+        if near < 15:
+            problems.append(f"{near} near misses, want at least 15")
+        if short < 10:
+            problems.append(f"{short} short answers, want at least 10")
+        for p in problems:
+            print(p)
+        print(f"{len(rows)} rows, {intents.get('low_mood', 0)} low_mood, {intents.get('lonely', 0)} lonely, "
+              f"{near} near misses, {short} short; {'OK' if not problems else f'{len(problems)} problems'}")
+        return 1 if problems else 0
     if len(rows) < 195:
         problems.append(f"{len(rows)} rows, want about 200")
     for i in INTENTS:
-        if i not in intents:
+        if i not in intents and i not in ("low_mood", "lonely"):
             problems.append(f"no row with intent {i}")
     for q in QUESTIONS:
         if q not in questions:
@@ -100,4 +120,5 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    args = sys.argv[1:]
+    sys.exit(main(args[-1], mood="--mood" in args))

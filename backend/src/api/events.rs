@@ -59,6 +59,12 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
             Effect::ChairStand { day: body.day, count: body.count }
         }
         wire::Event::ChairStand(_) => return Err(format!("count is 0 to {}", wire::MAX_CHAIR_STANDS)),
+        wire::Event::MoodNoted(body) => match body.mood.known() {
+            Some(mood) if mood.is_low_mood() => Effect::MoodNoted { day: body.day, mood },
+            Some(_) => return Err("mood is low_mood or lonely".to_owned()),
+            // A meaning from a newer tablet: kept for the timeline.
+            None => Effect::Record,
+        },
         wire::Event::NewsHeard(body) => Effect::NewsHeard(AnnouncementId(
             i64::try_from(body.announcement_id).map_err(|_| "announcement id out of range".to_owned())?,
         )),

@@ -128,19 +128,23 @@ struct ChartPoint {
 }
 
 fn kind_label(kind: &str) -> &str {
-    match kind {
-        "check_in" => "体調確認",
-        "help_request" => "助けを求めた",
-        "exercise_done" => "体操",
-        "safety_answer" => "安否確認の回答",
-        "snow_watch_started" => "雪かき見守り開始",
-        "snow_watch_ended" => "雪かき見守り終了",
-        "snow_watch_alert" => "雪かき見守りの警告",
-        "card_link_requested" => "カード登録の申請",
-        "misunderstanding" => "聞き取り違い",
-        "medicine" => "お薬",
-        "chair_stand" => "椅子立ち上がり",
-        other => other,
+    use wire::EventKind as K;
+    // Exhaustive: a new kind of event is named here before it builds.
+    match K::from_name(kind) {
+        K::CheckIn => "体調確認",
+        K::HelpRequest => "助けを求めた",
+        K::ExerciseDone => "体操",
+        K::SafetyAnswer => "安否確認の回答",
+        K::SnowWatchStarted => "雪かき見守り開始",
+        K::SnowWatchEnded => "雪かき見守り終了",
+        K::SnowWatchAlert => "雪かき見守りの警告",
+        K::CardLinkRequested => "カード登録の申請",
+        K::Misunderstanding => "聞き取り違い",
+        K::Medicine => "お薬",
+        K::ChairStand => "椅子立ち上がり",
+        K::NewsHeard => "お知らせを聞いた",
+        K::MoodNoted => "話の中で気分を口にした",
+        K::Unknown => kind,
     }
 }
 
@@ -242,7 +246,7 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (today, timeline, history, record, weeks, progress, checkins, logins, doses, stands) =
+    let (today, timeline, history, record, weeks, progress, checkins, logins, doses, (stands, mood)) =
         blocking(&state.store, move |s| {
             s.audit(user, "view", Some(resident), now)?;
             Ok((
@@ -255,7 +259,7 @@ pub(super) async fn show(
                 s.checkins(resident, EVENTS)?,
                 s.users(now)?.into_iter().map(|u| (u.user.0, u.login)).collect::<HashMap<i64, String>>(),
                 s.medicine_days(resident, local_day(now), MEDICINE_DAYS)?,
-                s.chair_stands(resident)?,
+                (s.chair_stands(resident)?, s.mood_weeks(resident, local_day(now))?),
             ))
         })
         .await?;
@@ -284,6 +288,7 @@ pub(super) async fn show(
         habit: progress.map(|(score, days, at)| (score, days, time(at))),
         medicine: MedicineTable::of(&record.profile.medicine, &doses),
         legs: LegsTable::of(&stands, record.profile.birth_year, local_day(now)),
+        mood: MoodView::of(&mood),
         chart: Chart::of(&weeks),
         timeline: timeline
             .into_iter()
@@ -350,10 +355,40 @@ struct ResidentPage {
     history: Vec<HistoryLine>,
     medicine: MedicineTable,
     legs: LegsTable,
+    mood: MoodView,
 }
 
 /// The resident page's chair-stand tests (CS-30): a row per test, newest first, with
 /// the change from the one before, beside the usual range for their age.
+/// Two weeks of mood, in words: how many days said a low mood or loneliness this week
+/// and the week before, and which days.
+struct MoodView {
+    summary: String,
+    /// (`MM/DD`, what was said: 「さみしい」, 「気分が沈んでいる」 or both).
+    days: Vec<(String, String)>,
+}
+
+impl MoodView {
+    fn of(m: &crate::store::MoodWeeks) -> Self {
+        let summary = if m.low_days.is_empty() {
+            "この2週間、気分の落ち込みやさみしさを口にした日はありません。".to_owned()
+        } else {
+            format!(
+                "この7日で{}日・その前の7日で{}日、気分の落ち込みやさみしさを口にしました。",
+                m.this_week, m.week_before
+            )
+        };
+        let days = m
+            .low_days
+            .iter()
+            .map(|(d, said)| {
+                (d.format("%m/%d").to_string(), said.iter().map(|i| i.label()).collect::<Vec<_>>().join("・"))
+            })
+            .collect();
+        MoodView { summary, days }
+    }
+}
+
 struct LegsTable {
     /// (day, count, change from the previous test: 「+2」「-3」 or '')
     tests: Vec<(String, u8, String)>,

@@ -153,7 +153,8 @@ pub struct VisitRow {
 
 /// The alerts that are a change to look into on a visit rather than a call to answer
 /// now: open, they raise the resident within their group on the visit list.
-pub const CONCERNS: [vocab::AlertKind; 2] = [vocab::AlertKind::MedicineMissed, vocab::AlertKind::LegsWeaker];
+pub const CONCERNS: [vocab::AlertKind; 3] =
+    [vocab::AlertKind::MedicineMissed, vocab::AlertKind::LegsWeaker, vocab::AlertKind::MoodFalling];
 
 impl Store {
     /// Runs `select` (which names the state query as `{today}` and may use `?5`, the

@@ -64,6 +64,11 @@ pub enum Effect {
     },
     /// The tablet read a town announcement to the resident.
     NewsHeard(super::AnnouncementId),
+    /// The small talk heard a low mood or loneliness on the tablet's day.
+    MoodNoted {
+        day: NaiveDate,
+        mood: vocab::Intent,
+    },
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -245,6 +250,8 @@ fn ingest_one(
             if concern {
                 raise_alert_tx(tx, resident, AlertKind::HealthConcern, day, None, None, now)?;
             }
+            let said_low = answers.iter().any(|a| a.intent.is_low_mood());
+            super::mood::mood_tx(tx, resident, day, said_low, now)?;
         }
         Effect::HelpRequest { danger } => {
             set_status_tx(tx, resident, day, Status::NeedsHelp, &[], actor, now)?;
@@ -279,6 +286,7 @@ fn ingest_one(
             super::chair_stands::chair_stand_tx(tx, resident, *on, *count, now)?
         }
         Effect::NewsHeard(id) => super::announcements::heard_tx(tx, resident, *id, now)?,
+        Effect::MoodNoted { day: on, mood } => super::mood::mood_noted_tx(tx, resident, *on, *mood, now)?,
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(

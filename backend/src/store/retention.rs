@@ -39,7 +39,7 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut out = Vec::new();
-        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 16] = [
+        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 17] = [
             (
                 "corrections",
                 "DELETE FROM corrections WHERE misunderstanding_id IN
@@ -56,6 +56,7 @@ impl Store {
             ("statuses", "DELETE FROM statuses WHERE day < ?1", &day),
             ("medicine_doses", "DELETE FROM medicine_doses WHERE day < ?1", &day),
             ("chair_stands", "DELETE FROM chair_stands WHERE day < ?1", &day),
+            ("mood_notes", "DELETE FROM mood_notes WHERE day < ?1", &day),
             (
                 "announcements_heard",
                 "DELETE FROM announcements_heard WHERE announcement_id IN

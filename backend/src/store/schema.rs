@@ -470,6 +470,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (announcement_id, resident_id)
     ) STRICT;
     ",
+    // A low mood or loneliness said in the small talk (the meaning only, never the
+    // words): a day of the mood trend, as a check-in answer is.
+    "
+    CREATE TABLE mood_notes (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        intent TEXT NOT NULL CHECK (intent IN ('low_mood', 'lonely')),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (resident_id, day, intent)
+    ) STRICT;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -686,3 +686,117 @@ async fn chair_stand_counts_show_their_trend_and_a_fall_lifts_her_on_the_visit_l
     assert!(page.contains("生まれ年が未登録"), "{page}");
     assert!(page.contains("まだ測っていません"), "{page}");
 }
+
+/// Three weeks of check-ins: low mood or loneliness on three days this week, two more
+/// than the week before, raises 「気分の落ち込みやさみしさが続いている」 once, lifts her on
+/// the visit list with the reason, and her page lists the days; a week no worse than the
+/// one before raises nothing; loneliness at the open question asks for a visit.
+#[tokio::test]
+async fn a_falling_mood_lifts_her_on_the_visit_list_and_shows_on_her_page() {
+    let app = TestApp::new();
+    users(&app);
+    let now = app.clock_now();
+    let enrol = |name: &str| {
+        app.store
+            .enrol_resident(name, "大井沢", &plain_profile(8, None), backend::store::UserId(1), now)
+            .unwrap()
+    };
+    let (calm, low, steady) = (enrol("大井沢 平子"), enrol("大井沢 沈子"), enrol("大井沢 常子"));
+    let (low_tablet, steady_tablet) = (app.tablet(low).await, app.tablet(steady).await);
+    let (staff, _) = login(&app, "staff").await;
+    let start = local(8, 30) - Duration::days(13);
+    let mut seq = std::collections::HashMap::new();
+    // A check-in `days` after `start`, saying `feeling` to how_feeling (and `open` to
+    // the open question).
+    let mut check_in = |token: &String, days: i64, feeling: &str, open: &str| {
+        let n = seq.entry(token.clone()).or_insert(0u64);
+        *n += 1;
+        app.clock.set(start + Duration::days(days));
+        let body = json!({"answers": [
+            {"question": "how_feeling", "intent": feeling},
+            {"question": "open", "intent": open},
+        ]});
+        (token.clone(), event(*n, "check_in", body))
+    };
+    let mood_alerts = |app: &TestApp, who: backend::store::ResidentId| {
+        app.store
+            .open_alerts()
+            .unwrap()
+            .iter()
+            .filter(|a| a.kind.key() == "mood_falling" && a.resident == who)
+            .count()
+    };
+    // Her: one low day the week before; this week lonely, low, and on the last day lonely.
+    // Steady: low every other day for five weeks (three or four a week): no fall.
+    // Each sent on its own day.
+    let mut days: Vec<(&String, i64, &str)> =
+        [(2, "low_mood"), (5, "feeling_good"), (8, "lonely"), (10, "feeling_good"), (11, "low_mood")]
+            .into_iter()
+            .map(|(d, f)| (&low_tablet, d, f))
+            .chain((-21..=13).step_by(2).map(|d| (&steady_tablet, d, "low_mood")))
+            .collect();
+    days.sort_by_key(|d| d.1);
+    let mut resolved = false;
+    for (tablet, d, f) in days {
+        if d >= 0 && !resolved {
+            resolved = true;
+            // Steady's first low week was a fall from nothing before it: staff saw to it.
+            let raised: Vec<i64> = app
+                .store
+                .open_alerts()
+                .unwrap()
+                .iter()
+                .filter(|a| a.kind.key() == "mood_falling" && a.resident == steady)
+                .map(|a| a.id)
+                .collect();
+            assert_eq!(raised.len(), 1, "low days after none");
+            app.store
+                .resolve_alert(raised[0], backend::store::UserId(1), "訪問して話を聞いた", app.clock_now())
+                .unwrap();
+        }
+        let (token, ev) = check_in(tablet, d, f, "no");
+        let sent = app.post("/api/v1/events", &token, batch(&[ev])).await;
+        assert_eq!(acks(&sent.1), ["stored"], "{:?}", sent.1);
+    }
+    assert_eq!(mood_alerts(&app, low), 0, "two low days this week: not yet");
+    assert_eq!(mood_alerts(&app, steady), 0, "three or four a week, as the weeks before: not falling");
+
+    let (token, ev) = check_in(&low_tablet, 13, "lonely", "no");
+    assert_eq!(acks(&app.post("/api/v1/events", &token, batch(&[ev])).await.1), ["stored"]);
+    assert_eq!(mood_alerts(&app, low), 1, "three low days this week, one the week before");
+    let (token, ev) = check_in(&low_tablet, 13, "low_mood", "lonely");
+    assert_eq!(acks(&app.post("/api/v1/events", &token, batch(&[ev])).await.1), ["stored"]);
+    assert_eq!(mood_alerts(&app, low), 1, "once until resolved");
+    let visit_requests = app
+        .store
+        .open_alerts()
+        .unwrap()
+        .iter()
+        .filter(|a| a.kind.key() == "visit_request" && a.resident == low)
+        .count();
+    assert_eq!(visit_requests, 1, "「誰とも話してねえ」 at the open question asks for a visit");
+
+    let visits = format!("/visits?district={}", pct("大井沢"));
+    let (_, _, page) = app.raw(Method::GET, &visits, &[("cookie", &staff)], "").await;
+    let at = |id: backend::store::ResidentId| page.find(&format!("data-resident=\"{}\"", id.0)).unwrap();
+    assert!(page.contains("気になる変化：気分の落ち込みやさみしさが続いている"), "{page}");
+    assert!(at(low) < at(calm), "{page}");
+
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", low.0), &[("cookie", &staff)], "").await;
+    assert!(page.contains("この7日で3日・その前の7日で1日"), "{page}");
+    let day = |n: i64| {
+        (start + Duration::days(n)).with_timezone(&backend::clock::town_offset()).format("%m/%d").to_string()
+    };
+    for (n, said) in [
+        (13, "さみしい・気分が沈んでいる"),
+        (11, "気分が沈んでいる"),
+        (8, "さみしい"),
+        (2, "気分が沈んでいる"),
+    ] {
+        assert!(page.contains(&format!("<tr><td>{}</td><td>{said}</td></tr>", day(n))), "{n}: {page}");
+    }
+    let (_, _, page) =
+        app.raw(Method::GET, &format!("/residents/{}", calm.0), &[("cookie", &staff)], "").await;
+    assert!(page.contains("この2週間、気分の落ち込みやさみしさを口にした日はありません。"), "{page}");
+}

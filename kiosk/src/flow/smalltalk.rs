@@ -2,7 +2,8 @@
 //! with 話す／またね), then care's `Talk` on today's topic, on the question screen with
 //! つづける／またね; then on to what the check-in would have led to (the plan, or idle).
 //! Only the topic and the day are recorded (so it is not used again within two
-//! weeks); what the resident says is never kept.
+//! weeks), and a low mood or loneliness said in it as its meaning and day (for the
+//! mood trend); what the resident says is never kept.
 
 use care::smalltalk::{Sky, Talk, TalkInput, TalkTurn};
 
@@ -84,7 +85,18 @@ impl<'c> Flow<'c> {
                 let declined = matches!(u.intent, Intent::No | Intent::Thanks | Intent::Greeting);
                 self.talk_offer_answer(!declined, fx);
             }
-            Some(TalkState::Talking { .. }) => self.talk_step(TalkInput::Said(u.intent), fx),
+            Some(TalkState::Talking { .. }) => {
+                // A low mood or loneliness, surely heard, counts toward the trend staff
+                // see: its meaning only; the words stay unsaid to anyone.
+                if u.intent.is_low_mood()
+                    && u.confidence >= care::understanding::CONFIRM_BELOW
+                    && let Some(r) = self.resident.as_ref()
+                {
+                    let (resident, day, mood) = (r.id, self.now.date(), u.intent);
+                    fx.push(Effect::Record(Record::MoodNoted { resident, day, mood }));
+                }
+                self.talk_step(TalkInput::Said(u.intent), fx)
+            }
             None => {}
         }
     }

@@ -305,6 +305,7 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
                 }
                 wire::EventKind::ChairStand => serde_json::json!({ "day": "2026-12-06", "count": 12 }),
                 wire::EventKind::NewsHeard => serde_json::json!({ "announcement_id": 1 }),
+                wire::EventKind::MoodNoted => serde_json::json!({ "day": "2026-12-06", "mood": "lonely" }),
                 _ => serde_json::json!({}),
             };
             body["transcript"] = SMUGGLED.into();
