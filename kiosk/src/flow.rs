@@ -1231,6 +1231,31 @@ mod tests {
         }
     }
 
+    /// 「飲みました」 and 「まだ飲んでね」 are heard as done and not done (the classifier's
+    /// exercised / not_exercised): a yes and a no to 「飲みましたか？」.
+    #[test]
+    fn done_and_not_done_answer_the_medicine_question() {
+        for (said, kept) in [(Intent::Exercised, true), (Intent::NotExercised, false), (Intent::Yes, true)] {
+            let mut flow = Flow::new(care(), "2026-12-14T12:00:00".parse().unwrap());
+            flow.handle(Input::Medicine(vec![noon_medicine()]));
+            flow.handle(Input::Tick("2026-12-14T12:30:00".parse().unwrap()));
+            flow.handle(Input::SpeechDone);
+            let fx =
+                flow.handle(Input::Heard(Understanding { confidence: 0.4, ..Understanding::sure(said) }));
+            let recorded = fx.iter().find_map(|e| match e {
+                Effect::Record(Record::Medicine { kept, .. }) => Some(*kept),
+                _ => None,
+            });
+            // 「まだ」 is not recorded at once: the reminder follows.
+            let expected = if kept { Some(true) } else { None };
+            assert_eq!(recorded, expected, "{said:?}: {fx:?}");
+            assert!(
+                flow.view().checkin.caption != "山田さん、お昼のお薬、飲みましたか？",
+                "{said:?} was understood"
+            );
+        }
+    }
+
     /// A danger said instead of an answer goes to the help flow with its own
     /// confirmation, for the resident asked; nothing is recorded about the dose.
     #[test]

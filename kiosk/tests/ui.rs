@@ -1495,3 +1495,50 @@ fn town_news_from_the_office_is_read_once_and_queued_once() {
     }
     assert_eq!(news_heard(&rig).len(), 1);
 }
+
+/// Loneliness said to 「体の具合は」 and a low mood said in the small talk, through the real
+/// `App` and its store: the check-in is answered kindly and keeps 「さみしい」 as her answer;
+/// the small talk answers with comfort and queues only the meaning and the day (no
+/// words in any field of the event).
+#[test]
+fn loneliness_and_a_low_mood_reach_the_outbox_as_meanings_only() {
+    let rig = rig(RigOptions::default());
+    rig.start_checkin();
+    rig.heard(Understanding::sure(Intent::Lonely));
+    assert!(rig.caption().starts_with("さみしいのですね。"), "{}", rig.caption());
+    let mut talked = false;
+    for _ in 0..20 {
+        if rig.app.screen() != Screen::Checkin {
+            break;
+        }
+        let b = rig.buttons();
+        if b == ["つづける", "またね"] && !talked {
+            talked = true;
+            rig.heard(Understanding::sure(Intent::LowMood));
+            assert!(
+                rig.caption().starts_with("そうでしたか。"),
+                "comfort, not a backchannel: {}",
+                rig.caption()
+            );
+            continue;
+        }
+        rig.press(&well_answer(&b));
+        rig.settle();
+    }
+    assert!(talked, "the small talk was reached");
+    rig.pump_until("the mood note in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::MoodNoted)
+    });
+    let outbox = rig.outbox();
+    let checkin: wire::CheckInBody =
+        outbox.iter().find(|e| e.kind == wire::EventKind::CheckIn).unwrap().decode().unwrap();
+    assert_eq!(checkin.answers[0].intent, wire::Name::Known(Intent::Lonely), "{checkin:?}");
+    let notes: Vec<&wire::EventEnvelope> =
+        outbox.iter().filter(|e| e.kind == wire::EventKind::MoodNoted).collect();
+    assert_eq!(notes.len(), 1);
+    let body = notes[0].body.as_object().unwrap();
+    let mut fields: Vec<&str> = body.keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["day", "mood", "resident_id"], "{body:?}");
+    assert_eq!(body["mood"], "low_mood");
+}

@@ -121,9 +121,11 @@ impl Flow<'_> {
             self.dose_danger(u, fx);
             return;
         }
+        // 「飲みました」 says it was done, as 「やった」 does of the exercises: the
+        // classifier's done / not done are a yes / no to 「飲みましたか？」.
         match u.intent {
-            Intent::Yes => self.dose_answer(true, fx),
-            Intent::No => self.dose_answer(false, fx),
+            Intent::Yes | Intent::Exercised => self.dose_answer(true, fx),
+            Intent::No | Intent::NotExercised => self.dose_answer(false, fx),
             _ => self.dose_unclear(fx),
         }
     }
