@@ -1264,14 +1264,7 @@ mod tests {
         flow.handle(Input::Medicine(vec![noon_medicine()]));
         flow.handle(Input::Tick("2026-12-14T12:30:00".parse().unwrap()));
         assert_eq!(flow.screen(), Screen::Checkin);
-        let fire = Understanding {
-            intent: Intent::Emergency,
-            body_part: None,
-            confidence: 0.9,
-            critical: true,
-            danger: Some(care::understanding::Danger::Fire),
-            count: None,
-        };
+        let fire = danger_said(care::understanding::Danger::Fire);
         let fx = flow.handle(Input::Heard(fire));
         assert_eq!(flow.step, Step::HelpConfirm, "{fx:?}");
         assert!(flow.view().checkin.caption.contains("火事"), "{}", flow.view().checkin.caption);
@@ -1286,6 +1279,18 @@ mod tests {
             )),
             "{fx:?}"
         );
+    }
+
+    /// A danger named surely (「火事だ」): what the speech worker reports.
+    fn danger_said(danger: care::understanding::Danger) -> Understanding {
+        Understanding {
+            intent: Intent::Emergency,
+            body_part: None,
+            confidence: 0.9,
+            critical: true,
+            danger: Some(danger),
+            count: None,
+        }
     }
 
     /// A check-in answered by buttons up to its closing (exercise declined).
@@ -1442,14 +1447,7 @@ mod tests {
             flow.handle(Input::SpeechDone);
         }
         assert_eq!(flow.view().checkin.buttons, ["もういちど", "わかった"]);
-        let smoke = Understanding {
-            intent: Intent::Emergency,
-            body_part: None,
-            confidence: 0.9,
-            critical: true,
-            danger: Some(care::understanding::Danger::Smoke),
-            count: None,
-        };
+        let smoke = danger_said(care::understanding::Danger::Smoke);
         flow.handle(Input::Heard(smoke));
         assert_eq!(flow.step, Step::HelpConfirm);
 
@@ -1507,14 +1505,7 @@ mod tests {
         let mut flow = Flow::new(care(), "2026-12-14T07:05:00".parse().unwrap());
         checked_in_by_buttons(&mut flow);
         flow.handle(Input::Answer(0));
-        let smoke = Understanding {
-            intent: Intent::Emergency,
-            body_part: None,
-            confidence: 0.9,
-            critical: true,
-            danger: Some(care::understanding::Danger::Smoke),
-            count: None,
-        };
+        let smoke = danger_said(care::understanding::Danger::Smoke);
         flow.handle(Input::Heard(smoke));
         assert_eq!(flow.step, Step::HelpConfirm);
         assert_eq!(flow.view().checkin.buttons.len(), 2, "{:?}", flow.view().checkin);

@@ -108,6 +108,26 @@ pub(super) fn raise_alert_tx(
     Ok(n == 1)
 }
 
+/// Raises a slower concern (`kind`, one of `board::CONCERNS`) unless one of that kind is
+/// still open for the resident: once until staff resolve it, whatever the day.
+pub(super) fn raise_concern_tx(
+    tx: &Transaction<'_>,
+    resident: ResidentId,
+    kind: AlertKind,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let open: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM alerts WHERE resident_id = ?1 AND kind = ?2 AND resolved_ms IS NULL)",
+        params![resident.0, kind.key()],
+        |r| r.get(0),
+    )?;
+    if open {
+        return Ok(false);
+    }
+    raise_alert_tx(tx, resident, kind, day, None, None, now)
+}
+
 /// Tells the resident's tablet that someone took on their call for help (a help
 /// request, or 助けが必要 in a campaign), so it can say who (`handler`, a role's
 /// label or a relation) instead of only that it was sent. The office's own alerts

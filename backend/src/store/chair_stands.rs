@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 use vocab::AlertKind;
 
-use super::{ResidentId, Store, StoreError, day_text, ms, raise_alert_tx};
+use super::alerts::raise_concern_tx;
+use super::{ResidentId, Store, StoreError, day_text, ms};
 
 /// A fall of this many stands from the last count raises the resident on the visit
 /// list. Older adults' counts vary by about two stands from one try to the next, so
@@ -71,14 +72,7 @@ pub(super) fn chair_stand_tx(
     .execute(params![resident.0, day_text(on), count, ms(now)])?;
     let fell = before.is_some_and(|b| b >= i64::from(count) + i64::from(CHAIR_STAND_FALL));
     if fell {
-        let open: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM alerts WHERE resident_id = ?1 AND kind = ?2 AND resolved_ms IS NULL)",
-            params![resident.0, AlertKind::LegsWeaker.key()],
-            |r| r.get(0),
-        )?;
-        if !open {
-            raise_alert_tx(tx, resident, AlertKind::LegsWeaker, on, None, None, now)?;
-        }
+        raise_concern_tx(tx, resident, AlertKind::LegsWeaker, on, now)?;
     }
     Ok(())
 }

@@ -332,14 +332,13 @@ fn medicine_tx(
     if taken {
         return Ok(());
     }
-    let (yesterday_missed, open): (bool, bool) = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM medicine_doses WHERE resident_id = ?1 AND day = ?2 AND taken = 0),
-                EXISTS (SELECT 1 FROM alerts WHERE resident_id = ?1 AND kind = ?3 AND resolved_ms IS NULL)",
-        params![resident.0, super::day_text(on - chrono::Days::new(1)), AlertKind::MedicineMissed.key()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    let yesterday_missed: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM medicine_doses WHERE resident_id = ?1 AND day = ?2 AND taken = 0)",
+        params![resident.0, super::day_text(on - chrono::Days::new(1))],
+        |r| r.get(0),
     )?;
-    if yesterday_missed && !open {
-        raise_alert_tx(tx, resident, AlertKind::MedicineMissed, on, None, None, now)?;
+    if yesterday_missed {
+        super::alerts::raise_concern_tx(tx, resident, AlertKind::MedicineMissed, on, now)?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::{Transaction, params};
 use vocab::{AlertKind, Intent};
 
-use super::{ResidentId, Store, StoreError, day_text, raise_alert_tx};
+use super::alerts::raise_concern_tx;
+use super::{ResidentId, Store, StoreError, day_text};
 
 /// The two weeks the resident page shows: each day with a check-in, and what low it said.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,14 +76,7 @@ pub(super) fn mood_tx(
     if this_week < vocab::MOOD_LOW_DAYS || this_week < week_before + vocab::MOOD_RISE {
         return Ok(());
     }
-    let open: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM alerts WHERE resident_id = ?1 AND kind = ?2 AND resolved_ms IS NULL)",
-        params![resident.0, AlertKind::MoodFalling.key()],
-        |r| r.get(0),
-    )?;
-    if !open {
-        raise_alert_tx(tx, resident, AlertKind::MoodFalling, day, None, None, now)?;
-    }
+    raise_concern_tx(tx, resident, AlertKind::MoodFalling, day, now)?;
     Ok(())
 }
 
