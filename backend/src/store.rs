@@ -23,6 +23,8 @@ mod events;
 mod household;
 mod medicine;
 pub use medicine::DoseDay;
+mod memory;
+pub use memory::MemoryLook;
 mod mood;
 pub use mood::MoodWeeks;
 mod notifications;

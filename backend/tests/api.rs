@@ -21,6 +21,8 @@ mod disaster;
 mod escalation;
 #[path = "api/household.rs"]
 mod household;
+#[path = "api/memory.rs"]
+mod memory;
 #[path = "api/news.rs"]
 mod news;
 #[path = "api/notify.rs"]

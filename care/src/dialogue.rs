@@ -82,6 +82,8 @@ pub enum DialogueError {
     MissingMeaning(Intent),
     #[error("[news] buttons must be again (yes) then understood (no)")]
     NewsButtons,
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +97,7 @@ struct ScriptFile {
     medicine: crate::medicine::MedicineLines,
     chair_stand: crate::chairstand::ChairStandLines,
     news: crate::news::NewsLines,
+    memory: crate::memory::MemoryLines,
     meanings: BTreeMap<String, String>,
     question: Vec<QuestionFile>,
 }
@@ -224,6 +227,8 @@ pub struct Script {
     pub chair_stand: crate::chairstand::ChairStandLines,
     /// Town news after the check-in.
     pub news: crate::news::NewsLines,
+    /// The weekly talk about the day and three words.
+    pub memory: crate::memory::MemoryLines,
     /// Intent key (and `pain_unknown_part`) → what to say it understood.
     pub meanings: BTreeMap<String, String>,
     questions: BTreeMap<QuestionId, Question>,
@@ -287,6 +292,7 @@ impl Script {
         if news_intents != [Intent::Yes, Intent::No] {
             return Err(DialogueError::NewsButtons);
         }
+        file.memory.check()?;
         Ok(Self {
             max_questions: file.max_questions,
             greeting: file.greeting,
@@ -296,6 +302,7 @@ impl Script {
             medicine: file.medicine,
             chair_stand: file.chair_stand,
             news: file.news,
+            memory: file.memory,
             meanings: file.meanings,
             questions,
         })
@@ -355,6 +362,7 @@ impl Script {
         v.extend(self.medicine.all_lines());
         v.extend(self.chair_stand.all_lines());
         v.extend(self.news.all_lines());
+        v.extend(self.memory.all_lines());
         for q in self.questions.values() {
             if q.id == QuestionId::Confirm {
                 v.extend(self.meanings.values().map(|m| q.say.replace("{meaning}", m)));

@@ -31,6 +31,7 @@ pub mod catalogue;
 pub mod chairstand;
 pub mod dialogue;
 pub mod medicine;
+pub mod memory;
 pub mod news;
 pub mod planner;
 pub mod record;

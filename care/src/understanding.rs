@@ -24,6 +24,11 @@ pub struct Understanding {
     /// A number said in the answer (「十二回」「12」), for a question that asks for a
     /// count; `None` when none was said or from a button.
     pub count: Option<u8>,
+    /// For a question whose answers are a few known words (the weekly talk's days and
+    /// words): bit `i` set when choice `i` was named, and the one named last (the
+    /// answer, when she corrects herself). Zero and `None` otherwise, and from a button.
+    pub named: u16,
+    pub last_named: Option<u8>,
 }
 
 impl Understanding {
@@ -36,6 +41,8 @@ impl Understanding {
             critical: intent.is_critical(),
             danger: None,
             count: None,
+            named: 0,
+            last_named: None,
         }
     }
 

@@ -635,6 +635,8 @@ mod checkin_dialogue {
             critical: false,
             danger: None,
             count: None,
+            named: 0,
+            last_named: None,
         })
     }
 
@@ -967,6 +969,8 @@ mod checkin_dialogue {
             critical: true,
             danger: None,
             count: None,
+            named: 0,
+            last_named: None,
         };
         assert_eq!(s.respond(at(NOW), Input::Heard(critical)).step, Step::HelpConfirm);
     }
@@ -994,6 +998,8 @@ mod checkin_dialogue {
                 critical: true,
                 danger,
                 count: None,
+                named: 0,
+                last_named: None,
             };
             let turn = s.respond(at(NOW), Input::Heard(heard));
             assert_eq!(turn.step, Step::HelpConfirm, "{danger:?}");
@@ -1179,7 +1185,7 @@ mod checkin_dialogue {
         let part = proptest::option::of(proptest::sample::select(BodyPart::ALL.to_vec()));
         prop_oneof![
             3 => (intent.clone(), part, 0.0f32..=1.0, proptest::bool::weighted(0.05)).prop_map(|(intent, body_part, confidence, critical)| {
-                Input::Heard(Understanding { intent, body_part, confidence, critical, danger: None, count: None })
+                Input::Heard(Understanding { intent, body_part, confidence, critical, danger: None, count: None, named: 0, last_named: None })
             }),
             2 => intent.prop_map(Input::Pressed),
             1 => Just(Input::Silence),
@@ -1275,6 +1281,8 @@ mod snow_watch {
                         critical: false,
                         danger: None,
                         count: None,
+                        named: 0,
+                        last_named: None,
                     },
                 ),
             };
@@ -1898,5 +1906,143 @@ mod news_lines {
             pages(&format!("{long}{long}はい。")),
             [vec![long.clone()], vec![long, "はい。".to_owned()]]
         );
+    }
+}
+
+mod memory_talk {
+    use super::{date, script};
+    use care::memory::{self, Orientation};
+    use chrono::{Datelike as _, Days};
+
+    #[test]
+    fn the_talk_is_due_at_most_weekly_and_never_when_turned_off() {
+        let monday = date("2026-12-07");
+        let since = Some(monday);
+        // Over nine weeks of daily check-ins, counting the days it would be had.
+        let mut last = None;
+        let mut had = vec![];
+        for n in 0..63 {
+            let today = monday + Days::new(n);
+            if memory::due(today, last, false, since) {
+                last = Some(today);
+                had.push(today);
+            }
+            assert!(!memory::due(today, Some(today), false, since), "never twice a day");
+            assert!(!memory::due(today, None, true, since), "off is off, even never had");
+            assert!(!memory::due(today, None, false, None), "never with someone the tablet does not know");
+        }
+        assert_eq!(had.first(), Some(&date("2026-12-14")), "not in her first week with the tablet");
+        assert_eq!(had.len(), 8, "{had:?}");
+        assert!(had.windows(2).all(|w| w[1] - w[0] >= chrono::TimeDelta::days(7)), "{had:?}");
+        // A missed week is had the next day she checks in, not a week later still.
+        assert!(memory::due(date("2026-12-20"), Some(date("2026-12-07")), false, since));
+        assert!(!memory::due(date("2026-12-13"), Some(date("2026-12-07")), false, since));
+    }
+
+    #[test]
+    fn the_day_question_names_today_beside_one_other_and_the_right_one_moves() {
+        let lines = &script().memory;
+        let mut places = std::collections::BTreeSet::new();
+        for n in 0..28 {
+            let today = date("2026-12-07") + Days::new(n);
+            let ask = memory::orientation(lines, today);
+            match Orientation::of_day(today) {
+                Orientation::Weekday => {
+                    assert_eq!(ask.choices.len(), 2, "{ask:?}");
+                    assert_eq!(ask.right.len(), 1);
+                    let shown = &ask.choices[ask.right[0]];
+                    let names = ["月曜日", "火曜日", "水曜日", "木曜日", "金曜日", "土曜日", "日曜日"];
+                    assert_eq!(shown, names[today.weekday().num_days_from_monday() as usize], "{today}");
+                    assert!(ask.forms[ask.right[0]].iter().any(|f| f.ends_with("よう")), "{ask:?}");
+                    places.insert(ask.right[0]);
+                }
+                Orientation::Season => {
+                    // December: winter beside spring, never beside autumn (also right).
+                    assert_eq!(ask.choices, ["春", "冬"]);
+                    assert_eq!(ask.right, [1]);
+                    assert_eq!(ask.answer, "ふゆ");
+                }
+            }
+            assert_eq!(ask.forms.len(), ask.choices.len());
+        }
+        assert_eq!(places.len(), 2, "the right day is not always in one place: {places:?}");
+        // Every month: two seasons shown, exactly one of them right.
+        for month in 1..=12 {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, month, 15).unwrap();
+            let (first, _) = (0..31)
+                .map(|d| day + Days::new(d))
+                .map(|d| (d, Orientation::of_day(d)))
+                .find(|(_, o)| *o == Orientation::Season)
+                .unwrap();
+            let ask = memory::orientation(lines, first);
+            assert_eq!((ask.choices.len(), ask.right.len()), (2, 1), "{first}: {ask:?}");
+        }
+        let weeks: Vec<_> =
+            (0..8).map(|w| Orientation::of_day(date("2026-12-07") + Days::new(7 * w))).collect();
+        assert!(weeks.contains(&Orientation::Season) && weeks.contains(&Orientation::Weekday), "{weeks:?}");
+    }
+
+    #[test]
+    fn a_month_between_seasons_takes_both() {
+        for (day, right) in [
+            ("2026-01-15", vec![3]),
+            ("2026-03-15", vec![0, 3]),
+            ("2026-05-15", vec![0]),
+            ("2026-06-15", vec![1, 0]),
+            ("2026-08-15", vec![1]),
+            ("2026-09-15", vec![2, 1]),
+            ("2026-11-15", vec![2, 3]),
+            ("2026-12-15", vec![3, 2]),
+        ] {
+            assert_eq!(memory::seasons_of(date(day)), right, "{day}");
+        }
+    }
+
+    #[test]
+    fn the_word_sets_rotate_weekly_and_each_cue_shows_its_word_among_two_others() {
+        let lines = &script().memory;
+        assert!(lines.sets.len() >= 6, "six weeks before a set returns");
+        let first = date("2026-12-07");
+        let sets: Vec<_> =
+            (0..lines.sets.len() as u64).map(|w| lines.set_for(first + Days::new(7 * w))).collect();
+        for (i, a) in sets.iter().enumerate() {
+            for b in &sets[i + 1..] {
+                assert_ne!(a, b, "no set repeats within {} weeks", lines.sets.len());
+            }
+        }
+        // Never a set of a clinical scale: the clinic's question is not rehearsed here.
+        let all: Vec<&str> =
+            lines.sets.iter().flat_map(|s| s.words.iter().map(|w| w.word.say.as_str())).collect();
+        for clinical in ["さくら", "ねこ", "でんしゃ", "うめ", "いぬ", "じどうしゃ"] {
+            assert!(!all.contains(&clinical), "{clinical}");
+        }
+        let set = lines.set_for(first);
+        let mut places = std::collections::BTreeSet::new();
+        for day in 0..4 {
+            for n in 0..3 {
+                let ask = memory::recall(lines, set, n, first + Days::new(day));
+                assert_eq!(ask.choices.len(), 2);
+                assert_eq!(ask.choices[ask.right[0]], set.words[n].word.say);
+                assert!(ask.line.contains(&set.words[n].cue), "{ask:?}");
+                places.insert(ask.right[0]);
+            }
+        }
+        assert_eq!(places.len(), 2, "the word is found in either place in turn");
+        assert_eq!(memory::set_forms(set).len(), 3);
+        // Every question ends with 「わからない」, and the choices read by place.
+        let buttons = lines.buttons(&["あ".into(), "い".into()]);
+        assert_eq!(buttons.last().map(|b| b.label.as_str()), Some("わからない"));
+        assert_eq!(buttons.len(), 3, "three at most on a resident's screen");
+    }
+
+    #[test]
+    fn a_word_set_the_game_cannot_use_is_refused() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/dialogue/checkin.toml"))
+                .expect("dialogue file");
+        let bad = text.replacen(", { say = \"たんぽぽ\", forms = [\"蒲公英\"] }", "", 1);
+        assert_ne!(bad, text, "the edit applies");
+        let err = care::dialogue::Script::from_toml(&bad).expect_err("two choices only");
+        assert!(err.to_string().contains("word set 0"), "{err}");
     }
 }

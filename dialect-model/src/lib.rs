@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod asr;
 pub mod audio;
+pub mod choice;
 pub mod classifier;
 pub mod corpus;
 pub mod danger;

@@ -536,6 +536,7 @@ impl App {
             Effect::Say { lines, slow } => self.speak(SpeechCommand::Say { lines, slow }),
             Effect::StopSpeaking => self.speak(SpeechCommand::Stop),
             Effect::Listen(q) => self.speak(SpeechCommand::Listen(q)),
+            Effect::Expect(choices) => self.speak(SpeechCommand::Expect(choices)),
             Effect::StopListening => self.speak(SpeechCommand::StopListening),
             Effect::Record(record) => self.record(record),
             Effect::SyncNow => {
@@ -629,6 +630,12 @@ impl App {
                 }
                 Record::ChairStand { resident, day, count } => {
                     store.record_chair_stand(ResidentId(*resident), *day, *count, now).map(drop)
+                }
+                Record::MemoryAsked { resident, day } => {
+                    store.record_memory_asked(ResidentId(*resident), *day)
+                }
+                Record::MemoryNoted { resident, day, part, right, of } => {
+                    store.record_memory_noted(ResidentId(*resident), *day, *part, *right, *of, now).map(drop)
                 }
                 Record::MoodNoted { resident, day, mood } => {
                     store.record_mood_noted(ResidentId(*resident), *day, *mood, now).map(drop)
@@ -799,6 +806,21 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         tracing::warn!(error = %e, "cannot read the town's news");
         Vec::new()
     });
+    let memory_last = store.memory_last(r.id).unwrap_or_else(|e| {
+        // Unknown, the talk may come a few days early: a week's rule, not a safety one.
+        tracing::warn!(error = %e, "cannot read the last weekly talk");
+        None
+    });
+    let known_since = store.known_since(r.id).unwrap_or_else(|e| {
+        // Unknown, she is treated as new: the talk waits, nothing else does.
+        tracing::warn!(error = %e, "cannot read since when the tablet knows the resident");
+        None
+    });
+    let memory_off = store.memory_off(r.id).unwrap_or_else(|e| {
+        // Unknown is off: never a question staff may have turned off.
+        tracing::warn!(error = %e, "cannot read whether the weekly talk is off");
+        true
+    });
     Resident {
         id: r.id.0,
         name: r.display_name,
@@ -808,6 +830,9 @@ pub fn load_resident(store: &Store, care: &Care, r: crate::store::Resident) -> R
         interests,
         stand,
         news,
+        memory_last,
+        memory_off,
+        known_since,
         pin_sign_in,
     }
 }

@@ -25,6 +25,7 @@ mod exercise;
 pub mod guide;
 mod help;
 mod medicine;
+mod memory;
 mod news;
 pub mod pinpad;
 mod safety;
@@ -124,6 +125,12 @@ pub struct Resident {
     pub stand: care::chairstand::StandDays,
     /// Town news not yet read to them, oldest first.
     pub news: Vec<crate::store::Announcement>,
+    /// The last day of the weekly talk about the day and three words, and whether
+    /// staff turned it off for them.
+    pub memory_last: Option<chrono::NaiveDate>,
+    pub memory_off: bool,
+    /// The first day the tablet planned or recorded exercise with them.
+    pub known_since: Option<chrono::NaiveDate>,
     /// Staff chose a PIN sign-in: the card's PIN, and the card's signature, before
     /// the check-in; a touch start asks for the card.
     pub pin_sign_in: bool,
@@ -339,6 +346,20 @@ pub enum Record {
         day: chrono::NaiveDate,
         mood: Intent,
     },
+    /// The weekly talk about the day and three words was begun today (local only:
+    /// not again within a week).
+    MemoryAsked {
+        resident: i64,
+        day: chrono::NaiveDate,
+    },
+    /// A part of the weekly talk: how many answers were right, to the office.
+    MemoryNoted {
+        resident: i64,
+        day: chrono::NaiveDate,
+        part: vocab::MemoryPart,
+        right: u8,
+        of: u8,
+    },
     /// A town announcement was read to the resident, all of it: to the office.
     NewsHeard {
         resident: i64,
@@ -358,6 +379,8 @@ pub enum Effect {
     StopSpeaking,
     /// Listen for an answer to this question.
     Listen(QuestionId),
+    /// The next `Listen` also reads its answer for these choices (written forms).
+    Expect(Vec<Vec<String>>),
     StopListening,
     Record(Record),
     /// Send the outbox now (help requests must not wait for the next poll).
@@ -504,6 +527,12 @@ enum Then {
     ReadNews,
     /// An announcement was said, all of it: it was heard.
     NewsRead,
+    /// The check-in's closing was said: the weekly day question.
+    AskMemory,
+    /// The three words' intro was said: the words.
+    SayWords,
+    /// The recall's last line was said: the habit score.
+    Score,
 }
 
 /// The controller.
@@ -560,6 +589,13 @@ pub struct Flow<'c> {
     stand_offered: Vec<(i64, chrono::NaiveDate)>,
     /// Town news being read after the check-in.
     news: Option<news::NewsState>,
+    /// A question of the weekly talk on screen; the resident and day whose exercises
+    /// open with the three words; the words kept for the recall after them.
+    memory: Option<memory::MemoryAsk>,
+    words_kept: Option<(i64, chrono::NaiveDate)>,
+    recall: Option<care::memory::WordSet>,
+    /// Choices the next listening reads its answer for (see [`Effect::Expect`]).
+    expect: Vec<Vec<String>>,
     /// The forecast in words, for the day's weather topic.
     forecast: String,
     /// The tablet is starting a check-in by itself: the household is being looked up.
@@ -607,6 +643,10 @@ impl<'c> Flow<'c> {
             stand: None,
             stand_offered: vec![],
             news: None,
+            memory: None,
+            words_kept: None,
+            recall: None,
+            expect: vec![],
             forecast: String::new(),
             starting: false,
             answer_since: None,
@@ -746,6 +786,8 @@ impl<'c> Flow<'c> {
             self.dose = None;
             self.talk = None;
             self.news = None;
+            self.memory = None;
+            self.expect.clear();
             if screen != Screen::Exercise {
                 // The chair-stand test runs on the exercise screen too; anything else ends it.
                 self.stand = None;
@@ -761,6 +803,8 @@ impl<'c> Flow<'c> {
         self.talk = None;
         self.stand = None;
         self.news = None;
+        self.words_kept = None;
+        self.recall = None;
         self.show(Screen::Idle);
         self.resident = None;
         self.dialogue = None;
@@ -849,7 +893,7 @@ pub fn weather_line(w: &care::weather::Weather, forecast: &str) -> String {
 mod tests {
     use super::*;
 
-    fn care() -> &'static Care {
+    pub(super) fn care() -> &'static Care {
         Box::leak(Box::new(Care::load(dialect_model::data::dir()).unwrap()))
     }
 
@@ -891,7 +935,7 @@ mod tests {
         assert!(!fx.iter().any(|e| matches!(e, Effect::StrongSignIn { .. })), "{fx:?}");
     }
 
-    fn guarded(pin_sign_in: bool) -> Resident {
+    pub(super) fn guarded(pin_sign_in: bool) -> Resident {
         Resident {
             id: 3,
             name: "山田".into(),
@@ -901,6 +945,9 @@ mod tests {
             interests: vec![],
             stand: Default::default(),
             news: vec![],
+            memory_last: None,
+            memory_off: false,
+            known_since: None,
             pin_sign_in,
         }
     }
@@ -1290,6 +1337,8 @@ mod tests {
             critical: true,
             danger: Some(danger),
             count: None,
+            named: 0,
+            last_named: None,
         }
     }
 

@@ -99,6 +99,7 @@ pub fn capture_all(
                 },
             ],
             pin_sign_in: false,
+            memory_off: false,
             medicine: vec![wire::MedicineTime {
                 slot: wire::Name::Known(wire::vocab::MedicineSlot::Morning),
                 at: "07:00".into(),
@@ -121,6 +122,19 @@ pub fn capture_all(
         let news = wire::PullItem { cursor: 2, kind: wire::PullKind::Announcement, body: json(news)? };
         store
             .apply_pull(&wire::PullResponse { items: vec![item, news], cursor: 2, more: false })
+            .map_err(|e| ScreensError::Start(e.to_string()))?;
+        // She has used the tablet since the first of the month: the weekly talk about
+        // the day and three words is due.
+        let progress = crate::store::Progress { habit_score: 10, active_days: 1 };
+        store
+            .record_exercise_done(
+                crate::store::ResidentId(1),
+                &["chair_squat".into()],
+                5,
+                "2026-12-01".parse().expect("literal"),
+                progress,
+                chrono::Utc::now(),
+            )
             .map_err(|e| ScreensError::Start(e.to_string()))?;
     }
     let (tx, rx) = mpsc::channel::<Report>();
@@ -154,7 +168,7 @@ pub fn capture_all(
         let showing = app.screen().name();
         let expected = match name {
             "medicine-question" | "news" | "news-page" | "smalltalk" | "chairstand-offer"
-            | "chairstand-count" => "checkin",
+            | "chairstand-count" | "memory-day" | "memory-recall" => "checkin",
             _ => name.split('-').next().unwrap_or(name),
         };
         if showing != expected {
@@ -190,6 +204,8 @@ pub fn capture_all(
         critical: false,
         danger: None,
         count: None,
+        named: 0,
+        last_named: None,
     }));
     pump(&app);
     shoot("checkin-confirm", &app)?;
@@ -245,6 +261,9 @@ pub fn capture_all(
         if app.view().checkin.buttons == ["やってみる", "またこんど"] {
             shoot("chairstand-offer", &app)?;
         }
+        if app.view().checkin.caption == care.script.memory.weekday {
+            shoot("memory-day", &app)?;
+        }
         app.input(Input::Answer(0));
         pump(&app);
     }
@@ -261,14 +280,33 @@ pub fn capture_all(
     pump(&app);
     shoot("exercise-plan", &app)?;
     app.input(Input::Exercise(ExerciseInput::Start));
-    // Shot before the speech reports come back: the first line of the session.
+    // Shot before the speech reports come back: the three words of the weekly talk,
+    // then the first line of the session.
+    shoot("exercise-words", &app)?;
+    app.input(Input::SpeechDone);
     shoot("exercise-guide", &app)?;
     app.input(Input::Exercise(ExerciseInput::PauseResume));
     shoot("exercise-paused", &app)?;
-    app.input(Input::Exercise(ExerciseInput::Stop));
+    app.input(Input::Exercise(ExerciseInput::PauseResume));
+    // Every line said: the session ends as it does at home.
+    for _ in 0..1000 {
+        if app.view().exercise.phase == "done" {
+            break;
+        }
+        app.input(Input::SpeechDone);
+    }
     pump(&app);
     shoot("exercise-done", &app)?;
+    // できました: the three words' first cue, then each answered by its first button.
     app.input(Input::Exercise(ExerciseInput::Finish));
+    shoot("memory-recall", &app)?;
+    for _ in 0..3 {
+        if app.screen() != crate::flow::Screen::Checkin {
+            break;
+        }
+        app.input(Input::Answer(0));
+    }
+    app.input(Input::SpeechDone);
     pump(&app);
     shoot("score", &app)?;
     app.input(Input::CloseScore);

@@ -115,6 +115,9 @@ pub enum SpeechCommand {
     },
     Stop,
     Listen(QuestionId),
+    /// The next `Listen`'s answer is also read for these choices (each a list of
+    /// written forms): which were named goes back in the understanding, the words never.
+    Expect(Vec<Vec<String>>),
     StopListening,
     /// Per-resident volume (0–1), Open JTalk speed and voice.
     Configure {
@@ -205,6 +208,8 @@ struct Speaking {
 
 struct Listening {
     question: Question,
+    /// The choices the answer is read for (see [`SpeechCommand::Expect`]).
+    expected: Vec<Vec<String>>,
     endpointer: Endpointer,
     started: Instant,
     heard_speech: bool,
@@ -231,6 +236,8 @@ struct Worker {
     barge_unjudged: usize,
     /// What the resident said over the tablet: the start of their next answer.
     barged: Vec<f32>,
+    /// Choices for the next listening.
+    expect_next: Vec<Vec<String>>,
 }
 
 impl Worker {
@@ -251,6 +258,7 @@ impl Worker {
             barge_window: Vec::new(),
             barge_unjudged: 0,
             barged: Vec::new(),
+            expect_next: Vec::new(),
         }
     }
 
@@ -384,6 +392,7 @@ impl Worker {
                 }
                 self.listening = Some(Listening {
                     question,
+                    expected: std::mem::take(&mut self.expect_next),
                     endpointer: Endpointer::new(self.config.vad.clone()),
                     started: Instant::now(),
                     heard_speech: false,
@@ -402,6 +411,7 @@ impl Worker {
                     }
                 }
             }
+            SpeechCommand::Expect(choices) => self.expect_next = choices,
             SpeechCommand::StopListening => self.listening = None,
             SpeechCommand::Configure { volume, speed, voice } => {
                 self.volume = volume.clamp(0.0, 1.0);
@@ -646,7 +656,8 @@ impl Worker {
             }
         };
         let understander = self.understander.as_ref()?;
-        let u = convert::understanding(&understander.understand(&text, question), &text);
+        let expected = self.listening.as_ref().map_or(&[][..], |l| &l.expected[..]);
+        let u = convert::understanding(&understander.understand(&text, question), &text, expected);
         Some((text, u))
     }
 
@@ -675,8 +686,16 @@ mod tests {
     use care::understanding::{Intent, Understanding};
 
     fn check(text: &str, intent: Intent, confidence: f32, early: bool) {
-        let u =
-            Understanding { intent, body_part: None, confidence, critical: false, danger: None, count: None };
+        let u = Understanding {
+            intent,
+            body_part: None,
+            confidence,
+            critical: false,
+            danger: None,
+            count: None,
+            named: 0,
+            last_named: None,
+        };
         assert_eq!(complete_answer(text, &u), early, "{text:?} {intent:?} {confidence}");
     }
 

@@ -23,6 +23,7 @@ mod help;
 mod history;
 mod medicine;
 pub use medicine::MedicineToday;
+mod memory;
 mod mood;
 mod news;
 pub use news::Announcement;

@@ -233,6 +233,8 @@ fn low_confidence_answer_is_confirmed_not_asked_again() {
         critical: false,
         danger: None,
         count: None,
+        named: 0,
+        last_named: None,
     });
     assert!(rig.caption().contains("ということですね"), "confirms: {}", rig.caption());
     assert!(rig.caption().contains("膝"), "names what it understood: {}", rig.caption());
@@ -253,6 +255,8 @@ fn critical_answer_goes_to_the_help_flow_and_queues_an_alert() {
         critical: true,
         danger: None,
         count: None,
+        named: 0,
+        last_named: None,
     });
     let buttons = rig.buttons();
     assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
@@ -275,7 +279,7 @@ fn a_named_danger_is_confirmed_by_its_own_question_and_silence_raises_the_alert(
     assert_eq!(heard.danger, Some(dialect_model::intent::Danger::Smoke), "{heard:?}");
     let rig = rig(RigOptions::default());
     rig.start_checkin();
-    rig.heard(kiosk::convert::understanding(&heard, said));
+    rig.heard(kiosk::convert::understanding(&heard, said, &[]));
     assert!(rig.app.view().checkin.help_flow, "the help flow is shown");
     assert!(rig.caption().contains("煙が出ているのですか"), "asks about the smoke: {}", rig.caption());
     rig.app.report(Report::Speech(SpeechReport::Silence));
@@ -566,6 +570,8 @@ fn a_corrected_answer_is_sent_as_a_misunderstanding_without_words() {
         critical: false,
         danger: None,
         count: None,
+        named: 0,
+        last_named: None,
     });
     assert!(rig.caption().contains("ということですね"), "{}", rig.caption());
     rig.press("いいえ");
@@ -832,6 +838,7 @@ fn a_pin_sign_in_with_the_real_card_asks_its_pin_before_the_check_in() {
                 pauses: vec![],
                 emergency_contacts: vec![],
                 pin_sign_in: true,
+                memory_off: false,
                 medicine: vec![],
                 interests: vec![],
             };
@@ -1084,6 +1091,15 @@ fn fourteen_days_of_plans_rise_and_fall_as_the_rules_say() {
         });
         rig.press("できました");
         rig.settle();
+        // The weekly talk's day (a week after her first): the three words' cues.
+        let mut cues = 0;
+        while rig.app.screen() == Screen::Checkin {
+            rig.press(&rig.buttons()[0]);
+            rig.settle();
+            cues += 1;
+            assert!(cues <= 3, "three cues at most");
+        }
+        assert_eq!(cues > 0, day == 7, "day {day}");
         rig.press("とじる");
         assert_eq!(rig.app.screen(), Screen::Idle);
     }
@@ -1129,6 +1145,7 @@ fn office_settings_full(
             phone: "090-1234-5678".into(),
         }],
         pin_sign_in: false,
+        memory_off: false,
         medicine,
         interests,
     };
@@ -1541,4 +1558,91 @@ fn loneliness_and_a_low_mood_reach_the_outbox_as_meanings_only() {
     fields.sort();
     assert_eq!(fields, ["day", "mood", "resident_id"], "{body:?}");
     assert_eq!(body["mood"], "low_mood");
+}
+
+/// The weekly talk through the real `App` and its store: someone the tablet has known
+/// since the first of the month is asked the day after her check-in, by button; only
+/// the part and how many were right reach the outbox; the day is kept, so a restart
+/// the same day does not ask again; and staff turning it off keeps it from ever being
+/// asked.
+#[test]
+fn the_weekly_day_question_is_asked_once_kept_and_turned_off_by_staff() {
+    let known = |memory_off: bool| -> Box<dyn FnOnce(&Path)> {
+        Box::new(move |db: &Path| {
+            let mut store = Store::open(db).unwrap();
+            let progress = kiosk::store::Progress { habit_score: 10, active_days: 1 };
+            let first = "2026-12-01".parse().unwrap();
+            store
+                .record_exercise_done(
+                    ResidentId(1),
+                    &["chair_squat".into()],
+                    5,
+                    first,
+                    progress,
+                    chrono::Utc::now(),
+                )
+                .unwrap();
+            let settings = wire::ResidentSettingsBody {
+                resident_id: 1,
+                checkin_window: ["19:00".into(), "21:00".into()],
+                grace_minutes: 60,
+                contraindications: vec![],
+                pauses: vec![],
+                emergency_contacts: vec![],
+                pin_sign_in: false,
+                medicine: vec![],
+                interests: vec![],
+                memory_off,
+            };
+            let item = wire::PullItem {
+                cursor: 1,
+                kind: wire::PullKind::ResidentSettings,
+                body: serde_json::to_value(settings).unwrap(),
+            };
+            store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+        })
+    };
+    let day_question = care().script.memory.weekday.clone();
+    // Answers well until the day question, which it answers with `choice`; returns
+    // whether the question came.
+    let check_in = |rig: &Rig, choice: &str| -> bool {
+        rig.start_checkin();
+        for _ in 0..20 {
+            if rig.app.screen() != Screen::Checkin {
+                return false;
+            }
+            if rig.caption() == day_question {
+                assert_eq!(rig.buttons(), ["日曜日", "月曜日", "わからない"]);
+                rig.press(choice);
+                assert_eq!(rig.caption(), "きょうは、げつようびですよ。", "never called wrong");
+                rig.settle();
+                return true;
+            }
+            rig.press(&well_answer(&rig.buttons()));
+            rig.settle();
+        }
+        false
+    };
+    let first = rig(RigOptions { prepare: known(false), ..Default::default() });
+    assert!(check_in(&first, "日曜日"), "2026-12-14 is a week after her first day");
+    first.pump_until("the talk's note in the outbox", Duration::from_secs(5), |r| {
+        r.outbox_kinds().contains(&wire::EventKind::MemoryNoted)
+    });
+    let outbox = first.outbox();
+    let notes: Vec<_> = outbox.iter().filter(|e| e.kind == wire::EventKind::MemoryNoted).collect();
+    assert_eq!(notes.len(), 1);
+    let body = notes[0].body.as_object().unwrap();
+    let mut fields: Vec<&str> = body.keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["day", "of", "part", "resident_id", "right"], "{body:?}");
+    assert_eq!(
+        (body["part"].as_str(), body["right"].as_u64(), body["of"].as_u64()),
+        (Some("weekday"), Some(0), Some(1))
+    );
+    // The same store, the kiosk started again the same day: not asked twice.
+    let again = restarted(first, None);
+    assert!(!check_in(&again, "月曜日"), "once a week, kept across a restart");
+
+    let off = rig(RigOptions { prepare: known(true), ..Default::default() });
+    assert!(!check_in(&off, "月曜日"), "staff turned it off");
 }

@@ -332,6 +332,10 @@ vocabulary!(
         /// Low mood or loneliness said on [`MOOD_LOW_DAYS`] or more days this week and
         /// [`MOOD_RISE`] more than the week before: a visit to talk, not a diagnosis.
         MoodFalling = "mood_falling" / "気分の落ち込みやさみしさが続いている",
+        /// The weekly talk about the day and the three words went clearly less well
+        /// than in the weeks before ([`MEMORY_DROP_PERCENT`]): a visit, in the town's
+        /// own words, never a medical label.
+        MemoryChange = "memory_change" / "日にちと言葉のおしゃべりに、気になる変化",
     }
 );
 
@@ -342,6 +346,32 @@ pub const MOOD_LOW_DAYS: u32 = 3;
 /// How many more low days than the week before make a fall, not a wobble: a resident
 /// low every other day has three one week and four the next.
 pub const MOOD_RISE: u32 = 2;
+
+vocabulary!(
+    /// The parts of the weekly talk about the day and three words (never called a
+    /// test): what the tablet asked, and how many of its answers were right.
+    MemoryPart("MemoryPart") {
+        /// 「きょうは、何曜日でしたっけ？」: one answer.
+        Weekday = "weekday" / "曜日",
+        /// 「いまの季節は、なんでしたっけ？」: one answer.
+        Season = "season" / "季節",
+        /// Three words said before the exercises and recalled after: three answers.
+        Recall = "recall" / "三つの言葉",
+    }
+);
+
+/// The weekly talk is had at most once in this many days.
+pub const MEMORY_EVERY_DAYS: u64 = 7;
+
+/// How much lower, in percentage points of right answers, the last
+/// [`MEMORY_RECENT_LOOKS`] talks must be than the talks of the eight weeks before them
+/// to make [`AlertKind::MemoryChange`]: one missed day of the week in four right
+/// answers (25 points) is a wobble; two of three words lost is a change.
+pub const MEMORY_DROP_PERCENT: u32 = 35;
+
+/// How many of the latest weekly talks are compared with the weeks before: one bad
+/// morning is never a change.
+pub const MEMORY_RECENT_LOOKS: usize = 2;
 
 vocabulary!(
     /// A medicine time of the day, as staff set it and the tablet says it (「お昼のお薬」).
@@ -392,6 +422,7 @@ mod tests {
         check::<Contraindication>();
         check::<AlertKind>();
         check::<MedicineSlot>();
+        check::<MemoryPart>();
     }
 
     #[test]

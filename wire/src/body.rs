@@ -308,6 +308,30 @@ impl EventBody for MoodNotedBody {
     const KIND: EventKind = EventKind::MoodNoted;
 }
 
+/// The body of an [`EventKind::MemoryNoted`] event: one part of the weekly talk about
+/// the day and three words, as how many answers were right. Never what was said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryNotedBody {
+    /// Whose, in a household of two or more (absent: the tablet's own resident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident_id: Option<i64>,
+    /// The tablet's local day.
+    pub day: NaiveDate,
+    /// `weekday`, `season` or `recall`.
+    pub part: Name<vocab::MemoryPart>,
+    /// Right answers, at most `of`.
+    pub right: u8,
+    /// Answers asked for: 1, or 3 for the words.
+    pub of: u8,
+}
+
+/// The most answers one part asks for (the three words).
+pub const MAX_MEMORY_ANSWERS: u8 = 3;
+
+impl EventBody for MemoryNotedBody {
+    const KIND: EventKind = EventKind::MemoryNoted;
+}
+
 /// An envelope's body, read by its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -324,6 +348,7 @@ pub enum Event {
     ChairStand(ChairStandBody),
     NewsHeard(NewsHeardBody),
     MoodNoted(MoodNotedBody),
+    MemoryNoted(MemoryNotedBody),
     /// A kind from a newer tablet: stored and acknowledged, never acted on.
     Unknown,
 }
@@ -384,6 +409,7 @@ impl EventEnvelope {
             EventKind::ChairStand => Event::ChairStand(self.decode()?),
             EventKind::NewsHeard => Event::NewsHeard(self.decode()?),
             EventKind::MoodNoted => Event::MoodNoted(self.decode()?),
+            EventKind::MemoryNoted => Event::MemoryNoted(self.decode()?),
             EventKind::Unknown => Event::Unknown,
         })
     }
@@ -406,6 +432,7 @@ macro_rules! each_body {
             Event::ChairStand($b) => $f,
             Event::NewsHeard($b) => $f,
             Event::MoodNoted($b) => $f,
+            Event::MemoryNoted($b) => $f,
             Event::Unknown => $u,
         }
     };
@@ -455,6 +482,7 @@ impl Event {
             Event::ChairStand(b) => b.resident_id,
             Event::NewsHeard(b) => b.resident_id,
             Event::MoodNoted(b) => b.resident_id,
+            Event::MemoryNoted(b) => b.resident_id,
             Event::Misunderstanding(_) | Event::Unknown => None,
         };
         // Bodies default a missing id to 0; the office's ids start at 1.

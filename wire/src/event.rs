@@ -48,12 +48,15 @@ pub enum EventKind {
     NewsHeard,
     /// A low mood or loneliness said in the small talk (see [`crate::MoodNotedBody`]).
     MoodNoted,
+    /// A part of the weekly talk about the day and three words (see
+    /// [`crate::MemoryNotedBody`]).
+    MemoryNoted,
     #[serde(other)]
     Unknown,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::CheckIn,
         EventKind::HelpRequest,
         EventKind::ExerciseDone,
@@ -67,6 +70,7 @@ impl EventKind {
         EventKind::ChairStand,
         EventKind::NewsHeard,
         EventKind::MoodNoted,
+        EventKind::MemoryNoted,
         EventKind::Unknown,
     ];
 
@@ -86,6 +90,7 @@ impl EventKind {
             EventKind::ChairStand => "chair_stand",
             EventKind::NewsHeard => "news_heard",
             EventKind::MoodNoted => "mood_noted",
+            EventKind::MemoryNoted => "memory_noted",
             EventKind::Unknown => "unknown",
         }
     }

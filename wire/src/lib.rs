@@ -17,9 +17,9 @@ mod weather;
 
 pub use body::{
     AnswerBody, BodyError, CardLinkBody, ChairStandBody, CheckInBody, Event, EventBody, ExerciseDoneBody,
-    HelpRequestBody, LocalTime, MAX_CHAIR_STANDS, MedicineBody, MisunderstandingBody, MoodNotedBody,
-    NewsHeardBody, SafetyAnswerBody, SafetyReply, SnowWatchAlertBody, SnowWatchEndedBody,
-    SnowWatchStartedBody,
+    HelpRequestBody, LocalTime, MAX_CHAIR_STANDS, MAX_MEMORY_ANSWERS, MedicineBody, MemoryNotedBody,
+    MisunderstandingBody, MoodNotedBody, NewsHeardBody, SafetyAnswerBody, SafetyReply, SnowWatchAlertBody,
+    SnowWatchEndedBody, SnowWatchStartedBody,
 };
 pub use name::Name;
 /// The shared vocabulary, as the wire bodies name it.

@@ -230,6 +230,10 @@ pub struct ResidentSettingsBody {
     /// makes small talk of them.
     #[serde(default)]
     pub interests: Vec<String>,
+    /// Staff turned off the weekly talk about the day and three words for this
+    /// resident (it is on unless they do).
+    #[serde(default)]
+    pub memory_off: bool,
 }
 
 /// One medicine time staff set for a resident.

@@ -65,6 +65,7 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
             // A meaning from a newer tablet: kept for the timeline.
             None => Effect::Record,
         },
+        wire::Event::MemoryNoted(body) => memory_noted(body)?,
         wire::Event::NewsHeard(body) => Effect::NewsHeard(AnnouncementId(
             i64::try_from(body.announcement_id).map_err(|_| "announcement id out of range".to_owned())?,
         )),
@@ -73,6 +74,26 @@ fn effect(ev: &wire::EventEnvelope) -> Result<(Effect, String, Option<ResidentId
     // An unknown kind's body is kept as sent: a newer office may read it later.
     let stored = event.to_json().unwrap_or_else(|| ev.body.to_string());
     Ok((effect, stored, event.resident_id().map(ResidentId)))
+}
+
+/// One part of the weekly talk about the day and three words, as right answers of
+/// those asked: a count no tablet could have sent is refused, so it never moves the trend.
+fn memory_noted(body: &wire::MemoryNotedBody) -> Result<Effect, String> {
+    let Some(part) = body.part.known() else {
+        // A part from a newer tablet: kept for the timeline, never counted.
+        return Ok(Effect::Record);
+    };
+    let asked = match part {
+        vocab::MemoryPart::Weekday | vocab::MemoryPart::Season => 1,
+        vocab::MemoryPart::Recall => wire::MAX_MEMORY_ANSWERS,
+    };
+    if body.of != asked {
+        return Err(format!("{} asks {asked} answer(s): of must be {asked}", part.key()));
+    }
+    if body.right > body.of {
+        return Err("right is 0 to of".to_owned());
+    }
+    Ok(Effect::MemoryNoted { day: body.day, part, right: body.right, of: body.of })
 }
 
 /// A misunderstanding's names and confidence: names only (the wire reads nothing

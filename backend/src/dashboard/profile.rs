@@ -132,6 +132,7 @@ fn read_profile(form: &FormMap, this_year: i32) -> Result<Profile, PageError> {
         roster_consent: form.get("roster_consent").is_some_and(|v| v == "on"),
         roster_consent_recorded: None,
         pin_sign_in: form.get("pin_sign_in").is_some_and(|v| v == "on"),
+        memory_off: form.get("memory_off").is_some_and(|v| v == "on"),
         medicine: read_medicine(form)?,
         interests: read_interests(form)?,
     })
@@ -232,6 +233,7 @@ struct ProfileFields {
     consent_recorded: Option<String>,
     contacts: Vec<ContactFields>,
     pin_sign_in: bool,
+    memory_off: bool,
     medicine: Vec<MedicineField>,
     /// `INTEREST_ROWS` values, empty where none is noted.
     interests: Vec<(usize, String)>,
@@ -301,6 +303,7 @@ impl ProfileFields {
                 })
                 .collect(),
             pin_sign_in: p.pin_sign_in,
+            memory_off: p.memory_off,
             medicine: vocab::MedicineSlot::ALL
                 .iter()
                 .map(|&slot| MedicineField {
@@ -379,6 +382,7 @@ pub(super) async fn new_form(session: Session) -> Result<Html<String>, PageError
         roster_consent: false,
         roster_consent_recorded: None,
         pin_sign_in: false,
+        memory_off: false,
         medicine: vec![],
         interests: vec![],
     };

@@ -144,6 +144,7 @@ fn kind_label(kind: &str) -> &str {
         K::ChairStand => "椅子立ち上がり",
         K::NewsHeard => "お知らせを聞いた",
         K::MoodNoted => "話の中で気分を口にした",
+        K::MemoryNoted => "日にちと三つの言葉のおしゃべり",
         K::Unknown => kind,
     }
 }
@@ -246,7 +247,7 @@ pub(super) async fn show(
         return Err(hidden());
     }
     let user = session.user.user;
-    let (today, timeline, history, record, weeks, progress, checkins, logins, doses, (stands, mood)) =
+    let (today, timeline, history, record, weeks, progress, checkins, logins, doses, (stands, mood, looks)) =
         blocking(&state.store, move |s| {
             s.audit(user, "view", Some(resident), now)?;
             Ok((
@@ -259,7 +260,11 @@ pub(super) async fn show(
                 s.checkins(resident, EVENTS)?,
                 s.users(now)?.into_iter().map(|u| (u.user.0, u.login)).collect::<HashMap<i64, String>>(),
                 s.medicine_days(resident, local_day(now), MEDICINE_DAYS)?,
-                (s.chair_stands(resident)?, s.mood_weeks(resident, local_day(now))?),
+                (
+                    s.chair_stands(resident)?,
+                    s.mood_weeks(resident, local_day(now))?,
+                    s.memory_looks(resident, local_day(now))?,
+                ),
             ))
         })
         .await?;
@@ -289,6 +294,7 @@ pub(super) async fn show(
         medicine: MedicineTable::of(&record.profile.medicine, &doses),
         legs: LegsTable::of(&stands, record.profile.birth_year, local_day(now)),
         mood: MoodView::of(&mood),
+        memory: MemoryView::of(&looks, record.profile.memory_off),
         chart: Chart::of(&weeks),
         timeline: timeline
             .into_iter()
@@ -356,10 +362,9 @@ struct ResidentPage {
     medicine: MedicineTable,
     legs: LegsTable,
     mood: MoodView,
+    memory: MemoryView,
 }
 
-/// The resident page's chair-stand tests (CS-30): a row per test, newest first, with
-/// the change from the one before, beside the usual range for their age.
 /// Two weeks of mood, in words: how many days said a low mood or loneliness this week
 /// and the week before, and which days.
 struct MoodView {
@@ -389,6 +394,42 @@ impl MoodView {
     }
 }
 
+/// Eight weeks of the talk about the day and three words, in plain words: each day's
+/// answers as they were, never a score or a medical word.
+struct MemoryView {
+    /// Staff turned the talk off in the profile.
+    off: bool,
+    /// (`MM/DD`, 「曜日 ○」 or 「季節 ・」 or 「－」, 「2/3」 or 「－」), newest first.
+    days: Vec<(String, String, String)>,
+}
+
+impl MemoryView {
+    fn of(looks: &[crate::store::MemoryLook], off: bool) -> Self {
+        use vocab::MemoryPart;
+        let days = looks
+            .iter()
+            .map(|l| {
+                let asked = |p: MemoryPart| l.parts.iter().filter(move |(q, ..)| *q == p);
+                let orientation: Vec<String> = [MemoryPart::Weekday, MemoryPart::Season]
+                    .into_iter()
+                    .flat_map(asked)
+                    .map(|(p, right, _)| format!("{} {}", p.label(), if *right == 0 { "・" } else { "○" }))
+                    .collect();
+                let recall = asked(MemoryPart::Recall).map(|(_, right, of)| format!("{right}/{of}")).next();
+                let none = || "－".to_owned();
+                (
+                    l.day.format("%m/%d").to_string(),
+                    if orientation.is_empty() { none() } else { orientation.join("・") },
+                    recall.unwrap_or_else(none),
+                )
+            })
+            .collect();
+        MemoryView { off, days }
+    }
+}
+
+/// The resident page's chair-stand tests (CS-30): a row per test, newest first, with
+/// the change from the one before, beside the usual range for their age.
 struct LegsTable {
     /// (day, count, change from the previous test: 「+2」「-3」 or '')
     tests: Vec<(String, u8, String)>,

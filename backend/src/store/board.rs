@@ -153,8 +153,12 @@ pub struct VisitRow {
 
 /// The alerts that are a change to look into on a visit rather than a call to answer
 /// now: open, they raise the resident within their group on the visit list.
-pub const CONCERNS: [vocab::AlertKind; 3] =
-    [vocab::AlertKind::MedicineMissed, vocab::AlertKind::LegsWeaker, vocab::AlertKind::MoodFalling];
+pub const CONCERNS: [vocab::AlertKind; 4] = [
+    vocab::AlertKind::MedicineMissed,
+    vocab::AlertKind::LegsWeaker,
+    vocab::AlertKind::MoodFalling,
+    vocab::AlertKind::MemoryChange,
+];
 
 impl Store {
     /// Runs `select` (which names the state query as `{today}` and may use `?5`, the

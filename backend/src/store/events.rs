@@ -69,6 +69,15 @@ pub enum Effect {
         day: NaiveDate,
         mood: vocab::Intent,
     },
+    /// One part of the weekly talk about the day and three words on the tablet's day
+    /// (validated: `right` of `of`, the answers that part asks): a clear fall from
+    /// the weeks before raises an alert.
+    MemoryNoted {
+        day: NaiveDate,
+        part: vocab::MemoryPart,
+        right: u8,
+        of: u8,
+    },
 }
 
 /// One uploaded event, converted from the wire at the API edge.
@@ -287,6 +296,9 @@ fn ingest_one(
         }
         Effect::NewsHeard(id) => super::announcements::heard_tx(tx, resident, *id, now)?,
         Effect::MoodNoted { day: on, mood } => super::mood::mood_noted_tx(tx, resident, *on, *mood, now)?,
+        Effect::MemoryNoted { day: on, part, right, of } => {
+            super::memory::memory_tx(tx, resident, *on, *part, *right, *of, now)?
+        }
         Effect::SafetyAnswer { campaign, needs_help } => {
             let (campaign, needs_help) = (*campaign, *needs_help);
             tx.prepare_cached(

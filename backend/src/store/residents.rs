@@ -68,6 +68,9 @@ pub struct Profile {
     /// choose it for a resident whose card others could pick up); otherwise holding
     /// the card, or touching the screen, is enough.
     pub pin_sign_in: bool,
+    /// Staff turned off the weekly talk about the day and three words for this
+    /// resident (it is on unless they do).
+    pub memory_off: bool,
     /// When the tablet asks about medicine, by time of day (which medicine is never
     /// stored); in slot order.
     pub medicine: Vec<(vocab::MedicineSlot, chrono::NaiveTime)>,
@@ -195,7 +198,8 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
             "SELECT display_name, district, card_identity IS NOT NULL, window_start_min, window_end_min, grace_min,
                     contraindications, lives_alone, birth_year,
                     (SELECT max(at_ms) FROM visits v WHERE v.resident_id = residents.id), pin_sign_in, phone,
-                    address, support_needs, roster_consent, roster_consent_by, roster_consent_ms, kana
+                    address, support_needs, roster_consent, roster_consent_by, roster_consent_ms, kana,
+                    memory_off
              FROM residents WHERE id = ?1",
             [resident.0],
             |r| {
@@ -211,7 +215,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                         r.get::<_, Option<i64>>(15)?,
                         r.get::<_, Option<i64>>(16)?,
                     ),
-                    r.get::<_, String>(17)?,
+                    (r.get::<_, String>(17)?, r.get::<_, bool>(18)?),
                 ))
             },
         )
@@ -222,7 +226,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
         (contra, lives_alone, birth),
         (visit, pin_sign_in, phone),
         (address, needs, roster_consent, consent_by, consent_at),
-        kana,
+        (kana, memory_off),
     )) = row
     else {
         return Ok(None);
@@ -268,6 +272,7 @@ fn record_tx(tx: &Transaction<'_>, resident: ResidentId) -> Result<Option<Reside
                 .map(|at| Ok::<_, StoreError>((consent_by.map(UserId), from_ms(at)?)))
                 .transpose()?,
             pin_sign_in,
+            memory_off,
             medicine,
             interests,
         },
@@ -378,6 +383,7 @@ pub(super) fn push_settings_tx(
             })
             .collect(),
         interests: p.interests.clone(),
+        memory_off: p.memory_off,
     };
     push_tx(tx, Some(resident), None, &body, now)
 }
@@ -397,8 +403,9 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO residents (display_name, district, window_start_min, window_end_min, grace_min, created_ms,
-                 contraindications, lives_alone, birth_year, pin_sign_in, phone, address, support_needs, kana)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 contraindications, lives_alone, birth_year, pin_sign_in, phone, address, support_needs, kana,
+                 memory_off)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 display_name,
                 district,
@@ -414,6 +421,7 @@ impl Store {
                 profile.address,
                 needs_text(&profile.support_needs),
                 super::board::hiragana(&profile.kana),
+                profile.memory_off,
             ],
         )?;
         let id = ResidentId(tx.last_insert_rowid());
@@ -451,7 +459,7 @@ impl Store {
         let n = tx.execute(
             "UPDATE residents SET window_start_min = ?2, window_end_min = ?3, grace_min = ?4, contraindications = ?5,
                  lives_alone = ?6, birth_year = ?7, pin_sign_in = ?8, phone = ?9, address = ?10,
-                 support_needs = ?11, kana = ?12 WHERE id = ?1",
+                 support_needs = ?11, kana = ?12, memory_off = ?13 WHERE id = ?1",
             params![
                 resident.0,
                 minutes(profile.window.start),
@@ -465,6 +473,7 @@ impl Store {
                 profile.address,
                 needs_text(&profile.support_needs),
                 super::board::hiragana(&profile.kana),
+                profile.memory_off,
             ],
         )?;
         if n == 0 {

@@ -39,7 +39,7 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut out = Vec::new();
-        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 17] = [
+        let steps: [(&'static str, &str, &dyn rusqlite::ToSql); 18] = [
             (
                 "corrections",
                 "DELETE FROM corrections WHERE misunderstanding_id IN
@@ -57,6 +57,7 @@ impl Store {
             ("medicine_doses", "DELETE FROM medicine_doses WHERE day < ?1", &day),
             ("chair_stands", "DELETE FROM chair_stands WHERE day < ?1", &day),
             ("mood_notes", "DELETE FROM mood_notes WHERE day < ?1", &day),
+            ("memory_looks", "DELETE FROM memory_looks WHERE day < ?1", &day),
             (
                 "announcements_heard",
                 "DELETE FROM announcements_heard WHERE announcement_id IN

@@ -481,6 +481,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (resident_id, day, intent)
     ) STRICT;
     ",
+    // The weekly talk about the day and three words: how many answers of each part were
+    // right (never what was said), one row per resident, day and part; and whether
+    // staff turned the talk off for a resident (on unless they do).
+    "
+    CREATE TABLE memory_looks (
+        resident_id INTEGER NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        part TEXT NOT NULL CHECK (part IN ('weekday', 'season', 'recall')),
+        right INTEGER NOT NULL,
+        of INTEGER NOT NULL CHECK (of BETWEEN 1 AND 3),
+        at_ms INTEGER NOT NULL,
+        CHECK (right BETWEEN 0 AND of),
+        PRIMARY KEY (resident_id, day, part)
+    ) STRICT;
+    ALTER TABLE residents ADD COLUMN memory_off INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

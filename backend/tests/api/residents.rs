@@ -13,7 +13,7 @@ use crate::support::{TestApp, Trail as _, acks, batch, event, kinds, local};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-fn users(app: &TestApp) {
+pub fn users(app: &TestApp) {
     let now = app.clock_now();
     app.store.add_user("staff", &hash_password("pw"), Role::Staff, None, now).unwrap();
     app.store.add_user("minsei", &hash_password("pw"), Role::Minsei, Some("大井沢"), now).unwrap();
@@ -24,7 +24,7 @@ fn hm(h: u32, m: u32) -> NaiveTime {
 }
 
 /// A form body from (name, value) pairs, every value percent-encoded.
-fn form(fields: &[(&str, &str)]) -> String {
+pub fn form(fields: &[(&str, &str)]) -> String {
     fields.iter().map(|(k, v)| format!("{k}={}", pct(v))).collect::<Vec<_>>().join("&")
 }
 
@@ -40,7 +40,7 @@ fn resident_count(app: &TestApp) -> usize {
 }
 
 /// The last resident_settings body a tablet pulled.
-async fn settings(app: &TestApp, token: &str) -> serde_json::Value {
+pub async fn settings(app: &TestApp, token: &str) -> serde_json::Value {
     let pull = app.pull(token, 0).await;
     pull["items"].as_array().unwrap().iter().rev().find(|i| i["kind"] == "resident_settings").unwrap()["body"]
         .clone()
@@ -281,7 +281,7 @@ async fn the_resident_page_charts_weekly_exercise_as_inline_svg() {
 }
 
 /// A profile with only a window from `start` o'clock (two hours) and a birth year.
-fn plain_profile(start: u32, birth_year: Option<i32>) -> Profile {
+pub fn plain_profile(start: u32, birth_year: Option<i32>) -> Profile {
     Profile {
         window: CheckinWindow { start: hm(start, 0), end: hm(start + 2, 0), grace_minutes: 60 },
         contraindications: vec![],
@@ -295,6 +295,7 @@ fn plain_profile(start: u32, birth_year: Option<i32>) -> Profile {
         roster_consent: false,
         roster_consent_recorded: None,
         pin_sign_in: false,
+        memory_off: false,
         medicine: vec![],
         interests: vec![],
     }

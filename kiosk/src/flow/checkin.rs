@@ -141,7 +141,7 @@ impl Flow<'_> {
             && outcome == Some(care::record::Outcome::Completed)
         {
             let after = self.then;
-            if !self.plan_news(after) {
+            if !self.plan_memory(after) && !self.plan_news(after) {
                 self.plan_talk_offer(after);
             }
         }
@@ -171,6 +171,9 @@ impl Flow<'_> {
             Then::Nothing => {}
             Then::Listen(q) => {
                 self.view.checkin.listening = self.view.hearing;
+                if !self.expect.is_empty() {
+                    fx.push(Effect::Expect(self.expect.clone()));
+                }
                 fx.push(Effect::Listen(q));
             }
             Then::SafetyListen => {
@@ -182,6 +185,9 @@ impl Flow<'_> {
             Then::StandGo => self.stand_go(),
             Then::ReadNews => self.read_news(fx),
             Then::NewsRead => self.news_read(fx),
+            Then::AskMemory => self.ask_memory(fx),
+            Then::SayWords => self.say_words(fx),
+            Then::Score => self.show_score(fx),
             Then::Idle => self.go_idle(fx),
             Then::GuideNext => self.guide_next(fx),
         }
@@ -192,6 +198,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn answer(&mut self, i: usize, fx: &mut Vec<Effect>) {
+        if self.remembering() {
+            self.memory_button(i, fx);
+            return;
+        }
         if self.standing() {
             if let Some(b) = self.buttons.get(i) {
                 let intent = b.intent;
@@ -233,6 +243,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn heard(&mut self, u: Understanding, fx: &mut Vec<Effect>) {
+        if self.remembering() {
+            self.memory_heard(u, fx);
+            return;
+        }
         if self.standing() {
             self.stand_heard(u, fx);
             return;
@@ -262,13 +276,20 @@ impl Flow<'_> {
     /// Once a second: a question left unanswered for [`ASK_AGAIN_UNANSWERED`] (while
     /// nothing is being said) is a silence.
     pub(super) fn unanswered_tick(&mut self, fx: &mut Vec<Effect>) {
-        if self.dose.is_some() || self.talking() || self.standing() || self.reading_news() {
+        if self.dose.is_some()
+            || self.talking()
+            || self.standing()
+            || self.reading_news()
+            || self.remembering()
+        {
             if !self.view.checkin.speaking
                 && self.answer_since.is_some_and(|since| self.now - since >= ASK_AGAIN_UNANSWERED)
             {
                 fx.push(Effect::StopListening);
                 self.answer_since = None;
-                if self.standing() {
+                if self.remembering() {
+                    self.memory_silence(fx)
+                } else if self.standing() {
                     self.stand_unanswered(fx)
                 } else if self.dose.is_some() {
                     self.dose_silence(fx)
@@ -290,6 +311,10 @@ impl Flow<'_> {
     }
 
     pub(super) fn silence(&mut self, fx: &mut Vec<Effect>) {
+        if self.remembering() {
+            self.memory_silence(fx);
+            return;
+        }
         if self.standing() {
             self.stand_silence(fx);
             return;

@@ -70,7 +70,9 @@ impl Flow<'_> {
                 self.guide = Some(guide);
                 self.view.exercise.phase = "guide";
                 fx.push(Effect::StopSpeaking);
-                self.guide_next(fx);
+                if !self.keep_words(fx) {
+                    self.guide_next(fx);
+                }
             }
             ExerciseInput::Later => {
                 fx.push(Effect::StopSpeaking);
@@ -97,7 +99,12 @@ impl Flow<'_> {
                 self.finish_exercise(fx);
             }
             ExerciseInput::Finish => match self.view.exercise.phase {
-                "done" => self.show_score(fx),
+                "done" => {
+                    fx.push(Effect::StopSpeaking);
+                    if !self.begin_recall(fx) {
+                        self.show_score(fx);
+                    }
+                }
                 "rest" => {
                     fx.push(Effect::StopSpeaking);
                     self.go_idle(fx);
@@ -170,6 +177,10 @@ impl Flow<'_> {
                     active_days: score.weeks[0].active_days,
                 },
             }));
+        }
+        if done.is_empty() {
+            // Stopped before any exercise: the words are not asked for.
+            self.recall = None;
         }
         fx.push(say(&[line]));
     }

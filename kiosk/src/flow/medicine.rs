@@ -168,6 +168,9 @@ impl Flow<'_> {
             interests: vec![],
             stand: Default::default(),
             news: vec![],
+            memory_last: None,
+            memory_off: false,
+            known_since: None,
             pin_sign_in: false,
         };
         self.danger_heard(resident, u, fx);

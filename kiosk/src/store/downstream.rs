@@ -75,11 +75,12 @@ fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<b
         body.contraindications.iter().filter_map(wire::Name::known).map(|c| c.key()).collect();
     tx.execute(
         "INSERT INTO office_settings (resident_id, window_start, window_end, grace_minutes, contraindications,
-             pin_sign_in)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             pin_sign_in, memory_off)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (resident_id) DO UPDATE SET window_start = excluded.window_start,
              window_end = excluded.window_end, grace_minutes = excluded.grace_minutes,
-             contraindications = excluded.contraindications, pin_sign_in = excluded.pin_sign_in",
+             contraindications = excluded.contraindications, pin_sign_in = excluded.pin_sign_in,
+             memory_off = excluded.memory_off",
         params![
             id,
             start.format("%H:%M").to_string(),
@@ -87,6 +88,7 @@ fn settings(tx: &Transaction<'_>, body: &wire::ResidentSettingsBody) -> Result<b
             body.grace_minutes,
             known.join(","),
             body.pin_sign_in,
+            body.memory_off,
         ],
     )?;
     tx.execute("DELETE FROM pauses WHERE resident_id = ?1", [id])?;

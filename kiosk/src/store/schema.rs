@@ -208,6 +208,14 @@ const MIGRATIONS: &[&str] = &[
         resident_id INTEGER NOT NULL,
         PRIMARY KEY (announcement_id, resident_id)
     );",
+    // The weekly talk about the day and three words: the days it was had (its results
+    // go out through the outbox only), and whether staff turned it off.
+    "CREATE TABLE memory_days (
+        resident_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        PRIMARY KEY (resident_id, day)
+    );
+    ALTER TABLE office_settings ADD COLUMN memory_off INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version a fully migrated store has.

@@ -306,6 +306,9 @@ fn the_office_stays_small_counts_every_failure_and_serves_through_attacks() {
                 wire::EventKind::ChairStand => serde_json::json!({ "day": "2026-12-06", "count": 12 }),
                 wire::EventKind::NewsHeard => serde_json::json!({ "announcement_id": 1 }),
                 wire::EventKind::MoodNoted => serde_json::json!({ "day": "2026-12-06", "mood": "lonely" }),
+                wire::EventKind::MemoryNoted => {
+                    serde_json::json!({ "day": "2026-12-06", "part": "recall", "right": 2, "of": 3 })
+                }
                 _ => serde_json::json!({}),
             };
             body["transcript"] = SMUGGLED.into();

@@ -386,7 +386,9 @@ fn days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_on
             eprintln!("plan-days: day {day}: a rest day, {:.0} s", began.elapsed().as_secs_f64());
             continue;
         }
-        j.wait_screen(&[("screen", "exercise"), ("exercise", "plan")], Duration::from_secs(300))?;
+        // A week after her first morning the weekly talk's day question follows the
+        // check-in; the script has no answer for it, so it waits out its two minutes.
+        j.wait_screen(&[("screen", "exercise"), ("exercise", "plan")], Duration::from_secs(600))?;
         if *what == Morning::Skip {
             j.tap_button(ACCENT_BLUE, 1)?; // 今日はやめる
         } else {
@@ -398,6 +400,14 @@ fn days_of_plans_through_the_binary_rise_after_good_days_and_fall_after_a_bad_on
             }
             j.wait_screen(&[("screen", "exercise"), ("exercise", "done")], Duration::from_secs(900))?;
             j.tap_button(ACCENT_BLUE, 0)?; // できました
+            // On the weekly talk's day the three words' cues come first: each answered
+            // by its first button.
+            for _ in 0..3 {
+                if j.wait_screen(&[("screen", "score")], Duration::from_secs(8)).is_ok() {
+                    break;
+                }
+                j.tap_button(ACCENT_BLUE, 0)?;
+            }
         }
         j.wait_screen(&[("screen", "score")], Duration::from_secs(30))?;
         j.tap_button(ACCENT_BLUE, 0)?; // とじる
