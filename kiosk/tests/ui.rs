@@ -1133,7 +1133,16 @@ fn office_settings_full(
     medicine: Vec<wire::MedicineTime>,
     interests: Vec<String>,
 ) {
-    let settings = wire::ResidentSettingsBody {
+    apply_settings(store, settings_body(window, medicine, interests));
+}
+
+/// Her settings as the office sends them (one emergency contact, no PIN sign-in).
+fn settings_body(
+    window: [&str; 2],
+    medicine: Vec<wire::MedicineTime>,
+    interests: Vec<String>,
+) -> wire::ResidentSettingsBody {
+    wire::ResidentSettingsBody {
         resident_id: 1,
         checkin_window: window.map(str::to_owned),
         grace_minutes: 60,
@@ -1148,7 +1157,11 @@ fn office_settings_full(
         memory_off: false,
         medicine,
         interests,
-    };
+    }
+}
+
+/// `settings` applied as a pull from the office.
+fn apply_settings(store: &mut Store, settings: wire::ResidentSettingsBody) {
     let item = wire::PullItem {
         cursor: 1,
         kind: wire::PullKind::ResidentSettings,
@@ -1582,24 +1595,8 @@ fn the_weekly_day_question_is_asked_once_kept_and_turned_off_by_staff() {
                     chrono::Utc::now(),
                 )
                 .unwrap();
-            let settings = wire::ResidentSettingsBody {
-                resident_id: 1,
-                checkin_window: ["19:00".into(), "21:00".into()],
-                grace_minutes: 60,
-                contraindications: vec![],
-                pauses: vec![],
-                emergency_contacts: vec![],
-                pin_sign_in: false,
-                medicine: vec![],
-                interests: vec![],
-                memory_off,
-            };
-            let item = wire::PullItem {
-                cursor: 1,
-                kind: wire::PullKind::ResidentSettings,
-                body: serde_json::to_value(settings).unwrap(),
-            };
-            store.apply_pull(&wire::PullResponse { items: vec![item], cursor: 1, more: false }).unwrap();
+            let settings = settings_body(["19:00", "21:00"], vec![], vec![]);
+            apply_settings(&mut store, wire::ResidentSettingsBody { memory_off, ..settings });
         })
     };
     let day_question = care().script.memory.weekday.clone();
