@@ -182,19 +182,13 @@ impl Orientation {
     pub fn of_day(today: NaiveDate) -> Self {
         if today.iso_week().week().is_multiple_of(4) { Orientation::Season } else { Orientation::Weekday }
     }
-
-    pub fn part(self) -> vocab::MemoryPart {
-        match self {
-            Orientation::Weekday => vocab::MemoryPart::Weekday,
-            Orientation::Season => vocab::MemoryPart::Season,
-        }
-    }
 }
 
-/// A question of the talk: what is said, the choices shown, which of them are right,
-/// and for each choice the written forms that name it.
+/// A question of the talk: which part it belongs to, what is said, the choices shown,
+/// which of them are right, and for each choice the written forms that name it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ask {
+    pub part: vocab::MemoryPart,
     pub line: String,
     pub choices: Vec<String>,
     pub right: Vec<usize>,
@@ -228,6 +222,7 @@ pub fn orientation(lines: &MemoryLines, today: NaiveDate) -> Ask {
             let days: Vec<Weekday> = (0..2).map(|i| (first + Days::new(i)).weekday()).collect();
             let entry = |d: Weekday| WEEKDAYS[d.num_days_from_monday() as usize];
             Ask {
+                part: vocab::MemoryPart::Weekday,
                 line: lines.weekday.clone(),
                 choices: days.iter().map(|&d| entry(d).0.to_owned()).collect(),
                 right: vec![right],
@@ -248,6 +243,7 @@ pub fn orientation(lines: &MemoryLines, today: NaiveDate) -> Ask {
             let mut shown = [usual, other];
             shown.sort_unstable();
             Ask {
+                part: vocab::MemoryPart::Season,
                 line: lines.season.clone(),
                 choices: shown.iter().map(|&i| SEASONS[i].0.to_owned()).collect(),
                 right: shown
@@ -292,6 +288,7 @@ pub fn recall(lines: &MemoryLines, set: &WordSet, n: usize, today: NaiveDate) ->
     let at = (turn / 2) % 2;
     let words: Vec<&Word> = if at == 0 { vec![&w.word, other] } else { vec![other, &w.word] };
     Ask {
+        part: vocab::MemoryPart::Recall,
         line: fill(&lines.cue, &w.cue),
         choices: words.iter().map(|w| w.say.clone()).collect(),
         right: vec![at],

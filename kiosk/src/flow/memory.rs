@@ -130,7 +130,8 @@ impl Flow<'_> {
         match self.memory.take() {
             Some(MemoryAsk::Orient { ask, after }) => {
                 let right = chosen.is_some_and(|i| ask.right.contains(&i));
-                let part = care::memory::Orientation::of_day(today).part();
+                // The part asked, not today's: an answer after midnight keeps its question.
+                let part = ask.part;
                 fx.push(Effect::Record(Record::MemoryNoted {
                     resident,
                     day: today,
